@@ -1,0 +1,12 @@
+// Subcommands of the framescribe CLI. Each add_*_command registers its options on the app and
+// sets the callback that runs it; the callback stores its exit status in *exit_code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace framescribe::apps {
+
+void add_info_command(CLI::App& app, int* exit_code);
+void add_reference_check_command(CLI::App& app, int* exit_code);
+
+}  // namespace framescribe::apps

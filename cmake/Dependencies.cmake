@@ -1,0 +1,10 @@
+# Every dependency comes from a Debian package (tools/setup.sh installs them).
+find_package(Threads REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+if(FRAMESCRIBE_BUILD_APPS)
+  find_package(CLI11 REQUIRED)
+endif()
+if(FRAMESCRIBE_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()

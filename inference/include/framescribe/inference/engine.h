@@ -1,0 +1,100 @@
+// The Pixtral engine API, the same for every backend (CPU float32 now; CUDA behind it later).
+//
+//   auto engine = framescribe::inference::load_engine("/models/pixtral", {});
+//   std::vector<PixelImage> images = {preprocess_image(img.view())};
+//   std::vector<float> feats = engine->encode_images(images);      // [n_patches, n_embd]
+//   std::vector<float> logits = engine->eval(prompt_ids, feats, LogitsMode::kLast);
+//   int32_t next = argmax(logits);
+//   logits = engine->eval({&next, 1}, {}, LogitsMode::kLast);       // cached decode
+//
+//   // or, all in one:
+//   GenerateResult r = generate(*engine, prompt_ids, images, GenerateOptions{});
+//
+// An engine holds the weights and one sequence's KV cache. It is not thread-safe: one thread
+// drives one engine (parallelism is one engine per device). Errors: setup problems throw
+// framescribe::Error at load; a request that does not fit (context full, image-token count
+// mismatch) throws Error(kInvalidArgument) and leaves the cache as it was.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "framescribe/inference/model_config.h"
+#include "framescribe/inference/preprocess.h"
+#include "framescribe/inference/sampling.h"
+
+namespace framescribe::inference {
+
+enum class Device { kCpu, kCuda };
+std::string_view to_string(Device device);
+
+struct EngineOptions {
+  Device device = Device::kCpu;
+  int n_threads = 0;                   // CPU engine: 0 = all hardware threads
+  std::int64_t max_context_tokens = 0;  // 0 = the model's (at most 128k)
+};
+
+enum class LogitsMode {
+  kNone,  // fill the cache only
+  kLast,  // logits of the last token: [n_vocab]
+  kAll,   // logits of every token: [n_tokens, n_vocab]
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual const ModelConfig& config() const = 0;
+  virtual std::string_view backend_name() const = 0;
+
+  // Vision encoder + projector for `images` (each encoded on its own, attention never crosses
+  // images). Returns [sum of rows*cols over images, text n_embd], images in order, patches
+  // row-major. Sizes must be multiples of the patch size and at most image_size_px per side.
+  virtual std::vector<float> encode_images(std::span<const PixelImage> images) = 0;
+
+  // Appends `tokens` at positions n_past()..n_past()+tokens.size()-1. Each token equal to the
+  // image token id takes, in order, the next row of `image_embeddings` ([rows, n_embd]); the
+  // number of image tokens must equal the number of rows.
+  virtual std::vector<float> eval(std::span<const std::int32_t> tokens,
+                                  std::span<const float> image_embeddings, LogitsMode mode) = 0;
+
+  virtual std::int64_t n_past() const = 0;
+  virtual std::int64_t max_context() const = 0;
+  // Forgets cached positions >= n_tokens (0 starts a new sequence).
+  virtual void truncate(std::int64_t n_tokens) = 0;
+};
+
+// Loads the model in `model_dir` (either layout) on the requested device. Throws Error.
+std::unique_ptr<Engine> load_engine(const std::filesystem::path& model_dir, const EngineOptions& options);
+std::unique_ptr<Engine> make_cpu_engine(const ModelConfig& config, const EngineOptions& options);
+
+enum class StopReason { kEos, kMaxTokens, kContextFull, kCallback };
+std::string_view to_string(StopReason reason);
+
+struct GenerateOptions {
+  int max_new_tokens = 256;
+  SamplingParams sampling;          // temperature 0 = greedy
+  std::vector<std::int32_t> stop_tokens;  // empty: the model's EOS
+};
+
+struct GenerateResult {
+  std::vector<std::int32_t> tokens;  // generated tokens, without the stop token
+  StopReason stop_reason = StopReason::kMaxTokens;
+  std::int64_t prompt_tokens = 0;
+  double vision_ms = 0, prefill_ms = 0, decode_ms = 0;
+};
+
+// Called with each generated token; return false to stop.
+using TokenCallback = std::function<bool(std::int32_t)>;
+
+// Starts a new sequence (truncate(0)), encodes the images, prefills the prompt and generates.
+GenerateResult generate(Engine& engine, std::span<const std::int32_t> prompt,
+                        std::span<const PixelImage> images, const GenerateOptions& options,
+                        const TokenCallback& on_token = {});
+
+}  // namespace framescribe::inference

@@ -1,0 +1,83 @@
+#include "framescribe/inference/engine.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "framescribe/core/error.h"
+
+namespace framescribe::inference {
+
+std::string_view to_string(Device device) { return device == Device::kCpu ? "cpu" : "cuda"; }
+
+std::string_view to_string(StopReason reason) {
+  switch (reason) {
+    case StopReason::kEos: return "eos";
+    case StopReason::kMaxTokens: return "max_tokens";
+    case StopReason::kContextFull: return "context_full";
+    case StopReason::kCallback: return "stopped";
+  }
+  return "?";
+}
+
+std::unique_ptr<Engine> load_engine(const std::filesystem::path& model_dir, const EngineOptions& options) {
+  ModelConfig config = load_model_config(model_dir);
+  switch (options.device) {
+    case Device::kCpu: return make_cpu_engine(config, options);
+    case Device::kCuda:
+      FS_FAIL(kUnsupported, "the CUDA engine is not part of this build yet; use --device cpu");
+  }
+  FS_FAIL(kInvalidArgument, "unknown device");
+}
+
+namespace {
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+GenerateResult generate(Engine& engine, std::span<const std::int32_t> prompt, std::span<const PixelImage> images,
+                        const GenerateOptions& options, const TokenCallback& on_token) {
+  FS_CHECK(!prompt.empty(), kInvalidArgument, "generate: empty prompt");
+  FS_CHECK(options.max_new_tokens >= 0, kInvalidArgument, "max_new_tokens must be >= 0");
+  std::vector<std::int32_t> stops = options.stop_tokens;
+  if (stops.empty()) stops.push_back(engine.config().eos_token_id);
+
+  GenerateResult r;
+  r.prompt_tokens = static_cast<std::int64_t>(prompt.size());
+  engine.truncate(0);
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<float> features = engine.encode_images(images);
+  r.vision_ms = ms_since(t0);
+
+  t0 = std::chrono::steady_clock::now();
+  std::vector<float> logits = engine.eval(prompt, features, LogitsMode::kLast);
+  r.prefill_ms = ms_since(t0);
+
+  Sampler sampler(options.sampling);
+  t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    if (static_cast<int>(r.tokens.size()) >= options.max_new_tokens) {
+      r.stop_reason = StopReason::kMaxTokens;
+      break;
+    }
+    const std::int32_t tok = sampler.sample(logits);
+    if (std::find(stops.begin(), stops.end(), tok) != stops.end()) {
+      r.stop_reason = StopReason::kEos;
+      break;
+    }
+    r.tokens.push_back(tok);
+    if (on_token && !on_token(tok)) {
+      r.stop_reason = StopReason::kCallback;
+      break;
+    }
+    if (engine.n_past() >= engine.max_context()) {
+      r.stop_reason = StopReason::kContextFull;
+      break;
+    }
+    logits = engine.eval(std::span<const std::int32_t>(&tok, 1), {}, LogitsMode::kLast);
+  }
+  r.decode_ms = ms_since(t0);
+  return r;
+}
+
+}  // namespace framescribe::inference

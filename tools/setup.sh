@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package framescribe needs to build, test and fuzz. Idempotent and
+# non-interactive: packages already installed are skipped, and nothing runs apt-get when all are
+# there. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git   # toolchain
+  nlohmann-json3-dev                                        # JSON (safetensors headers, configs)
+  libcli11-dev                                              # command line
+  libgtest-dev libgmock-dev                                 # tests
+  clang libclang-rt-dev                                     # libFuzzer, sanitizer runtimes
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "setup: done"

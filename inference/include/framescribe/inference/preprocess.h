@@ -15,31 +15,14 @@
 #include <vector>
 
 #include "framescribe/core/image.h"
+#include "framescribe/core/patch_grid.h"
 
 namespace framescribe::inference {
 
-struct TargetSize {
-  int width_px = 0;
-  int height_px = 0;
-  int patch_px = 16;
-  int cols() const { return width_px / patch_px; }
-  int rows() const { return height_px / patch_px; }
-  // Tokens the image takes in a prompt: rows x ([IMG] x cols + [IMG_BREAK]/[IMG_END]).
-  int n_tokens() const { return rows() * (cols() + 1); }
-  int n_patches() const { return rows() * cols(); }
-  bool operator==(const TargetSize&) const = default;
-};
-
-// mistral-common `_image_to_num_tokens`: if the longer side exceeds longest_edge_px, scale both
-// sides by longest/ratio with Python round() (half to even); then each side up to a multiple of
-// patch_px. Small images are never enlarged except for that last rounding. Throws
-// Error(kInvalidArgument) for non-positive sizes or a longest edge that is not a positive
-// multiple of the patch size.
-TargetSize target_size(int width_px, int height_px, int longest_edge_px = 1024, int patch_px = 16);
-
-// transformers' PixtralImageProcessor rule (floor instead of round when shrinking). Only for
-// comparison and tests: framescribe follows mistral-common.
-TargetSize target_size_hf(int width_px, int height_px, int longest_edge_px = 1024, int patch_px = 16);
+// The size rule lives in core (decoders resize to it too); re-exported here.
+using core::target_size;
+using core::target_size_hf;
+using core::TargetSize;
 
 struct PreprocessOptions {
   int longest_edge_px = 1024;  // Pixtral-12B's image_size; smaller values trade detail for tokens

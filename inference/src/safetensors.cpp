@@ -1,0 +1,690 @@
+#include "framescribe/inference/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <tuple>
+#include <unordered_set>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "framescribe/core/error.h"
+
+namespace framescribe::inference {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// The format is little-endian and the converters below reinterpret bytes in host order.
+static_assert(std::endian::native == std::endian::little,
+              "safetensors reader assumes a little-endian host");
+
+namespace {
+
+constexpr std::size_t kLengthPrefixBytes = 8;
+// Index files list tensor names and shard names only; Pixtral-12B's is ~100 KiB.
+constexpr std::uintmax_t kMaxIndexBytes = 64ull << 20;
+
+struct DTypeName {
+  DType dtype;
+  std::string_view name;
+  std::size_t size_bytes;
+};
+
+constexpr DTypeName kDTypes[] = {
+    {DType::kF64, "F64", 8},   {DType::kF32, "F32", 4}, {DType::kF16, "F16", 2},
+    {DType::kBF16, "BF16", 2}, {DType::kI64, "I64", 8}, {DType::kI32, "I32", 4},
+    {DType::kI16, "I16", 2},   {DType::kI8, "I8", 1},   {DType::kU8, "U8", 1},
+    {DType::kBool, "BOOL", 1},
+};
+
+// Names come from untrusted files: keep messages one line and of bounded length.
+std::string printable(std::string_view s) {
+  constexpr std::size_t kMaxShown = 200;
+  std::string out;
+  for (std::size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (s.size() > kMaxShown) out += "...";
+  return out;
+}
+
+std::string_view json_type_name(const json& j) {
+  if (j.is_number_float()) return "a floating-point number";
+  if (j.is_number()) return "an integer";
+  switch (j.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return "a boolean";
+    case json::value_t::binary:
+      return "binary";
+    default:
+      return "an unknown value";
+  }
+}
+
+// Shows a value from an untrusted header. dump() recurses, so a deeply nested array (the header
+// may be 100 MiB) is described by its type instead of printed.
+std::string describe(const json& j) {
+  if (j.is_primitive()) return printable(j.dump());
+  if (j.is_array() && j.size() <= 4 &&
+      std::all_of(j.begin(), j.end(), [](const json& e) { return e.is_primitive(); })) {
+    return printable(j.dump());
+  }
+  std::ostringstream os;
+  os << json_type_name(j) << " of size " << j.size();
+  return os.str();
+}
+
+// nlohmann keeps the last of two equal keys; a checkpoint with two "w" entries (or a tensor
+// with two "dtype"s) is ambiguous, so the parse callback remembers the first repeated key.
+struct DuplicateKeyFinder {
+  std::vector<std::unordered_set<std::string>> open_objects;
+  bool found = false;
+  std::string key;
+  int depth = 0;
+
+  bool operator()(int event_depth, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        open_objects.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        if (!open_objects.empty()) open_objects.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!found && !open_objects.empty() && parsed.is_string() &&
+            !open_objects.back().insert(parsed.get_ref<const std::string&>()).second) {
+          found = true;
+          key = parsed.get_ref<const std::string&>();
+          depth = event_depth;
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  }
+};
+
+// Parses untrusted JSON without exceptions (is_discarded() on error); `finder` records a
+// repeated key.
+json parse_json(const char* begin, const char* end, DuplicateKeyFinder* finder) {
+  return json::parse(
+      begin, end,
+      [finder](int depth, json::parse_event_t event, json& parsed) {
+        return (*finder)(depth, event, parsed);
+      },
+      /*allow_exceptions=*/false);
+}
+
+bool checked_mul(std::uint64_t a, std::uint64_t b, std::uint64_t* out) {
+  if (a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a) return false;
+  *out = a * b;
+  return true;
+}
+
+std::uint64_t read_u64_le(const std::uint8_t* p) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+// Reads one shape entry; non-negative and representable as int64 (TensorInfo stores int64).
+bool shape_dim(const json& j, std::int64_t* out) {
+  if (j.is_number_unsigned()) {
+    const auto v = j.get<std::uint64_t>();
+    if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return false;
+    *out = static_cast<std::int64_t>(v);
+    return true;
+  }
+  if (j.is_number_integer()) {
+    const auto v = j.get<std::int64_t>();
+    if (v < 0) return false;
+    *out = v;
+    return true;
+  }
+  return false;
+}
+
+std::string join_paths(const std::vector<fs::path>& paths) {
+  std::string out;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += paths[i].string();
+  }
+  return out;
+}
+
+TensorInfo parse_tensor_entry(const std::string& name, const json& entry, std::string_view source) {
+  const std::string shown = printable(name);
+  FS_CHECK(entry.is_object(), kMalformedModel,
+           source << ": tensor '" << shown
+                  << "': expected an object with dtype, shape and data_offsets, found "
+                  << json_type_name(entry));
+  for (const auto& [key, value] : entry.items()) {
+    FS_CHECK(key == "dtype" || key == "shape" || key == "data_offsets", kMalformedModel,
+             source << ": tensor '" << shown << "': unexpected key '" << printable(key)
+                    << "'; expected exactly dtype, shape and data_offsets");
+  }
+  for (const char* key : {"dtype", "shape", "data_offsets"}) {
+    FS_CHECK(entry.contains(key), kMalformedModel,
+             source << ": tensor '" << shown << "': missing \"" << key
+                    << "\"; expected exactly dtype, shape and data_offsets");
+  }
+
+  TensorInfo info;
+  info.name = name;
+
+  const json& dtype = entry["dtype"];
+  FS_CHECK(dtype.is_string(), kMalformedModel,
+           source << ": tensor '" << shown << "': dtype must be a string, found "
+                  << json_type_name(dtype));
+  FS_CHECK(parse_dtype(dtype.get_ref<const std::string&>(), &info.dtype), kMalformedModel,
+           source << ": tensor '" << shown << "': unknown dtype '"
+                  << printable(dtype.get_ref<const std::string&>())
+                  << "'; expected one of F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL");
+
+  const json& shape = entry["shape"];
+  FS_CHECK(shape.is_array(), kMalformedModel,
+           source << ": tensor '" << shown
+                  << "': shape must be an array of non-negative integers, found "
+                  << json_type_name(shape));
+  FS_CHECK(shape.size() <= kMaxTensorRank, kMalformedModel,
+           source << ": tensor '" << shown << "': shape has rank " << shape.size() << ", at most "
+                  << kMaxTensorRank << " is supported");
+  info.shape.reserve(shape.size());
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    std::int64_t dim = 0;
+    FS_CHECK(shape_dim(shape[i], &dim), kMalformedModel,
+             source << ": tensor '" << shown << "': shape[" << i << "] is " << describe(shape[i])
+                    << ", expected a non-negative integer");
+    info.shape.push_back(dim);
+  }
+
+  const json& offsets = entry["data_offsets"];
+  FS_CHECK(offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() &&
+               offsets[1].is_number_unsigned(),
+           kMalformedModel,
+           source << ": tensor '" << shown << "': data_offsets is " << describe(offsets)
+                  << ", expected [begin, end] with two non-negative integers");
+  info.begin_bytes = offsets[0].get<std::uint64_t>();
+  info.end_bytes = offsets[1].get<std::uint64_t>();
+  FS_CHECK(info.begin_bytes <= info.end_bytes, kMalformedModel,
+           source << ": tensor '" << shown << "': data_offsets [" << info.begin_bytes << ", "
+                  << info.end_bytes << ") end before they begin");
+
+  // Zero dims are skipped so the result does not depend on dimension order: [0, 2^40, 2^40] is
+  // still rejected, because code that computes strides from the shape would overflow on it.
+  std::uint64_t nonzero_product = 1;
+  bool has_zero = false;
+  for (std::int64_t dim : info.shape) {
+    if (dim == 0) {
+      has_zero = true;
+      continue;
+    }
+    FS_CHECK(
+        checked_mul(nonzero_product, static_cast<std::uint64_t>(dim), &nonzero_product) &&
+            nonzero_product <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()),
+        kMalformedModel,
+        source << ": tensor '" << shown << "': shape " << shape_to_string(info.shape)
+               << " has more elements than fit in 64 bits");
+  }
+  const std::uint64_t numel = has_zero ? 0 : nonzero_product;
+  std::uint64_t needed_bytes = 0;
+  FS_CHECK(checked_mul(numel, dtype_size_bytes(info.dtype), &needed_bytes), kMalformedModel,
+           source << ": tensor '" << shown << "': " << to_string(info.dtype) << " "
+                  << shape_to_string(info.shape) << " needs more bytes than fit in 64 bits");
+  FS_CHECK(info.size_bytes() == needed_bytes, kMalformedModel,
+           source << ": tensor '" << shown << "': data_offsets [" << info.begin_bytes << ", "
+                  << info.end_bytes << ") hold " << info.size_bytes() << " bytes but "
+                  << to_string(info.dtype) << " " << shape_to_string(info.shape) << " needs "
+                  << needed_bytes);
+  return info;
+}
+
+struct FdCloser {
+  int fd;
+  ~FdCloser() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+std::string_view to_string(DType dtype) {
+  for (const auto& d : kDTypes) {
+    if (d.dtype == dtype) return d.name;
+  }
+  return "unknown";
+}
+
+std::size_t dtype_size_bytes(DType dtype) {
+  for (const auto& d : kDTypes) {
+    if (d.dtype == dtype) return d.size_bytes;
+  }
+  FS_ASSERT(false && "DType without a size");
+  return 0;
+}
+
+bool parse_dtype(std::string_view name, DType* out) {
+  for (const auto& d : kDTypes) {
+    if (d.name == name) {
+      *out = d.dtype;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::int64_t TensorInfo::numel() const {
+  std::int64_t n = 1;
+  for (std::int64_t dim : shape) n *= dim;
+  return n;
+}
+
+std::string shape_to_string(std::span<const std::int64_t> shape) {
+  std::ostringstream os;
+  os << '[';
+  for (std::size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+  os << ']';
+  return os.str();
+}
+
+SafetensorsHeader parse_safetensors_header(std::span<const std::uint8_t> file,
+                                           std::uint64_t file_size_bytes, std::string_view source) {
+  FS_CHECK(
+      file_size_bytes >= kLengthPrefixBytes, kMalformedModel,
+      source
+          << ": file is " << file_size_bytes
+          << " bytes, too short for a safetensors file (it starts with an 8-byte header length)");
+  FS_CHECK(
+      file.size() >= kLengthPrefixBytes, kInvalidArgument,
+      source << ": only " << file.size() << " bytes given to the header parser, need at least 8");
+  const std::uint64_t header_bytes = read_u64_le(file.data());
+  FS_CHECK(
+      header_bytes >= 2, kMalformedModel,
+      source << ": header length is " << header_bytes << " bytes, expected at least 2 (\"{}\")");
+  FS_CHECK(header_bytes <= kMaxHeaderBytes, kMalformedModel,
+           source << ": header length is " << header_bytes << " bytes, more than the "
+                  << kMaxHeaderBytes << " this reader accepts; is this a safetensors file?");
+  FS_CHECK(kLengthPrefixBytes + header_bytes <= file_size_bytes, kMalformedModel,
+           source << ": header length " << header_bytes << " runs past the end of the file (8 + "
+                  << header_bytes << " > " << file_size_bytes
+                  << " bytes); the file may be truncated");
+  FS_CHECK(kLengthPrefixBytes + header_bytes <= file.size(), kInvalidArgument,
+           source << ": only " << file.size()
+                  << " bytes given to the header parser, the header needs "
+                  << kLengthPrefixBytes + header_bytes);
+
+  SafetensorsHeader header;
+  header.data_offset_bytes = kLengthPrefixBytes + header_bytes;
+  const std::uint64_t data_bytes = file_size_bytes - header.data_offset_bytes;
+
+  const auto* json_begin = reinterpret_cast<const char*>(file.data() + kLengthPrefixBytes);
+  DuplicateKeyFinder duplicates;
+  const json root = parse_json(json_begin, json_begin + header_bytes, &duplicates);
+  FS_CHECK(!root.is_discarded(), kMalformedModel,
+           source << ": the " << header_bytes
+                  << "-byte header is not valid JSON; is this a safetensors file?");
+  FS_CHECK(
+      root.is_object(), kMalformedModel,
+      source << ": header JSON is " << json_type_name(root) << ", expected an object of tensors");
+  FS_CHECK(!duplicates.found, kMalformedModel,
+           source << ": header has the key '" << printable(duplicates.key) << "' twice"
+                  << (duplicates.depth > 1 ? " inside one entry" : "")
+                  << "; which one is meant is ambiguous");
+
+  const bool has_metadata = root.contains("__metadata__");
+  const std::size_t n_tensors = root.size() - (has_metadata ? 1 : 0);
+  FS_CHECK(n_tensors <= kMaxTensors, kMalformedModel,
+           source << ": header lists " << n_tensors << " tensors, more than the " << kMaxTensors
+                  << " this reader accepts");
+
+  header.tensors.reserve(n_tensors);
+  for (const auto& [name, entry] : root.items()) {
+    if (name == "__metadata__") {
+      FS_CHECK(entry.is_object(), kMalformedModel,
+               source << ": __metadata__ is " << json_type_name(entry)
+                      << ", expected an object of strings");
+      for (const auto& [key, value] : entry.items()) {
+        FS_CHECK(value.is_string(), kMalformedModel,
+                 source << ": __metadata__['" << printable(key) << "'] is " << json_type_name(value)
+                        << ", expected a string");
+        header.metadata.emplace(key, value.get<std::string>());
+      }
+      continue;
+    }
+    TensorInfo info = parse_tensor_entry(name, entry, source);
+    FS_CHECK(info.end_bytes <= data_bytes, kMalformedModel,
+             source << ": tensor '" << printable(name) << "': data_offsets [" << info.begin_bytes
+                    << ", " << info.end_bytes << ") run past the end of the " << data_bytes
+                    << "-byte data section; the file may be truncated");
+    header.tensors.push_back(std::move(info));
+  }
+
+  std::sort(header.tensors.begin(), header.tensors.end(),
+            [](const TensorInfo& a, const TensorInfo& b) {
+              return std::tie(a.begin_bytes, a.end_bytes, a.name) <
+                     std::tie(b.begin_bytes, b.end_bytes, b.name);
+            });
+  // Empty tensors own no bytes, so they may sit anywhere, including at another tensor's offset.
+  const TensorInfo* previous = nullptr;
+  for (const TensorInfo& t : header.tensors) {
+    if (t.size_bytes() == 0) continue;
+    FS_CHECK(previous == nullptr || previous->end_bytes <= t.begin_bytes, kMalformedModel,
+             source << ": tensor '" << printable(t.name) << "': data_offsets [" << t.begin_bytes
+                    << ", " << t.end_bytes << ") overlap tensor '" << printable(previous->name)
+                    << "' at [" << previous->begin_bytes << ", " << previous->end_bytes << ")");
+    previous = &t;
+  }
+  return header;
+}
+
+float bf16_to_f32(std::uint16_t bits) {
+  return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
+}
+
+float f16_to_f32(std::uint16_t bits) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(bits & 0x8000u) << 16;
+  std::uint32_t exponent = (bits >> 10) & 0x1fu;
+  std::uint32_t mantissa = bits & 0x3ffu;
+  std::uint32_t out = 0;
+  if (exponent == 0x1f) {
+    // Inf stays inf; NaN keeps its payload (shifted), so it stays NaN.
+    out = sign | 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {
+    out = sign | ((exponent + (127 - 15)) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    out = sign;
+  } else {
+    // Subnormal f16 is a normal f32: shift the leading 1 into the implicit bit.
+    exponent = 1;
+    while ((mantissa & 0x400u) == 0) {
+      mantissa <<= 1;
+      --exponent;
+    }
+    mantissa &= 0x3ffu;
+    out = sign | ((exponent + (127 - 15)) << 23) | (mantissa << 13);
+  }
+  return std::bit_cast<float>(out);
+}
+
+void convert_to_f32(DType dtype, std::span<const std::uint8_t> bytes, float* out) {
+  const std::size_t elem = dtype_size_bytes(dtype);
+  FS_CHECK(bytes.size() % elem == 0, kInvalidArgument,
+           "convert_to_f32: " << bytes.size() << " bytes is not a whole number of "
+                              << to_string(dtype) << " elements");
+  const std::size_t n = bytes.size() / elem;
+  // The data section carries no alignment promise, hence memcpy rather than casts.
+  switch (dtype) {
+    case DType::kF32:
+      if (n > 0) std::memcpy(out, bytes.data(), bytes.size());
+      return;
+    case DType::kF16:
+    case DType::kBF16:
+      for (std::size_t i = 0; i < n; ++i) {
+        std::uint16_t bits = 0;
+        std::memcpy(&bits, bytes.data() + 2 * i, 2);
+        out[i] = dtype == DType::kF16 ? f16_to_f32(bits) : bf16_to_f32(bits);
+      }
+      return;
+    default:
+      FS_FAIL(kUnsupported, "convert_to_f32: cannot widen "
+                                << to_string(dtype) << " to float32; expected F32, F16 or BF16");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SafetensorsFile
+
+std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
+  const std::string source = path.string();
+  FdCloser fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  FS_CHECK(fd.fd >= 0, kIo, source << ": cannot open: " << std::strerror(errno));
+  struct stat st {};
+  FS_CHECK(::fstat(fd.fd, &st) == 0, kIo, source << ": cannot stat: " << std::strerror(errno));
+  FS_CHECK(S_ISREG(st.st_mode), kIo,
+           source << ": not a regular file; expected a .safetensors file");
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  FS_CHECK(size <= std::numeric_limits<std::size_t>::max(), kIo,
+           source << ": " << size << " bytes do not fit in this process's address space");
+
+  // Private constructor, so no make_shared; the object owns the mapping from here on and its
+  // destructor unmaps it if validation below throws.
+  std::shared_ptr<SafetensorsFile> file(new SafetensorsFile());
+  file->path_ = path;
+  if (size < kLengthPrefixBytes) {
+    // mmap of 0 bytes fails with EINVAL; let the parser word the "too short" error instead.
+    file->header_ = parse_safetensors_header({}, size, source);
+    FS_ASSERT(false && "a file shorter than 8 bytes cannot pass validation");
+  }
+  void* map = ::mmap(nullptr, static_cast<std::size_t>(size), PROT_READ, MAP_PRIVATE, fd.fd, 0);
+  FS_CHECK(map != MAP_FAILED, kIo,
+           source << ": cannot mmap " << size << " bytes: " << std::strerror(errno));
+  file->map_ = static_cast<const std::uint8_t*>(map);
+  file->map_size_ = static_cast<std::size_t>(size);
+  file->header_ = parse_safetensors_header({file->map_, file->map_size_}, size, source);
+  return file;
+}
+
+SafetensorsFile::~SafetensorsFile() {
+  if (map_ != nullptr) ::munmap(const_cast<std::uint8_t*>(map_), map_size_);
+}
+
+const TensorInfo* SafetensorsFile::find(std::string_view name) const {
+  for (const TensorInfo& t : header_.tensors) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+std::span<const std::uint8_t> SafetensorsFile::bytes(const TensorInfo& info) const {
+  // The header parser guarantees this for every TensorInfo of this file.
+  FS_ASSERT(header_.data_offset_bytes + info.end_bytes <= map_size_);
+  return {map_ + header_.data_offset_bytes + info.begin_bytes,
+          static_cast<std::size_t>(info.size_bytes())};
+}
+
+// ---------------------------------------------------------------------------------------------
+// TensorStore
+
+namespace {
+
+json read_index(const fs::path& index_path) {
+  const std::string source = index_path.string();
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(index_path, ec);
+  FS_CHECK(!ec, kIo, source << ": cannot read: " << ec.message());
+  FS_CHECK(size <= kMaxIndexBytes, kMalformedModel,
+           source << ": index is " << size << " bytes, more than the " << kMaxIndexBytes
+                  << " this reader accepts for a list of tensor names");
+  std::ifstream in(index_path, std::ios::binary);
+  FS_CHECK(in, kIo, source << ": cannot open: " << std::strerror(errno));
+  std::string text(static_cast<std::size_t>(size), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  FS_CHECK(in.gcount() == static_cast<std::streamsize>(text.size()), kIo,
+           source << ": read " << in.gcount() << " of " << size << " bytes");
+
+  DuplicateKeyFinder duplicates;
+  json root = parse_json(text.data(), text.data() + text.size(), &duplicates);
+  FS_CHECK(!root.is_discarded(), kMalformedModel,
+           source << ": not valid JSON; expected a safetensors index");
+  FS_CHECK(
+      root.is_object() && root.contains("weight_map") && root["weight_map"].is_object(),
+      kMalformedModel,
+      source << ": expected an object with a \"weight_map\" object (tensor name -> shard file)");
+  // A repeated weight_map key would put one tensor in two shards.
+  FS_CHECK(!duplicates.found, kMalformedModel,
+           source << ": key '" << printable(duplicates.key)
+                  << "' appears twice; in weight_map that would put one tensor in two shards");
+  return root;
+}
+
+// Shard names are joined to the index's directory; anything that could escape it is refused.
+fs::path shard_path(const fs::path& index_path, const std::string& shard) {
+  const std::string source = index_path.string();
+  const fs::path relative(shard);
+  FS_CHECK(!shard.empty() && shard.find('\0') == std::string::npos, kMalformedModel,
+           source << ": weight_map names an empty or invalid shard file name");
+  FS_CHECK(!relative.is_absolute() && !relative.has_root_path(), kMalformedModel,
+           source << ": shard '" << printable(shard)
+                  << "' is an absolute path; expected a file next to the index");
+  for (const auto& part : relative) {
+    FS_CHECK(part != "..", kMalformedModel,
+             source << ": shard '" << printable(shard)
+                    << "' contains '..'; expected a file inside the index's directory");
+  }
+  return index_path.parent_path() / relative;
+}
+
+}  // namespace
+
+TensorStore TensorStore::open(const fs::path& path) {
+  TensorStore store;
+  std::error_code ec;
+  FS_CHECK(fs::exists(path, ec), kNotFound,
+           path.string()
+               << ": no such file; expected model.safetensors or model.safetensors.index.json");
+
+  if (path.extension() != ".json") {
+    store.files_.push_back(SafetensorsFile::open(path));
+    const SafetensorsFile* file = store.files_.back().get();
+    for (const TensorInfo& t : file->tensors()) store.index_.emplace(t.name, Entry{file, &t});
+    return store;
+  }
+
+  const std::string source = path.string();
+  const json root = read_index(path);
+  // shard file name -> tensors the index assigns to it, so each shard is mapped once.
+  std::map<std::string, std::vector<std::string>> by_shard;
+  for (const auto& [name, shard] : root["weight_map"].items()) {
+    FS_CHECK(shard.is_string(), kMalformedModel,
+             source << ": weight_map['" << printable(name) << "'] is " << json_type_name(shard)
+                    << ", expected a shard file name");
+    by_shard[shard.get<std::string>()].push_back(name);
+  }
+
+  for (const auto& [shard, names] : by_shard) {
+    const fs::path shard_file = shard_path(path, shard);
+    FS_CHECK(fs::exists(shard_file, ec), kNotFound,
+             source << ": shard '" << printable(shard) << "' (" << shard_file.string()
+                    << ") does not exist; was the checkpoint downloaded completely?");
+    std::shared_ptr<const SafetensorsFile> file;
+    try {
+      file = SafetensorsFile::open(shard_file);
+    } catch (const Error& e) {
+      throw Error(e.code(), std::string(e.what()) + " (a shard of " + source + ")");
+    }
+    for (const std::string& name : names) {
+      const TensorInfo* info = file->find(name);
+      FS_CHECK(info != nullptr, kMalformedModel,
+               source << ": weight_map puts tensor '" << printable(name) << "' in '"
+                      << printable(shard) << "', but that shard has no such tensor");
+      store.index_.emplace(name, Entry{file.get(), info});
+    }
+    store.files_.push_back(std::move(file));
+  }
+  return store;
+}
+
+const TensorStore::Entry& TensorStore::entry(std::string_view name) const {
+  const auto it = index_.find(name);
+  if (it == index_.end()) [[unlikely]] {
+    std::vector<fs::path> paths;
+    for (const auto& f : files_) paths.push_back(f->path());
+    FS_FAIL(kNotFound,
+            "tensor '" << printable(name) << "' not found in "
+                       << (paths.empty() ? std::string("an empty tensor store") : join_paths(paths))
+                       << "; is this a Pixtral checkpoint?");
+  }
+  return it->second;
+}
+
+const TensorInfo* TensorStore::find(std::string_view name) const {
+  const auto it = index_.find(name);
+  return it == index_.end() ? nullptr : it->second.info;
+}
+
+std::vector<std::string> TensorStore::names() const {
+  std::vector<std::string> out;
+  out.reserve(index_.size());
+  for (const auto& [name, e] : index_) out.push_back(name);  // std::map: already sorted
+  return out;
+}
+
+const fs::path& TensorStore::file_of(std::string_view name) const {
+  return entry(name).file->path();
+}
+
+std::span<const std::uint8_t> TensorStore::bytes(std::string_view name) const {
+  const Entry& e = entry(name);
+  return e.file->bytes(*e.info);
+}
+
+std::vector<float> TensorStore::load_f32(std::string_view name,
+                                         std::span<const std::int64_t> expected_shape) const {
+  const Entry& e = entry(name);
+  const TensorInfo& info = *e.info;
+  FS_CHECK(std::equal(info.shape.begin(), info.shape.end(), expected_shape.begin(),
+                      expected_shape.end()),
+           kMalformedModel,
+           e.file->path().string()
+               << ": tensor '" << printable(name) << "': expected shape "
+               << shape_to_string(expected_shape) << " but the file has "
+               << shape_to_string(info.shape) << "; does config.json match these weights?");
+  FS_CHECK(info.dtype == DType::kF32 || info.dtype == DType::kF16 || info.dtype == DType::kBF16,
+           kUnsupported,
+           e.file->path().string() << ": tensor '" << printable(name) << "' is "
+                                   << to_string(info.dtype) << "; expected F32, F16 or BF16");
+  std::vector<float> out(static_cast<std::size_t>(info.numel()));
+  convert_to_f32(info.dtype, e.file->bytes(info), out.data());
+  return out;
+}
+
+std::vector<std::int64_t> TensorStore::load_i64(std::string_view name) const {
+  const Entry& e = entry(name);
+  const TensorInfo& info = *e.info;
+  FS_CHECK(info.dtype == DType::kI64 || info.dtype == DType::kI32, kUnsupported,
+           e.file->path().string() << ": tensor '" << printable(name) << "' is "
+                                   << to_string(info.dtype) << "; expected I64 or I32");
+  const auto bytes = e.file->bytes(info);
+  std::vector<std::int64_t> out(static_cast<std::size_t>(info.numel()));
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (info.dtype == DType::kI64) {
+      std::memcpy(&out[i], bytes.data() + 8 * i, 8);
+    } else {
+      std::int32_t v = 0;
+      std::memcpy(&v, bytes.data() + 4 * i, 4);
+      out[i] = v;
+    }
+  }
+  return out;
+}
+
+}  // namespace framescribe::inference

@@ -14,11 +14,16 @@ std::atomic<LogLevel> g_level{LogLevel::kInfo};
 
 std::string_view to_string(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warning";
-    case LogLevel::kError: return "error";
-    case LogLevel::kOff: return "off";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warning";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kOff:
+      return "off";
   }
   return "?";
 }
@@ -28,8 +33,12 @@ void set_log_sink(LogSink sink) {
   g_sink = std::move(sink);
 }
 
-void set_log_level(LogLevel level) { g_level.store(level); }
-LogLevel log_level() { return g_level.load(std::memory_order_relaxed); }
+void set_log_level(LogLevel level) {
+  g_level.store(level);
+}
+LogLevel log_level() {
+  return g_level.load(std::memory_order_relaxed);
+}
 
 void log(LogLevel level, std::string_view message) {
   if (level < log_level()) return;
@@ -38,7 +47,8 @@ void log(LogLevel level, std::string_view message) {
     g_sink(level, message);
     return;
   }
-  std::string line = "framescribe: " + std::string(to_string(level)) + ": " + std::string(message) + "\n";
+  std::string line =
+      "framescribe: " + std::string(to_string(level)) + ": " + std::string(message) + "\n";
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 

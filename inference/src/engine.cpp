@@ -7,22 +7,30 @@
 
 namespace framescribe::inference {
 
-std::string_view to_string(Device device) { return device == Device::kCpu ? "cpu" : "cuda"; }
+std::string_view to_string(Device device) {
+  return device == Device::kCpu ? "cpu" : "cuda";
+}
 
 std::string_view to_string(StopReason reason) {
   switch (reason) {
-    case StopReason::kEos: return "eos";
-    case StopReason::kMaxTokens: return "max_tokens";
-    case StopReason::kContextFull: return "context_full";
-    case StopReason::kCallback: return "stopped";
+    case StopReason::kEos:
+      return "eos";
+    case StopReason::kMaxTokens:
+      return "max_tokens";
+    case StopReason::kContextFull:
+      return "context_full";
+    case StopReason::kCallback:
+      return "stopped";
   }
   return "?";
 }
 
-std::unique_ptr<Engine> load_engine(const std::filesystem::path& model_dir, const EngineOptions& options) {
+std::unique_ptr<Engine> load_engine(const std::filesystem::path& model_dir,
+                                    const EngineOptions& options) {
   ModelConfig config = load_model_config(model_dir);
   switch (options.device) {
-    case Device::kCpu: return make_cpu_engine(config, options);
+    case Device::kCpu:
+      return make_cpu_engine(config, options);
     case Device::kCuda:
       FS_FAIL(kUnsupported, "the CUDA engine is not part of this build yet; use --device cpu");
   }
@@ -35,8 +43,9 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }
 }  // namespace
 
-GenerateResult generate(Engine& engine, std::span<const std::int32_t> prompt, std::span<const PixelImage> images,
-                        const GenerateOptions& options, const TokenCallback& on_token) {
+GenerateResult generate(Engine& engine, std::span<const std::int32_t> prompt,
+                        std::span<const PixelImage> images, const GenerateOptions& options,
+                        const TokenCallback& on_token) {
   FS_CHECK(!prompt.empty(), kInvalidArgument, "generate: empty prompt");
   FS_CHECK(options.max_new_tokens >= 0, kInvalidArgument, "max_new_tokens must be >= 0");
   std::vector<std::int32_t> stops = options.stop_tokens;

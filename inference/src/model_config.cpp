@@ -68,7 +68,9 @@ class JsonObject {
              where(key) << " must be a number (found " << v.type_name() << ")");
     return v.get<double>();
   }
-  double number_or(const char* key, double fallback) const { return has(key) ? number(key) : fallback; }
+  double number_or(const char* key, double fallback) const {
+    return has(key) ? number(key) : fallback;
+  }
 
   std::string string_or(const char* key, const std::string& fallback) const {
     if (!has(key)) return fallback;
@@ -91,7 +93,8 @@ class JsonObject {
       bool ok = false;
       for (const char* t : allowed_types) ok = ok || type == t;
       FS_CHECK(ok, kUnsupported,
-               rp.where("rope_type") << " is '" << type << "'; Pixtral uses plain RoPE (no scaling)");
+               rp.where("rope_type")
+                   << " is '" << type << "'; Pixtral uses plain RoPE (no scaling)");
       if (rp.has("rope_theta")) return rp.number("rope_theta");
     }
     return number_or("rope_theta", fallback);
@@ -116,7 +119,8 @@ json read_json_file(const fs::path& path) {
   ss << in.rdbuf();
   json j = json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
   FS_CHECK(!j.is_discarded(), kMalformedModel, path.string() << ": not valid JSON");
-  FS_CHECK(j.is_object(), kMalformedModel, path.string() << ": expected a JSON object at the top level");
+  FS_CHECK(j.is_object(), kMalformedModel,
+           path.string() << ": expected a JSON object at the top level");
   return j;
 }
 
@@ -143,7 +147,8 @@ void validate(const ModelConfig& c, const std::string& file) {
            kMalformedModel, file << ": rope_theta must be a positive number");
   FS_CHECK(t.norm_eps > 0 && t.norm_eps < 1, kMalformedModel,
            file << ": rms_norm_eps must be in (0, 1), found " << t.norm_eps);
-  FS_CHECK(t.max_context > 0, kMalformedModel, file << ": max_position_embeddings must be positive");
+  FS_CHECK(t.max_context > 0, kMalformedModel,
+           file << ": max_position_embeddings must be positive");
   for (int id : {c.image_token_id, c.image_break_token_id, c.image_end_token_id, c.bos_token_id,
                  c.eos_token_id}) {
     FS_CHECK(id >= 0 && id < t.n_vocab, kMalformedModel,
@@ -173,10 +178,12 @@ ModelConfig load_hf(const fs::path& dir) {
   JsonObject tj = top.child("text_config");
   std::string vtype = vj.string_or("model_type", "pixtral");
   FS_CHECK(vtype == "pixtral", kUnsupported,
-           vj.where("model_type") << " is '" << vtype << "'; only the Pixtral vision encoder is supported");
+           vj.where("model_type") << " is '" << vtype
+                                  << "'; only the Pixtral vision encoder is supported");
   std::string ttype = tj.string_or("model_type", "mistral");
-  FS_CHECK(ttype == "mistral", kUnsupported,
-           tj.where("model_type") << " is '" << ttype << "'; only a Mistral text decoder is supported");
+  FS_CHECK(
+      ttype == "mistral", kUnsupported,
+      tj.where("model_type") << " is '" << ttype << "'; only a Mistral text decoder is supported");
 
   // Vision: PixtralVisionConfig defaults for absent keys.
   VisionConfig& v = c.vision;
@@ -193,8 +200,8 @@ ModelConfig load_hf(const fs::path& dir) {
   std::string vact = vj.string_or("hidden_act", "gelu");
   if (vact != "silu") {
     FS_LOG_WARN(vj.where("hidden_act") << " is '" << vact
-                                        << "'; using SiLU as the reference implementation does "
-                                           "(mistral-community/pixtral-12b PR #14)");
+                                       << "'; using SiLU as the reference implementation does "
+                                          "(mistral-community/pixtral-12b PR #14)");
   }
 
   // Text: MistralConfig defaults for absent keys.
@@ -210,7 +217,8 @@ ModelConfig load_hf(const fs::path& dir) {
   t.norm_eps = static_cast<float>(tj.number_or("rms_norm_eps", 1e-6));
   t.max_context = std::min<std::int64_t>(tj.integer_or("max_position_embeddings", 4096 * 32),
                                          kDefaultMaxContext);
-  t.tie_embeddings = tj.boolean_or("tie_word_embeddings", top.boolean_or("tie_word_embeddings", false));
+  t.tie_embeddings =
+      tj.boolean_or("tie_word_embeddings", top.boolean_or("tie_word_embeddings", false));
   std::string tact = tj.string_or("hidden_act", "silu");
   FS_CHECK(tact == "silu", kUnsupported,
            tj.where("hidden_act") << " is '" << tact << "'; the Mistral decoder uses silu");
@@ -225,22 +233,26 @@ ModelConfig load_hf(const fs::path& dir) {
   c.projector_bias = top.boolean_or("multimodal_projector_bias", true);
   std::string pact = top.string_or("projector_hidden_act", "gelu");
   FS_CHECK(pact == "gelu", kUnsupported,
-           top.where("projector_hidden_act") << " is '" << pact << "'; Pixtral's projector uses exact GELU");
+           top.where("projector_hidden_act")
+               << " is '" << pact << "'; Pixtral's projector uses exact GELU");
   FS_CHECK(top.integer_or("vision_feature_layer", -1) == -1, kUnsupported,
            top.where("vision_feature_layer") << " must be -1 (the last layer) for Pixtral");
   std::string strategy = top.string_or("vision_feature_select_strategy", "full");
   FS_CHECK(strategy == "full", kUnsupported,
-           top.where("vision_feature_select_strategy") << " is '" << strategy << "'; Pixtral uses 'full'");
+           top.where("vision_feature_select_strategy")
+               << " is '" << strategy << "'; Pixtral uses 'full'");
   FS_CHECK(top.integer_or("spatial_merge_size", 1) == 1, kUnsupported,
-           top.where("spatial_merge_size") << " != 1: a patch merger (Mistral-Small-3.1) is not supported");
+           top.where("spatial_merge_size")
+               << " != 1: a patch merger (Mistral-Small-3.1) is not supported");
 
   if (fs::exists(dir / "model.safetensors.index.json")) {
     c.weights_path = dir / "model.safetensors.index.json";
   } else if (fs::exists(dir / "model.safetensors")) {
     c.weights_path = dir / "model.safetensors";
   } else {
-    FS_FAIL(kNotFound, dir.string() << ": no model.safetensors or model.safetensors.index.json next to "
-                                       "config.json");
+    FS_FAIL(kNotFound, dir.string()
+                           << ": no model.safetensors or model.safetensors.index.json next to "
+                              "config.json");
   }
   validate(c, file);
   return c;
@@ -265,10 +277,12 @@ ModelConfig load_native(const fs::path& dir) {
   t.n_vocab = top.dim("vocab_size");
   t.rope_theta = top.number_or("rope_theta", 1e6);  // TransformerArgs default
   t.norm_eps = static_cast<float>(top.number("norm_eps"));
-  t.max_context = std::min<std::int64_t>(top.integer_or("max_seq_len", kDefaultMaxContext), kDefaultMaxContext);
+  t.max_context =
+      std::min<std::int64_t>(top.integer_or("max_seq_len", kDefaultMaxContext), kDefaultMaxContext);
   FS_CHECK(!top.has("sliding_window"), kUnsupported,
            top.where("sliding_window") << " is set; Pixtral-12B attends over the whole context");
-  FS_CHECK(!top.has("moe"), kUnsupported, top.where("moe") << " is set; mixture-of-experts is not supported");
+  FS_CHECK(!top.has("moe"), kUnsupported,
+           top.where("moe") << " is set; mixture-of-experts is not supported");
 
   JsonObject vj = top.child("vision_encoder");
   VisionConfig& v = c.vision;
@@ -286,7 +300,8 @@ ModelConfig load_native(const fs::path& dir) {
   c.image_end_token_id = static_cast<int>(vj.integer_or("image_end_token_id", 13));
   c.projector_bias = vj.boolean_or("adapter_bias", true);
   FS_CHECK(vj.integer_or("spatial_merge_size", 1) == 1, kUnsupported,
-           vj.where("spatial_merge_size") << " != 1: a patch merger (Mistral-Small-3.1) is not supported");
+           vj.where("spatial_merge_size")
+               << " != 1: a patch merger (Mistral-Small-3.1) is not supported");
   FS_CHECK(!vj.boolean_or("add_pre_mm_projector_layer_norm", false), kUnsupported,
            vj.where("add_pre_mm_projector_layer_norm") << " is true: not a Pixtral-12B checkpoint");
   FS_CHECK(vj.string_or("mm_projector_id", "").empty(), kUnsupported,
@@ -303,12 +318,14 @@ ModelConfig load_native(const fs::path& dir) {
 
 ModelConfig load_model_config(const fs::path& dir) {
   FS_CHECK(fs::exists(dir), kNotFound, dir.string() << ": no such directory");
-  FS_CHECK(fs::is_directory(dir), kInvalidArgument,
-           dir.string() << ": expected a model directory (config.json or params.json + safetensors)");
+  FS_CHECK(
+      fs::is_directory(dir), kInvalidArgument,
+      dir.string() << ": expected a model directory (config.json or params.json + safetensors)");
   if (fs::exists(dir / "config.json")) return load_hf(dir);
   if (fs::exists(dir / "params.json")) return load_native(dir);
-  FS_FAIL(kNotFound, dir.string() << ": neither config.json (Hugging Face layout) nor params.json "
-                                     "(native layout) found; point --model at a Pixtral checkpoint");
+  FS_FAIL(kNotFound,
+          dir.string() << ": neither config.json (Hugging Face layout) nor params.json "
+                          "(native layout) found; point --model at a Pixtral checkpoint");
 }
 
 ParameterCounts count_parameters(const ModelConfig& c) {
@@ -323,7 +340,8 @@ ParameterCounts count_parameters(const ModelConfig& c) {
   std::int64_t q = static_cast<std::int64_t>(t.n_head) * t.head_dim;
   std::int64_t kv = static_cast<std::int64_t>(t.n_head_kv) * t.head_dim;
   std::int64_t tlayer = td * q + 2 * td * kv + q * td + 3 * td * t.n_ff + 2 * td;
-  p.text = static_cast<std::int64_t>(t.n_vocab) * td * (t.tie_embeddings ? 1 : 2) + td + t.n_layer * tlayer;
+  p.text = static_cast<std::int64_t>(t.n_vocab) * td * (t.tie_embeddings ? 1 : 2) + td +
+           t.n_layer * tlayer;
   return p;
 }
 

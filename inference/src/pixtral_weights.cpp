@@ -18,15 +18,24 @@ std::string checkpoint_tensor_name(CheckpointLayout layout, const std::string& n
     add(R"(^tok_embeddings\.weight$)", "language_model.model.embed_tokens.weight");
     add(R"(^norm\.weight$)", "language_model.model.norm.weight");
     add(R"(^output\.weight$)", "language_model.lm_head.weight");
-    add(R"(^layers\.(\d+)\.attention_norm\.weight$)", "language_model.model.layers.$1.input_layernorm.weight");
-    add(R"(^layers\.(\d+)\.ffn_norm\.weight$)", "language_model.model.layers.$1.post_attention_layernorm.weight");
-    add(R"(^layers\.(\d+)\.attention\.wq\.weight$)", "language_model.model.layers.$1.self_attn.q_proj.weight");
-    add(R"(^layers\.(\d+)\.attention\.wk\.weight$)", "language_model.model.layers.$1.self_attn.k_proj.weight");
-    add(R"(^layers\.(\d+)\.attention\.wv\.weight$)", "language_model.model.layers.$1.self_attn.v_proj.weight");
-    add(R"(^layers\.(\d+)\.attention\.wo\.weight$)", "language_model.model.layers.$1.self_attn.o_proj.weight");
-    add(R"(^layers\.(\d+)\.feed_forward\.w1\.weight$)", "language_model.model.layers.$1.mlp.gate_proj.weight");
-    add(R"(^layers\.(\d+)\.feed_forward\.w2\.weight$)", "language_model.model.layers.$1.mlp.down_proj.weight");
-    add(R"(^layers\.(\d+)\.feed_forward\.w3\.weight$)", "language_model.model.layers.$1.mlp.up_proj.weight");
+    add(R"(^layers\.(\d+)\.attention_norm\.weight$)",
+        "language_model.model.layers.$1.input_layernorm.weight");
+    add(R"(^layers\.(\d+)\.ffn_norm\.weight$)",
+        "language_model.model.layers.$1.post_attention_layernorm.weight");
+    add(R"(^layers\.(\d+)\.attention\.wq\.weight$)",
+        "language_model.model.layers.$1.self_attn.q_proj.weight");
+    add(R"(^layers\.(\d+)\.attention\.wk\.weight$)",
+        "language_model.model.layers.$1.self_attn.k_proj.weight");
+    add(R"(^layers\.(\d+)\.attention\.wv\.weight$)",
+        "language_model.model.layers.$1.self_attn.v_proj.weight");
+    add(R"(^layers\.(\d+)\.attention\.wo\.weight$)",
+        "language_model.model.layers.$1.self_attn.o_proj.weight");
+    add(R"(^layers\.(\d+)\.feed_forward\.w1\.weight$)",
+        "language_model.model.layers.$1.mlp.gate_proj.weight");
+    add(R"(^layers\.(\d+)\.feed_forward\.w2\.weight$)",
+        "language_model.model.layers.$1.mlp.down_proj.weight");
+    add(R"(^layers\.(\d+)\.feed_forward\.w3\.weight$)",
+        "language_model.model.layers.$1.mlp.up_proj.weight");
     add(R"(^vision_encoder\.transformer\.layers\.(\d+)\.attention\.wq\.weight$)",
         "vision_tower.transformer.layers.$1.attention.q_proj.weight");
     add(R"(^vision_encoder\.transformer\.layers\.(\d+)\.attention\.wk\.weight$)",
@@ -47,16 +56,19 @@ std::string checkpoint_tensor_name(CheckpointLayout layout, const std::string& n
     return r;
   }();
   for (const auto& [re, to] : kRules) {
-    if (std::regex_search(n, re)) return std::regex_replace(n, re, to, std::regex_constants::format_first_only);
+    if (std::regex_search(n, re))
+      return std::regex_replace(n, re, to, std::regex_constants::format_first_only);
   }
   FS_FAIL(kInternal, "no Hugging Face name for native tensor '" << n << "'");
 }
 
 namespace {
 
-void permute_qk(std::span<float> rows, int n_heads, int head_dim, std::int64_t row_len, bool to_native) {
+void permute_qk(std::span<float> rows, int n_heads, int head_dim, std::int64_t row_len,
+                bool to_native) {
   const std::int64_t hd = head_dim;
-  FS_CHECK(hd % 2 == 0 && static_cast<std::int64_t>(rows.size()) == n_heads * hd * row_len, kInternal,
+  FS_CHECK(hd % 2 == 0 && static_cast<std::int64_t>(rows.size()) == n_heads * hd * row_len,
+           kInternal,
            "q/k permutation: " << rows.size() << " values do not form " << n_heads << " heads x "
                                << head_dim << " rows of " << row_len);
   std::vector<float> head(static_cast<std::size_t>(hd * row_len));
@@ -69,7 +81,8 @@ void permute_qk(std::span<float> rows, int n_heads, int head_dim, std::int64_t r
         std::int64_t hf_row = r * (hd / 2) + i;
         std::int64_t dst = to_native ? native_row : hf_row;
         std::int64_t src = to_native ? hf_row : native_row;
-        std::copy(head.begin() + src * row_len, head.begin() + (src + 1) * row_len, base + dst * row_len);
+        std::copy(head.begin() + src * row_len, head.begin() + (src + 1) * row_len,
+                  base + dst * row_len);
       }
     }
   }
@@ -77,11 +90,13 @@ void permute_qk(std::span<float> rows, int n_heads, int head_dim, std::int64_t r
 
 }  // namespace
 
-void permute_qk_hf_to_native(std::span<float> rows, int n_heads, int head_dim, std::int64_t row_len) {
+void permute_qk_hf_to_native(std::span<float> rows, int n_heads, int head_dim,
+                             std::int64_t row_len) {
   permute_qk(rows, n_heads, head_dim, row_len, /*to_native=*/true);
 }
 
-void permute_qk_native_to_hf(std::span<float> rows, int n_heads, int head_dim, std::int64_t row_len) {
+void permute_qk_native_to_hf(std::span<float> rows, int n_heads, int head_dim,
+                             std::int64_t row_len) {
   permute_qk(rows, n_heads, head_dim, row_len, /*to_native=*/false);
 }
 
@@ -91,18 +106,21 @@ class Loader {
  public:
   Loader(const ModelConfig& c, const TensorStore& s) : c_(c), s_(s) {}
 
-  std::vector<float> get(const std::string& native, std::initializer_list<std::int64_t> shape) const {
+  std::vector<float> get(const std::string& native,
+                         std::initializer_list<std::int64_t> shape) const {
     return s_.load_f32(checkpoint_tensor_name(c_.layout, native), shape);
   }
   // q or k: HF rows are in half-split order; bring them to interleaved pairs.
-  std::vector<float> get_qk(const std::string& native, int n_heads, int head_dim, std::int64_t in_dim) const {
+  std::vector<float> get_qk(const std::string& native, int n_heads, int head_dim,
+                            std::int64_t in_dim) const {
     std::vector<float> w = get(native, {static_cast<std::int64_t>(n_heads) * head_dim, in_dim});
-    if (c_.layout == CheckpointLayout::kHuggingFace) permute_qk_hf_to_native(w, n_heads, head_dim, in_dim);
+    if (c_.layout == CheckpointLayout::kHuggingFace)
+      permute_qk_hf_to_native(w, n_heads, head_dim, in_dim);
     return w;
   }
 
-  BlockWeights block(const std::string& prefix, std::int64_t d, int n_head, int n_head_kv, int head_dim,
-                     std::int64_t ff) const {
+  BlockWeights block(const std::string& prefix, std::int64_t d, int n_head, int n_head_kv,
+                     int head_dim, std::int64_t ff) const {
     const std::int64_t q = static_cast<std::int64_t>(n_head) * head_dim;
     const std::int64_t kv = static_cast<std::int64_t>(n_head_kv) * head_dim;
     BlockWeights b;
@@ -133,11 +151,13 @@ PixtralWeights load_pixtral_weights(const ModelConfig& c, const TensorStore& sto
   const std::int64_t vd = v.n_embd, td = t.n_embd;
 
   // The conv weight [out, c, ky, kx] is already the [out, c*ky*kx] GEMM matrix.
-  w.patch_conv = ld.get("vision_encoder.patch_conv.weight", {vd, v.n_channels, v.patch_px, v.patch_px});
+  w.patch_conv =
+      ld.get("vision_encoder.patch_conv.weight", {vd, v.n_channels, v.patch_px, v.patch_px});
   w.ln_pre = ld.get("vision_encoder.ln_pre.weight", {vd});
   for (int l = 0; l < v.n_layer; ++l) {
-    w.vision_layers.push_back(ld.block("vision_encoder.transformer.layers." + std::to_string(l) + ".", vd,
-                                       v.n_head, v.n_head, v.head_dim, v.n_ff));
+    w.vision_layers.push_back(
+        ld.block("vision_encoder.transformer.layers." + std::to_string(l) + ".", vd, v.n_head,
+                 v.n_head, v.head_dim, v.n_ff));
   }
 
   w.proj_w_in = ld.get("vision_language_adapter.w_in.weight", {td, vd});
@@ -152,8 +172,8 @@ PixtralWeights load_pixtral_weights(const ModelConfig& c, const TensorStore& sto
 
   w.tok_embeddings = ld.get("tok_embeddings.weight", {t.n_vocab, td});
   for (int l = 0; l < t.n_layer; ++l) {
-    w.text_layers.push_back(
-        ld.block("layers." + std::to_string(l) + ".", td, t.n_head, t.n_head_kv, t.head_dim, t.n_ff));
+    w.text_layers.push_back(ld.block("layers." + std::to_string(l) + ".", td, t.n_head, t.n_head_kv,
+                                     t.head_dim, t.n_ff));
   }
   w.norm = ld.get("norm.weight", {td});
   const std::string out_name = checkpoint_tensor_name(c.layout, "output.weight");

@@ -13,7 +13,6 @@
 namespace framescribe::inference {
 namespace {
 
-
 // Taps of one output position along one axis: four source positions, clamped to the image (what
 // OpenCV's replicated border amounts to), and their Keys weights.
 struct CubicTaps {

@@ -18,15 +18,18 @@ double max_relative_error(std::span<const float> a, std::span<const float> b) {
     max_diff = std::max(max_diff, std::fabs(static_cast<double>(a[i]) - b[i]));
     max_ref = std::max(max_ref, std::fabs(static_cast<double>(b[i])));
   }
-  return max_ref > 0 ? max_diff / max_ref : (max_diff == 0 ? 0 : std::numeric_limits<double>::infinity());
+  return max_ref > 0 ? max_diff / max_ref
+                     : (max_diff == 0 ? 0 : std::numeric_limits<double>::infinity());
 }
 
 namespace {
 
-std::vector<float> load_any_shape(const TensorStore& s, const std::string& name, std::vector<std::int64_t>* shape) {
+std::vector<float> load_any_shape(const TensorStore& s, const std::string& name,
+                                  std::vector<std::int64_t>* shape) {
   const TensorInfo* info = s.find(name);
-  FS_CHECK(info, kMalformedModel, s.file_of(s.names().front()).string() << ": tensor '" << name
-                                      << "' missing; not a reference fixture file");
+  FS_CHECK(info, kMalformedModel,
+           s.file_of(s.names().front()).string()
+               << ": tensor '" << name << "' missing; not a reference fixture file");
   *shape = info->shape;
   return s.load_f32(name, info->shape);
 }
@@ -48,14 +51,16 @@ ReferenceCheckResult run_reference_check(Engine& engine, const std::filesystem::
   std::vector<std::int64_t> pv_shape, shape;
   std::vector<float> pixel_values = load_any_shape(store, "pixel_values", &pv_shape);
   std::vector<std::int64_t> sizes = store.load_i64("image_sizes");
-  FS_CHECK(pv_shape.size() == 4 && pv_shape[1] == 3 && sizes.size() == 2 * static_cast<std::size_t>(pv_shape[0]),
+  FS_CHECK(pv_shape.size() == 4 && pv_shape[1] == 3 &&
+               sizes.size() == 2 * static_cast<std::size_t>(pv_shape[0]),
            kMalformedModel, file << ": pixel_values must be [n, 3, H, W] with image_sizes [n, 2]");
   const std::int64_t n_img = pv_shape[0], hmax = pv_shape[2], wmax = pv_shape[3];
   std::vector<PixelImage> images;
   for (std::int64_t i = 0; i < n_img; ++i) {
     const std::int64_t h = sizes[2 * i], w = sizes[2 * i + 1];
     FS_CHECK(h > 0 && w > 0 && h <= hmax && w <= wmax, kMalformedModel,
-             file << ": image_sizes[" << i << "] = (" << h << ", " << w << ") outside the padded " << hmax << "x" << wmax);
+             file << ": image_sizes[" << i << "] = (" << h << ", " << w << ") outside the padded "
+                  << hmax << "x" << wmax);
     PixelImage img{static_cast<int>(w), static_cast<int>(h), std::vector<float>(3 * h * w)};
     for (std::int64_t c = 0; c < 3; ++c)
       for (std::int64_t y = 0; y < h; ++y)
@@ -75,7 +80,8 @@ ReferenceCheckResult run_reference_check(Engine& engine, const std::filesystem::
   // 1. Vision encoder + projector.
   std::vector<float> expected_features = load_any_shape(store, "image_features", &shape);
   FS_CHECK(shape.size() == 2 && shape[1] == td, kMalformedModel,
-           file << ": image_features is " << shape_to_string(shape) << ", the model's text width is " << td
+           file << ": image_features is " << shape_to_string(shape)
+                << ", the model's text width is " << td
                 << "; is this the fixture of another model?");
   std::vector<float> features = engine.encode_images(images);
   r.n_image_patches = static_cast<std::int64_t>(features.size()) / td;
@@ -84,7 +90,8 @@ ReferenceCheckResult run_reference_check(Engine& engine, const std::filesystem::
   // 2. One prefill over the prompt, logits at every position.
   std::vector<float> expected_logits = load_any_shape(store, "logits", &shape);
   FS_CHECK(shape.size() == 2 && shape[0] == r.n_prompt_tokens && shape[1] == vocab, kMalformedModel,
-           file << ": logits is " << shape_to_string(shape) << ", expected [" << r.n_prompt_tokens << ", " << vocab << "]");
+           file << ": logits is " << shape_to_string(shape) << ", expected [" << r.n_prompt_tokens
+                << ", " << vocab << "]");
   engine.truncate(0);
   std::vector<float> logits = engine.eval(prompt, features, LogitsMode::kAll);
   r.logits_rel_err = max_relative_error(logits, expected_logits);
@@ -107,9 +114,11 @@ ReferenceCheckResult run_reference_check(Engine& engine, const std::filesystem::
   std::vector<float> expected_full = load_any_shape(store, "logits_full", &shape);
   std::vector<std::int32_t> full = prompt;
   full.insert(full.end(), r.expected_tokens.begin(), r.expected_tokens.end());
-  FS_CHECK(shape.size() == 2 && shape[0] == static_cast<std::int64_t>(full.size()) && shape[1] == vocab,
-           kMalformedModel, file << ": logits_full is " << shape_to_string(shape) << ", expected [" << full.size()
-                                 << ", " << vocab << "]");
+  FS_CHECK(
+      shape.size() == 2 && shape[0] == static_cast<std::int64_t>(full.size()) && shape[1] == vocab,
+      kMalformedModel,
+      file << ": logits_full is " << shape_to_string(shape) << ", expected [" << full.size() << ", "
+           << vocab << "]");
   engine.truncate(0);
   std::vector<float> stepwise;
   stepwise.reserve(full.size() * vocab);
@@ -156,17 +165,22 @@ std::string format_report(const ReferenceCheckResult& r) {
   auto verdict = [&](double e) { return e <= r.tolerance ? "ok" : "FAIL"; };
   std::ostringstream os;
   os.precision(3);
-  os << "inputs:          " << r.n_images << " images (" << r.n_image_patches << " patches), " << r.n_prompt_tokens
-     << " prompt tokens, " << r.expected_tokens.size() << " generated\n"
-     << std::scientific << "image_features:  max rel err " << r.image_features_rel_err << "  " << verdict(r.image_features_rel_err) << "\n"
-     << "logits:          max rel err " << r.logits_rel_err << "  " << verdict(r.logits_rel_err) << "\n"
-     << "cached decode:   max rel err " << r.logits_full_rel_err << "  " << verdict(r.logits_full_rel_err) << "\n"
-     << "greedy tokens:   " << r.tokens_matching << "/" << r.expected_tokens.size() << " identical  "
+  os << "inputs:          " << r.n_images << " images (" << r.n_image_patches << " patches), "
+     << r.n_prompt_tokens << " prompt tokens, " << r.expected_tokens.size() << " generated\n"
+     << std::scientific << "image_features:  max rel err " << r.image_features_rel_err << "  "
+     << verdict(r.image_features_rel_err) << "\n"
+     << "logits:          max rel err " << r.logits_rel_err << "  " << verdict(r.logits_rel_err)
+     << "\n"
+     << "cached decode:   max rel err " << r.logits_full_rel_err << "  "
+     << verdict(r.logits_full_rel_err) << "\n"
+     << "greedy tokens:   " << r.tokens_matching << "/" << r.expected_tokens.size()
+     << " identical  "
      << (r.tokens_matching == static_cast<int>(r.expected_tokens.size()) ? "ok" : "FAIL") << "\n"
      << "  reference:     " << tokens(r.expected_tokens) << "\n"
      << "  engine:        " << tokens(r.engine_tokens) << "\n"
      << std::defaultfloat << "tolerance:       " << r.tolerance << " (max |a-b| / max |b|)\n"
-     << "result:          " << (r.passed ? "PASS" : "FAIL") << " in " << std::fixed << r.seconds << " s\n";
+     << "result:          " << (r.passed ? "PASS" : "FAIL") << " in " << std::fixed << r.seconds
+     << " s\n";
   for (const std::string& f : r.failures) os << "  - " << f << "\n";
   return os.str();
 }

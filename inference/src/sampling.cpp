@@ -12,7 +12,8 @@ std::int32_t argmax(std::span<const float> logits) {
   std::int32_t best = -1;
   for (std::size_t i = 0; i < logits.size(); ++i) {
     if (std::isnan(logits[i])) continue;
-    if (best < 0 || logits[i] > logits[static_cast<std::size_t>(best)]) best = static_cast<std::int32_t>(i);
+    if (best < 0 || logits[i] > logits[static_cast<std::size_t>(best)])
+      best = static_cast<std::int32_t>(i);
   }
   return best < 0 ? 0 : best;
 }

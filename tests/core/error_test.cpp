@@ -31,8 +31,8 @@ TEST(Error, CheckEvaluatesTheMessageOnlyOnFailure) {
 TEST(Error, EveryCodeHasADistinctName) {
   std::set<std::string> names;
   for (ErrorCode c : {ErrorCode::kInvalidArgument, ErrorCode::kNotFound, ErrorCode::kMalformedModel,
-                      ErrorCode::kUnsupported, ErrorCode::kIo, ErrorCode::kOutOfMemory, ErrorCode::kCancelled,
-                      ErrorCode::kInternal}) {
+                      ErrorCode::kUnsupported, ErrorCode::kIo, ErrorCode::kOutOfMemory,
+                      ErrorCode::kCancelled, ErrorCode::kInternal}) {
     names.insert(std::string(framescribe::to_string(c)));
   }
   EXPECT_EQ(names.size(), 8u);
@@ -47,7 +47,8 @@ TEST(ErrorDeathTest, AssertAbortsWithExpressionAndLocation) {
 TEST(Log, SinkReceivesMessagesAtOrAboveTheLevel) {
   using framescribe::core::LogLevel;
   std::vector<std::pair<LogLevel, std::string>> got;
-  framescribe::core::set_log_sink([&](LogLevel l, std::string_view m) { got.emplace_back(l, std::string(m)); });
+  framescribe::core::set_log_sink(
+      [&](LogLevel l, std::string_view m) { got.emplace_back(l, std::string(m)); });
   framescribe::core::set_log_level(LogLevel::kWarn);
   FS_LOG_INFO("hidden");
   FS_LOG_WARN("shown " << 42);

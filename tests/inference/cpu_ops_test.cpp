@@ -23,7 +23,8 @@ std::vector<float> random_vec(std::size_t n, unsigned seed) {
   return v;
 }
 
-void expect_close(const std::vector<float>& got, const std::vector<double>& ref, double atol, double rtol) {
+void expect_close(const std::vector<float>& got, const std::vector<double>& ref, double atol,
+                  double rtol) {
   ASSERT_EQ(got.size(), ref.size());
   double norm = 0;
   for (std::size_t i = 0; i < ref.size(); ++i) {
@@ -38,8 +39,10 @@ class MatmulShapes : public ::testing::TestWithParam<std::tuple<int, int, int>> 
 
 TEST_P(MatmulShapes, MatchesDoublePrecisionLoop) {
   auto [m, k, n] = GetParam();
-  std::vector<float> x = random_vec(static_cast<std::size_t>(m) * k, 1), w = random_vec(static_cast<std::size_t>(n) * k, 2),
-                     b = random_vec(static_cast<std::size_t>(n), 3), y(static_cast<std::size_t>(m) * n);
+  std::vector<float> x = random_vec(static_cast<std::size_t>(m) * k, 1),
+                     w = random_vec(static_cast<std::size_t>(n) * k, 2),
+                     b = random_vec(static_cast<std::size_t>(n), 3),
+                     y(static_cast<std::size_t>(m) * n);
   cpu::matmul_nt(x.data(), m, k, w.data(), n, b.data(), y.data());
   std::vector<double> ref(y.size());
   for (int i = 0; i < m; ++i)
@@ -55,7 +58,8 @@ TEST_P(MatmulShapes, MatchesDoublePrecisionLoop) {
 INSTANTIATE_TEST_SUITE_P(Shapes, MatmulShapes,
                          ::testing::Values(std::make_tuple(1, 1, 1), std::make_tuple(1, 17, 5),
                                            std::make_tuple(17, 33, 19), std::make_tuple(3, 64, 160),
-                                           std::make_tuple(64, 128, 96), std::make_tuple(130, 257, 65)));
+                                           std::make_tuple(64, 128, 96),
+                                           std::make_tuple(130, 257, 65)));
 
 TEST(MatmulNt, HandComputed) {
   // [1 2; 3 4] . [[1 0]; [1 1]; [0 2]]^T + [0.5, 0, -1]
@@ -76,8 +80,10 @@ TEST(RmsNorm, HandComputed) {
   std::vector<double> ref;
   for (int row = 0; row < 3; ++row) {
     double ss = 0;
-    for (int i = 0; i < 17; ++i) ss += ref_in[row * 17 + i] * static_cast<double>(ref_in[row * 17 + i]);
-    for (int i = 0; i < 17; ++i) ref.push_back(wr[i] * ref_in[row * 17 + i] / std::sqrt(ss / 17 + 1e-5));
+    for (int i = 0; i < 17; ++i)
+      ss += ref_in[row * 17 + i] * static_cast<double>(ref_in[row * 17 + i]);
+    for (int i = 0; i < 17; ++i)
+      ref.push_back(wr[i] * ref_in[row * 17 + i] / std::sqrt(ss / 17 + 1e-5));
   }
   expect_close(r, ref, 1e-7, 1e-6);
 }
@@ -90,7 +96,8 @@ TEST(Rope, RotatesInterleavedPairsAndKeepsNorms) {
                            static_cast<float>(std::cos(a1)), static_cast<float>(std::sin(a1))};
   cpu::apply_rope(x.data(), 1, 2, 4, 8, cs.data());
   auto rot = [](double re, double im, double a) {
-    return std::pair<double, double>{re * std::cos(a) - im * std::sin(a), re * std::sin(a) + im * std::cos(a)};
+    return std::pair<double, double>{re * std::cos(a) - im * std::sin(a),
+                                     re * std::sin(a) + im * std::cos(a)};
   };
   auto [p0, q0] = rot(1, 0, a0);
   auto [p1, q1] = rot(0, 1, a1);
@@ -150,7 +157,8 @@ TEST(Attention, GroupedQueryHeadsShareKvHeads) {
   // 4 query heads, 2 kv heads: heads 0,1 read kv head 0; heads 2,3 read kv head 1. With one key,
   // the output of each head is exactly its kv head's value.
   const int hd = 3;
-  std::vector<float> q = random_vec(4 * hd, 11), k = random_vec(2 * hd, 12), v = {1, 2, 3, 7, 8, 9}, out(4 * hd);
+  std::vector<float> q = random_vec(4 * hd, 11), k = random_vec(2 * hd, 12), v = {1, 2, 3, 7, 8, 9},
+                     out(4 * hd);
   cpu::attention(q.data(), 4 * hd, k.data(), v.data(), 2 * hd, 1, 1, 4, 2, hd, true, 0, out.data());
   expect_close(out, {1, 2, 3, 1, 2, 3, 7, 8, 9, 7, 8, 9}, 1e-7, 1e-6);
 }

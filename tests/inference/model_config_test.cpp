@@ -83,7 +83,8 @@ class ModelDir {
  public:
   ModelDir(const std::string& config_name, const std::string& text, const std::string& weights) {
     ft::write_text(dir_ / config_name, text);
-    if (!weights.empty()) ft::write_safetensors(dir_ / weights, {{"x", ft::f32_tensor({1}, {0.f})}});
+    if (!weights.empty())
+      ft::write_safetensors(dir_ / weights, {{"x", ft::f32_tensor({1}, {0.f})}});
   }
   const std::filesystem::path& path() const { return dir_.path(); }
 
@@ -93,8 +94,10 @@ class ModelDir {
 
 // Expects load_model_config to throw `code` with every fragment in the message.
 void expect_error(const std::string& config_name, const std::string& text, ErrorCode code,
-                  std::initializer_list<const char*> fragments, const std::string& weights = "auto") {
-  std::string w = weights == "auto" ? (config_name == "config.json" ? "model.safetensors" : "consolidated.safetensors")
+                  std::initializer_list<const char*> fragments,
+                  const std::string& weights = "auto") {
+  std::string w = weights == "auto" ? (config_name == "config.json" ? "model.safetensors"
+                                                                    : "consolidated.safetensors")
                                     : weights;
   ModelDir dir(config_name, text, w);
   try {
@@ -102,7 +105,8 @@ void expect_error(const std::string& config_name, const std::string& text, Error
     ADD_FAILURE() << "no error for " << text;
   } catch (const framescribe::Error& e) {
     EXPECT_EQ(e.code(), code) << e.what();
-    for (const char* f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
+    for (const char* f : fragments)
+      EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
   }
 }
 
@@ -141,11 +145,13 @@ TEST(ModelConfig, RopeParametersFormOfTransformers5) {
 TEST(ModelConfig, ShardedCheckpointIsPreferredWhenIndexed) {
   ModelDir dir("config.json", kHubConfig, "");
   ft::write_text(dir.path() / "model.safetensors.index.json", R"({"weight_map": {}})");
-  EXPECT_EQ(fi::load_model_config(dir.path()).weights_path.filename(), "model.safetensors.index.json");
+  EXPECT_EQ(fi::load_model_config(dir.path()).weights_path.filename(),
+            "model.safetensors.index.json");
 }
 
 TEST(ModelConfig, FixtureConfigsLoad) {
-  fi::ModelConfig a = fi::load_model_config(std::filesystem::path(FS_TEST_DATA_DIR) / "reference/pixtral_tiny_a");
+  fi::ModelConfig a =
+      fi::load_model_config(std::filesystem::path(FS_TEST_DATA_DIR) / "reference/pixtral_tiny_a");
   EXPECT_EQ(a.text.n_embd, 64);
   EXPECT_EQ(a.text.head_dim, 32);  // heads x head_dim != hidden, as in Pixtral-12B
   EXPECT_EQ(a.text.max_context, 8192);
@@ -168,11 +174,13 @@ TEST(ModelConfigErrors, DirectoryWithoutConfig) {
 
 TEST(ModelConfigErrors, ConfigWithoutWeights) {
   expect_error("config.json", kHubConfig, ErrorCode::kNotFound, {"model.safetensors"}, "");
-  expect_error("params.json", kNativeParams, ErrorCode::kNotFound, {"consolidated.safetensors"}, "");
+  expect_error("params.json", kNativeParams, ErrorCode::kNotFound, {"consolidated.safetensors"},
+               "");
 }
 
 TEST(ModelConfigErrors, NotJson) {
-  expect_error("config.json", "{\"text_config\": ", ErrorCode::kMalformedModel, {"config.json", "not valid JSON"});
+  expect_error("config.json", "{\"text_config\": ", ErrorCode::kMalformedModel,
+               {"config.json", "not valid JSON"});
   expect_error("config.json", "[1, 2]", ErrorCode::kMalformedModel, {"object"});
 }
 
@@ -181,33 +189,42 @@ TEST(ModelConfigErrors, MissingKeys) {
                ErrorCode::kMalformedModel, {"config.json", "text_config", "missing"});
   expect_error("config.json", edited(kHubConfig, [](json& j) { j.erase("image_token_index"); }),
                ErrorCode::kMalformedModel, {"image_token_index"});
-  expect_error("params.json", edited(kNativeParams, [](json& j) { j.erase("dim"); }), ErrorCode::kMalformedModel,
-               {"params.json", "dim", "missing"});
-  expect_error("params.json", edited(kNativeParams, [](json& j) { j["vision_encoder"].erase("patch_size"); }),
+  expect_error("params.json", edited(kNativeParams, [](json& j) { j.erase("dim"); }),
+               ErrorCode::kMalformedModel, {"params.json", "dim", "missing"});
+  expect_error("params.json",
+               edited(kNativeParams, [](json& j) { j["vision_encoder"].erase("patch_size"); }),
                ErrorCode::kMalformedModel, {"vision_encoder.patch_size"});
 }
 
 TEST(ModelConfigErrors, WrongTypes) {
-  expect_error("config.json", edited(kHubConfig, [](json& j) { j["text_config"]["hidden_size"] = "5120"; }),
+  expect_error("config.json",
+               edited(kHubConfig, [](json& j) { j["text_config"]["hidden_size"] = "5120"; }),
                ErrorCode::kMalformedModel, {"text_config.hidden_size", "integer"});
-  expect_error("config.json", edited(kHubConfig, [](json& j) { j["text_config"]["num_hidden_layers"] = 40.5; }),
+  expect_error("config.json",
+               edited(kHubConfig, [](json& j) { j["text_config"]["num_hidden_layers"] = 40.5; }),
                ErrorCode::kMalformedModel, {"text_config.num_hidden_layers"});
   expect_error("config.json", edited(kHubConfig, [](json& j) { j["vision_config"] = 3; }),
                ErrorCode::kMalformedModel, {"vision_config", "object"});
 }
 
 TEST(ModelConfigErrors, ImpossibleValues) {
-  expect_error("config.json", edited(kHubConfig, [](json& j) { j["text_config"]["hidden_size"] = -5120; }),
+  expect_error("config.json",
+               edited(kHubConfig, [](json& j) { j["text_config"]["hidden_size"] = -5120; }),
                ErrorCode::kMalformedModel, {"text_config.hidden_size", "positive"});
-  expect_error("config.json", edited(kHubConfig, [](json& j) { j["text_config"]["num_key_value_heads"] = 7; }),
+  expect_error("config.json",
+               edited(kHubConfig, [](json& j) { j["text_config"]["num_key_value_heads"] = 7; }),
                ErrorCode::kMalformedModel, {"num_key_value_heads"});
-  expect_error("config.json", edited(kHubConfig, [](json& j) { j["text_config"]["head_dim"] = 127; }),
+  expect_error("config.json",
+               edited(kHubConfig, [](json& j) { j["text_config"]["head_dim"] = 127; }),
                ErrorCode::kMalformedModel, {"head_dim", "even"});
-  expect_error("config.json", edited(kHubConfig, [](json& j) { j["vision_config"]["head_dim"] = 32; }),
+  expect_error("config.json",
+               edited(kHubConfig, [](json& j) { j["vision_config"]["head_dim"] = 32; }),
                ErrorCode::kMalformedModel, {"vision hidden size"});
-  expect_error("config.json", edited(kHubConfig, [](json& j) { j["vision_config"]["image_size"] = 1000; }),
+  expect_error("config.json",
+               edited(kHubConfig, [](json& j) { j["vision_config"]["image_size"] = 1000; }),
                ErrorCode::kMalformedModel, {"multiple of patch_size"});
-  expect_error("config.json", edited(kHubConfig, [](json& j) { j["text_config"]["rms_norm_eps"] = 0; }),
+  expect_error("config.json",
+               edited(kHubConfig, [](json& j) { j["text_config"]["rms_norm_eps"] = 0; }),
                ErrorCode::kMalformedModel, {"rms_norm_eps"});
   expect_error("config.json", edited(kHubConfig, [](json& j) { j["image_token_index"] = 200000; }),
                ErrorCode::kMalformedModel, {"outside the vocabulary"});
@@ -218,13 +235,19 @@ TEST(ModelConfigErrors, ImpossibleValues) {
 TEST(ModelConfigErrors, OtherArchitecturesAreRefused) {
   expect_error("config.json", edited(kHubConfig, [](json& j) { j["model_type"] = "qwen2_vl"; }),
                ErrorCode::kUnsupported, {"model_type"});
-  expect_error("config.json", edited(kHubConfig, [](json& j) { j["text_config"]["sliding_window"] = 4096; }),
+  expect_error("config.json",
+               edited(kHubConfig, [](json& j) { j["text_config"]["sliding_window"] = 4096; }),
                ErrorCode::kUnsupported, {"sliding_window"});
   expect_error("config.json",
-               edited(kHubConfig, [](json& j) { j["text_config"]["rope_parameters"] = {{"rope_type", "yarn"}}; }),
+               edited(kHubConfig,
+                      [](json& j) {
+                        j["text_config"]["rope_parameters"] = {{"rope_type", "yarn"}};
+                      }),
                ErrorCode::kUnsupported, {"rope_type", "yarn"});
-  expect_error("params.json", edited(kNativeParams, [](json& j) { j["vision_encoder"]["spatial_merge_size"] = 2; }),
-               ErrorCode::kUnsupported, {"spatial_merge_size"});
+  expect_error(
+      "params.json",
+      edited(kNativeParams, [](json& j) { j["vision_encoder"]["spatial_merge_size"] = 2; }),
+      ErrorCode::kUnsupported, {"spatial_merge_size"});
 }
 
 TEST(Permutation, RoundTripAndIndexForm) {
@@ -246,12 +269,18 @@ TEST(Permutation, RoundTripAndIndexForm) {
 
 TEST(TensorNames, HuggingFaceNamesFollowTheConversionTable) {
   using fi::CheckpointLayout;
-  auto hf = [](const char* n) { return fi::checkpoint_tensor_name(CheckpointLayout::kHuggingFace, n); };
+  auto hf = [](const char* n) {
+    return fi::checkpoint_tensor_name(CheckpointLayout::kHuggingFace, n);
+  };
   EXPECT_EQ(hf("tok_embeddings.weight"), "language_model.model.embed_tokens.weight");
-  EXPECT_EQ(hf("layers.39.attention.wq.weight"), "language_model.model.layers.39.self_attn.q_proj.weight");
-  EXPECT_EQ(hf("layers.3.feed_forward.w1.weight"), "language_model.model.layers.3.mlp.gate_proj.weight");
-  EXPECT_EQ(hf("layers.3.feed_forward.w3.weight"), "language_model.model.layers.3.mlp.up_proj.weight");
-  EXPECT_EQ(hf("layers.0.ffn_norm.weight"), "language_model.model.layers.0.post_attention_layernorm.weight");
+  EXPECT_EQ(hf("layers.39.attention.wq.weight"),
+            "language_model.model.layers.39.self_attn.q_proj.weight");
+  EXPECT_EQ(hf("layers.3.feed_forward.w1.weight"),
+            "language_model.model.layers.3.mlp.gate_proj.weight");
+  EXPECT_EQ(hf("layers.3.feed_forward.w3.weight"),
+            "language_model.model.layers.3.mlp.up_proj.weight");
+  EXPECT_EQ(hf("layers.0.ffn_norm.weight"),
+            "language_model.model.layers.0.post_attention_layernorm.weight");
   EXPECT_EQ(hf("output.weight"), "language_model.lm_head.weight");
   EXPECT_EQ(hf("vision_encoder.transformer.layers.23.attention_norm.weight"),
             "vision_tower.transformer.layers.23.attention_norm.weight");

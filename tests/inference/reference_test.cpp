@@ -45,7 +45,8 @@ class ReferenceFixture : public ::testing::TestWithParam<const char*> {};
 TEST_P(ReferenceFixture, MatchesTransformers) {
   const fs::path dir = kData / GetParam();
   auto engine = fi::load_engine(dir, {});
-  fi::ReferenceCheckResult r = fi::run_reference_check(*engine, dir / "expected.safetensors", {kTolerance});
+  fi::ReferenceCheckResult r =
+      fi::run_reference_check(*engine, dir / "expected.safetensors", {kTolerance});
   SCOPED_TRACE(fi::format_report(r));
   EXPECT_LE(r.image_features_rel_err, kTolerance);
   EXPECT_LE(r.logits_rel_err, kTolerance);
@@ -56,13 +57,15 @@ TEST_P(ReferenceFixture, MatchesTransformers) {
   EXPECT_GT(r.n_images, 1);  // the fixtures batch several images of different sizes
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, ReferenceFixture, ::testing::Values("pixtral_tiny_a", "pixtral_tiny_b"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, ReferenceFixture,
+                         ::testing::Values("pixtral_tiny_a", "pixtral_tiny_b"));
 
 TEST(ReferenceCheck, DetectsAWrongModel) {
   // Fixture A's reference outputs against fixture B's model must fail loudly, not pass.
   auto engine = fi::load_engine(kData / "pixtral_tiny_b", {});
-  EXPECT_THROW(fi::run_reference_check(*engine, kData / "pixtral_tiny_a" / "expected.safetensors", {}),
-               framescribe::Error);
+  EXPECT_THROW(
+      fi::run_reference_check(*engine, kData / "pixtral_tiny_a" / "expected.safetensors", {}),
+      framescribe::Error);
 }
 
 TEST(ReferenceCheck, DetectsPerturbedWeights) {
@@ -79,8 +82,8 @@ TEST(ReferenceCheck, DetectsPerturbedWeights) {
   }
   ft::write_safetensors(tmp / "model.safetensors", tensors);
   auto engine = fi::load_engine(tmp.path(), {});
-  fi::ReferenceCheckResult r =
-      fi::run_reference_check(*engine, kData / "pixtral_tiny_a" / "expected.safetensors", {kTolerance});
+  fi::ReferenceCheckResult r = fi::run_reference_check(
+      *engine, kData / "pixtral_tiny_a" / "expected.safetensors", {kTolerance});
   EXPECT_FALSE(r.passed);
   EXPECT_GT(r.logits_rel_err, kTolerance);
   EXPECT_LE(r.image_features_rel_err, kTolerance);  // the vision tower was not touched
@@ -97,17 +100,25 @@ TEST(NativeLayout, ConvertedFixtureGivesTheSameLogits) {
   const auto& vc = hf["vision_config"];
 
   ft::TempDir tmp;
-  nlohmann::json params = {
-      {"dim", tc["hidden_size"]},          {"n_layers", tc["num_hidden_layers"]},
-      {"head_dim", tc["head_dim"]},        {"hidden_dim", tc["intermediate_size"]},
-      {"n_heads", tc["num_attention_heads"]}, {"n_kv_heads", tc["num_key_value_heads"]},
-      {"rope_theta", tc["rope_parameters"]["rope_theta"]}, {"norm_eps", tc["rms_norm_eps"]},
-      {"vocab_size", tc["vocab_size"]},
-      {"vision_encoder",
-       {{"hidden_size", vc["hidden_size"]}, {"num_channels", 3}, {"image_size", vc["image_size"]},
-        {"patch_size", vc["patch_size"]}, {"rope_theta", vc["rope_parameters"]["rope_theta"]},
-        {"intermediate_size", vc["intermediate_size"]}, {"num_hidden_layers", vc["num_hidden_layers"]},
-        {"num_attention_heads", vc["num_attention_heads"]}, {"image_token_id", 10}}}};
+  nlohmann::json params = {{"dim", tc["hidden_size"]},
+                           {"n_layers", tc["num_hidden_layers"]},
+                           {"head_dim", tc["head_dim"]},
+                           {"hidden_dim", tc["intermediate_size"]},
+                           {"n_heads", tc["num_attention_heads"]},
+                           {"n_kv_heads", tc["num_key_value_heads"]},
+                           {"rope_theta", tc["rope_parameters"]["rope_theta"]},
+                           {"norm_eps", tc["rms_norm_eps"]},
+                           {"vocab_size", tc["vocab_size"]},
+                           {"vision_encoder",
+                            {{"hidden_size", vc["hidden_size"]},
+                             {"num_channels", 3},
+                             {"image_size", vc["image_size"]},
+                             {"patch_size", vc["patch_size"]},
+                             {"rope_theta", vc["rope_parameters"]["rope_theta"]},
+                             {"intermediate_size", vc["intermediate_size"]},
+                             {"num_hidden_layers", vc["num_hidden_layers"]},
+                             {"num_attention_heads", vc["num_attention_heads"]},
+                             {"image_token_id", 10}}}};
   ft::write_text(tmp / "params.json", params.dump(1));
 
   // HF name -> native name, and the head layout of q/k tensors.
@@ -124,8 +135,13 @@ TEST(NativeLayout, ConvertedFixtureGivesTheSameLogits) {
         {".post_attention_layernorm.", ".ffn_norm."},
         {".self_attn.", ".attention."},
         {".mlp.", ".feed_forward."},
-        {".q_proj.", ".wq."}, {".k_proj.", ".wk."}, {".v_proj.", ".wv."}, {".o_proj.", ".wo."},
-        {".gate_proj.", ".w1."}, {".down_proj.", ".w2."}, {".up_proj.", ".w3."}};
+        {".q_proj.", ".wq."},
+        {".k_proj.", ".wk."},
+        {".v_proj.", ".wv."},
+        {".o_proj.", ".wo."},
+        {".gate_proj.", ".w1."},
+        {".down_proj.", ".w2."},
+        {".up_proj.", ".w3."}};
     for (const auto& [a, b] : subs) {
       auto pos = n.find(a);
       if (pos != std::string::npos) n.replace(pos, a.size(), b);
@@ -137,11 +153,13 @@ TEST(NativeLayout, ConvertedFixtureGivesTheSameLogits) {
   for (const std::string& name : store.names()) {
     const fi::TensorInfo* t = store.find(name);
     std::vector<float> v = store.load_f32(name, t->shape);
-    const bool is_q = name.find("q_proj") != std::string::npos, is_k = name.find("k_proj") != std::string::npos;
+    const bool is_q = name.find("q_proj") != std::string::npos,
+               is_k = name.find("k_proj") != std::string::npos;
     if (is_q || is_k) {
       const bool vision = name.rfind("vision_tower", 0) == 0;
-      const int heads = vision ? vc["num_attention_heads"].get<int>()
-                               : (is_q ? tc["num_attention_heads"] : tc["num_key_value_heads"]).get<int>();
+      const int heads =
+          vision ? vc["num_attention_heads"].get<int>()
+                 : (is_q ? tc["num_attention_heads"] : tc["num_key_value_heads"]).get<int>();
       const int hd = vision ? vc["head_dim"].get<int>() : tc["head_dim"].get<int>();
       const std::int64_t in = t->shape[1];
       std::vector<float> native(v.size());
@@ -176,7 +194,8 @@ TEST(NativeLayout, ConvertedFixtureGivesTheSameLogits) {
   EXPECT_LE(fi::max_relative_error(l_native, l_hf), 1e-6);
 
   // And the native copy passes the reference check on its own.
-  fi::ReferenceCheckResult r = fi::run_reference_check(*native_engine, hf_dir / "expected.safetensors", {kTolerance});
+  fi::ReferenceCheckResult r =
+      fi::run_reference_check(*native_engine, hf_dir / "expected.safetensors", {kTolerance});
   EXPECT_TRUE(r.passed) << fi::format_report(r);
 }
 
@@ -196,7 +215,8 @@ TEST(Engine, ImagesAreEncodedIndependently) {
 
 TEST(Engine, ChunkedPrefillEqualsOnePass) {
   auto engine = fi::load_engine(kData / "pixtral_tiny_a", {});
-  fi::TensorStore expected = fi::TensorStore::open(kData / "pixtral_tiny_a" / "expected.safetensors");
+  fi::TensorStore expected =
+      fi::TensorStore::open(kData / "pixtral_tiny_a" / "expected.safetensors");
   std::vector<std::int64_t> ids64 = expected.load_i64("input_ids");
   std::vector<std::int32_t> ids(ids64.begin(), ids64.end());
   std::vector<fi::PixelImage> images = {random_image(48, 64, 5), random_image(80, 32, 6)};
@@ -278,7 +298,8 @@ TEST(Generate, GreedyMatchesTheReferenceAndSamplingIsSeeded) {
   EXPECT_EQ(r.tokens, streamed);
   ASSERT_FALSE(r.tokens.empty());
   // The reference masked EOS (min_new_tokens); plain greedy agrees up to any EOS it meets.
-  for (std::size_t i = 0; i < r.tokens.size(); ++i) EXPECT_EQ(r.tokens[i], gen64[i]) << "position " << i;
+  for (std::size_t i = 0; i < r.tokens.size(); ++i)
+    EXPECT_EQ(r.tokens[i], gen64[i]) << "position " << i;
   if (r.stop_reason != fi::StopReason::kEos) {
     EXPECT_EQ(r.tokens.size(), gen64.size());
   }
@@ -297,7 +318,8 @@ TEST(Generate, GreedyMatchesTheReferenceAndSamplingIsSeeded) {
 
   fi::GenerateOptions stop_now;
   stop_now.max_new_tokens = 5;
-  fi::GenerateResult c = fi::generate(*engine, ids, images, stop_now, [](std::int32_t) { return false; });
+  fi::GenerateResult c =
+      fi::generate(*engine, ids, images, stop_now, [](std::int32_t) { return false; });
   EXPECT_EQ(c.stop_reason, fi::StopReason::kCallback);
   EXPECT_EQ(c.tokens.size(), 1u);
 }

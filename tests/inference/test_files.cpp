@@ -51,7 +51,8 @@ void write_raw_safetensors(const std::filesystem::path& path, const std::string&
   out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
 }
 
-void write_safetensors(const std::filesystem::path& path, const std::map<std::string, RawTensor>& tensors,
+void write_safetensors(const std::filesystem::path& path,
+                       const std::map<std::string, RawTensor>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;

@@ -25,7 +25,7 @@ class TempDir {
 };
 
 struct RawTensor {
-  std::string dtype = "F32";          // written verbatim into the header
+  std::string dtype = "F32";  // written verbatim into the header
   std::vector<std::int64_t> shape;
   std::vector<std::uint8_t> bytes;
 };
@@ -34,7 +34,8 @@ RawTensor f32_tensor(std::vector<std::int64_t> shape, const std::vector<float>& 
 RawTensor i64_tensor(std::vector<std::int64_t> shape, const std::vector<std::int64_t>& values);
 
 // Writes a well-formed safetensors file (tensors laid out in name order, header padded to 8).
-void write_safetensors(const std::filesystem::path& path, const std::map<std::string, RawTensor>& tensors,
+void write_safetensors(const std::filesystem::path& path,
+                       const std::map<std::string, RawTensor>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 // Writes `header_json` as the header verbatim, followed by `data` (for malformed cases).
 void write_raw_safetensors(const std::filesystem::path& path, const std::string& header_json,

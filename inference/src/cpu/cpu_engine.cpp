@@ -14,8 +14,9 @@ class CpuEngine final : public Engine {
       : config_(config),
         weights_(load_pixtral_weights(config_, TensorStore::open(config_.weights_path))),
         decoder_(config_, weights_,
-                 options.max_context_tokens > 0 ? std::min(options.max_context_tokens, config_.text.max_context)
-                                                : config_.text.max_context) {
+                 options.max_context_tokens > 0
+                     ? std::min(options.max_context_tokens, config_.text.max_context)
+                     : config_.text.max_context) {
     cpu::set_num_threads(options.n_threads);
   }
 
@@ -26,8 +27,8 @@ class CpuEngine final : public Engine {
     return cpu::encode_images(config_, weights_, images);
   }
 
-  std::vector<float> eval(std::span<const std::int32_t> tokens, std::span<const float> image_embeddings,
-                          LogitsMode mode) override {
+  std::vector<float> eval(std::span<const std::int32_t> tokens,
+                          std::span<const float> image_embeddings, LogitsMode mode) override {
     return decoder_.forward(tokens, image_embeddings, mode);
   }
 

@@ -33,13 +33,15 @@ void matmul_nt(const float* x, std::int64_t m, std::int64_t k, const float* w, s
       for (std::int64_t i = 0; i < m; ++i) {
         const float* xi = x + i * k;
         float* yi = y + i * n;
-        for (std::int64_t j = j0; j < j1; ++j) yi[j] = dot(xi, w + j * k, k) + (bias ? bias[j] : 0.0f);
+        for (std::int64_t j = j0; j < j1; ++j)
+          yi[j] = dot(xi, w + j * k, k) + (bias ? bias[j] : 0.0f);
       }
     }
   });
 }
 
-void rms_norm(const float* x, const float* w, std::int64_t rows, std::int64_t dim, float eps, float* y) {
+void rms_norm(const float* x, const float* w, std::int64_t rows, std::int64_t dim, float eps,
+              float* y) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * dim;
     float* yr = y + r * dim;
@@ -67,44 +69,47 @@ void apply_rope(float* x, std::int64_t rows, int n_heads, int head_dim, std::int
   }
 }
 
-void attention(const float* q, std::int64_t q_stride, const float* k, const float* v, std::int64_t kv_stride,
-               std::int64_t n_q, std::int64_t n_kv, int n_head, int n_head_kv, int head_dim, bool causal,
-               std::int64_t q_pos0, float* out) {
+void attention(const float* q, std::int64_t q_stride, const float* k, const float* v,
+               std::int64_t kv_stride, std::int64_t n_q, std::int64_t n_kv, int n_head,
+               int n_head_kv, int head_dim, bool causal, std::int64_t q_pos0, float* out) {
   const int group = n_head / n_head_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const std::int64_t out_stride = static_cast<std::int64_t>(n_head) * head_dim;
   // One task per (head, query row); each keeps its own score buffer.
-  parallel_for(n_head * n_q, n_head * n_q * n_kv * head_dim * 2, [&](std::int64_t t0, std::int64_t t1) {
-    std::vector<float> scores(static_cast<std::size_t>(n_kv));
-    std::vector<float> acc(static_cast<std::size_t>(head_dim));
-    for (std::int64_t t = t0; t < t1; ++t) {
-      const int h = static_cast<int>(t / n_q);
-      const std::int64_t i = t % n_q;
-      const int hk = h / group;
-      const float* qi = q + i * q_stride + static_cast<std::int64_t>(h) * head_dim;
-      const std::int64_t n_visible = causal ? std::min(n_kv, q_pos0 + i + 1) : n_kv;
-      float max_s = -INFINITY;
-      for (std::int64_t j = 0; j < n_visible; ++j) {
-        scores[j] = dot(qi, k + j * kv_stride + static_cast<std::int64_t>(hk) * head_dim, head_dim) * scale;
-        max_s = std::max(max_s, scores[j]);
-      }
-      double denom = 0.0;
-      for (std::int64_t j = 0; j < n_visible; ++j) {
-        scores[j] = std::exp(scores[j] - max_s);
-        denom += scores[j];
-      }
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (std::int64_t j = 0; j < n_visible; ++j) {
-        const float* vj = v + j * kv_stride + static_cast<std::int64_t>(hk) * head_dim;
-        const float p = scores[j];
+  parallel_for(
+      n_head * n_q, n_head * n_q * n_kv * head_dim * 2, [&](std::int64_t t0, std::int64_t t1) {
+        std::vector<float> scores(static_cast<std::size_t>(n_kv));
+        std::vector<float> acc(static_cast<std::size_t>(head_dim));
+        for (std::int64_t t = t0; t < t1; ++t) {
+          const int h = static_cast<int>(t / n_q);
+          const std::int64_t i = t % n_q;
+          const int hk = h / group;
+          const float* qi = q + i * q_stride + static_cast<std::int64_t>(h) * head_dim;
+          const std::int64_t n_visible = causal ? std::min(n_kv, q_pos0 + i + 1) : n_kv;
+          float max_s = -INFINITY;
+          for (std::int64_t j = 0; j < n_visible; ++j) {
+            scores[j] =
+                dot(qi, k + j * kv_stride + static_cast<std::int64_t>(hk) * head_dim, head_dim) *
+                scale;
+            max_s = std::max(max_s, scores[j]);
+          }
+          double denom = 0.0;
+          for (std::int64_t j = 0; j < n_visible; ++j) {
+            scores[j] = std::exp(scores[j] - max_s);
+            denom += scores[j];
+          }
+          std::fill(acc.begin(), acc.end(), 0.0f);
+          for (std::int64_t j = 0; j < n_visible; ++j) {
+            const float* vj = v + j * kv_stride + static_cast<std::int64_t>(hk) * head_dim;
+            const float p = scores[j];
 #pragma omp simd
-        for (int d = 0; d < head_dim; ++d) acc[d] += p * vj[d];
-      }
-      float* oi = out + i * out_stride + static_cast<std::int64_t>(h) * head_dim;
-      const float inv = static_cast<float>(1.0 / denom);
-      for (int d = 0; d < head_dim; ++d) oi[d] = acc[d] * inv;
-    }
-  });
+            for (int d = 0; d < head_dim; ++d) acc[d] += p * vj[d];
+          }
+          float* oi = out + i * out_stride + static_cast<std::int64_t>(h) * head_dim;
+          const float inv = static_cast<float>(1.0 / denom);
+          for (int d = 0; d < head_dim; ++d) oi[d] = acc[d] * inv;
+        }
+      });
 }
 
 void silu_mul(float* gate, const float* up, std::int64_t n) {
@@ -115,7 +120,8 @@ void silu_mul(float* gate, const float* up, std::int64_t n) {
 }
 
 void gelu_erf(float* x, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+  for (std::int64_t i = 0; i < n; ++i)
+    x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
 }
 
 void add_inplace(float* y, const float* x, std::int64_t n) {

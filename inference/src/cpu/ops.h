@@ -13,7 +13,8 @@ void matmul_nt(const float* x, std::int64_t m, std::int64_t k, const float* w, s
 
 // y = w * (x / sqrt(mean(x^2) + eps)) per row of `dim` (docs/pixtral.md 7.1; the statistic in
 // double, which is at least as precise as the fp32 reference). In-place allowed (y == x).
-void rms_norm(const float* x, const float* w, std::int64_t rows, std::int64_t dim, float eps, float* y);
+void rms_norm(const float* x, const float* w, std::int64_t rows, std::int64_t dim, float eps,
+              float* y);
 
 // Rotates interleaved pairs (2j, 2j+1) of every head of every row: x[r, h*hd + 2j..] by the
 // angle whose cos/sin are cos_sin[r * hd + 2j] / [r * hd + 2j + 1] (hd/2 angles per row, the
@@ -25,9 +26,9 @@ void apply_rope(float* x, std::int64_t rows, int n_heads, int head_dim, std::int
 //   q [n_q, n_head*hd] (row stride q_stride), k/v [n_kv, n_head_kv*hd] (row stride kv_stride),
 //   out [n_q, n_head*hd]. Query head h reads kv head h / (n_head / n_head_kv) (GQA).
 //   causal: query i sits at absolute position q_pos0 + i and sees keys 0..q_pos0 + i.
-void attention(const float* q, std::int64_t q_stride, const float* k, const float* v, std::int64_t kv_stride,
-               std::int64_t n_q, std::int64_t n_kv, int n_head, int n_head_kv, int head_dim, bool causal,
-               std::int64_t q_pos0, float* out);
+void attention(const float* q, std::int64_t q_stride, const float* k, const float* v,
+               std::int64_t kv_stride, std::int64_t n_q, std::int64_t n_kv, int n_head,
+               int n_head_kv, int head_dim, bool causal, std::int64_t q_pos0, float* out);
 
 // gate[i] = silu(gate[i]) * up[i]
 void silu_mul(float* gate, const float* up, std::int64_t n);

@@ -43,8 +43,8 @@ class Pool {
   }
 
  private:
-  static void run_part(int part, const std::function<void(std::int64_t, std::int64_t)>& fn, std::int64_t n,
-                       int parts) {
+  static void run_part(int part, const std::function<void(std::int64_t, std::int64_t)>& fn,
+                       std::int64_t n, int parts) {
     std::int64_t begin = n * part / parts, end = n * (part + 1) / parts;
     if (begin < end) fn(begin, end);
   }
@@ -89,7 +89,8 @@ std::mutex g_pool_mu;
 
 Pool& pool() {
   std::lock_guard<std::mutex> lock(g_pool_mu);
-  int want = g_requested > 0 ? g_requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int want = g_requested > 0 ? g_requested
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (!g_pool || g_pool->size() != want) {
     g_pool.reset();
     g_pool = std::make_unique<Pool>(want - 1);
@@ -104,9 +105,12 @@ void set_num_threads(int n) {
   g_requested = std::max(0, n);
 }
 
-int num_threads() { return pool().size(); }
+int num_threads() {
+  return pool().size();
+}
 
-void parallel_for(std::int64_t n, std::int64_t work, const std::function<void(std::int64_t, std::int64_t)>& fn) {
+void parallel_for(std::int64_t n, std::int64_t work,
+                  const std::function<void(std::int64_t, std::int64_t)>& fn) {
   if (n <= 0) return;
   // Below ~100k operations, waking threads costs more than the work.
   constexpr std::int64_t kMinParallelWork = 100000;

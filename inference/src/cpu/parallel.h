@@ -15,6 +15,7 @@ int num_threads();
 
 // Runs fn(begin, end) over chunks covering [0, n). Runs inline when `work` (a rough operation
 // count) is too small for threads to pay off.
-void parallel_for(std::int64_t n, std::int64_t work, const std::function<void(std::int64_t, std::int64_t)>& fn);
+void parallel_for(std::int64_t n, std::int64_t work,
+                  const std::function<void(std::int64_t, std::int64_t)>& fn);
 
 }  // namespace framescribe::inference::cpu

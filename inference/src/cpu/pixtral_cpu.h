@@ -27,8 +27,8 @@ class TextDecoder {
 
   // docs/pixtral.md section 7: embeddings (image rows scattered over [IMG]), n_layer blocks,
   // final norm, logits.
-  std::vector<float> forward(std::span<const std::int32_t> tokens, std::span<const float> image_embd,
-                             LogitsMode mode);
+  std::vector<float> forward(std::span<const std::int32_t> tokens,
+                             std::span<const float> image_embd, LogitsMode mode);
   std::int64_t n_past() const { return n_past_; }
   std::int64_t max_context() const { return max_context_; }
   void truncate(std::int64_t n) { n_past_ = std::min(n_past_, std::max<std::int64_t>(0, n)); }

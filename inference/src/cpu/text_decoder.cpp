@@ -22,7 +22,8 @@ void rope_1d_angles(int head_dim, double theta, std::int64_t pos, float* cos_sin
   }
 }
 
-TextDecoder::TextDecoder(const ModelConfig& config, const PixtralWeights& weights, std::int64_t max_context)
+TextDecoder::TextDecoder(const ModelConfig& config, const PixtralWeights& weights,
+                         std::int64_t max_context)
     : config_(config), weights_(weights), max_context_(max_context) {
   k_cache_.resize(static_cast<std::size_t>(config.text.n_layer));
   v_cache_.resize(static_cast<std::size_t>(config.text.n_layer));
@@ -32,7 +33,8 @@ void TextDecoder::block(int layer, float* x, std::int64_t n) {
   const TextConfig& t = config_.text;
   const BlockWeights& b = weights_.text_layers[static_cast<std::size_t>(layer)];
   const std::int64_t d = t.n_embd, hd = t.head_dim;
-  const std::int64_t qd = static_cast<std::int64_t>(t.n_head) * hd, kvd = static_cast<std::int64_t>(t.n_head_kv) * hd;
+  const std::int64_t qd = static_cast<std::int64_t>(t.n_head) * hd,
+                     kvd = static_cast<std::int64_t>(t.n_head_kv) * hd;
   const std::int64_t total = n_past_ + n;
 
   std::vector<float> h(n * d), q(n * qd), att(n * qd), proj(n * d);
@@ -50,7 +52,8 @@ void TextDecoder::block(int layer, float* x, std::int64_t n) {
   matmul_nt(h.data(), n, d, b.wk.data(), kvd, nullptr, k_new);
   matmul_nt(h.data(), n, d, b.wv.data(), kvd, nullptr, v_new);
   std::vector<float> rope(n * hd);
-  for (std::int64_t i = 0; i < n; ++i) rope_1d_angles(t.head_dim, t.rope_theta, n_past_ + i, rope.data() + i * hd);
+  for (std::int64_t i = 0; i < n; ++i)
+    rope_1d_angles(t.head_dim, t.rope_theta, n_past_ + i, rope.data() + i * hd);
   apply_rope(q.data(), n, t.n_head, t.head_dim, qd, rope.data());
   apply_rope(k_new, n, t.n_head_kv, t.head_dim, kvd, rope.data());
   // Causal over the whole sequence, image tokens included; no sliding window.
@@ -68,15 +71,17 @@ void TextDecoder::block(int layer, float* x, std::int64_t n) {
   add_inplace(x, proj.data(), n * d);
 }
 
-std::vector<float> TextDecoder::forward(std::span<const std::int32_t> tokens, std::span<const float> image_embd,
-                                        LogitsMode mode) {
+std::vector<float> TextDecoder::forward(std::span<const std::int32_t> tokens,
+                                        std::span<const float> image_embd, LogitsMode mode) {
   const TextConfig& t = config_.text;
   const std::int64_t n = static_cast<std::int64_t>(tokens.size()), d = t.n_embd;
   if (n == 0) return {};
   FS_CHECK(n_past_ + n <= max_context_, kInvalidArgument,
-           n << " more tokens after " << n_past_ << " exceed the context of " << max_context_ << " tokens");
+           n << " more tokens after " << n_past_ << " exceed the context of " << max_context_
+             << " tokens");
   FS_CHECK(image_embd.size() % static_cast<std::size_t>(d) == 0, kInvalidArgument,
-           "image embeddings hold " << image_embd.size() << " values, not a whole number of rows of " << d);
+           "image embeddings hold " << image_embd.size()
+                                    << " values, not a whole number of rows of " << d);
   const std::int64_t n_rows = static_cast<std::int64_t>(image_embd.size()) / d;
   std::int64_t n_image_tokens = 0;
   for (std::int32_t tok : tokens) {
@@ -84,18 +89,20 @@ std::vector<float> TextDecoder::forward(std::span<const std::int32_t> tokens, st
              "token id " << tok << " is outside the vocabulary of " << t.n_vocab);
     n_image_tokens += tok == config_.image_token_id;
   }
-  FS_CHECK(n_image_tokens == n_rows, kInvalidArgument,
-           "the tokens hold " << n_image_tokens << " image tokens but " << n_rows
-                              << " image feature rows were given; image blocks and images must match");
+  FS_CHECK(
+      n_image_tokens == n_rows, kInvalidArgument,
+      "the tokens hold " << n_image_tokens << " image tokens but " << n_rows
+                         << " image feature rows were given; image blocks and images must match");
 
   // Embeddings; [IMG] positions are overwritten, in order, by the projected patches
   // (docs/pixtral.md 3.4). [IMG_BREAK]/[IMG_END] keep their own embeddings.
   std::vector<float> x(n * d);
   std::int64_t next_row = 0;
   for (std::int64_t i = 0; i < n; ++i) {
-    const float* src = tokens[i] == config_.image_token_id
-                           ? image_embd.data() + (next_row++) * d
-                           : weights_.tok_embeddings.data() + static_cast<std::int64_t>(tokens[i]) * d;
+    const float* src =
+        tokens[i] == config_.image_token_id
+            ? image_embd.data() + (next_row++) * d
+            : weights_.tok_embeddings.data() + static_cast<std::int64_t>(tokens[i]) * d;
     std::memcpy(x.data() + i * d, src, static_cast<std::size_t>(d) * sizeof(float));
   }
 

@@ -42,14 +42,15 @@ void patch_embed(const ModelConfig& c, const PixtralWeights& w, const PixelImage
       float* dst = patches.data() + (static_cast<std::int64_t>(r) * cols + col) * pd;
       for (int ch = 0; ch < 3; ++ch) {
         for (int ky = 0; ky < p; ++ky) {
-          const float* src = img.chw.data() + ch * plane + static_cast<std::int64_t>(r * p + ky) * img.width_px + col * p;
+          const float* src = img.chw.data() + ch * plane +
+                             static_cast<std::int64_t>(r * p + ky) * img.width_px + col * p;
           std::copy(src, src + p, dst + (ch * p + ky) * p);
         }
       }
     }
   }
-  matmul_nt(patches.data(), static_cast<std::int64_t>(rows) * cols, pd, w.patch_conv.data(), c.vision.n_embd,
-            nullptr, out);
+  matmul_nt(patches.data(), static_cast<std::int64_t>(rows) * cols, pd, w.patch_conv.data(),
+            c.vision.n_embd, nullptr, out);
 }
 
 void vision_block(const ModelConfig& c, const BlockWeights& b, const std::vector<ImageSpan>& spans,
@@ -66,7 +67,8 @@ void vision_block(const ModelConfig& c, const BlockWeights& b, const std::vector
   // Attention within each image only: never across images.
   for (const ImageSpan& s : spans) {
     const std::int64_t off = s.begin * qd, len = static_cast<std::int64_t>(s.rows) * s.cols;
-    attention(q.data() + off, qd, k.data() + off, val.data() + off, qd, len, len, v.n_head, v.n_head, v.head_dim,
+    attention(q.data() + off, qd, k.data() + off, val.data() + off, qd, len, len, v.n_head,
+              v.n_head, v.head_dim,
               /*causal=*/false, 0, att.data() + off);
   }
   matmul_nt(att.data(), n, qd, b.wo.data(), d, nullptr, proj.data());
@@ -84,21 +86,24 @@ void vision_block(const ModelConfig& c, const BlockWeights& b, const std::vector
 
 }  // namespace
 
-std::vector<float> encode_images(const ModelConfig& c, const PixtralWeights& w, std::span<const PixelImage> images) {
+std::vector<float> encode_images(const ModelConfig& c, const PixtralWeights& w,
+                                 std::span<const PixelImage> images) {
   const VisionConfig& v = c.vision;
   const int p = v.patch_px;
   std::vector<ImageSpan> spans;
   std::int64_t n = 0;
   for (std::size_t i = 0; i < images.size(); ++i) {
     const PixelImage& img = images[i];
-    FS_CHECK(img.width_px > 0 && img.height_px > 0 && img.width_px % p == 0 && img.height_px % p == 0 &&
-                 img.width_px <= v.image_size_px && img.height_px <= v.image_size_px,
+    FS_CHECK(img.width_px > 0 && img.height_px > 0 && img.width_px % p == 0 &&
+                 img.height_px % p == 0 && img.width_px <= v.image_size_px &&
+                 img.height_px <= v.image_size_px,
              kInvalidArgument,
-             "image " << i << " is " << img.width_px << "x" << img.height_px << "; sides must be positive multiples of "
-                      << p << " up to " << v.image_size_px << " (use preprocess_image)");
+             "image " << i << " is " << img.width_px << "x" << img.height_px
+                      << "; sides must be positive multiples of " << p << " up to "
+                      << v.image_size_px << " (use preprocess_image)");
     FS_CHECK(img.chw.size() == 3ull * img.width_px * img.height_px, kInvalidArgument,
-             "image " << i << ": " << img.chw.size() << " values for a 3x" << img.height_px << "x" << img.width_px
-                      << " image");
+             "image " << i << ": " << img.chw.size() << " values for a 3x" << img.height_px << "x"
+                      << img.width_px << " image");
     spans.push_back({n, img.height_px / p, img.width_px / p});
     n += static_cast<std::int64_t>(img.height_px / p) * (img.width_px / p);
   }

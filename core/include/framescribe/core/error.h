@@ -50,23 +50,22 @@ namespace detail {
 }  // namespace framescribe
 
 // Invariant check: a false condition is a bug. Logs expression, file and line, then aborts.
-#define FS_ASSERT(cond)                                                  \
-  do {                                                                   \
-    if (!(cond)) [[unlikely]] {                                          \
-      ::framescribe::detail::assert_failed(#cond, __FILE__, __LINE__);  \
-    }                                                                    \
+#define FS_ASSERT(cond)                                                \
+  do {                                                                 \
+    if (!(cond)) [[unlikely]] {                                        \
+      ::framescribe::detail::assert_failed(#cond, __FILE__, __LINE__); \
+    }                                                                  \
   } while (0)
 
 // Setup check: throws framescribe::Error{ErrorCode::code, message}. `msg` is a stream
 // expression: FS_CHECK(ok, kMalformedModel, path << ": expected " << n << " bytes").
-#define FS_CHECK(cond, code, msg)                                                  \
-  do {                                                                             \
-    if (!(cond)) [[unlikely]] {                                                    \
-      std::ostringstream fs_check_os_;                                             \
-      fs_check_os_ << msg;                                                         \
-      ::framescribe::detail::throw_error(::framescribe::ErrorCode::code,           \
-                                         fs_check_os_.str());                      \
-    }                                                                              \
+#define FS_CHECK(cond, code, msg)                                                             \
+  do {                                                                                        \
+    if (!(cond)) [[unlikely]] {                                                               \
+      std::ostringstream fs_check_os_;                                                        \
+      fs_check_os_ << msg;                                                                    \
+      ::framescribe::detail::throw_error(::framescribe::ErrorCode::code, fs_check_os_.str()); \
+    }                                                                                         \
   } while (0)
 
 #define FS_FAIL(code, msg) FS_CHECK(false, code, msg)

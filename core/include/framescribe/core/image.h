@@ -16,7 +16,9 @@ namespace framescribe::core {
 
 enum class PixelFormat { kRgb8, kRgba8 };
 
-constexpr int channels_of(PixelFormat f) { return f == PixelFormat::kRgb8 ? 3 : 4; }
+constexpr int channels_of(PixelFormat f) {
+  return f == PixelFormat::kRgb8 ? 3 : 4;
+}
 
 struct ImageView {
   const std::uint8_t* data = nullptr;
@@ -44,7 +46,9 @@ class Image {
   }
   std::uint8_t* data() { return pixels_.data(); }
   const std::uint8_t* data() const { return pixels_.data(); }
-  ImageView view() const { return {pixels_.data(), width_px_, height_px_, stride_bytes(), format_}; }
+  ImageView view() const {
+    return {pixels_.data(), width_px_, height_px_, stride_bytes(), format_};
+  }
 
  private:
   int width_px_ = 0;

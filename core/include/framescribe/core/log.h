@@ -26,13 +26,13 @@ std::string_view to_string(LogLevel level);
 
 }  // namespace framescribe::core
 
-#define FS_LOG(level, msg)                                                    \
-  do {                                                                        \
-    if (::framescribe::core::log_level() <= (level)) {                        \
-      std::ostringstream fs_log_os_;                                          \
-      fs_log_os_ << msg;                                                      \
-      ::framescribe::core::log((level), fs_log_os_.str());                    \
-    }                                                                         \
+#define FS_LOG(level, msg)                                 \
+  do {                                                     \
+    if (::framescribe::core::log_level() <= (level)) {     \
+      std::ostringstream fs_log_os_;                       \
+      fs_log_os_ << msg;                                   \
+      ::framescribe::core::log((level), fs_log_os_.str()); \
+    }                                                      \
   } while (0)
 #define FS_LOG_DEBUG(msg) FS_LOG(::framescribe::core::LogLevel::kDebug, msg)
 #define FS_LOG_INFO(msg) FS_LOG(::framescribe::core::LogLevel::kInfo, msg)

@@ -29,6 +29,7 @@ TargetSize target_size(int width_px, int height_px, int longest_edge_px = 1024, 
 
 // transformers' PixtralImageProcessor rule (floor instead of round when shrinking). Only for
 // comparison and tests: framescribe follows mistral-common.
-TargetSize target_size_hf(int width_px, int height_px, int longest_edge_px = 1024, int patch_px = 16);
+TargetSize target_size_hf(int width_px, int height_px, int longest_edge_px = 1024,
+                          int patch_px = 16);
 
 }  // namespace framescribe::core

@@ -36,7 +36,7 @@ std::string_view to_string(Device device);
 
 struct EngineOptions {
   Device device = Device::kCpu;
-  int n_threads = 0;                   // CPU engine: 0 = all hardware threads
+  int n_threads = 0;                    // CPU engine: 0 = all hardware threads
   std::int64_t max_context_tokens = 0;  // 0 = the model's (at most 128k)
 };
 
@@ -70,7 +70,8 @@ class Engine {
 };
 
 // Loads the model in `model_dir` (either layout) on the requested device. Throws Error.
-std::unique_ptr<Engine> load_engine(const std::filesystem::path& model_dir, const EngineOptions& options);
+std::unique_ptr<Engine> load_engine(const std::filesystem::path& model_dir,
+                                    const EngineOptions& options);
 std::unique_ptr<Engine> make_cpu_engine(const ModelConfig& config, const EngineOptions& options);
 
 enum class StopReason { kEos, kMaxTokens, kContextFull, kCallback };
@@ -78,7 +79,7 @@ std::string_view to_string(StopReason reason);
 
 struct GenerateOptions {
   int max_new_tokens = 256;
-  SamplingParams sampling;          // temperature 0 = greedy
+  SamplingParams sampling;                // temperature 0 = greedy
   std::vector<std::int32_t> stop_tokens;  // empty: the model's EOS
 };
 

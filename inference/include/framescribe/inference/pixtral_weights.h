@@ -44,9 +44,11 @@ std::string checkpoint_tensor_name(CheckpointLayout layout, const std::string& n
 // Rows of q/k for RoPE: Hugging Face's half-split layout -> native interleaved pairs, per head:
 // W_native[h*hd + 2i + r] = W_hf[h*hd + r*hd/2 + i] (docs/pixtral.md 5.3, the inverse of
 // convert_pixtral_weights_to_hf.py::permute_for_rope). `rows` is [n_heads*head_dim, row_len].
-void permute_qk_hf_to_native(std::span<float> rows, int n_heads, int head_dim, std::int64_t row_len);
+void permute_qk_hf_to_native(std::span<float> rows, int n_heads, int head_dim,
+                             std::int64_t row_len);
 // The forward permutation (native -> HF), for converters and tests.
-void permute_qk_native_to_hf(std::span<float> rows, int n_heads, int head_dim, std::int64_t row_len);
+void permute_qk_native_to_hf(std::span<float> rows, int n_heads, int head_dim,
+                             std::int64_t row_len);
 
 // Loads every tensor, checking names and shapes against the config. Throws Error naming the
 // tensor and file on a missing tensor or a shape mismatch.

@@ -41,8 +41,8 @@ struct PixelImage {
 // Resizes interleaved float RGB (values 0..255, not clamped) like cv2.resize(..., INTER_CUBIC):
 // Keys cubic with A = -0.75, half-pixel centres, replicated border, no antialiasing.
 // `src` is [src_h][src_w][3]; returns [dst_h][dst_w][3].
-std::vector<float> resize_bicubic_rgb(const std::vector<float>& src, int src_w, int src_h, int dst_w,
-                                      int dst_h);
+std::vector<float> resize_bicubic_rgb(const std::vector<float>& src, int src_w, int src_h,
+                                      int dst_w, int dst_h);
 
 // The whole engine-side preprocessing of one image. Throws Error(kInvalidArgument) on an empty
 // view.

@@ -112,9 +112,12 @@ class TensorStore {
   // Loads a tensor widened to float32. Throws Error(kNotFound) if absent and
   // Error(kMalformedModel) if its shape is not `expected_shape`; both name the tensor, the file
   // and what was expected.
-  std::vector<float> load_f32(std::string_view name, std::span<const std::int64_t> expected_shape) const;
-  std::vector<float> load_f32(std::string_view name, std::initializer_list<std::int64_t> expected_shape) const {
-    return load_f32(name, std::span<const std::int64_t>(expected_shape.begin(), expected_shape.size()));
+  std::vector<float> load_f32(std::string_view name,
+                              std::span<const std::int64_t> expected_shape) const;
+  std::vector<float> load_f32(std::string_view name,
+                              std::initializer_list<std::int64_t> expected_shape) const {
+    return load_f32(name,
+                    std::span<const std::int64_t>(expected_shape.begin(), expected_shape.size()));
   }
   // Loads an integer tensor (I64, I32) as int64 (fixtures carry token ids and sizes this way).
   std::vector<std::int64_t> load_i64(std::string_view name) const;

@@ -1,44 +1,59 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (the `fuzz` preset, clang) and fuzzes the safetensors header
-# parser for a number of seconds (default 60) on a scratch copy of the seed corpus, so the
-# committed corpus stays small. Crashing inputs land in build/fuzz/artifacts/.
+# Builds the libFuzzer targets (the `fuzz` preset, clang) and runs each for a number of seconds
+# on a scratch copy of its seed corpus, so the committed corpora stay small. Crashing inputs land
+# in build/fuzz/artifacts/.
 #
-#   tools/fuzz.sh          # 60 s
-#   tools/fuzz.sh 300      # 5 min
+#   tools/fuzz.sh                          # every target, 60 s each
+#   tools/fuzz.sh 300                      # every target, 5 min each
+#   tools/fuzz.sh 300 video_source         # one target
+# Targets: safetensors_header, video_source, tokenizer_json, tokenizer_encode.
 set -euo pipefail
 
 seconds="${1:-60}"
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [[ "$seconds" -eq 0 ]]; then
-  echo "usage: $0 [seconds > 0]" >&2
+  echo "usage: $0 [seconds > 0] [target...]" >&2
   exit 2
 fi
+shift || true
+targets=("$@")
+[[ ${#targets[@]} -gt 0 ]] || targets=(safetensors_header video_source tokenizer_json tokenizer_encode)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-cmake --preset fuzz >/dev/null
-# Only the fuzzer: it compiles the parser itself, so the rest of the library need not build.
-cmake --build build/fuzz --target safetensors_header_fuzzer
+# Per target: its seed corpus folder and extra libFuzzer options.
+declare -A corpus=([safetensors_header]=safetensors [video_source]=video
+                   [tokenizer_json]=tokenizer_json [tokenizer_encode]=tokenizer_encode)
+declare -A options=([safetensors_header]="-dict=tests/fuzz/safetensors.dict"
+                    [video_source]="-timeout=20 -rss_limit_mb=4096 -max_len=65536"
+                    [tokenizer_json]="-dict=tests/fuzz/tokenizer.dict"
+                    [tokenizer_encode]="")
 
-fuzzer="build/fuzz/tests/fuzz/safetensors_header_fuzzer"
+cmake --preset fuzz >/dev/null
+# Only the fuzzers: each compiles the code under test itself.
+cmake --build build/fuzz --target $(printf '%s_fuzzer ' "${targets[@]}")
+
 artifacts="build/fuzz/artifacts"
 mkdir -p "$artifacts"
-scratch="$(mktemp -d "${TMPDIR:-/tmp}/framescribe-fuzz-corpus.XXXXXX")"
-log="$(mktemp "${TMPDIR:-/tmp}/framescribe-fuzz-log.XXXXXX")"
-trap 'rm -rf "$scratch" "$log"' EXIT
-cp tests/fuzz/corpus/safetensors/* "$scratch"/
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/framescribe-fuzz.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
 
-echo "fuzzing safetensors_header_fuzzer for ${seconds}s (corpus copy: $scratch)"
-status=0
-"$fuzzer" -max_total_time="$seconds" -dict=tests/fuzz/safetensors.dict -print_final_stats=1 \
-  -artifact_prefix="$artifacts/" "$scratch" >"$log" 2>&1 || status=$?
-
-# The last progress line has executions, coverage and exec/s; "Done" has the totals.
-grep -E '^#[0-9]+' "$log" | tail -n 1 || true
-grep -E '^(Done|stat::)' "$log" || true
-echo "corpus after the run: $(find "$scratch" -type f | wc -l) files"
-if [[ "$status" -ne 0 ]]; then
-  echo "fuzzer exited with status $status; last lines of its log:" >&2
-  tail -n 40 "$log" >&2
-  exit "$status"
-fi
+for t in "${targets[@]}"; do
+  [[ -n "${corpus[$t]+x}" ]] || { echo "unknown fuzz target '$t'" >&2; exit 2; }
+  mkdir -p "$tmp/$t"
+  cp tests/fuzz/corpus/"${corpus[$t]}"/* "$tmp/$t"/
+  echo "fuzzing ${t}_fuzzer for ${seconds}s"
+  status=0
+  # shellcheck disable=SC2086
+  "build/fuzz/tests/fuzz/${t}_fuzzer" -max_total_time="$seconds" ${options[$t]} -print_final_stats=1 \
+    -artifact_prefix="$artifacts/" "$tmp/$t" >"$tmp/$t.log" 2>&1 || status=$?
+  # The last progress line has executions, coverage and exec/s; "Done" has the totals.
+  grep -E '^#[0-9]+' "$tmp/$t.log" | tail -n 1 || true
+  grep -E '^(Done|stat::)' "$tmp/$t.log" || true
+  echo "corpus after the run: $(find "$tmp/$t" -type f | wc -l) files"
+  if [[ "$status" -ne 0 ]]; then
+    echo "${t}_fuzzer exited with status $status; last lines of its log:" >&2
+    tail -n 40 "$tmp/$t.log" >&2
+    exit "$status"
+  fi
+done

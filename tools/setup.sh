@@ -8,6 +8,9 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git   # toolchain
   nlohmann-json3-dev                                        # JSON (safetensors headers, configs)
   libcli11-dev                                              # command line
+  libpcre2-dev                                              # tokenizer regex
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg   # decoding; ffmpeg CLI makes test clips
+  libcurl4-openssl-dev libcpp-httplib-dev                   # image URLs; a local HTTP server in tests
   libgtest-dev libgmock-dev                                 # tests
   clang libclang-rt-dev                                     # libFuzzer, sanitizer runtimes
 )

@@ -8,12 +8,16 @@
 namespace framescribe::apps {
 
 void add_reference_check_command(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand(
-      "reference-check", "Compare the engine with reference outputs (image features, logits, cached decode, greedy tokens)");
+  auto* cmd = app.add_subcommand("reference-check",
+                                 "Compare the engine with reference outputs (image features, "
+                                 "logits, cached decode, greedy tokens)");
   cmd->footer(
-      "EXPECTED is a safetensors file in the format of tests/data/reference/*/expected.safetensors\n"
-      "(pixel_values, image_sizes, input_ids, image_features, logits, generated_ids, logits_full), made by\n"
-      "tools/fixtures/hf_fixtures.py with Hugging Face transformers. Exits 0 only if every relative error\n"
+      "EXPECTED is a safetensors file in the format of "
+      "tests/data/reference/*/expected.safetensors\n"
+      "(pixel_values, image_sizes, input_ids, image_features, logits, generated_ids, logits_full), "
+      "made by\n"
+      "tools/fixtures/hf_fixtures.py with Hugging Face transformers. Exits 0 only if every "
+      "relative error\n"
       "(max |a-b| / max |b|) is within the tolerance and the greedy tokens are identical.");
   struct Opts {
     std::string model, expected;
@@ -21,14 +25,18 @@ void add_reference_check_command(CLI::App& app, int* exit_code) {
     int threads = 0;
   };
   auto opts = std::make_shared<Opts>();
-  cmd->add_option("-m,--model", opts->model, "Model directory (either layout)")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("-m,--model", opts->model, "Model directory (either layout)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("-e,--expected", opts->expected, "Reference outputs (expected.safetensors)")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--tolerance", opts->tolerance, "Largest relative error accepted")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("-t,--threads", opts->threads, "CPU threads (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("-t,--threads", opts->threads, "CPU threads (0 = all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([opts, exit_code] {
     using namespace framescribe::inference;
     EngineOptions eo;

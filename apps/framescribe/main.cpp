@@ -22,20 +22,31 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "Log debugging detail to stderr");
   app.add_flag("-q,--quiet", quiet, "Log only errors");
   app.parse_complete_callback([&] {
-    framescribe::core::set_log_level(verbose ? LogLevel::kDebug : quiet ? LogLevel::kError : LogLevel::kInfo);
+    framescribe::core::set_log_level(verbose ? LogLevel::kDebug
+                                     : quiet ? LogLevel::kError
+                                             : LogLevel::kInfo);
   });
 
   int exit_code = 0;
   framescribe::apps::add_info_command(app, &exit_code);
   framescribe::apps::add_reference_check_command(app, &exit_code);
+  framescribe::apps::add_tokenize_command(app, &exit_code);
+#ifdef FRAMESCRIBE_WITH_DECODER
+  framescribe::apps::add_frames_command(app, &exit_code);
+  framescribe::apps::add_probe_command(app, &exit_code);
+  framescribe::apps::add_ask_command(app, &exit_code);
+#endif
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version end parsing with "success"; every other parse error is a usage
+    // error, exit 2 whatever CLI11's own code for it.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   } catch (const framescribe::Error& e) {
-    std::fprintf(stderr, "framescribe: error (%s): %s\n", std::string(framescribe::to_string(e.code())).c_str(),
-                 e.what());
+    std::fprintf(stderr, "framescribe: error (%s): %s\n",
+                 std::string(framescribe::to_string(e.code())).c_str(), e.what());
     return 1;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "framescribe: error: out of memory\n");

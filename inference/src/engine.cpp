@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "framescribe/core/error.h"
 
@@ -69,6 +70,10 @@ GenerateResult generate(Engine& engine, std::span<const std::int32_t> prompt,
       r.stop_reason = StopReason::kMaxTokens;
       break;
     }
+    // Image tokens only come from the prompt: fed back, an [IMG] would need image features that
+    // do not exist, so it is never sampled.
+    const auto img = static_cast<std::size_t>(engine.config().image_token_id);
+    if (img < logits.size()) logits[img] = -std::numeric_limits<float>::infinity();
     const std::int32_t tok = sampler.sample(logits);
     if (std::find(stops.begin(), stops.end(), tok) != stops.end()) {
       r.stop_reason = StopReason::kEos;

@@ -18,16 +18,18 @@ namespace framescribe::core {
 inline constexpr std::int64_t kNoTimestamp = INT64_MIN;
 
 struct Frame {
-  std::shared_ptr<const Image> image;  // RGB8 (or RGBA8), at the target size
-  std::int64_t pts_ns = kNoTimestamp;   // media time relative to the stream start
+  std::shared_ptr<const Image> image;         // RGB8 (or RGBA8), at the target size
+  std::int64_t pts_ns = kNoTimestamp;         // media time relative to the stream start
   std::int64_t wall_clock_ns = kNoTimestamp;  // live sources: capture time (UTC), else none
-  std::int64_t index = -1;              // frame number in the stream (0-based, presentation order)
-  int source_width_px = 0;              // the picture as displayed (after rotation and SAR)
+  std::int64_t index = -1;  // frame number in the stream (0-based, presentation order)
+  int source_width_px = 0;  // the picture as displayed (after rotation and SAR)
   int source_height_px = 0;
   bool keyframe = false;
 };
 
 // Seconds as a double, for printing and JSON.
-inline double ns_to_seconds(std::int64_t ns) { return static_cast<double>(ns) * 1e-9; }
+inline double ns_to_seconds(std::int64_t ns) {
+  return static_cast<double>(ns) * 1e-9;
+}
 
 }  // namespace framescribe::core

@@ -94,6 +94,7 @@ struct GenerateResult {
 using TokenCallback = std::function<bool(std::int32_t)>;
 
 // Starts a new sequence (truncate(0)), encodes the images, prefills the prompt and generates.
+// The image token is never sampled (images come only from the prompt).
 GenerateResult generate(Engine& engine, std::span<const std::int32_t> prompt,
                         std::span<const PixelImage> images, const GenerateOptions& options,
                         const TokenCallback& on_token = {});

@@ -1,0 +1,229 @@
+// framescribe ask: a question about zero or more images (files, http(s) URLs, data: URIs),
+// answered by the model and streamed to stdout as it is generated.
+//
+// The prompt is Instruct v3 (inference/prompt.h): one user turn holding the images in the
+// order given, then the question; --system goes inside that turn, as mistral-common puts it.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "framescribe/core/error.h"
+#include "framescribe/core/log.h"
+#include "framescribe/decoder/ffmpeg_source.h"  // route_ffmpeg_logs
+#include "framescribe/decoder/still_image.h"
+#include "framescribe/inference/engine.h"
+#include "framescribe/inference/model_config.h"
+#include "framescribe/inference/preprocess.h"
+#include "framescribe/inference/prompt.h"
+#include "framescribe/inference/tokenizer.h"
+
+namespace framescribe::apps {
+namespace {
+
+struct AskOptions {
+  std::string model;
+  std::vector<std::string> images;
+  std::string system;
+  std::string question;
+  int max_tokens = 512;
+  float temperature = 0.0f;
+  float top_p = 1.0f;
+  std::uint64_t seed = 0;
+  int max_image_edge_px = 0;  // 0: the model's image size
+  int threads = 0;
+  bool json = false;
+};
+
+double ms_between(std::chrono::steady_clock::time_point a,
+                  std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+struct LoadedImage {
+  std::string name;  // for messages and --json: URLs redacted, data URIs shortened
+  int source_width_px = 0, source_height_px = 0;
+  inference::PixelImage pixels;
+};
+
+int run_ask(const AskOptions& o) {
+  using namespace framescribe::inference;
+  using Clock = std::chrono::steady_clock;
+  const auto t_start = Clock::now();
+
+  // Cheap checks first: the tokenizer and the model must agree before any weight is read.
+  const ModelConfig config = load_model_config(o.model);
+  const Tokenizer tok = Tokenizer::load(find_tokenizer(o.model));
+  FS_CHECK(tok.vocab_size() <= config.text.n_vocab, kMalformedModel,
+           tok.source() << ": " << tok.vocab_size()
+                        << " tokens, more than the model's vocabulary of " << config.text.n_vocab
+                        << " (" << config.config_path.string() << ")");
+  if (!o.images.empty()) {
+    FS_CHECK(tok.img() == config.image_token_id, kMalformedModel,
+             tok.source() << ": [IMG] is id " << tok.img() << " but " << config.config_path.string()
+                          << " says " << config.image_token_id
+                          << "; the tokenizer does not belong to this model");
+  }
+  const int patch_px = config.vision.patch_px;
+  const int edge_px = o.max_image_edge_px > 0 ? o.max_image_edge_px : config.vision.image_size_px;
+  FS_CHECK(edge_px % patch_px == 0 && edge_px <= config.vision.image_size_px, kInvalidArgument,
+           "--max-image-edge " << edge_px << ": must be a multiple of the patch size (" << patch_px
+                               << ") and at most the model's image size ("
+                               << config.vision.image_size_px << ")");
+
+  // Images: read, decode, preprocess (each failure names its image). FFmpeg's own complaints
+  // about a damaged file go to the log (shown with -v); the error says what matters.
+  decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
+  const auto t_images = Clock::now();
+  PreprocessOptions pre;
+  pre.longest_edge_px = edge_px;
+  pre.patch_px = patch_px;
+  std::vector<LoadedImage> images;
+  for (const std::string& source : o.images) {
+    LoadedImage li;
+    li.name = decoder::describe_image_source(source);
+    core::Image img = decoder::load_image(source);
+    li.source_width_px = img.width_px();
+    li.source_height_px = img.height_px();
+    li.pixels = preprocess_image(img.view(), pre);
+    FS_LOG_DEBUG(li.name << ": " << img.width_px() << "x" << img.height_px() << " -> "
+                         << li.pixels.width_px << "x" << li.pixels.height_px);
+    images.push_back(std::move(li));
+  }
+  const double images_ms = ms_between(t_images, Clock::now());
+
+  // Prompt: [images in order..., question] in one user turn, the system prompt inside it.
+  std::vector<Message> messages;
+  if (!o.system.empty()) messages.push_back(Message::system(o.system));
+  std::vector<Chunk> chunks;
+  for (const LoadedImage& li : images) {
+    chunks.push_back(
+        Chunk::image_chunk(TargetSize{li.pixels.width_px, li.pixels.height_px, patch_px}));
+  }
+  chunks.push_back(Chunk::text_chunk(o.question));
+  messages.push_back(Message::user(std::move(chunks)));
+  const Prompt prompt = build_prompt(tok, messages);
+  // The engine takes the images' features in prompt order.
+  std::vector<PixelImage> ordered;
+  for (const ImagePlacement& p : prompt.images) ordered.push_back(images.at(p.source_index).pixels);
+  const std::vector<std::int32_t> ids(prompt.ids.begin(), prompt.ids.end());
+
+  const auto t_load = Clock::now();
+  EngineOptions eo;
+  eo.n_threads = o.threads;
+  std::unique_ptr<Engine> engine = load_engine(o.model, eo);
+  const double load_ms = ms_between(t_load, Clock::now());
+  FS_LOG_DEBUG("engine " << engine->backend_name() << ", prompt " << ids.size() << " tokens, "
+                         << ordered.size() << " images");
+
+  GenerateOptions go;
+  go.max_new_tokens = o.max_tokens;
+  go.sampling.temperature = o.temperature;
+  go.sampling.top_p = o.top_p;
+  go.sampling.seed = o.seed;
+  go.stop_tokens = {tok.eos()};
+
+  // Text goes out as soon as it forms whole UTF-8 characters.
+  StreamingDecoder stream(tok);
+  std::string answer;
+  auto on_token = [&](std::int32_t id) {
+    std::string piece = stream.push(id);
+    answer += piece;
+    if (!o.json && !piece.empty()) {
+      std::cout << piece;
+      std::cout.flush();
+    }
+    return true;
+  };
+  const GenerateResult r = generate(*engine, ids, ordered, go, on_token);
+  const std::string rest = stream.flush();
+  answer += rest;
+  const double total_ms = ms_between(t_start, Clock::now());
+
+  if (!o.json) {
+    std::cout << rest << "\n";
+    std::cout.flush();
+    FS_LOG_INFO(r.tokens.size() << " tokens (" << to_string(r.stop_reason) << "), prompt "
+                                << r.prompt_tokens << " tokens; prefill " << r.prefill_ms
+                                << " ms, decode " << r.decode_ms << " ms");
+    return 0;
+  }
+  nlohmann::ordered_json j;
+  j["answer"] = answer;
+  j["prompt_tokens"] = r.prompt_tokens;
+  j["generated_tokens"] = r.tokens.size();
+  j["stop_reason"] = to_string(r.stop_reason);
+  j["tokens"] = r.tokens;
+  nlohmann::ordered_json imgs = nlohmann::ordered_json::array();
+  for (std::size_t k = 0; k < prompt.images.size(); ++k) {
+    const ImagePlacement& p = prompt.images[k];
+    const LoadedImage& li = images.at(p.source_index);
+    imgs.push_back({{"source", li.name},
+                    {"width_px", li.source_width_px},
+                    {"height_px", li.source_height_px},
+                    {"model_width_px", li.pixels.width_px},
+                    {"model_height_px", li.pixels.height_px},
+                    {"tokens", p.n_tokens}});
+  }
+  j["images"] = imgs;
+  j["timings_ms"] = {{"images", images_ms},     {"load", load_ms},       {"vision", r.vision_ms},
+                     {"prefill", r.prefill_ms}, {"decode", r.decode_ms}, {"total", total_ms}};
+  j["decode_tokens_per_s"] =
+      r.decode_ms > 0 ? static_cast<double>(r.tokens.size()) * 1000.0 / r.decode_ms : 0.0;
+  j["engine"] = engine->backend_name();
+  // Invalid UTF-8 (only possible if the model spells it) is replaced, not an exception.
+  std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  std::cout.flush();
+  return 0;
+}
+
+}  // namespace
+
+void add_ask_command(CLI::App& app, int* exit_code) {
+  auto* cmd =
+      app.add_subcommand("ask", "Ask a question about images (files, http(s) URLs, data: URIs)");
+  cmd->footer(
+      "IMAGE is a file (PNG, JPEG, WebP, BMP, GIF: the first frame), an http(s) URL or a\n"
+      "data:image/...;base64,... URI; give --image once per image, in the order the question "
+      "refers\n"
+      "to them. JPEG EXIF orientation is applied; transparency is composited over white. Images "
+      "are\n"
+      "resized so the longer edge is at most --max-image-edge (default: the model's 1024).\n"
+      "The answer is streamed to stdout; --json prints one object instead (answer, token counts,\n"
+      "stop reason, timings). MODEL must hold tekken.json or tokenizer.json.");
+  auto o = std::make_shared<AskOptions>();
+  cmd->add_option("-m,--model", o->model, "Model directory (either layout, with its tokenizer)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  // One value per --image, so the question may follow the last image.
+  cmd->add_option("-i,--image", o->images, "An image: file, http(s) URL or data: URI (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("-s,--system", o->system, "System prompt");
+  cmd->add_option("-n,--max-tokens", o->max_tokens, "Most tokens to generate")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--temperature", o->temperature, "Sampling temperature (0 = greedy)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 10.0f));
+  cmd->add_option("--top-p", o->top_p, "Nucleus sampling threshold")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 1.0f));
+  cmd->add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
+  cmd->add_option("--max-image-edge", o->max_image_edge_px,
+                  "Longest image edge in pixels, a multiple of the patch size (0 = the model's)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("-t,--threads", o->threads, "CPU threads (0 = all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--json", o->json, "Print one JSON object instead of streaming text");
+  cmd->add_option("question", o->question, "The question")->required();
+  cmd->callback([o, exit_code] { *exit_code = run_ask(*o); });
+}
+
+}  // namespace framescribe::apps

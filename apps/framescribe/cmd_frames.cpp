@@ -1,0 +1,103 @@
+// framescribe frames VIDEO --out DIR: the frames the model would see, as PNG files named by
+// timestamp plus frames.jsonl.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "framescribe/core/error.h"
+#include "framescribe/core/log.h"
+#include "framescribe/decoder/ffmpeg_source.h"
+#include "framescribe/decoder/image_writer.h"
+#include "video_options.h"
+
+namespace framescribe::apps {
+
+void add_frames_command(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand(
+      "frames", "Write the sampled frames of a video as images, exactly as the model sees them");
+  struct Opts {
+    VideoOptions video;
+    std::string out;
+    bool progress = true;
+  };
+  auto opts = std::make_shared<Opts>();
+  add_video_options(cmd, &opts->video);
+  cmd->add_option("-o,--out", opts->out, "Output directory (created if missing)")->required();
+  cmd->add_flag("!--no-progress", opts->progress, "No progress lines on stderr");
+  cmd->footer(
+      std::string(kSamplingHelp) +
+      "\n\nOutput: DIR/<seconds>.png (e.g. 0000012.345.png, the frame's timestamp) and\n"
+      "DIR/frames.jsonl, one JSON object per frame: pts_s, index (frame number in the stream),\n"
+      "width, height, tokens (Pixtral tokens of this frame), file, keyframe, source_width,\n"
+      "source_height (the picture as displayed, after rotation and aspect ratio).\n"
+      "Example: framescribe frames talk.mp4 --fps 0.5 --max-frame-tokens 256 --out talk-frames");
+  cmd->callback([opts, exit_code] {
+    decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
+    const VideoOptions& v = opts->video;
+    decoder::SamplingOptions sampling = v.sampling();
+    decoder::OutputSizing sizing = v.sizing();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto source = decoder::FfmpegSource::open(v.video, v.source());
+    const decoder::StreamInfo& info = source->info();
+
+    std::filesystem::path dir(opts->out);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    FS_CHECK(!ec, kIo,
+             dir.string() << ": cannot create the output directory (" << ec.message() << ")");
+    std::ofstream jsonl(dir / "frames.jsonl", std::ios::trunc);
+    FS_CHECK(jsonl, kIo, (dir / "frames.jsonl").string() << ": cannot create the file");
+
+    FS_LOG_INFO(v.video << ": " << info.codec << " " << info.display_width_px << "x"
+                        << info.display_height_px << ", sampling " << decoder::describe(sampling));
+    decoder::SampledReader reader(*source, sampling, sizing);
+    Progress progress("frames", opts->progress);
+    const double total_s = info.duration_ns > 0 ? core::ns_to_seconds(info.duration_ns) : 0;
+    long long n = 0, tokens = 0;
+    std::string last_name;
+    while (std::optional<core::Frame> f = reader.next()) {
+      const core::Image& img = *f->image;
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%011.3f", core::ns_to_seconds(f->pts_ns));
+      std::string name = std::string(buf) + ".png";
+      if (name == last_name + ".png")
+        name = std::string(buf) + "_" + std::to_string(f->index) + ".png";
+      last_name = buf;
+      decoder::write_png(dir / name, img.view());
+      const int frame_tokens =
+          core::TargetSize{img.width_px(), img.height_px(), sizing.patch_px}.n_tokens();
+      nlohmann::ordered_json j;
+      j["pts_s"] = core::ns_to_seconds(f->pts_ns);
+      j["index"] = f->index;
+      j["width"] = img.width_px();
+      j["height"] = img.height_px();
+      j["tokens"] = frame_tokens;
+      j["file"] = name;
+      j["keyframe"] = f->keyframe;
+      j["source_width"] = f->source_width_px;
+      j["source_height"] = f->source_height_px;
+      jsonl << j.dump() << "\n";
+      ++n;
+      tokens += frame_tokens;
+      progress.update(core::ns_to_seconds(f->pts_ns), total_s, n);
+    }
+    progress.done();
+    jsonl.close();
+    FS_CHECK(jsonl, kIo, (dir / "frames.jsonl").string() << ": write failed (disk full?)");
+    const decoder::SourceStats& st = source->stats();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(
+        stderr,
+        "framescribe: wrote %lld frames (%lld tokens) to %s in %.2f s; decoded %lld frames%s\n", n,
+        tokens, dir.string().c_str(), secs, static_cast<long long>(st.frames_decoded),
+        st.ended_early || st.decode_errors ? " (input damaged: see warnings)" : "");
+    *exit_code = 0;
+  });
+}
+
+}  // namespace framescribe::apps

@@ -1,0 +1,107 @@
+// framescribe tokenize --tokenizer FILE [--json] [--decode] TEXT: the token ids of a text (or the
+// text of ids), for debugging prompts.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "framescribe/core/error.h"
+#include "framescribe/inference/tokenizer.h"
+
+namespace framescribe::apps {
+namespace {
+
+std::vector<int> parse_ids(const std::string& text) {
+  // Accepts "1 3 1097", "1,3,1097" or a JSON array "[1, 3, 1097]".
+  std::string s = text;
+  for (char& c : s) {
+    if (c == ',' || c == '[' || c == ']') c = ' ';
+  }
+  std::istringstream in(s);
+  std::vector<int> ids;
+  std::string word;
+  while (in >> word) {
+    std::size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(word, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    FS_CHECK(used == word.size() && v >= 0 && v <= 0x7fffffff, kInvalidArgument,
+             "tokenize --decode: '" << word << "' is not a token id");
+    ids.push_back(static_cast<int>(v));
+  }
+  return ids;
+}
+
+}  // namespace
+
+void add_tokenize_command(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand(
+      "tokenize", "Print the token ids of a text (or, with --decode, the text of ids)");
+  cmd->footer(
+      "FILE is a tekken.json (mistralai/Pixtral-12B-2409) or a tokenizer.json\n"
+      "(mistral-community/pixtral-12b), or a model folder holding one. Encoding never produces\n"
+      "control tokens: \"[INST]\" in TEXT is ordinary text. --decode prints special tokens by "
+      "name.");
+  struct Opts {
+    std::string tokenizer;
+    std::string text;
+    std::string file;
+    bool json = false;
+    bool decode = false;
+  };
+  auto opts = std::make_shared<Opts>();
+  cmd->add_option("-t,--tokenizer", opts->tokenizer,
+                  "tekken.json, tokenizer.json or a model folder")
+      ->required();
+  cmd->add_option("text", opts->text, "Text to encode (with --decode: ids, e.g. \"1 3 1097\")");
+  cmd->add_option("-f,--file", opts->file, "Read the text from this file instead ('-': stdin)");
+  cmd->add_flag("--json", opts->json, "Print a JSON array (with --decode: a JSON string)");
+  cmd->add_flag("--decode", opts->decode, "Decode ids to text instead");
+  cmd->callback([opts, exit_code] {
+    using namespace framescribe::inference;
+    std::filesystem::path path = opts->tokenizer;
+    if (std::filesystem::is_directory(path)) path = find_tokenizer(path);
+    const Tokenizer tok = Tokenizer::load(path);
+
+    std::string input = opts->text;
+    if (!opts->file.empty()) {
+      FS_CHECK(opts->text.empty(), kInvalidArgument, "tokenize: give TEXT or --file, not both");
+      std::ostringstream buf;
+      if (opts->file == "-") {
+        buf << std::cin.rdbuf();
+      } else {
+        std::ifstream in(opts->file, std::ios::binary);
+        FS_CHECK(in, kNotFound, opts->file << ": cannot open");
+        buf << in.rdbuf();
+      }
+      input = buf.str();
+    }
+
+    if (opts->decode) {
+      const std::string text = tok.decode(parse_ids(input), SpecialTokenPolicy::kKeep);
+      if (opts->json) {
+        std::cout << nlohmann::json(text).dump(-1, ' ', false,
+                                               nlohmann::json::error_handler_t::replace)
+                  << "\n";
+      } else {
+        std::cout << text << "\n";
+      }
+    } else {
+      const std::vector<int> ids = tok.encode(input);
+      if (opts->json) {
+        std::cout << nlohmann::json(ids).dump() << "\n";
+      } else {
+        for (std::size_t i = 0; i < ids.size(); ++i) std::cout << (i ? " " : "") << ids[i];
+        std::cout << "\n";
+      }
+    }
+    *exit_code = 0;
+  });
+}
+
+}  // namespace framescribe::apps

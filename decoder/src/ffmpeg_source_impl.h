@@ -1,0 +1,66 @@
+// The FfmpegSource's state, shared by its source files (not installed).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "framescribe/decoder/av_ptr.h"
+#include "framescribe/decoder/ffmpeg_source.h"
+
+namespace framescribe::decoder {
+
+struct FfmpegSource::Impl {
+  std::string name;  // the input as named in messages
+  SourceOptions opt;
+  std::atomic<bool> stop{false};
+
+  // Declared before fmt so they are destroyed after it: the format context reads through io.
+  std::unique_ptr<ByteReader> reader;
+  AvIoContextPtr io;
+  AvFormatInputPtr fmt;
+  AvCodecContextPtr dec;
+  AvPacketPtr pkt;
+  AvFramePtr frame;
+
+  AVStream* stream = nullptr;
+  AVRational time_base{1, 1};
+  std::int64_t start_pts = 0;  // stream time base
+  std::int64_t nominal_frame_ns = 0;
+  int stream_rotation_deg = 0;
+
+  std::int64_t last_pts_ns = core::kNoTimestamp;
+  bool index_exact = true;  // false after a seek or when skipping non-key packets
+  bool draining = false;
+  bool ended = false;
+  int consecutive_errors = 0;
+  bool draining_reported = false;
+  bool damage_reported = false;
+  std::int64_t regular_run = 0;  // consecutive frames one nominal interval apart
+
+  SwsContextPtr sws;  // RGB conversion, reused while the input format holds
+  int sws_colorspace = -1;
+  int sws_full_range = -1;
+  SwsContextPtr thumb_sws;  // scene thumbnails
+  std::vector<std::uint8_t> thumb_prev;
+
+  StreamInfo info;
+  SourceStats stats;
+
+  bool stop_requested() const {
+    return stop.load(std::memory_order_relaxed) || (opt.should_stop && opt.should_stop());
+  }
+};
+
+// Clockwise degrees (0, 90, 180, 270) from a display matrix, or -1 when there is none.
+int rotation_from_matrix(const std::uint8_t* matrix, std::size_t size_bytes);
+// A frame's displayed size: sample aspect ratio applied (stretching, never shrinking), then the
+// rotation (90 and 270 swap the sides).
+void display_size(int width_px, int height_px, AVRational sar, int rotation_deg, int* out_w,
+                  int* out_h);
+// FFmpeg's message for an error code.
+std::string av_error_string(int errnum);
+
+}  // namespace framescribe::decoder

@@ -1,0 +1,241 @@
+// `framescribe ask` end to end (label integration): the built binary, run as a subprocess on
+// fixture A's tiny model with a test tekken.json sized to its 512-id vocabulary, must give the
+// same greedy tokens as the engine called directly with prompt ids written out here by hand;
+// an image served over http by a local server gives the same answer as the same file.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "decoder/image_test_util.h"
+#include "framescribe/decoder/still_image.h"
+#include "framescribe/inference/engine.h"
+#include "framescribe/inference/preprocess.h"
+#include "framescribe/inference/prompt.h"
+#include "framescribe/inference/tokenizer.h"
+#include "inference/test_files.h"
+
+namespace framescribe {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Fixture A's ids (tests/data/reference/pixtral_tiny_a/config.json and Pixtral's tekken order).
+constexpr int kBos = 1, kEos = 2, kInst = 3, kInstEnd = 4, kImg = 10, kImgBreak = 12, kImgEnd = 13;
+
+// tekken.json without a special_tokens list (as Pixtral-12B's): 256 specials (the standard 20
+// names, then "<SPECIAL_n>"), then the 256 single bytes: 512 ids, fixture A's vocabulary.
+void write_test_tekken(const fs::path& path) {
+  json vocab = json::array();
+  for (int b = 0; b < 256; ++b) {
+    const std::vector<std::uint8_t> byte = {static_cast<std::uint8_t>(b)};
+    vocab.push_back(
+        {{"rank", b}, {"token_bytes", testing::base64_encode(byte)}, {"token_str", nullptr}});
+  }
+  json j = {{"config",
+             {{"pattern", std::string(inference::kTekkenPattern)},
+              {"num_vocab_tokens", 256},
+              {"default_vocab_size", 512},
+              {"default_num_special_tokens", 256},
+              {"version", "v3"}}},
+            {"vocab", vocab}};
+  std::ofstream(path) << j.dump();
+}
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+CliRun run_framescribe(const std::vector<std::string>& args, const fs::path& err_file) {
+  std::string cmd = quote(FS_FRAMESCRIBE_BIN);
+  for (const std::string& a : args) cmd += " " + quote(a);
+  cmd += " 2>" + quote(err_file.string());
+  CliRun r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf;
+  for (std::size_t n; (n = fread(buf.data(), 1, buf.size(), p)) > 0;) r.out.append(buf.data(), n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_file);
+  std::ostringstream err;
+  err << in.rdbuf();
+  r.err = err.str();
+  return r;
+}
+
+class Ask : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = dir_ / "model";
+    fs::create_directories(model_);
+    const fs::path fixture = fs::path(FS_TEST_DATA_DIR) / "reference" / "pixtral_tiny_a";
+    for (const char* f : {"config.json", "model.safetensors"})
+      fs::copy_file(fixture / f, model_ / f);
+    write_test_tekken(model_ / "tekken.json");
+    // Two pictures of different shapes: 40x24 (3x2 patches) and 20x36 (2x3 patches).
+    image_a_ = dir_ / "a.png";
+    ASSERT_TRUE(testing::ffmpeg_encode(testing::quadrants_rgb(40, 24), 40, 24, "rgb24", image_a_));
+    const fs::path b = dir_ / "b.png";
+    ASSERT_TRUE(
+        testing::ffmpeg_encode(testing::quadrants_rgb(20, 36), 20, 36, "rgb24", b, "-vf hflip"));
+    data_uri_b_ = "data:image/png;base64," + testing::base64_encode(testing::file_bytes(b));
+  }
+
+  // The engine called directly: the same image loader and preprocessing, prompt ids built here.
+  inference::GenerateResult direct(const std::vector<std::int32_t>& ids,
+                                   const std::vector<std::string>& sources, int max_tokens) {
+    std::vector<inference::PixelImage> px;
+    for (const std::string& s : sources)
+      px.push_back(inference::preprocess_image(decoder::load_image(s).view()));
+    inference::EngineOptions eo;
+    eo.n_threads = 2;  // as the runs of the binary below
+    auto engine = inference::load_engine(model_, eo);
+    inference::GenerateOptions go;
+    go.max_new_tokens = max_tokens;
+    go.stop_tokens = {kEos};
+    return inference::generate(*engine, ids, px, go);
+  }
+
+  CliRun ask(std::vector<std::string> args) {
+    std::vector<std::string> full = {"ask", "--model", model_.string(), "--threads", "2"};
+    full.insert(full.end(), args.begin(), args.end());
+    return run_framescribe(full, dir_ / "stderr.txt");
+  }
+
+  testing::TempDir dir_;
+  fs::path model_, image_a_;
+  std::string data_uri_b_;
+  const std::string question_ = "What differs between these two pictures?";
+};
+
+// [IMG] x cols then [IMG_BREAK], per row; the last [IMG_BREAK] is [IMG_END].
+void append_image_block(std::vector<std::int32_t>& ids, int cols, int rows) {
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) ids.push_back(kImg);
+    ids.push_back(r + 1 == rows ? kImgEnd : kImgBreak);
+  }
+}
+
+TEST_F(Ask, GreedyTokensMatchTheEngineCalledDirectly) {
+  const int max_tokens = 12;
+  CliRun r = ask({"--image", image_a_.string(), "--image", data_uri_b_, "--max-tokens",
+                  std::to_string(max_tokens), "--json", question_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+
+  // BOS [INST] image a (3x2) image b (2x3) question [/INST], by hand. Text ids: the byte
+  // tokens of this vocabulary are id = 256 + byte (no merges).
+  std::vector<std::int32_t> ids = {kBos, kInst};
+  append_image_block(ids, 3, 2);
+  append_image_block(ids, 2, 3);
+  for (unsigned char c : question_) ids.push_back(256 + c);
+  ids.push_back(kInstEnd);
+
+  const inference::GenerateResult want = direct(ids, {image_a_.string(), data_uri_b_}, max_tokens);
+  ASSERT_FALSE(want.tokens.empty()) << "the fixture model stopped at once; the test shows nothing";
+  EXPECT_EQ(j.at("prompt_tokens").get<std::int64_t>(), static_cast<std::int64_t>(ids.size()));
+  EXPECT_EQ(j.at("tokens").get<std::vector<std::int32_t>>(), want.tokens);
+  EXPECT_EQ(j.at("generated_tokens").get<std::size_t>(), want.tokens.size());
+  EXPECT_EQ(j.at("stop_reason").get<std::string>(), inference::to_string(want.stop_reason));
+  // The answer: the decoded bytes; in JSON with invalid UTF-8 (a random tiny model may spell
+  // it) replaced by U+FFFD, as the command writes it.
+  const auto tok = inference::Tokenizer::load(model_ / "tekken.json");
+  const std::string text = tok.decode(std::vector<int>(want.tokens.begin(), want.tokens.end()));
+  const std::string as_json =
+      json::parse(json(text).dump(-1, ' ', false, json::error_handler_t::replace))
+          .get<std::string>();
+  EXPECT_EQ(j.at("answer").get<std::string>(), as_json);
+  ASSERT_EQ(j.at("images").size(), 2u);
+  EXPECT_EQ(j["images"][0]["tokens"].get<int>(), 2 * 4);
+  EXPECT_EQ(j["images"][1]["tokens"].get<int>(), 3 * 3);
+  EXPECT_EQ(j["images"][1]["source"].get<std::string>().find(data_uri_b_), std::string::npos)
+      << "a data URI is shortened in the output";
+  for (const char* k : {"images", "load", "vision", "prefill", "decode", "total"})
+    EXPECT_TRUE(j.at("timings_ms").contains(k)) << k;
+
+  // Without --json the same answer is streamed as plain text.
+  CliRun plain = ask({"--image", image_a_.string(), "--image", data_uri_b_, "--max-tokens",
+                      std::to_string(max_tokens), question_});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.out, text + "\n");
+}
+
+TEST_F(Ask, SystemPromptGoesInsideTheUserTurn) {
+  const std::string system = "Answer briefly.";
+  CliRun r = ask(
+      {"--image", image_a_.string(), "--system", system, "--max-tokens", "6", "--json", question_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  // An image turn with a system prompt: [INST] system "\n\n" image question [/INST].
+  std::vector<std::int32_t> ids = {kBos, kInst};
+  for (unsigned char c : system + "\n\n") ids.push_back(256 + c);
+  append_image_block(ids, 3, 2);
+  for (unsigned char c : question_) ids.push_back(256 + c);
+  ids.push_back(kInstEnd);
+  const inference::GenerateResult want = direct(ids, {image_a_.string()}, 6);
+  EXPECT_EQ(j.at("prompt_tokens").get<std::int64_t>(), static_cast<std::int64_t>(ids.size()));
+  EXPECT_EQ(j.at("tokens").get<std::vector<std::int32_t>>(), want.tokens);
+}
+
+TEST_F(Ask, HttpUrlGivesTheSameAnswerAsTheFile) {
+  const auto png = testing::file_bytes(image_a_);
+  testing::LocalHttpServer http(std::chrono::seconds(60));  // stops before `png` goes
+  http.server().Get("/a.png", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(png.begin(), png.end()), "image/png");
+  });
+  http.start();
+  CliRun from_file = ask({"--image", image_a_.string(), "--max-tokens", "8", "--json", question_});
+  CliRun from_url = ask({"--image", http.url("/a.png"), "--max-tokens", "8", "--json", question_});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  ASSERT_EQ(from_url.exit_code, 0) << from_url.err;
+  const json a = json::parse(from_file.out), b = json::parse(from_url.out);
+  EXPECT_EQ(a.at("tokens"), b.at("tokens"));
+  EXPECT_EQ(a.at("answer"), b.at("answer"));
+  EXPECT_EQ(b["images"][0]["source"].get<std::string>(), http.url("/a.png"));
+}
+
+TEST_F(Ask, BadImagesFailWithAMessageNamingThem) {
+  const fs::path text = dir_ / "notes.png";
+  testing::write_bytes(text, {'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'});
+  struct Case {
+    std::string image, expect;
+  };
+  const Case cases[] = {
+      {text.string(), "notes.png"},
+      {(dir_ / "missing.jpg").string(), "missing.jpg"},
+      {"data:image/png;base64,@@@", "invalid base64"},
+      {"http://user:pw1234@127.0.0.1:1/x.png", "127.0.0.1:1/x.png"},
+  };
+  for (const Case& c : cases) {
+    CliRun r = ask({"--json", "--image", c.image, question_});  // the question right after
+    EXPECT_EQ(r.exit_code, 1) << c.image << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("pw1234"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  // A usage error is not a failure (1) or a success (0): CLI11's own code.
+  const int usage = ask({"--max-tokens", "-3", question_}).exit_code;
+  EXPECT_NE(usage, 0);
+  EXPECT_NE(usage, 1);
+}
+
+}  // namespace
+}  // namespace framescribe

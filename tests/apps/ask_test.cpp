@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/cli_run.h"
 #include "decoder/image_test_util.h"
 #include "framescribe/decoder/still_image.h"
 #include "framescribe/inference/engine.h"
@@ -29,6 +30,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::CliRun;
+using testing::run_framescribe;
 
 // Fixture A's ids (tests/data/reference/pixtral_tiny_a/config.json and Pixtral's tekken order).
 constexpr int kBos = 1, kEos = 2, kInst = 3, kInstEnd = 4, kImg = 10, kImgBreak = 12, kImgEnd = 13;
@@ -50,35 +53,6 @@ void write_test_tekken(const fs::path& path) {
               {"version", "v3"}}},
             {"vocab", vocab}};
   std::ofstream(path) << j.dump();
-}
-
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-CliRun run_framescribe(const std::vector<std::string>& args, const fs::path& err_file) {
-  std::string cmd = quote(FS_FRAMESCRIBE_BIN);
-  for (const std::string& a : args) cmd += " " + quote(a);
-  cmd += " 2>" + quote(err_file.string());
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  for (std::size_t n; (n = fread(buf.data(), 1, buf.size(), p)) > 0;) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_file);
-  std::ostringstream err;
-  err << in.rdbuf();
-  r.err = err.str();
-  return r;
 }
 
 class Ask : public ::testing::Test {

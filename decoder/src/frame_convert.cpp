@@ -10,6 +10,7 @@ extern "C" {
 #include "ffmpeg_source_impl.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
+#include "pixel_format.h"
 
 namespace framescribe::decoder {
 
@@ -20,30 +21,6 @@ constexpr int kThumbHeight = 36;
 // Area averaging: each output pixel is the mean of the input pixels it covers, the
 // antialiasing a large downscale needs (no moire from skipped pixels).
 constexpr int kScaleFlags = SWS_AREA | SWS_ACCURATE_RND;
-
-// The deprecated full-range "J" formats, as their plain format plus a full-range flag, so
-// swscale gets the range from us and does not warn.
-AVPixelFormat plain_format(AVPixelFormat f, bool* full_range) {
-  switch (f) {
-    case AV_PIX_FMT_YUVJ420P:
-      *full_range = true;
-      return AV_PIX_FMT_YUV420P;
-    case AV_PIX_FMT_YUVJ422P:
-      *full_range = true;
-      return AV_PIX_FMT_YUV422P;
-    case AV_PIX_FMT_YUVJ444P:
-      *full_range = true;
-      return AV_PIX_FMT_YUV444P;
-    case AV_PIX_FMT_YUVJ440P:
-      *full_range = true;
-      return AV_PIX_FMT_YUV440P;
-    case AV_PIX_FMT_YUVJ411P:
-      *full_range = true;
-      return AV_PIX_FMT_YUV411P;
-    default:
-      return f;
-  }
-}
 
 // An enum field FFmpeg filled from the bitstream, read as the int it is stored as: a damaged
 // stream can put any value there, and loading an out-of-range value as the C++ enum type is
@@ -92,7 +69,7 @@ core::Frame FfmpegSource::convert(const DecodedFrame& f, const core::TargetSize&
   const int ow = swap ? size.height_px : size.width_px;  // before rotation
   const int oh = swap ? size.width_px : size.height_px;
   bool full_range = raw_enum(av->color_range) == AVCOL_RANGE_JPEG;
-  AVPixelFormat in_fmt = plain_format(static_cast<AVPixelFormat>(av->format), &full_range);
+  AVPixelFormat in_fmt = plain_pixel_format(static_cast<AVPixelFormat>(av->format), &full_range);
 
   SwsContext* before = s.sws.get();
   SwsContext* ctx = sws_getCachedContext(s.sws.release(), av->width, av->height, in_fmt, ow, oh,
@@ -137,7 +114,7 @@ double FfmpegSource::scene_score(const DecodedFrame& f) {
   const AVFrame* av = f.av.get();
   if (!av || av->width <= 0 || av->height <= 0) return 0.0;
   bool full_range = false;
-  AVPixelFormat in_fmt = plain_format(static_cast<AVPixelFormat>(av->format), &full_range);
+  AVPixelFormat in_fmt = plain_pixel_format(static_cast<AVPixelFormat>(av->format), &full_range);
   // Fast bilinear is enough for a 64x36 difference score; it is not what the model sees.
   SwsContext* ctx = sws_getCachedContext(s.thumb_sws.release(), av->width, av->height, in_fmt,
                                          kThumbWidth, kThumbHeight, AV_PIX_FMT_GRAY8,

@@ -18,6 +18,7 @@ extern "C" {
 #include "framescribe/core/error.h"
 #include "framescribe/decoder/av_ptr.h"
 #include "framescribe/decoder/still_image.h"
+#include "pixel_format.h"
 #include "still_image_internal.h"
 
 namespace framescribe::decoder {
@@ -102,34 +103,12 @@ bool jpeg_is_complete(std::span<const std::uint8_t> b) {
   return last_sos > 0 && last_eoi > last_sos;
 }
 
-// JPEG's full-range YUV formats are deprecated in swscale: use the plain format + full range.
-AVPixelFormat unjpeg(AVPixelFormat f, bool* full_range) {
-  switch (f) {
-    case AV_PIX_FMT_YUVJ420P:
-      *full_range = true;
-      return AV_PIX_FMT_YUV420P;
-    case AV_PIX_FMT_YUVJ422P:
-      *full_range = true;
-      return AV_PIX_FMT_YUV422P;
-    case AV_PIX_FMT_YUVJ444P:
-      *full_range = true;
-      return AV_PIX_FMT_YUV444P;
-    case AV_PIX_FMT_YUVJ440P:
-      *full_range = true;
-      return AV_PIX_FMT_YUV440P;
-    case AV_PIX_FMT_YUVJ411P:
-      *full_range = true;
-      return AV_PIX_FMT_YUV411P;
-    default:
-      return f;
-  }
-}
-
 // The decoded frame as RGB8, or RGBA8 if the format carries alpha and some pixel uses it.
 core::Image to_rgb(const AVFrame& frame, const std::string& name) {
   const int w = frame.width, h = frame.height;
   bool full_range = frame.color_range == AVCOL_RANGE_JPEG;
-  const AVPixelFormat src_fmt = unjpeg(static_cast<AVPixelFormat>(frame.format), &full_range);
+  const AVPixelFormat src_fmt =
+      plain_pixel_format(static_cast<AVPixelFormat>(frame.format), &full_range);
   const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(src_fmt);
   FS_CHECK(desc != nullptr, kUnsupported,
            name << ": unknown decoded pixel format " << frame.format);

@@ -6,6 +6,7 @@
 #   tools/fuzz.sh                          # every target, 60 s each
 #   tools/fuzz.sh 300                      # every target, 5 min each
 #   tools/fuzz.sh 300 video_source         # one target
+#   FRAMESCRIBE_FUZZ_RUNS=10000 tools/fuzz.sh 60   # reproducible: fixed seed, at most N inputs
 # Targets: safetensors_header, video_source, tokenizer_json, tokenizer_encode.
 set -euo pipefail
 
@@ -33,6 +34,11 @@ cmake --preset fuzz >/dev/null
 # Only the fuzzers: each compiles the code under test itself.
 cmake --build build/fuzz --target $(printf '%s_fuzzer ' "${targets[@]}")
 
+# CI wants the same inputs every run (a fixed seed and a fixed number of runs), so that a
+# finding is a reproducible failure rather than luck; exploration uses the clock.
+repro=()
+if [[ -n "${FRAMESCRIBE_FUZZ_RUNS:-}" ]]; then repro=(-seed=1 -runs="$FRAMESCRIBE_FUZZ_RUNS"); fi
+
 artifacts="build/fuzz/artifacts"
 mkdir -p "$artifacts"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/framescribe-fuzz.XXXXXX")"
@@ -45,7 +51,7 @@ for t in "${targets[@]}"; do
   echo "fuzzing ${t}_fuzzer for ${seconds}s"
   status=0
   # shellcheck disable=SC2086
-  "build/fuzz/tests/fuzz/${t}_fuzzer" -max_total_time="$seconds" ${options[$t]} -print_final_stats=1 \
+  "build/fuzz/tests/fuzz/${t}_fuzzer" -max_total_time="$seconds" "${repro[@]}" ${options[$t]} -print_final_stats=1 \
     -artifact_prefix="$artifacts/" "$tmp/$t" >"$tmp/$t.log" 2>&1 || status=$?
   # The last progress line has executions, coverage and exec/s; "Done" has the totals.
   grep -E '^#[0-9]+' "$tmp/$t.log" | tail -n 1 || true

@@ -300,6 +300,9 @@ std::unique_ptr<FfmpegSource::Impl> FfmpegSource::open_impl(std::unique_ptr<Impl
   if (rate.num > 0 && rate.den > 0) {
     in.frame_rate = av_q2d(rate);
     s.nominal_frame_ns = av_rescale_q(1, av_inv_q(rate), kNsTimeBase);
+    // A frame interval beyond an hour is a damaged header, not a frame rate: treat as unknown
+    // (it also keeps the interval arithmetic below far from overflow).
+    if (s.nominal_frame_ns <= 0 || s.nominal_frame_ns > 3'600'000'000'000LL) s.nominal_frame_ns = 0;
   }
   if (s.stream->duration != AV_NOPTS_VALUE && s.stream->duration > 0) {
     in.duration_ns = av_rescale_q(s.stream->duration, s.time_base, kNsTimeBase);
@@ -423,9 +426,11 @@ void FfmpegSource::finish_stats() {
     // cut off (a truncated download, a recording that did not finish).
     const bool few_frames =
         s.index_exact && s.info.frame_count > 0 && s.stats.frames_decoded + 1 < s.info.frame_count;
-    const bool short_time = !s.opt.keyframes_only && s.info.duration_ns > 0 &&
-                            s.nominal_frame_ns > 0 && s.last_pts_ns != core::kNoTimestamp &&
-                            s.last_pts_ns + 2 * s.nominal_frame_ns <= s.info.duration_ns;
+    const bool short_time =
+        !s.opt.keyframes_only && s.info.duration_ns > 0 && s.nominal_frame_ns > 0 &&
+        s.last_pts_ns != core::kNoTimestamp &&
+        static_cast<double>(s.last_pts_ns) + 2.0 * static_cast<double>(s.nominal_frame_ns) <=
+            static_cast<double>(s.info.duration_ns);
     if (few_frames || short_time) {
       s.stats.ended_early = true;
       FS_LOG_WARN(
@@ -457,15 +462,18 @@ void FfmpegSource::note_interval(std::int64_t pts_ns) {
   // than 1.5 frame intervals is reported (it may also be a genuine frame-rate change, hence
   // the wording and the long run required first).
   Impl& s = *impl_;
-  const std::int64_t nominal = s.nominal_frame_ns;
-  if (s.last_pts_ns == core::kNoTimestamp || nominal <= 0 || s.opt.keyframes_only) return;
-  const std::int64_t step = pts_ns - s.last_pts_ns;
-  if (step * 10 >= nominal * 9 && step * 10 <= nominal * 11) {
+  if (s.last_pts_ns == core::kNoTimestamp || s.nominal_frame_ns <= 0 || s.opt.keyframes_only)
+    return;
+  // In double: timestamps from a damaged stream can be anywhere in int64 (found by the fuzzer).
+  const double nominal = static_cast<double>(s.nominal_frame_ns);
+  const double step = static_cast<double>(pts_ns) - static_cast<double>(s.last_pts_ns);
+  if (step >= 0.9 * nominal && step <= 1.1 * nominal) {
     ++s.regular_run;
     return;
   }
-  if (s.regular_run >= 25 && step * 2 > nominal * 3) {
-    const std::int64_t missing = (step + nominal / 2) / nominal - 1;
+  if (s.regular_run >= 25 && step > 1.5 * nominal) {
+    const auto missing =
+        static_cast<std::int64_t>(std::min(std::round(step / nominal) - 1.0, 1e15));
     s.stats.frames_missing += missing;
     FS_LOG_WARN(s.name << ": timestamps jump from " << core::ns_to_seconds(s.last_pts_ns)
                        << " s to " << core::ns_to_seconds(pts_ns) << " s (about " << missing
@@ -493,9 +501,12 @@ std::optional<DecodedFrame> FfmpegSource::take_frame() {
   }
   if (pts_ns == core::kNoTimestamp) {
     // No usable timestamp: one frame after the previous one (or the stream start).
-    pts_ns = s.last_pts_ns == core::kNoTimestamp
-                 ? 0
-                 : s.last_pts_ns + std::max<std::int64_t>(duration_ns, 1);
+    std::int64_t next = 0;
+    if (s.last_pts_ns != core::kNoTimestamp &&
+        __builtin_add_overflow(s.last_pts_ns, std::max<std::int64_t>(duration_ns, 1), &next)) {
+      next = std::numeric_limits<std::int64_t>::max();
+    }
+    pts_ns = next;
   }
   if (s.last_pts_ns != core::kNoTimestamp && pts_ns <= s.last_pts_ns) {
     if (++s.stats.frames_dropped == 1) {

@@ -16,3 +16,8 @@ if(FRAMESCRIBE_WITH_FFMPEG)
   pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET libavformat libavcodec libavutil libswscale)
   find_package(CURL REQUIRED)
 endif()
+if(FRAMESCRIBE_WITH_FFMPEG)
+  # The pipeline (TBB flow graph) and the sinks (JPEG thumbnails through libavcodec) come with the
+  # media commands; the inference-only build needs neither.
+  find_package(TBB REQUIRED)
+endif()

@@ -11,7 +11,9 @@ packages=(
   libpcre2-dev                                              # tokenizer regex
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg   # decoding; ffmpeg CLI makes test clips
   libcurl4-openssl-dev libcpp-httplib-dev                   # image URLs; a local HTTP server in tests
+  libtbb-dev                                                # the pipeline's flow graph
   libgtest-dev libgmock-dev                                 # tests
+  chromium                                                  # headless browser for the HTML report test
   clang libclang-rt-dev                                     # libFuzzer, sanitizer runtimes
 )
 

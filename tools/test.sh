@@ -2,7 +2,10 @@
 # Builds and runs the tests: tools/test.sh [PRESET] [extra ctest arguments]
 #   tools/test.sh                     everything, optimised CPU build (the README's test command)
 #   tools/test.sh cpu-release -L unit only the unit tests
-#   tools/test.sh asan                unit + reference tests under ASan + UBSan
+#   tools/test.sh asan                unit, reference, decoder, pipeline and integration tests
+#                                     under ASan + UBSan
+#   tools/test.sh tsan                the pipeline tests under ThreadSanitizer, against a oneTBB
+#                                     built for TSan (tools/tbb-tsan.sh; only those targets)
 # Presets are in CMakePresets.json; build trees go to build/<preset>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +13,12 @@ preset="${1:-cpu-release}"
 shift || true
 bash tools/setup.sh
 jobs="${FRAMESCRIBE_JOBS:-$(nproc)}"
-cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset" -j "$jobs"
+configure=()
+targets=()
+if [ "$preset" = tsan ]; then
+  configure=(-DTBB_DIR="$(bash tools/tbb-tsan.sh)")
+  targets=(--target pipeline_test)
+fi
+cmake --preset "$preset" "${configure[@]}" >/dev/null
+cmake --build --preset "$preset" -j "$jobs" "${targets[@]}"
 ctest --preset "$preset" -j "$jobs" "$@"

@@ -13,6 +13,7 @@ void add_tokenize_command(CLI::App& app, int* exit_code);
 void add_frames_command(CLI::App& app, int* exit_code);
 void add_probe_command(CLI::App& app, int* exit_code);
 void add_ask_command(CLI::App& app, int* exit_code);
+void add_summarize_command(CLI::App& app, int* exit_code);
 #endif
 
 }  // namespace framescribe::apps

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   framescribe::apps::add_frames_command(app, &exit_code);
   framescribe::apps::add_probe_command(app, &exit_code);
   framescribe::apps::add_ask_command(app, &exit_code);
+  framescribe::apps::add_summarize_command(app, &exit_code);
 #endif
 
   try {

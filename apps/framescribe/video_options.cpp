@@ -34,8 +34,9 @@ const char* const kSamplingHelp =
     "applied;\n"
     "--max-frame-tokens N instead picks the largest edge whose frame costs <= N tokens.";
 
-void add_video_options(CLI::App* cmd, VideoOptions* o) {
-  cmd->add_option("VIDEO", o->video, "Video file or URL (http, https, rtsp, ...)")->required();
+void add_video_options(CLI::App* cmd, VideoOptions* o, bool positional) {
+  if (positional)
+    cmd->add_option("VIDEO", o->video, "Video file or URL (http, https, rtsp, ...)")->required();
   auto* fps = cmd->add_option("--fps", o->fps, "Sample at F frames per second (fixed rate)");
   auto* every = cmd->add_option("--every", o->every, "Sample every Nth frame");
   auto* key = cmd->add_flag("--keyframes", o->keyframes, "Sample keyframes only (fast)");

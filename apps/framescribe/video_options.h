@@ -33,8 +33,8 @@ struct VideoOptions {
   decoder::SourceOptions source() const;
 };
 
-// Registers VIDEO and the sampling/size options on `cmd`.
-void add_video_options(CLI::App* cmd, VideoOptions* opts);
+// Registers VIDEO (unless `positional` is false) and the sampling/size options on `cmd`.
+void add_video_options(CLI::App* cmd, VideoOptions* opts, bool positional = true);
 
 // Help text describing the sampling modes, for command footers.
 extern const char* const kSamplingHelp;

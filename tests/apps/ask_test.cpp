@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/cli_run.h"
+#include "apps/tiny_model.h"
 #include "decoder/image_test_util.h"
 #include "framescribe/decoder/still_image.h"
 #include "framescribe/inference/engine.h"
@@ -36,34 +37,10 @@ using testing::run_framescribe;
 // Fixture A's ids (tests/data/reference/pixtral_tiny_a/config.json and Pixtral's tekken order).
 constexpr int kBos = 1, kEos = 2, kInst = 3, kInstEnd = 4, kImg = 10, kImgBreak = 12, kImgEnd = 13;
 
-// tekken.json without a special_tokens list (as Pixtral-12B's): 256 specials (the standard 20
-// names, then "<SPECIAL_n>"), then the 256 single bytes: 512 ids, fixture A's vocabulary.
-void write_test_tekken(const fs::path& path) {
-  json vocab = json::array();
-  for (int b = 0; b < 256; ++b) {
-    const std::vector<std::uint8_t> byte = {static_cast<std::uint8_t>(b)};
-    vocab.push_back(
-        {{"rank", b}, {"token_bytes", testing::base64_encode(byte)}, {"token_str", nullptr}});
-  }
-  json j = {{"config",
-             {{"pattern", std::string(inference::kTekkenPattern)},
-              {"num_vocab_tokens", 256},
-              {"default_vocab_size", 512},
-              {"default_num_special_tokens", 256},
-              {"version", "v3"}}},
-            {"vocab", vocab}};
-  std::ofstream(path) << j.dump();
-}
-
 class Ask : public ::testing::Test {
  protected:
   void SetUp() override {
-    model_ = dir_ / "model";
-    fs::create_directories(model_);
-    const fs::path fixture = fs::path(FS_TEST_DATA_DIR) / "reference" / "pixtral_tiny_a";
-    for (const char* f : {"config.json", "model.safetensors"})
-      fs::copy_file(fixture / f, model_ / f);
-    write_test_tekken(model_ / "tekken.json");
+    model_ = testing::make_tiny_model(dir_ / "model");
     // Two pictures of different shapes: 40x24 (3x2 patches) and 20x36 (2x3 patches).
     image_a_ = dir_ / "a.png";
     ASSERT_TRUE(testing::ffmpeg_encode(testing::quadrants_rgb(40, 24), 40, 24, "rgb24", image_a_));

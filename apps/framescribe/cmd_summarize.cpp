@@ -1,0 +1,405 @@
+// framescribe summarize VIDEO...: timestamped descriptions and a summary of each video, written
+// to the console and to files (JSONL, SRT, WebVTT, Markdown, HTML) through the pipeline.
+//
+// Composition: decoder::FfmpegSource + SampledReader (frames) -> pipeline::VideoPipeline (TBB
+// graph, packing, events) -> PixtralWindowEngine (inference) -> sinks. The model is loaded once
+// for all videos. Ctrl-C: the first finishes the window in progress and writes the outputs of
+// what was done (exit 130); a second abandons that window.
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "framescribe/core/error.h"
+#include "framescribe/core/log.h"
+#include "framescribe/core/stop.h"
+#include "framescribe/decoder/ffmpeg_source.h"
+#include "framescribe/decoder/still_image.h"  // redact_url
+#include "framescribe/inference/engine.h"
+#include "framescribe/pipeline/packer.h"
+#include "framescribe/pipeline/prompt_template.h"
+#include "framescribe/pipeline/video_pipeline.h"
+#include "framescribe/sinks/sinks.h"
+#include "pixtral_window_engine.h"
+#include "summarize_support.h"
+#include "video_options.h"
+
+namespace framescribe::apps {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct SummarizeOptions {
+  std::vector<std::string> videos;
+  VideoOptions video;
+  std::string model;
+  std::string device = "cpu";
+  int threads = 0;
+  std::int64_t context = 0;
+  int max_tokens = 512;
+  float temperature = 0.0f;
+  std::uint64_t seed = 0;
+  double window_s = 0;
+  std::int64_t max_frames_per_window = 0;
+  double overlap_s = 0;
+  bool carry_previous = false;
+  std::int64_t carry_tokens = 256;
+  std::int64_t max_frames_in_flight = 0;
+  std::string prompt, prompt_file, summary_prompt, summary_prompt_file, system;
+  bool no_summary = false;
+  std::string out;
+  std::string formats;
+  bool quiet = false;
+  bool dry_run = false;
+  bool json = false;
+  std::string dump_prompts;
+};
+
+core::StopFlag* g_stop = nullptr;
+extern "C" void on_signal(int) {
+  if (g_stop != nullptr) g_stop->request();
+}
+
+std::string read_text_file(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  FS_CHECK(in.good(), kNotFound, what << " " << path << ": cannot read it");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string utc_now_iso() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Sampled frames of one video file or URL.
+class FileFrameSource final : public pipeline::FrameSource {
+ public:
+  FileFrameSource(const std::string& url, const VideoOptions& v, core::StopFlag& stop) {
+    decoder::SourceOptions so = v.source();
+    so.should_stop = [&stop] { return stop.stop_requested(); };
+    sampling_ = v.sampling();
+    source_ = decoder::FfmpegSource::open(url, so);
+    reader_ = std::make_unique<decoder::SampledReader>(*source_, sampling_, v.sizing());
+  }
+  std::optional<core::Frame> next() override { return reader_->next(); }
+  void request_stop() override { source_->request_stop(); }
+  std::int64_t end_ns() const override {
+    const std::int64_t d = source_->info().duration_ns;
+    if (sampling_.end_ns != core::kNoTimestamp && (d == core::kNoTimestamp || sampling_.end_ns < d))
+      return sampling_.end_ns;
+    return d;
+  }
+  std::int64_t interval_ns() const override {
+    if (sampling_.mode == decoder::SamplingMode::kFixedRate && sampling_.fps > 0)
+      return std::llround(1e9 / sampling_.fps);
+    const double rate = source_->info().frame_rate;
+    if (rate <= 0) return 0;
+    if (sampling_.mode == decoder::SamplingMode::kEveryNth)
+      return std::llround(1e9 * static_cast<double>(sampling_.every_n) / rate);
+    if (sampling_.mode == decoder::SamplingMode::kAll) return std::llround(1e9 / rate);
+    return 0;  // keyframes, scenes: irregular
+  }
+  const decoder::StreamInfo& info() const { return source_->info(); }
+  const decoder::SourceStats& stats() const { return source_->stats(); }
+  std::string sampling_text() const { return decoder::describe(sampling_); }
+
+ private:
+  decoder::SamplingOptions sampling_;
+  std::unique_ptr<decoder::FfmpegSource> source_;
+  std::unique_ptr<decoder::SampledReader> reader_;
+};
+
+pipeline::PipelineOptions pipeline_options(const SummarizeOptions& o, const std::string& video) {
+  pipeline::PipelineOptions p;
+  p.packing.context_tokens = o.context;
+  p.packing.answer_reserve_tokens = o.max_tokens;
+  p.packing.window_ns = seconds_to_ns_checked(o.window_s, "--window-seconds");
+  p.packing.max_frames_per_window = o.max_frames_per_window;
+  p.packing.overlap_ns = seconds_to_ns_checked(o.overlap_s, "--overlap");
+  p.packing.carry_tokens = o.carry_previous ? o.carry_tokens : 0;
+  p.packing.prompt_template =
+      !o.prompt_file.empty() ? read_text_file(o.prompt_file, "--prompt-file") : o.prompt;
+  p.packing.video_name = video;
+  p.max_frames_in_flight = o.max_frames_in_flight;
+  p.carry_previous = o.carry_previous;
+  p.summary = !o.no_summary;
+  p.summary_template = !o.summary_prompt_file.empty()
+                           ? read_text_file(o.summary_prompt_file, "--summary-prompt-file")
+                           : o.summary_prompt;
+  pipeline::validate(p.packing);
+  return p;
+}
+
+// --dry-run: the windows the run would make, without loading the weights.
+int dry_run(const SummarizeOptions& o) {
+  const inference::ModelConfig config = inference::load_model_config(o.model);
+  const inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
+  const PixtralCoster coster(config, tok, o.system, o.context);
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  core::StopFlag stop;
+  for (const std::string& url : o.videos) {
+    const std::string name = decoder::redact_url(url);
+    pipeline::PipelineOptions p = pipeline_options(o, fs::path(name).filename().string());
+    FileFrameSource source(url, o.video, stop);
+    std::optional<core::Frame> first = source.next();
+    nlohmann::ordered_json j;
+    j["video"] = name;
+    j["duration_s"] = source.end_ns() == core::kNoTimestamp
+                          ? nlohmann::ordered_json(nullptr)
+                          : nlohmann::ordered_json(core::ns_to_seconds(source.end_ns()));
+    j["sampling"] = source.sampling_text();
+    j["context_tokens"] = p.packing.context_tokens > 0
+                              ? std::min(p.packing.context_tokens, coster.context_tokens())
+                              : coster.context_tokens();
+    j["answer_reserve_tokens"] = p.packing.answer_reserve_tokens;
+    nlohmann::ordered_json windows = nlohmann::ordered_json::array();
+    std::int64_t frames = 0, skipped = 0;
+    if (first) {
+      const pipeline::FlightPlan plan =
+          pipeline::plan_flight(p, coster, *first, source.interval_ns());
+      p.packing.max_frames_per_window = plan.frames_per_window;
+      j["frame_width_px"] = first->image->width_px();
+      j["frame_height_px"] = first->image->height_px();
+      j["tokens_per_frame"] =
+          coster.text_tokens(pipeline::frame_label(first->pts_ns)) +
+          coster.image_tokens(first->image->width_px(), first->image->height_px());
+      j["image_tokens_per_frame"] =
+          coster.image_tokens(first->image->width_px(), first->image->height_px());
+      j["max_frames_per_window"] = plan.frames_per_window;
+      j["max_frames_in_flight"] = plan.frames_in_flight;
+      pipeline::WindowPacker packer(p.packing, coster);
+      j["budget_tokens"] = packer.budget_tokens();
+      auto add = [&](const pipeline::WindowPlan& w) {
+        nlohmann::ordered_json times = nlohmann::ordered_json::array();
+        for (const auto& f : w.frames) times.push_back(core::ns_to_seconds(f.frame.pts_ns));
+        windows.push_back({{"start_s", core::ns_to_seconds(w.start_ns)},
+                           {"end_s", core::ns_to_seconds(w.end_ns)},
+                           {"frames", w.frames.size()},
+                           {"tokens", w.planned_tokens + w.carry_budget},
+                           {"frame_times", times}});
+      };
+      std::optional<core::Frame> f = std::move(first);
+      while (f) {
+        ++frames;
+        pipeline::PreparedFrame pf;
+        pf.frame = std::move(*f);
+        pf.seq = frames - 1;
+        pipeline::WindowPacker::Output out = packer.push(std::move(pf));
+        skipped += out.skipped;
+        if (out.window) add(*out.window);
+        f = source.next();
+      }
+      if (auto last = packer.finish(source.end_ns())) add(*last);
+    }
+    j["frames"] = frames;
+    j["frames_skipped"] = skipped;
+    j["windows"] = windows;
+    all.push_back(j);
+    if (!o.json) {
+      std::cout << name << ": " << frames << " frames (" << source.sampling_text() << "), "
+                << windows.size() << " windows\n";
+      for (const auto& w : windows)
+        std::cout << "  " << core::format_timestamp(std::llround(w["start_s"].get<double>() * 1e9))
+                  << " - " << core::format_timestamp(std::llround(w["end_s"].get<double>() * 1e9))
+                  << "  " << w["frames"].get<long long>() << " frames, "
+                  << w["tokens"].get<long long>() << " tokens\n";
+    }
+  }
+  if (o.json) std::cout << (all.size() == 1 ? all[0] : all).dump(2) << "\n";
+  return 0;
+}
+
+int run_summarize(SummarizeOptions o) {
+  decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
+  if (o.video.fps == 0 && o.video.every == 0 && !o.video.keyframes && o.video.scene < 0)
+    o.video.fps = 1.0;  // the default for descriptions: one frame per second
+  // Check every option before any work.
+  (void)o.video.sampling();
+  (void)o.video.sizing();
+  (void)pipeline_options(o, "x");
+  if (o.dry_run) return dry_run(o);
+
+  const std::vector<std::string> formats =
+      sinks::parse_formats(!o.formats.empty() ? o.formats
+                           : o.out.empty()    ? std::string("console")
+                                              : std::string("console,jsonl,srt,vtt,md,html"));
+  bool needs_dir = false;
+  for (const std::string& f : formats) needs_dir |= f != "console";
+  FS_CHECK(!needs_dir || !o.out.empty(), kInvalidArgument,
+           "--format names files; give --out DIR for them");
+
+  const inference::ModelConfig config = inference::load_model_config(o.model);
+  inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
+  inference::EngineOptions eo;
+  FS_CHECK(o.device == "cpu" || o.device == "cuda", kInvalidArgument,
+           "--device must be cpu or cuda, got '" << o.device << "'");
+  eo.device = o.device == "cuda" ? inference::Device::kCuda : inference::Device::kCpu;
+  eo.n_threads = o.threads;
+  eo.max_context_tokens = o.context;
+  std::unique_ptr<inference::Engine> engine = inference::load_engine(o.model, eo);
+
+  std::FILE* dump = nullptr;
+  if (!o.dump_prompts.empty()) {
+    dump = std::fopen(o.dump_prompts.c_str(), "wb");
+    FS_CHECK(dump != nullptr, kIo, "--dump-prompts " << o.dump_prompts << ": cannot create it");
+  }
+  struct FileCloser {
+    std::FILE* f;
+    ~FileCloser() {
+      if (f) std::fclose(f);
+    }
+  } dump_closer{dump};
+
+  PixtralWindowOptions wo;
+  wo.system = o.system;
+  wo.max_answer_tokens = o.max_tokens;
+  wo.sampling.temperature = o.temperature;
+  wo.sampling.seed = o.seed;
+  wo.context_tokens = o.context;
+  wo.dump_prompts = dump;
+  wo.model_name = fs::path(o.model).filename().empty()
+                      ? fs::path(o.model).parent_path().filename().string()
+                      : fs::path(o.model).filename().string();
+  PixtralWindowEngine window_engine(config, tok, std::move(engine), wo);
+
+  core::StopFlag stop;
+  g_stop = &stop;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  int failures = 0;
+  std::set<std::string> stems;
+  for (const std::string& url : o.videos) {
+    if (stop.stop_requested()) break;
+    const std::string name = decoder::redact_url(url);
+    std::string stem = fs::path(name).stem().string();
+    if (stem.empty()) stem = "video";
+    for (int k = 2; !stems.insert(stem).second; ++k)
+      stem = fs::path(name).stem().string() + "-" + std::to_string(k);
+    try {
+      FileFrameSource source(url, o.video, stop);
+      std::vector<std::unique_ptr<core::EventSink>> owned;
+      std::vector<core::EventSink*> sinks;
+      for (const std::string& f : formats) {
+        owned.push_back(sinks::make_sink(f, o.out, stem, o.quiet ? nullptr : stdout));
+        if (owned.back()) sinks.push_back(owned.back().get());
+      }
+      core::RunInfo info;
+      info.video = name;
+      info.duration_ns = source.end_ns();
+      info.width_px = source.info().display_width_px;
+      info.height_px = source.info().display_height_px;
+      info.model = wo.model_name;
+      info.sampling = source.sampling_text();
+      info.started_at = utc_now_iso();
+      pipeline::VideoPipeline vp(window_engine, sinks,
+                                 pipeline_options(o, fs::path(name).filename().string()));
+      SummarizeProgress progress(name, !o.quiet);
+      pipeline::RunResult r =
+          vp.run(source, info, stop, [&](const pipeline::PipelineStats& s) { progress.update(s); });
+      progress.done(r.stats);
+      if (r.end.status == core::RunStatus::kStopped) {
+        FS_LOG_WARN(name << ": stopped; outputs hold the " << r.end.windows << " windows done");
+      }
+      FS_LOG_INFO(name << ": " << r.stats.windows_done << " windows, " << r.stats.frames_described
+                       << " frames described, " << r.end.frames_skipped << " skipped, "
+                       << r.stats.events << " events; " << format_duration(r.stats.wall_s)
+                       << " (engine " << format_duration(r.stats.engine_s) << ")");
+    } catch (const Error& e) {
+      // A video that cannot be read does not stop the others; an engine failure does.
+      ++failures;
+      std::fprintf(stderr, "framescribe: %s: error (%s): %s\n", name.c_str(),
+                   std::string(to_string(e.code())).c_str(), e.what());
+      if (e.code() != ErrorCode::kNotFound && e.code() != ErrorCode::kUnsupported &&
+          e.code() != ErrorCode::kIo)
+        break;
+    }
+  }
+  g_stop = nullptr;
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (stop.stop_requested()) return 130;
+  return failures > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+void add_summarize_command(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand(
+      "summarize", "Timestamped descriptions and a summary of videos (console and files)");
+  auto o = std::make_shared<SummarizeOptions>();
+  cmd->add_option("VIDEO", o->videos, "Video files or URLs")->required();
+  cmd->add_option("-m,--model", o->model, "Model directory (either layout, with its tokenizer)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--device", o->device, "Engine: cpu or cuda")->capture_default_str();
+  cmd->add_option("-t,--engine-threads", o->threads, "CPU engine threads (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  add_video_options(cmd, &o->video, /*positional=*/false);
+  o->video.max_edge_px = 512;
+  cmd->add_option("--context", o->context, "Context tokens to use (default: the model's, 128k)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("-n,--max-tokens", o->max_tokens,
+                  "Most tokens per answer (reserved in every window's context)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--temperature", o->temperature, "Sampling temperature (0: greedy)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 10.0f));
+  cmd->add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
+  cmd->add_option("--window-seconds", o->window_s, "A window spans less than S seconds of frames")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-frames-per-window", o->max_frames_per_window,
+                  "At most N frames per window")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--overlap", o->overlap_s,
+                  "Each window repeats the previous window's last S seconds")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--carry-previous", o->carry_previous,
+                "Give each window the previous window's description");
+  cmd->add_option("--carry-tokens", o->carry_tokens, "Tokens reserved for that description")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  auto* prompt =
+      cmd->add_option("--prompt", o->prompt, "Window prompt ({start} {end} {video} {n_frames})");
+  cmd->add_option("--prompt-file", o->prompt_file, "Window prompt from a file")->excludes(prompt);
+  auto* sp = cmd->add_option("--summary-prompt", o->summary_prompt,
+                             "Summary prompt ({start} {end} {video})");
+  cmd->add_option("--summary-prompt-file", o->summary_prompt_file, "Summary prompt from a file")
+      ->excludes(sp);
+  cmd->add_option("--system", o->system, "System prompt");
+  cmd->add_flag("--no-summary", o->no_summary, "Skip the final summary");
+  cmd->add_option("-o,--out", o->out, "Output directory for files (created if missing)");
+  cmd->add_option("--format", o->formats,
+                  "Outputs, comma-separated: console,jsonl,srt,vtt,md,html or all "
+                  "(default: console; with --out: all)");
+  cmd->add_flag("--quiet", o->quiet, "No progress and no console output (files only)");
+  cmd->add_flag("--dry-run", o->dry_run, "Print the windows the run would make; loads no weights");
+  cmd->add_flag("--json", o->json, "With --dry-run: the plan as JSON");
+  cmd->add_option("--max-frames-in-flight", o->max_frames_in_flight,
+                  "Frames decoded ahead at most (0: twice a window)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--dump-prompts", o->dump_prompts,
+                  "Write every prompt (text, images as placeholders, token counts) as JSONL");
+  cmd->footer(std::string(kSummarizeHelp) + "\n\n" + kSamplingHelp);
+  cmd->callback([o, exit_code] { *exit_code = run_summarize(*o); });
+}
+
+}  // namespace framescribe::apps

@@ -1,0 +1,105 @@
+// What the pipeline needs from the other modules, as small interfaces: a source of sampled
+// frames, the exact token cost of prompt pieces, and an engine that describes a window. The
+// composition root (apps/) adapts the FFmpeg/GStreamer sources and the Pixtral engine to these;
+// tests use fakes. No media or model library is visible here.
+//
+//   class MyEngine final : public pipeline::WindowEngine { ... };
+//   pipeline::VideoPipeline p(engine, sinks, options);     // video_pipeline.h
+//   p.run(source, run_info, stop);
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "framescribe/core/frame.h"
+#include "framescribe/core/stop.h"
+
+namespace framescribe::pipeline {
+
+// Sampled frames in increasing pts. next() is called from one thread at a time.
+class FrameSource {
+ public:
+  virtual ~FrameSource() = default;
+  // The next sampled frame, or nullopt at the end of the input (or after request_stop()).
+  virtual std::optional<core::Frame> next() = 0;
+  // Any thread: makes a blocked next() return soon.
+  virtual void request_stop() {}
+  // Media time at which the input ends (after the last frame), if known.
+  virtual std::int64_t end_ns() const { return core::kNoTimestamp; }
+  // The usual time between two sampled frames (fixed-rate sampling), or 0 if it varies or is
+  // unknown. Sizes the in-flight limit when windows are limited in seconds.
+  virtual std::int64_t interval_ns() const { return 0; }
+};
+
+// The exact number of tokens each piece of a window prompt costs. A window prompt is
+//   fixed_tokens() + sum over frames (text_tokens(label) + image_tokens(w, h))
+//   + text_tokens(instruction)
+// (the prompt builder encodes a label, an image block and the instruction separately, so the
+// costs add up exactly). const and thread-safe.
+class PromptCoster {
+ public:
+  virtual ~PromptCoster() = default;
+  virtual std::int64_t text_tokens(std::string_view text) const = 0;
+  virtual std::int64_t image_tokens(int width_px, int height_px) const = 0;
+  virtual std::int64_t fixed_tokens() const = 0;    // BOS, [INST], [/INST], system text
+  virtual std::int64_t context_tokens() const = 0;  // the model's context length
+};
+
+// A frame ready for the engine: the frame, its number after sampling, and the engine's own
+// preprocessed pixels (opaque here; made by WindowEngine::prepare, read only by that engine).
+struct PreparedFrame {
+  core::Frame frame;
+  std::int64_t seq = 0;
+  std::shared_ptr<const void> pixels;
+};
+
+// One multi-image prompt, as the packer laid it out.
+struct WindowPlan {
+  std::int64_t id = 0;
+  std::int64_t start_ns = 0;  // media time covered: [start_ns, end_ns)
+  std::int64_t end_ns = 0;
+  std::vector<PreparedFrame> frames;
+  std::vector<std::string> labels;  // text before each frame, e.g. "[01:05.0]"
+  std::string instruction;          // text after the frames
+  std::int64_t planned_tokens = 0;  // exact prompt length, without carried text
+  std::int64_t carry_budget = 0;    // tokens the engine may add for the previous description
+  // Frames of this window that no later window uses: released from the in-flight count when the
+  // engine is done with this window.
+  std::int64_t release_count = 0;
+};
+
+struct WindowAnswer {
+  std::string text;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t answer_tokens = 0;
+  std::string prompt_hash;
+  double engine_ms = 0;
+  bool abandoned = false;  // stopped mid-generation (stop level kAbandon): text is partial
+};
+
+// An engine behind the pipeline: prepares frames (any thread) and runs windows (one at a time).
+class WindowEngine {
+ public:
+  virtual ~WindowEngine() = default;
+  virtual const PromptCoster& coster() const = 0;
+  // Thread-safe; called from parallel preprocessing tasks.
+  virtual std::shared_ptr<const void> prepare(const core::Frame& frame) const = 0;
+  // Describes one window. `previous` is the previous window's answer when carrying it over is
+  // enabled (empty otherwise); the engine fits it into plan.carry_budget. Not thread-safe.
+  // Fatal errors throw; a stop at kAbandon level returns early with abandoned = true.
+  virtual WindowAnswer describe(const WindowPlan& plan, std::string_view previous,
+                                const core::StopFlag& stop) = 0;
+  // A text-only prompt (the summary's reduce passes): one user turn holding `prompt`.
+  virtual WindowAnswer complete(std::string_view prompt, const core::StopFlag& stop) = 0;
+  // The most tokens one answer may take (reserved in every prompt).
+  virtual std::int64_t max_answer_tokens() const = 0;
+  // Tokens of a user turn holding only `prompt` (the summary budget).
+  virtual std::int64_t text_prompt_tokens(std::string_view prompt) const = 0;
+  virtual std::string model_name() const = 0;
+};
+
+}  // namespace framescribe::pipeline

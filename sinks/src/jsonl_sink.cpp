@@ -1,0 +1,60 @@
+// JSON Lines: one object per event, streamed into the temporary file window by window.
+#include <nlohmann/json.hpp>
+
+#include "file_sink.h"
+#include "framescribe/sinks/sinks.h"
+#include "text.h"
+
+namespace framescribe::sinks {
+namespace {
+
+class JsonlSink final : public FileSink {
+ public:
+  using FileSink::FileSink;
+  std::string_view name() const override { return "jsonl"; }
+
+ protected:
+  void start(AtomicFile&, const core::RunInfo& run) override {
+    video_ = run.video;
+    model_ = run.model;
+  }
+
+  void window(AtomicFile& file, const core::WindowResult& window) override {
+    if (window.events.empty()) return;
+    nlohmann::ordered_json frame_times = nlohmann::ordered_json::array();
+    for (const std::int64_t pts : window.frame_pts_ns) frame_times.push_back(seconds(pts));
+    std::string lines;
+    for (const core::Event& e : window.events) {
+      // ordered_json keeps the documented key order, so lines diff well between runs.
+      nlohmann::ordered_json line;
+      line["video"] = video_;
+      line["start"] = seconds(e.start_ns);
+      line["end"] = seconds(e.end_ns);
+      line["text"] = e.text;
+      line["window"] = window.id;
+      line["frame_times"] = frame_times;
+      line["model"] = model_;
+      line["prompt_hash"] = window.prompt_hash;
+      line["timed"] = e.timed;
+      // Model output may hold invalid UTF-8 (a token split mid-character): replace, not throw.
+      lines += line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      lines += '\n';
+    }
+    file.write(lines);
+    file.flush();
+  }
+
+  void end(AtomicFile&, const core::RunEnd&) override {}
+
+ private:
+  std::string video_;
+  std::string model_;
+};
+
+}  // namespace
+
+std::unique_ptr<core::EventSink> make_jsonl_sink(const std::filesystem::path& path) {
+  return std::make_unique<JsonlSink>(path);
+}
+
+}  // namespace framescribe::sinks

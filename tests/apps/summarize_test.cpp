@@ -1,0 +1,335 @@
+// `framescribe summarize` end to end (label integration): the built binary on generated clips
+// with fixture A's tiny model and a byte-level test tokenizer. Checks what a user relies on:
+// windows cover the sampled frames with exactly the configured overlap, every prompt labels its
+// frames with their timestamps and fits the context, the subtitle files read back in ffmpeg,
+// JSONL lines are sane, a killed run never leaves a truncated file, Ctrl-C exits 130 with
+// complete files, and peak memory does not grow with the video's length.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/cli_run.h"
+#include "apps/tiny_model.h"
+#include "decoder/video_clips.h"
+#include "inference/test_files.h"
+
+extern char** environ;
+
+namespace framescribe {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<json> read_jsonl(const fs::path& p) {
+  std::vector<json> out;
+  std::ifstream in(p);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    out.push_back(json::parse(line));  // throws (fails the test) on a malformed line
+  }
+  return out;
+}
+
+// Timestamps as the prompt must show them, written here independently: [MM:SS.s].
+std::string label(double seconds) {
+  const long long tenths = std::llround(seconds * 10);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "[%02lld:%02lld.%lld]", tenths / 600, (tenths / 10) % 60,
+                tenths % 10);
+  return buf;
+}
+
+struct Proc {
+  pid_t pid = -1;
+};
+
+Proc spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
+  std::vector<std::string> full = {FS_FRAMESCRIBE_BIN};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  Proc p;
+  if (posix_spawn(&p.pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) p.pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  return p;
+}
+
+// Waits; returns the exit code (128 + signal if killed) and the child's peak RSS in KiB.
+int wait_for(const Proc& p, long* max_rss_kib = nullptr) {
+  int status = 0;
+  struct rusage ru {};
+  wait4(p.pid, &status, 0, &ru);
+  if (max_rss_kib) *max_rss_kib = ru.ru_maxrss;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+class Summarize : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { model_ = new fs::path(testing::make_tiny_model(dir() / "model")); }
+  static const fs::path& dir() {
+    static testing::TempDir d;
+    return d.path();
+  }
+  static fs::path clip(const std::string& name, double seconds, double rate = 10) {
+    std::string error;
+    auto p = testing::make_clip(name,
+                                "-f lavfi -i testsrc2=size=160x96:rate=" + std::to_string(rate) +
+                                    " -t " + std::to_string(seconds) +
+                                    " -c:v libx264 -preset ultrafast -g 20 -pix_fmt yuv420p",
+                                &error);
+    EXPECT_TRUE(p.has_value()) << error;
+    return p.value_or(fs::path());
+  }
+  testing::CliRun run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"summarize", "--model", model_->string()});
+    return testing::run_framescribe(args, dir() / "stderr.txt");
+  }
+  static fs::path* model_;
+};
+fs::path* Summarize::model_ = nullptr;
+
+TEST_F(Summarize, WindowsOverlapExactlyAndPromptsLabelEveryFrame) {
+  const fs::path video = clip("thirty.mp4", 30);
+  const fs::path out = dir() / "overlap";
+  const fs::path prompts = dir() / "overlap-prompts.jsonl";
+  const auto r = run({video.string(), "--fps", "1", "--max-edge", "64", "--window-seconds", "10",
+                      "--overlap", "3", "--max-tokens", "8", "--out", out.string(),
+                      "--dump-prompts", prompts.string(), "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  const std::vector<json> windows = read_jsonl(prompts);
+  ASSERT_GE(windows.size(), 4u);
+  std::set<long long> covered;
+  for (std::size_t k = 0; k < windows.size(); ++k) {
+    const json& w = windows[k];
+    const auto times = w["frame_times"].get<std::vector<double>>();
+    // Labels in the prompt text, in order, each right before an image, equal the frame times.
+    const std::string prompt = w["prompt"];
+    std::vector<std::string> labels;
+    const std::regex re(R"((\[\d\d:\d\d\.\d\])<image )");
+    for (auto it = std::sregex_iterator(prompt.begin(), prompt.end(), re);
+         it != std::sregex_iterator(); ++it)
+      labels.push_back((*it)[1]);
+    ASSERT_EQ(labels.size(), times.size()) << prompt;
+    for (std::size_t i = 0; i < times.size(); ++i) EXPECT_EQ(labels[i], label(times[i]));
+    // The sampled frames of a 10 fps clip at 1 fps are the whole seconds.
+    for (double t : times) {
+      EXPECT_NEAR(t, std::round(t), 1e-9);
+      covered.insert(std::llround(t));
+    }
+    EXPECT_LE(w["prompt_tokens"].get<long long>() + w["max_answer_tokens"].get<long long>(),
+              w["context_tokens"].get<long long>());
+    EXPECT_EQ(w["prompt_tokens"], w["planned_tokens"]);
+    EXPECT_LT(times.back() - times.front(), 10.0);  // --window-seconds
+    if (k + 1 < windows.size()) {
+      const auto next = windows[k + 1]["frame_times"].get<std::vector<double>>();
+      const double end = w["end"];
+      std::vector<double> expected, shared;
+      for (double t : times)
+        if (t >= end - 3.0 - 1e-9) expected.push_back(t);
+      for (double t : next)
+        if (std::find(times.begin(), times.end(), t) != times.end()) shared.push_back(t);
+      EXPECT_EQ(shared, expected) << "windows " << k << ", " << k + 1;
+      EXPECT_EQ(shared.size(), 3u);
+      EXPECT_DOUBLE_EQ(end, next[shared.size()]);  // the window ends at the next new frame
+    }
+  }
+  EXPECT_EQ(covered.size(), 30u);
+  EXPECT_EQ(*covered.begin(), 0);
+  EXPECT_EQ(*covered.rbegin(), 29);
+
+  // JSONL: every line parses, start <= end within the video.
+  const std::vector<json> events = read_jsonl(out / "thirty.jsonl");
+  ASSERT_FALSE(events.empty());
+  for (const json& e : events) {
+    EXPECT_LE(0.0, e["start"].get<double>());
+    EXPECT_LE(e["start"].get<double>(), e["end"].get<double>());
+    EXPECT_LE(e["end"].get<double>(), 30.0 + 1e-9);
+    EXPECT_EQ(e["model"], "model");
+    EXPECT_EQ(e["prompt_hash"].get<std::string>().size(), 16u);
+  }
+
+  // The subtitle files read back in ffmpeg without a complaint.
+  for (const char* ext : {"srt", "vtt"}) {
+    const fs::path sub = out / (std::string("thirty.") + ext);
+    ASSERT_TRUE(fs::exists(sub)) << sub;
+    const fs::path err = dir() / "ffmpeg-err.txt";
+    const std::string cmd = "ffmpeg -hide_banner -nostdin -v error -i '" + sub.string() +
+                            "' -f ass -y '" + (dir() / "x.ass").string() + "' 2>'" + err.string() +
+                            "'";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << slurp(err);
+    EXPECT_EQ(slurp(err), "") << ext;
+    EXPECT_NE(slurp(dir() / "x.ass").find("Dialogue:"), std::string::npos) << ext;
+  }
+  for (const char* ext : {"md", "html"})
+    EXPECT_TRUE(fs::exists(out / (std::string("thirty.") + ext)));
+}
+
+TEST_F(Summarize, NoPromptExceedsASmallContext) {
+  const fs::path video = clip("thirty.mp4", 30);
+  const fs::path prompts = dir() / "ctx-prompts.jsonl";
+  const auto r =
+      run({video.string(), "--fps", "2", "--max-edge", "64", "--context", "700", "--max-tokens",
+           "16", "--no-summary", "--dump-prompts", prompts.string(), "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<json> windows = read_jsonl(prompts);
+  ASSERT_GE(windows.size(), 3u);
+  std::size_t frames = 0;
+  for (const json& w : windows) {
+    EXPECT_EQ(w["context_tokens"], 700);
+    EXPECT_LE(w["prompt_tokens"].get<long long>() + 16, 700);
+    frames += w["frame_times"].size();
+  }
+  EXPECT_EQ(frames, 60u);  // no overlap: each of the 60 samples once
+  // A window is full: one more frame (label 9 + image 3 x (4 + 1) = 24 tokens) would not fit.
+  EXPECT_GT(windows[0]["prompt_tokens"].get<long long>() + 16 + 24 + 2, 700);
+
+  // --dry-run --json plans the same windows without loading the weights.
+  const auto plan = run({video.string(), "--fps", "2", "--max-edge", "64", "--context", "700",
+                         "--max-tokens", "16", "--dry-run", "--json"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  const json j = json::parse(plan.out);
+  ASSERT_EQ(j["windows"].size(), windows.size());
+  EXPECT_EQ(j["context_tokens"], 700);
+  EXPECT_EQ(j["tokens_per_frame"], 9 + 3 * (4 + 1));  // 64x48: 3 rows of 4 patches + a break
+  for (std::size_t k = 0; k < windows.size(); ++k) {
+    EXPECT_EQ(j["windows"][k]["frames"], windows[k]["frame_times"].size());
+    EXPECT_EQ(j["windows"][k]["tokens"], windows[k]["prompt_tokens"]);
+    EXPECT_DOUBLE_EQ(j["windows"][k]["start_s"].get<double>(), windows[k]["start"].get<double>());
+  }
+}
+
+TEST_F(Summarize, KilledRunsLeaveThePreviousOrTheNewFilesNeverAPartialOne) {
+  const fs::path video = clip("twomin.mp4", 120);
+  const fs::path previous = dir() / "kill-previous";
+  const fs::path fresh = dir() / "kill-fresh";
+  const std::vector<std::string> a = {video.string(), "--fps",        "1", "--max-edge",
+                                      "64",           "--max-tokens", "8", "--window-seconds",
+                                      "10",           "--quiet"};
+  std::vector<std::string> b = a;
+  b[2] = "2";  // another sampling rate: other windows, other files
+  auto with_out = [](std::vector<std::string> v, const fs::path& o) {
+    v.push_back("--out");
+    v.push_back(o.string());
+    return v;
+  };
+  ASSERT_EQ(run(with_out(a, previous)).exit_code, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(run(with_out(b, fresh)).exit_code, 0);
+  const double full_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::vector<std::string> exts = {"jsonl", "srt", "vtt", "md", "html"};
+  std::map<std::string, std::string> old_files, new_files;
+  for (const std::string& e : exts) {
+    old_files[e] = slurp(previous / ("twomin." + e));
+    new_files[e] = slurp(fresh / ("twomin." + e));
+    ASSERT_FALSE(old_files[e].empty());
+    ASSERT_NE(old_files[e], new_files[e]) << e;
+  }
+  std::mt19937 rng(20261127);
+  int old_seen = 0, new_seen = 0;
+  for (int trial = 0; trial < 10; ++trial) {
+    const fs::path target = dir() / ("kill-" + std::to_string(trial));
+    fs::create_directories(target);
+    for (const std::string& e : exts)
+      fs::copy_file(previous / ("twomin." + e), target / ("twomin." + e));
+    const double at = std::uniform_real_distribution<double>(0.0, full_s * 1.1)(rng);
+    Proc p = spawn(with_out(b, target), dir() / "kill-out.txt", dir() / "kill-err.txt");
+    ASSERT_GT(p.pid, 0);
+    std::this_thread::sleep_for(std::chrono::duration<double>(at));
+    kill(p.pid, SIGKILL);
+    wait_for(p);
+    for (const std::string& e : exts) {
+      const std::string now = slurp(target / ("twomin." + e));
+      const bool is_old = now == old_files[e], is_new = now == new_files[e];
+      EXPECT_TRUE(is_old || is_new) << "trial " << trial << " at " << at << " s: twomin." << e
+                                    << " is neither the previous nor the new file";
+      old_seen += is_old;
+      new_seen += is_new;
+    }
+  }
+  EXPECT_GT(old_seen, 0);  // some kills landed mid-run
+  std::printf("killed 10 runs of %.2f s: %d files previous, %d new\n", full_s, old_seen, new_seen);
+}
+
+TEST_F(Summarize, CtrlCWritesCompleteFilesAndExits130) {
+  const fs::path video = clip("twomin.mp4", 120);
+  const fs::path out = dir() / "sigint";
+  Proc p =
+      spawn({"summarize", "--model", model_->string(), video.string(), "--fps", "4", "--max-edge",
+             "64", "--max-tokens", "8", "--window-seconds", "5", "--out", out.string(), "--quiet"},
+            dir() / "int-out.txt", dir() / "int-err.txt");
+  ASSERT_GT(p.pid, 0);
+  // Wait for the first window (the JSONL's temporary file has content), then interrupt.
+  for (int i = 0; i < 400 && !fs::exists(out); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill(p.pid, SIGINT);
+  const int code = wait_for(p);
+  ASSERT_EQ(code, 130) << slurp(dir() / "int-err.txt");
+  const std::vector<json> events = read_jsonl(out / "twomin.jsonl");
+  ASSERT_FALSE(events.empty());
+  EXPECT_LT(events.back()["end"].get<double>(), 120.0);  // stopped before the end
+  EXPECT_NE(slurp(out / "twomin.md").find("stopped"), std::string::npos);
+  for (const auto& entry : fs::directory_iterator(out))
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+}
+
+TEST_F(Summarize, PeakMemoryDoesNotGrowWithTheVideo) {
+  const fs::path shorter = clip("mem-2min.mp4", 120, 5);
+  const fs::path longer = clip("mem-20min.mp4", 1200, 5);
+  auto peak = [&](const fs::path& video) {
+    Proc p = spawn({"summarize", "--model", model_->string(), video.string(), "--fps", "1",
+                    "--max-edge", "128", "--max-tokens", "4", "--window-seconds", "20", "--quiet",
+                    "--no-summary", "--out", (dir() / "mem").string(), "--format", "jsonl,html"},
+                   dir() / "mem-out.txt", dir() / "mem-err.txt");
+    long rss = 0;
+    EXPECT_EQ(wait_for(p, &rss), 0) << slurp(dir() / "mem-err.txt");
+    return rss;
+  };
+  const long small = peak(shorter);
+  const long large = peak(longer);
+  std::printf("peak RSS: 2 min %ld KiB, 20 min %ld KiB (%.1f%%)\n", small, large,
+              100.0 * (static_cast<double>(large) - small) / small);
+  EXPECT_LT(static_cast<double>(large), 1.2 * static_cast<double>(small));
+  // The 20-minute run really read 1,200 frames (a stand-in that stopped early would pass above).
+  EXPECT_EQ(read_jsonl(dir() / "mem" / "mem-20min.jsonl").back()["end"].get<double>() >= 1180,
+            true);
+}
+
+}  // namespace
+}  // namespace framescribe

@@ -20,4 +20,12 @@ if(FRAMESCRIBE_WITH_FFMPEG)
   # The pipeline (TBB flow graph) and the sinks (JPEG thumbnails through libavcodec) come with the
   # media commands; the inference-only build needs neither.
   find_package(TBB REQUIRED)
+  # Batch jobs: YAML job files, the SQLite state file and the FTS5 search index.
+  find_package(yaml-cpp REQUIRED)
+  find_package(SQLite3 REQUIRED)
+  # Live sources: GStreamer (rtspsrc, uridecodebin, appsink); tests serve RTSP in-process.
+  pkg_check_modules(GSTREAMER REQUIRED IMPORTED_TARGET gstreamer-1.0 gstreamer-app-1.0 gstreamer-video-1.0)
+  if(FRAMESCRIBE_BUILD_TESTS)
+    pkg_check_modules(GST_RTSP_SERVER REQUIRED IMPORTED_TARGET gstreamer-rtsp-server-1.0)
+  endif()
 endif()

@@ -12,6 +12,11 @@ packages=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg   # decoding; ffmpeg CLI makes test clips
   libcurl4-openssl-dev libcpp-httplib-dev                   # image URLs; a local HTTP server in tests
   libtbb-dev                                                # the pipeline's flow graph
+  libyaml-cpp-dev libsqlite3-dev                            # batch job files, state and search index
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev      # live sources (RTSP and other URIs)
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav              # depayloaders, parsers, decoders, x264enc
+  libgstrtspserver-1.0-dev                                  # an in-process RTSP server in tests
   libgtest-dev libgmock-dev                                 # tests
   chromium                                                  # headless browser for the HTML report test
   clang libclang-rt-dev                                     # libFuzzer, sanitizer runtimes

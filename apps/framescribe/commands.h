@@ -15,5 +15,12 @@ void add_probe_command(CLI::App& app, int* exit_code);
 void add_ask_command(CLI::App& app, int* exit_code);
 void add_summarize_command(CLI::App& app, int* exit_code);
 #endif
+#ifdef FRAMESCRIBE_WITH_BATCH
+void add_batch_command(CLI::App& app, int* exit_code);
+void add_search_command(CLI::App& app, int* exit_code);
+#endif
+#ifdef FRAMESCRIBE_WITH_MONITOR
+void add_monitor_command(CLI::App& app, int* exit_code);
+#endif
 
 }  // namespace framescribe::apps

@@ -37,6 +37,13 @@ int main(int argc, char** argv) {
   framescribe::apps::add_ask_command(app, &exit_code);
   framescribe::apps::add_summarize_command(app, &exit_code);
 #endif
+#ifdef FRAMESCRIBE_WITH_BATCH
+  framescribe::apps::add_batch_command(app, &exit_code);
+  framescribe::apps::add_search_command(app, &exit_code);
+#endif
+#ifdef FRAMESCRIBE_WITH_MONITOR
+  framescribe::apps::add_monitor_command(app, &exit_code);
+#endif
 
   try {
     app.parse(argc, argv);

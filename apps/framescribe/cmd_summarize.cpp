@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "file_frame_source.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
 #include "framescribe/core/stop.h"
@@ -87,44 +88,6 @@ std::string utc_now_iso() {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
-
-// Sampled frames of one video file or URL.
-class FileFrameSource final : public pipeline::FrameSource {
- public:
-  FileFrameSource(const std::string& url, const VideoOptions& v, core::StopFlag& stop) {
-    decoder::SourceOptions so = v.source();
-    so.should_stop = [&stop] { return stop.stop_requested(); };
-    sampling_ = v.sampling();
-    source_ = decoder::FfmpegSource::open(url, so);
-    reader_ = std::make_unique<decoder::SampledReader>(*source_, sampling_, v.sizing());
-  }
-  std::optional<core::Frame> next() override { return reader_->next(); }
-  void request_stop() override { source_->request_stop(); }
-  std::int64_t end_ns() const override {
-    const std::int64_t d = source_->info().duration_ns;
-    if (sampling_.end_ns != core::kNoTimestamp && (d == core::kNoTimestamp || sampling_.end_ns < d))
-      return sampling_.end_ns;
-    return d;
-  }
-  std::int64_t interval_ns() const override {
-    if (sampling_.mode == decoder::SamplingMode::kFixedRate && sampling_.fps > 0)
-      return std::llround(1e9 / sampling_.fps);
-    const double rate = source_->info().frame_rate;
-    if (rate <= 0) return 0;
-    if (sampling_.mode == decoder::SamplingMode::kEveryNth)
-      return std::llround(1e9 * static_cast<double>(sampling_.every_n) / rate);
-    if (sampling_.mode == decoder::SamplingMode::kAll) return std::llround(1e9 / rate);
-    return 0;  // keyframes, scenes: irregular
-  }
-  const decoder::StreamInfo& info() const { return source_->info(); }
-  const decoder::SourceStats& stats() const { return source_->stats(); }
-  std::string sampling_text() const { return decoder::describe(sampling_); }
-
- private:
-  decoder::SamplingOptions sampling_;
-  std::unique_ptr<decoder::FfmpegSource> source_;
-  std::unique_ptr<decoder::SampledReader> reader_;
-};
 
 pipeline::PipelineOptions pipeline_options(const SummarizeOptions& o, const std::string& video) {
   pipeline::PipelineOptions p;

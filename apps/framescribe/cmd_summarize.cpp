@@ -198,6 +198,7 @@ int run_summarize(SummarizeOptions o) {
   (void)o.video.sizing();
   (void)pipeline_options(o, "x");
   if (o.dry_run) return dry_run(o);
+  if (o.quiet && core::log_level() < core::LogLevel::kWarn) core::set_log_level(core::LogLevel::kWarn);
 
   const std::vector<std::string> formats =
       sinks::parse_formats(!o.formats.empty() ? o.formats
@@ -261,7 +262,8 @@ int run_summarize(SummarizeOptions o) {
       std::vector<std::unique_ptr<core::EventSink>> owned;
       std::vector<core::EventSink*> sinks;
       for (const std::string& f : formats) {
-        owned.push_back(sinks::make_sink(f, o.out, stem, o.quiet ? nullptr : stdout));
+        if (f == "console" && o.quiet) continue;  // --quiet: files only
+        owned.push_back(sinks::make_sink(f, o.out, stem, stdout));
         if (owned.back()) sinks.push_back(owned.back().get());
       }
       core::RunInfo info;

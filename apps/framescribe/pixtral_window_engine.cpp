@@ -1,6 +1,8 @@
 #include "pixtral_window_engine.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <utility>
 #include <vector>
@@ -203,6 +205,54 @@ pipeline::WindowAnswer PixtralWindowEngine::run(const Prompt& prompt,
   a.engine_ms = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
   a.abandoned = abandoned;
   return a;
+}
+
+std::vector<double> PixtralWindowEngine::answer_probabilities(
+    const pipeline::WindowPlan& plan, std::string_view question,
+    std::span<const std::string> answers, const core::StopFlag& stop) {
+  FS_CHECK(!answers.empty(), kInvalidArgument, "answer_probabilities: no answers to score");
+  FS_CHECK(stop.level() < core::StopFlag::kAbandon, kCancelled, "stopped");
+  pipeline::WindowPlan q = plan;
+  q.instruction = std::string(question);
+  const Prompt prompt = window_prompt(q, {});
+  FS_CHECK(static_cast<std::int64_t>(prompt.ids.size()) < coster_.context_tokens(),
+           kInvalidArgument,
+           "alert question on window " << plan.id << ": the prompt of " << prompt.ids.size()
+                                       << " tokens fills the context");
+  std::vector<int> first(answers.size());
+  std::vector<int> count(answers.size(), 0);
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    const std::vector<int> ids = tok_.encode(answers[i]);
+    FS_CHECK(!ids.empty(), kInvalidArgument, "alert answer '" << answers[i] << "' has no tokens");
+    first[i] = ids[0];
+  }
+  for (std::size_t i = 0; i < answers.size(); ++i)
+    for (std::size_t j = 0; j < answers.size(); ++j) count[i] += first[i] == first[j];
+  std::vector<PixelImage> images;
+  for (const ImagePlacement& p : prompt.images) {
+    const auto* px = static_cast<const PixelImage*>(plan.frames.at(p.source_index).pixels.get());
+    FS_CHECK(px != nullptr, kInternal, "window " << plan.id << ": a frame was not prepared");
+    images.push_back(*px);
+  }
+  engine_->truncate(0);
+  const std::vector<float> feats =
+      images.empty() ? std::vector<float>{} : engine_->encode_images(images);
+  const std::vector<std::int32_t> ids(prompt.ids.begin(), prompt.ids.end());
+  const std::vector<float> logits = engine_->eval(ids, feats, LogitsMode::kLast);
+  double mx = -1e300;
+  for (float l : logits) mx = std::max(mx, static_cast<double>(l));
+  double z = 0;
+  for (float l : logits) z += std::exp(static_cast<double>(l) - mx);
+  std::vector<double> p(answers.size());
+  double total = 0;
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    FS_CHECK(first[i] >= 0 && static_cast<std::size_t>(first[i]) < logits.size(), kInternal,
+             "answer token out of the vocabulary");
+    p[i] = std::exp(static_cast<double>(logits[first[i]]) - mx) / z / count[i];
+    total += p[i];
+  }
+  for (double& v : p) v = total > 0 ? v / total : 1.0 / static_cast<double>(p.size());
+  return p;
 }
 
 pipeline::WindowAnswer PixtralWindowEngine::complete(std::string_view prompt,

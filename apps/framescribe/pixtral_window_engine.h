@@ -61,6 +61,15 @@ class PixtralWindowEngine final : public pipeline::WindowEngine {
   pipeline::WindowAnswer describe(const pipeline::WindowPlan& plan, std::string_view previous,
                                   const core::StopFlag& stop) override;
   pipeline::WindowAnswer complete(std::string_view prompt, const core::StopFlag& stop) override;
+  // Alert scoring (pipeline/interfaces.h): the window prompt with `question` as its instruction
+  // (no carried text), one eval with LogitsMode::kLast after the images are encoded; for each
+  // answer its first token (tokenizer encode of the answer; an empty encoding is an error),
+  // p_i = softmax(logits)[first_i] computed in double over the whole vocabulary, then
+  // p_i / sum_j p_j. Two answers sharing a first token get equal shares of its mass.
+  std::vector<double> answer_probabilities(const pipeline::WindowPlan& plan,
+                                           std::string_view question,
+                                           std::span<const std::string> answers,
+                                           const core::StopFlag& stop) override;
   std::int64_t max_answer_tokens() const override { return opt_.max_answer_tokens; }
   std::int64_t text_prompt_tokens(std::string_view prompt) const override;
   std::string model_name() const override { return opt_.model_name; }

@@ -79,6 +79,12 @@ class Client final : public WindowEngine {
     EngineScheduler::Turn turn(s_, priority_);
     return s_.engine().complete(prompt, stop);
   }
+  std::vector<double> answer_probabilities(const WindowPlan& plan, std::string_view question,
+                                           std::span<const std::string> answers,
+                                           const core::StopFlag& stop) override {
+    EngineScheduler::Turn turn(s_, priority_);
+    return s_.engine().answer_probabilities(plan, question, answers, stop);
+  }
   std::int64_t max_answer_tokens() const override { return s_.engine().max_answer_tokens(); }
   std::int64_t text_prompt_tokens(std::string_view prompt) const override {
     return s_.engine().text_prompt_tokens(prompt);

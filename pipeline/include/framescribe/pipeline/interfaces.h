@@ -11,10 +11,12 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "framescribe/core/error.h"
 #include "framescribe/core/frame.h"
 #include "framescribe/core/stop.h"
 
@@ -100,6 +102,19 @@ class WindowEngine {
   // Tokens of a user turn holding only `prompt` (the summary budget).
   virtual std::int64_t text_prompt_tokens(std::string_view prompt) const = 0;
   virtual std::string model_name() const = 0;
+  // A yes/no (or any closed) question about the window's frames, scored from the model's
+  // probabilities rather than its text: the prompt is the window's frames (labels and images)
+  // then `question`; one evaluation gives the next-token distribution after [/INST]; the result
+  // is, per answer, the probability of that answer's first token, renormalised over `answers`
+  // (so the values sum to 1). Not thread-safe (like describe). Engines that cannot score throw
+  // Error(kUnsupported), the default.
+  virtual std::vector<double> answer_probabilities(const WindowPlan& plan,
+                                                   std::string_view question,
+                                                   std::span<const std::string> answers,
+                                                   const core::StopFlag& stop) {
+    (void)plan, (void)question, (void)answers, (void)stop;
+    FS_FAIL(kUnsupported, model_name() << ": this engine cannot score answers (alerts)");
+  }
 };
 
 }  // namespace framescribe::pipeline

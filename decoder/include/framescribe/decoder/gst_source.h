@@ -1,0 +1,99 @@
+// A live video source through GStreamer: RTSP (rtspsrc, TCP or UDP, jitter-buffer latency) or
+// any URI uridecodebin opens (rtsp, http, file, v4l2), decoded, converted to RGB and scaled in
+// GStreamer to the engine's patch grid (plan_output_size), delivered by appsink callbacks.
+// It stays up: a lost, failed or stalled stream is reconnected with capped exponential backoff,
+// and every outage is reported once, as a gap, when frames come back.
+//
+//   decoder::GstSourceOptions o;
+//   o.url = "rtsp://user:pw@cam1/stream";             // credentials never appear in any log
+//   o.sizing.longest_edge_px = 512;
+//   decoder::GstLiveSource src(o);                     // starts connecting at once
+//   while (auto item = src.next(std::chrono::milliseconds(500))) {   // nullopt: stopped
+//     if (item->frame) use(*item->frame);              // pts_ns increases, wall_clock_ns set
+//     if (item->gap) log(item->gap->start_wall_ns, item->gap->end_wall_ns);
+//   }                                                  // (an empty item: nothing yet, timeout)
+//
+// Ownership: the source owns its GStreamer pipeline (rebuilt on every reconnect) and a
+// supervisor thread. GStreamer's streaming thread never blocks: appsink has max-buffers and
+// drop, and the callback pushes into a bounded queue that drops its oldest frame when full
+// (counted in stats().frames_dropped). Memory is bounded: the queue, one pipeline.
+// Threads: next() from one thread; stats() and request_stop() from any thread.
+// Errors: a bad option throws Error(kInvalidArgument) from the constructor; everything at run
+// time (connection refused, EOS, decode errors, stalls) is a log line, a counter and a retry.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "framescribe/core/frame.h"
+#include "framescribe/decoder/output_size.h"
+
+namespace framescribe::decoder {
+
+struct GstSourceOptions {
+  std::string url;             // rtsp://, http(s)://, file://, v4l2://, or a file path
+  bool rtsp_tcp = true;        // RTSP transport: interleaved TCP (true) or UDP
+  int latency_ms = 200;        // rtspsrc jitter buffer
+  OutputSizing sizing;         // the frame size, from the stream's own size
+  std::size_t queue_frames = 4;       // frames waiting for next(); the oldest is dropped
+  double stall_timeout_s = 5;         // no frame for this long (connected or connecting): retry
+  double backoff_initial_s = 0.5;     // first wait before a retry; doubles up to backoff_max_s
+  double backoff_max_s = 30;
+};
+
+void validate(const GstSourceOptions& options);  // throws Error(kInvalidArgument)
+
+// One outage: from the wall-clock time of the last frame before it to that of the first frame
+// after it (UTC ns, local clock).
+struct StreamGap {
+  std::int64_t start_wall_ns = 0;
+  std::int64_t end_wall_ns = 0;
+  std::int64_t start_pts_ns = 0;  // pts of the last frame before, and of the first after
+  std::int64_t end_pts_ns = 0;
+  std::string reason;  // why the stream was lost: "error: ...", "end of stream", "stall"
+};
+
+struct GstSourceStats {
+  std::int64_t frames_received = 0;  // decoded frames that reached the appsink callback
+  std::int64_t frames_dropped = 0;   // dropped from the full queue (next() too slow)
+  std::int64_t reconnects = 0;       // pipelines started after the first
+  std::int64_t gaps = 0;
+  bool connected = false;            // frames are flowing
+  int width_px = 0, height_px = 0;   // output size (0 before the first frame)
+  int source_width_px = 0, source_height_px = 0;
+  std::int64_t last_frame_wall_ns = core::kNoTimestamp;
+  bool ntp_clock = false;            // wall-clock times come from the sender (RTCP NTP)
+};
+
+struct LiveItem {
+  std::optional<core::Frame> frame;
+  std::optional<StreamGap> gap;
+};
+
+class GstLiveSource {
+ public:
+  explicit GstLiveSource(GstSourceOptions options);
+  ~GstLiveSource();
+  GstLiveSource(const GstLiveSource&) = delete;
+  GstLiveSource& operator=(const GstLiveSource&) = delete;
+
+  // Waits up to `timeout` for a frame or a gap. An empty item means nothing arrived in time;
+  // nullopt means the source was stopped.
+  std::optional<LiveItem> next(std::chrono::milliseconds timeout);
+  void request_stop();
+  GstSourceStats stats() const;
+  const std::string& name() const;  // the URL, credentials removed
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Initialises GStreamer once per process (thread-safe; later calls do nothing).
+void ensure_gstreamer();
+
+}  // namespace framescribe::decoder

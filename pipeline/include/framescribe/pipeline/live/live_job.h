@@ -1,0 +1,128 @@
+// The live job: one stream's frames in, a window of the last S seconds (or K frames) every N
+// seconds, described by the engine, alert rules scored on the same window, gaps reported.
+// Latency stays bounded when inference falls behind: at most max_pending_windows wait for the
+// engine, and a new window pushes out the oldest waiting one (counted as dropped).
+//
+//   pipeline::LiveOptions opt;  opt.every_ns = 10 s;  opt.window_ns = 10 s;
+//   opt.alerts.push_back(rule);                              // alert_rule.h
+//   pipeline::LiveJob job("cam1", *describe_client, alert_client.get(), opt, sinks, &observer);
+//   job.run(source, stop);      // blocks until the source ends or stop is requested
+//
+// Latency bound: with an engine taking at most T per call (description plus every alert
+// question), a description is emitted at most every_ns + (max_pending_windows + 1) * T after
+// the capture of the window's newest frame (it waits for the call in progress, then for the
+// windows queued before it).
+//
+// Threads: run() reads the source on the calling thread and runs the engine on one worker
+// thread it owns; the observer and sinks are called from that worker (gaps and frames: from the
+// reader); stats() from any thread. Ownership: engines, sinks and observer are borrowed and
+// must outlive run(). Memory: the frames of one window, the pending windows, bounded.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "framescribe/core/event.h"
+#include "framescribe/core/sink.h"
+#include "framescribe/core/stop.h"
+#include "framescribe/pipeline/interfaces.h"
+#include "framescribe/pipeline/live/alert_rule.h"
+
+namespace framescribe::pipeline {
+
+// An outage of a live stream (wall clock, UTC ns; pts of the frames on either side).
+struct LiveGap {
+  std::int64_t start_wall_ns = 0, end_wall_ns = 0;
+  std::int64_t start_pts_ns = 0, end_pts_ns = 0;
+  std::string reason;
+};
+
+// A live stream as the pipeline sees it (apps/ adapts the GStreamer source).
+class LiveFrameSource {
+ public:
+  struct Item {
+    std::optional<core::Frame> frame;
+    std::optional<LiveGap> gap;
+  };
+  virtual ~LiveFrameSource() = default;
+  // A frame or a gap; an empty item when nothing came within `timeout`; nullopt at the end.
+  virtual std::optional<Item> next(std::chrono::milliseconds timeout) = 0;
+  virtual void request_stop() {}
+};
+
+struct LiveOptions {
+  std::int64_t every_ns = 10'000'000'000;   // a window every N seconds of stream time
+  std::int64_t window_ns = 10'000'000'000;  // of the last S seconds
+  std::int64_t window_frames = 0;           // > 0: of the last K sampled frames instead
+  std::int64_t sample_interval_ns = 1'000'000'000;  // keep at most one frame per interval
+  std::int64_t max_frames_per_window = 8;           // frames evenly thinned to this many
+  std::size_t max_pending_windows = 1;              // waiting for the engine; oldest dropped
+  std::int64_t answer_reserve_tokens = 256;
+  std::string prompt;  // window prompt template (empty: the default)
+  std::vector<AlertRule> alerts;
+};
+
+void validate(const LiveOptions& options);  // throws Error(kInvalidArgument)
+
+struct LiveAlert {
+  std::string stream, rule, question;
+  double score = 0;
+  int hits = 0, of = 0;
+  std::int64_t window_id = 0;
+  std::int64_t pts_ns = 0, wall_clock_ns = 0;  // of the window's newest frame
+  std::shared_ptr<const core::Image> snapshot;  // that frame
+};
+
+struct LiveStats {
+  std::int64_t frames_received = 0, frames_sampled = 0;
+  std::int64_t windows_made = 0, windows_done = 0, windows_dropped = 0;
+  std::int64_t gaps = 0, alerts_fired = 0, alert_errors = 0;
+  double last_latency_s = 0, max_latency_s = 0, sum_latency_s = 0;
+  std::int64_t last_frame_wall_ns = core::kNoTimestamp;
+  std::string last_description;
+  std::int64_t last_window_wall_ns = core::kNoTimestamp;
+};
+
+// Told what happens, for status pages and alert delivery. Must not throw.
+class LiveObserver {
+ public:
+  virtual ~LiveObserver() = default;
+  virtual void on_frame(const std::string& stream, const core::Frame& frame) {
+    (void)stream, (void)frame;
+  }
+  virtual void on_window(const std::string& stream, const core::WindowResult& window,
+                         double latency_s) {
+    (void)stream, (void)window, (void)latency_s;
+  }
+  virtual void on_alert(const LiveAlert& alert) { (void)alert; }
+  virtual void on_gap(const std::string& stream, const LiveGap& gap) { (void)stream, (void)gap; }
+};
+
+class LiveJob {
+ public:
+  // `alerts` may be null when options.alerts is empty.
+  LiveJob(std::string stream, WindowEngine& describe, WindowEngine* alerts, LiveOptions options,
+          std::vector<core::EventSink*> sinks, LiveObserver* observer);
+  ~LiveJob();
+  LiveJob(const LiveJob&) = delete;
+  LiveJob& operator=(const LiveJob&) = delete;
+
+  // Sinks get begin(info) first and finish() at the end (kStopped on a stop). Engine errors
+  // end the run and are rethrown after the sinks were aborted.
+  void run(LiveFrameSource& source, const core::RunInfo& info, const core::StopFlag& stop);
+  LiveStats stats() const;
+  const std::string& stream() const { return stream_; }
+
+  struct State;
+
+ private:
+  std::string stream_;
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace framescribe::pipeline

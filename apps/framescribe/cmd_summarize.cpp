@@ -198,7 +198,8 @@ int run_summarize(SummarizeOptions o) {
   (void)o.video.sizing();
   (void)pipeline_options(o, "x");
   if (o.dry_run) return dry_run(o);
-  if (o.quiet && core::log_level() < core::LogLevel::kWarn) core::set_log_level(core::LogLevel::kWarn);
+  if (o.quiet && core::log_level() < core::LogLevel::kWarn)
+    core::set_log_level(core::LogLevel::kWarn);
 
   const std::vector<std::string> formats =
       sinks::parse_formats(!o.formats.empty() ? o.formats
@@ -317,8 +318,8 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--device", o->device, "Engine: cpu or cuda")->capture_default_str();
   cmd->add_option("-t,--engine-threads", o->threads, "CPU engine threads (0: all)")
       ->check(CLI::NonNegativeNumber);
+  o->video.max_edge_px = 512;  // summaries: 512 px frames (594 tokens at 16:9) by default
   add_video_options(cmd, &o->video, /*positional=*/false);
-  o->video.max_edge_px = 512;
   cmd->add_option("--context", o->context, "Context tokens to use (default: the model's, 128k)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("-n,--max-tokens", o->max_tokens,

@@ -51,8 +51,9 @@ void add_video_options(CLI::App* cmd, VideoOptions* o, bool positional) {
   cmd->add_option("--start", o->start_s, "Start at S seconds (seeks)");
   cmd->add_option("--end", o->end_s, "Stop at S seconds (exclusive)");
   cmd->add_option("--max-frames", o->max_frames, "Stop after N sampled frames");
-  auto* edge = cmd->add_option("--max-edge", o->max_edge_px,
-                               "Longest edge in pixels, a multiple of 16 (default 1024)");
+  auto* edge =
+      cmd->add_option("--max-edge", o->max_edge_px, "Longest edge in pixels, a multiple of 16")
+          ->capture_default_str();
   auto* tok = cmd->add_option("--max-frame-tokens", o->max_frame_tokens,
                               "Token budget per frame (picks the size)");
   edge->excludes(tok);

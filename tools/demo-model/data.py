@@ -1,0 +1,144 @@
+"""Training windows built exactly as `framescribe summarize` builds them.
+
+Frames come from the real C++ path: each clip is encoded with libx264 (world.encode), then
+`framescribe frames --fps FPS --max-edge EDGE` decodes, samples and resizes it (the same code
+summarize runs), and the PNGs it writes are the pixels the model sees. Prompts follow the
+pipeline's layout (pipeline/src/packer.cpp, apps/framescribe/pixtral_window_engine.cpp):
+BOS [INST] ( "[MM:SS.s]" image-block )* instruction [/INST], the instruction being the default
+window prompt (pipeline/src/prompt_template.cpp) with its variables filled in. The answer is one
+line per event, "[start-end] caption", start and end being the timestamps of the first and last
+sampled frames that show the object. Summary prompts follow pipeline/src/summary.cpp.
+"""
+import glob
+import json
+import os
+import subprocess
+import tempfile
+
+import numpy as np
+from PIL import Image
+
+import tokenizer as T
+import world
+
+FPS = 1.0
+EDGE = 64
+PATCH = 16
+WINDOW_PROMPT = ("These are {n_frames} frames of the video {video}, from {start} to {end}. Each "
+                 "frame comes after its timestamp in brackets. List what happens, one event per "
+                 "line, as [start-end] description, using the frame timestamps.")
+SUMMARY_PROMPT = ("Here are timestamped descriptions of the video {video}, from {start} to {end}. "
+                  "Summarise what happens in the whole video in a few sentences, keeping the "
+                  "times of the main events.")
+MEAN = np.array([0.48145466, 0.4578275, 0.40821073], np.float32)
+STD = np.array([0.26862954, 0.26130258, 0.27577711], np.float32)
+
+
+def ts(seconds):
+    """core::format_timestamp: MM:SS.s (tenths rounded half away from zero)."""
+    tenths = int(seconds * 10 + 0.5 + 1e-9)
+    return f"{tenths // 600:02d}:{(tenths // 10) % 60:02d}.{tenths % 10}"
+
+
+def normalise(frames_u8):
+    """[n, H, W, 3] uint8 -> [n, 3, H, W] float32, CLIP mean/std (inference/src/preprocess.cpp)."""
+    x = frames_u8.astype(np.float32) / 255.0
+    return ((x - MEAN) / STD).transpose(0, 3, 1, 2).copy()
+
+
+def sampled_frames(framescribe, clip, work):
+    out = os.path.join(work, "frames")
+    subprocess.run([framescribe, "-q", "frames", clip, "--fps", str(FPS), "--max-edge", str(EDGE),
+                    "--out", out, "--no-progress"], check=True, capture_output=True)
+    rows = [json.loads(l) for l in open(os.path.join(out, "frames.jsonl"))]
+    frames = np.stack([np.asarray(Image.open(os.path.join(out, r["file"])).convert("RGB"))
+                       for r in rows])
+    for f in glob.glob(os.path.join(out, "*")):
+        os.remove(f)
+    return frames, np.array([r["pts_s"] for r in rows])
+
+
+def make_sample(framescribe, seed):
+    """One clip: its sampled frames (uint8), their times, and the events as the frames show them."""
+    with tempfile.TemporaryDirectory() as work:
+        clip = os.path.join(work, "clip.mp4")
+        plan = world.make_clip(seed, clip)
+        frames, times = sampled_frames(framescribe, clip, work)
+    events = []
+    for e in plan["events"]:
+        shown = [i for i, t in enumerate(times) if world.visible(e, t)]
+        if shown:
+            events.append({"first": shown[0], "last": shown[-1], "text": e["text"]})
+    return {"seed": seed, "frames": frames, "times": times, "events": events,
+            "duration": plan["seconds"]}
+
+
+def answer_lines(sample, a, b):
+    """Events of frames [a, b): times of the first and last frame inside the window."""
+    lines = []
+    for e in sample["events"]:
+        first, last = max(e["first"], a), min(e["last"], b - 1)
+        if first <= last:
+            lines.append(f"[{ts(sample['times'][first])}-{ts(sample['times'][last])}] {e['text']}")
+    return lines
+
+
+def summary_text(lines_with_events):
+    """The summary the model learns to write from event lines: the captions joined in order."""
+    caps = [l.split("] ", 1)[1].rstrip(".") for l in lines_with_events]
+    if not caps:
+        return "Nothing happens."
+    first = caps[0]
+    rest = "".join(f", then {c[0].lower() + c[1:]}" for c in caps[1:])
+    return f"{first}{rest}."
+
+
+def window_prompt(tok, sample, a, b, video):
+    rows = cols = EDGE // PATCH
+    ids = [T.BOS, T.INST]
+    for i in range(a, b):
+        ids += tok.encode(f"[{ts(sample['times'][i])}]") + T.image_block(rows, cols)
+    instr = WINDOW_PROMPT.format(n_frames=b - a, video=video, start=ts(sample["times"][a]),
+                                 end=ts(sample["times"][b - 1]))
+    ids += tok.encode(instr) + [T.INST_END]
+    return ids
+
+
+def summary_prompt(tok, lines, start_s, end_s, video):
+    text = SUMMARY_PROMPT.format(video=video, start=ts(start_s), end=ts(end_s)) + "\n\n" + "\n".join(lines)
+    return [T.BOS, T.INST] + tok.encode(text) + [T.INST_END]
+
+
+def corpus(n_examples=400):
+    """Texts the tokenizer's merges are learned from (weights: how often each kind appears)."""
+    texts = []
+    rng = np.random.default_rng(7)
+    for shape in world.SHAPES:
+        for colour in world.COLOURS:
+            for motion in world.MOTIONS:
+                texts.append((world.caption(shape, colour, motion), 20))
+    for _ in range(n_examples):
+        n = int(rng.integers(1, 17))
+        s = float(rng.integers(0, 60))
+        texts.append((WINDOW_PROMPT.format(n_frames=n, video=video_name(rng), start=ts(s),
+                                           end=ts(s + n - 1)), 5))
+        texts.append((SUMMARY_PROMPT.format(video=video_name(rng), start=ts(s), end=ts(s + n)), 1))
+        texts.append((f"[{ts(s)}-{ts(s + 3)}] A red circle moves left.\n", 3))
+    texts.append(("Nothing happens. then", 5))
+    return texts
+
+
+WORDS = ["clip", "video", "demo", "sample", "camera", "test", "movie", "shapes", "cam", "scene"]
+
+
+def video_name(rng):
+    """A file name like the ones users give (the prompt names the video)."""
+    w = WORDS[int(rng.integers(len(WORDS)))]
+    kind = int(rng.integers(4))
+    if kind == 0:
+        return f"{w}.mp4"
+    if kind == 1:
+        return f"{w}-{int(rng.integers(1, 999))}.mp4"
+    if kind == 2:
+        return f"{w}_{int(rng.integers(1, 99))}.mkv"
+    return f"{w}{int(rng.integers(1, 9))}.mp4"

@@ -207,9 +207,10 @@ pipeline::WindowAnswer PixtralWindowEngine::run(const Prompt& prompt,
   return a;
 }
 
-std::vector<double> PixtralWindowEngine::answer_probabilities(
-    const pipeline::WindowPlan& plan, std::string_view question,
-    std::span<const std::string> answers, const core::StopFlag& stop) {
+std::vector<double> PixtralWindowEngine::answer_probabilities(const pipeline::WindowPlan& plan,
+                                                              std::string_view question,
+                                                              std::span<const std::string> answers,
+                                                              const core::StopFlag& stop) {
   FS_CHECK(!answers.empty(), kInvalidArgument, "answer_probabilities: no answers to score");
   FS_CHECK(stop.level() < core::StopFlag::kAbandon, kCancelled, "stopped");
   pipeline::WindowPlan q = plan;

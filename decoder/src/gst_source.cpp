@@ -64,14 +64,14 @@ struct GstLiveSource::Impl {
   std::string uri;       // what uridecodebin opens
 
   mutable std::mutex mu;
-  std::condition_variable cv;        // queue and stop
+  std::condition_variable cv;  // queue and stop
   std::deque<LiveItem> queue;
   std::size_t queued_frames = 0;
   GstSourceStats stats;
   std::atomic<bool> stop{false};
 
   // Timeline (under mu): keeps pts increasing across reconnects.
-  bool conn_first = true;            // the next frame is the first of this connection
+  bool conn_first = true;  // the next frame is the first of this connection
   std::int64_t conn_pts0 = 0, conn_offset = 0;
   std::int64_t last_pts_out = core::kNoTimestamp;
   std::int64_t last_frame_mono_ns = 0;
@@ -99,9 +99,8 @@ struct GstLiveSource::Impl {
     // Called under mu.
     if (item.frame) {
       while (queued_frames >= opt.queue_frames) {
-        auto it = std::find_if(queue.begin(), queue.end(), [](const LiveItem& i) {
-          return i.frame.has_value();
-        });
+        auto it = std::find_if(queue.begin(), queue.end(),
+                               [](const LiveItem& i) { return i.frame.has_value(); });
         if (it == queue.end()) break;
         queue.erase(it);
         --queued_frames;
@@ -128,7 +127,8 @@ struct GstLiveSource::Impl {
     const int src_stride = GST_VIDEO_FRAME_PLANE_STRIDE(&vf, 0);
     for (int y = 0; y < h; ++y)
       std::memcpy(img->data() + img->stride_bytes() * static_cast<std::size_t>(y),
-                  src + static_cast<std::ptrdiff_t>(src_stride) * y, static_cast<std::size_t>(w) * 3);
+                  src + static_cast<std::ptrdiff_t>(src_stride) * y,
+                  static_cast<std::size_t>(w) * 3);
     gst_video_frame_unmap(&vf);
 
     const std::int64_t mono = mono_now_ns();
@@ -147,9 +147,10 @@ struct GstLiveSource::Impl {
       if (conn_first) {
         conn_first = false;
         conn_pts0 = pts;
-        conn_offset = last_pts_out == core::kNoTimestamp
-                          ? 0
-                          : last_pts_out + std::max<std::int64_t>(mono - last_frame_mono_ns, 1'000'000);
+        conn_offset =
+            last_pts_out == core::kNoTimestamp
+                ? 0
+                : last_pts_out + std::max<std::int64_t>(mono - last_frame_mono_ns, 1'000'000);
       }
       std::int64_t out = conn_offset + (pts - conn_pts0);
       if (last_pts_out != core::kNoTimestamp && out <= last_pts_out) out = last_pts_out + 1;
@@ -159,8 +160,8 @@ struct GstLiveSource::Impl {
         outage.end_pts_ns = out;
         ++stats.gaps;
         FS_LOG_WARN(name << ": stream back after "
-                         << core::ns_to_seconds(outage.end_wall_ns - outage.start_wall_ns)
-                         << " s (" << outage.reason << ")");
+                         << core::ns_to_seconds(outage.end_wall_ns - outage.start_wall_ns) << " s ("
+                         << outage.reason << ")");
         push_item(LiveItem{std::nullopt, outage});
       }
       last_pts_out = out;
@@ -196,7 +197,8 @@ struct GstLiveSource::Impl {
     gst_structure_get_int(s, "height", &h);
     gst_structure_get_fraction(s, "pixel-aspect-ratio", &par_n, &par_d);
     if (w <= 0 || h <= 0) return;
-    const int disp_w = par_d > 0 ? static_cast<int>(static_cast<std::int64_t>(w) * par_n / par_d) : w;
+    const int disp_w =
+        par_d > 0 ? static_cast<int>(static_cast<std::int64_t>(w) * par_n / par_d) : w;
     core::TargetSize ts;
     try {
       ts = plan_output_size(std::max(disp_w, 1), h, opt.sizing);
@@ -230,8 +232,7 @@ struct GstLiveSource::Impl {
     if (g_object_class_find_property(klass, "add-reference-timestamp-meta"))
       g_object_set(source, "add-reference-timestamp-meta", TRUE, nullptr);
     if (g_object_class_find_property(klass, "tcp-timeout"))
-      g_object_set(source, "tcp-timeout",
-                   static_cast<guint64>(opt.stall_timeout_s * 1e6), nullptr);
+      g_object_set(source, "tcp-timeout", static_cast<guint64>(opt.stall_timeout_s * 1e6), nullptr);
   }
 
   static GstFlowReturn sample_cb(GstAppSink* sink, gpointer self) {
@@ -406,6 +407,8 @@ GstSourceStats GstLiveSource::stats() const {
   return impl_->stats;
 }
 
-const std::string& GstLiveSource::name() const { return impl_->name; }
+const std::string& GstLiveSource::name() const {
+  return impl_->name;
+}
 
 }  // namespace framescribe::decoder

@@ -26,7 +26,8 @@ struct Ctx {
 
   SourceMark mark(const YAML::Node& n, const std::string& path) const {
     const YAML::Mark m = n.Mark();
-    return SourceMark{file, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0, path};
+    // A node without a position (an empty document) is reported at the start of the file.
+    return SourceMark{file, m.line >= 0 ? m.line + 1 : 1, m.column >= 0 ? m.column + 1 : 1, path};
   }
   [[noreturn]] void fail(const YAML::Node& n, const std::string& path,
                          const std::string& what) const {
@@ -35,11 +36,16 @@ struct Ctx {
 
   static std::string kind(const YAML::Node& n) {
     switch (n.Type()) {
-      case YAML::NodeType::Null: return "nothing (null)";
-      case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
-      case YAML::NodeType::Sequence: return "a list";
-      case YAML::NodeType::Map: return "a mapping";
-      default: return "an undefined value";
+      case YAML::NodeType::Null:
+        return "nothing (null)";
+      case YAML::NodeType::Scalar:
+        return "'" + n.Scalar() + "'";
+      case YAML::NodeType::Sequence:
+        return "a list";
+      case YAML::NodeType::Map:
+        return "a mapping";
+      default:
+        return "an undefined value";
     }
   }
 
@@ -146,20 +152,26 @@ void parse_sampling(const Ctx& c, const YAML::Node& n, const std::string& p, Sam
   if (n["end"]) s.end_s = c.number(n["end"], p + ".end", 0, 1e7, /*lo_open=*/true);
   if (s.end_s >= 0 && s.end_s <= s.start_s)
     c.fail(n["end"] ? n["end"] : n, p + ".end", "must be after sampling.start");
-  if (n["max_frames"]) s.max_frames = c.integer(n["max_frames"], p + ".max_frames", 0, 1'000'000'000);
-  if (n["max_edge"]) s.max_edge_px = static_cast<int>(c.integer(n["max_edge"], p + ".max_edge", 16, 8192));
+  if (n["max_frames"])
+    s.max_frames = c.integer(n["max_frames"], p + ".max_frames", 0, 1'000'000'000);
+  if (n["max_edge"])
+    s.max_edge_px = static_cast<int>(c.integer(n["max_edge"], p + ".max_edge", 16, 8192));
 }
 
 void parse_packing(const Ctx& c, const YAML::Node& n, const std::string& p, PackingSettings& s) {
-  c.check_map(n, p, {"context", "window_seconds", "max_frames_per_window", "overlap",
-                     "carry_previous", "carry_tokens"});
+  c.check_map(n, p,
+              {"context", "window_seconds", "max_frames_per_window", "overlap", "carry_previous",
+               "carry_tokens"});
   if (n["context"]) s.context_tokens = c.integer(n["context"], p + ".context", 0, 1 << 24);
-  if (n["window_seconds"]) s.window_s = c.number(n["window_seconds"], p + ".window_seconds", 0, 1e6);
+  if (n["window_seconds"])
+    s.window_s = c.number(n["window_seconds"], p + ".window_seconds", 0, 1e6);
   if (n["max_frames_per_window"])
-    s.max_frames_per_window = c.integer(n["max_frames_per_window"], p + ".max_frames_per_window", 0, 100'000);
+    s.max_frames_per_window =
+        c.integer(n["max_frames_per_window"], p + ".max_frames_per_window", 0, 100'000);
   if (n["overlap"]) s.overlap_s = c.number(n["overlap"], p + ".overlap", 0, 1e6);
   if (n["carry_previous"]) s.carry_previous = c.boolean(n["carry_previous"], p + ".carry_previous");
-  if (n["carry_tokens"]) s.carry_tokens = c.integer(n["carry_tokens"], p + ".carry_tokens", 0, 1 << 20);
+  if (n["carry_tokens"])
+    s.carry_tokens = c.integer(n["carry_tokens"], p + ".carry_tokens", 0, 1 << 20);
   if (s.overlap_s > 0 && (s.window_s <= 0 || s.overlap_s >= s.window_s))
     c.fail(n["overlap"] ? n["overlap"] : n, p + ".overlap",
            "needs window_seconds and must be shorter than it");
@@ -168,9 +180,12 @@ void parse_packing(const Ctx& c, const YAML::Node& n, const std::string& p, Pack
 void parse_generation(const Ctx& c, const YAML::Node& n, const std::string& p,
                       GenerationSettings& s) {
   c.check_map(n, p, {"max_tokens", "temperature", "seed"});
-  if (n["max_tokens"]) s.max_tokens = static_cast<int>(c.integer(n["max_tokens"], p + ".max_tokens", 1, 1 << 20));
+  if (n["max_tokens"])
+    s.max_tokens = static_cast<int>(c.integer(n["max_tokens"], p + ".max_tokens", 1, 1 << 20));
   if (n["temperature"]) s.temperature = c.number(n["temperature"], p + ".temperature", 0, 10);
-  if (n["seed"]) s.seed = static_cast<std::uint64_t>(c.integer(n["seed"], p + ".seed", 0, std::numeric_limits<std::int64_t>::max()));
+  if (n["seed"])
+    s.seed = static_cast<std::uint64_t>(
+        c.integer(n["seed"], p + ".seed", 0, std::numeric_limits<std::int64_t>::max()));
 }
 
 void parse_prompts(const Ctx& c, const YAML::Node& n, const std::string& p, PromptSettings& s) {
@@ -191,13 +206,15 @@ void parse_outputs(const Ctx& c, const YAML::Node& n, const std::string& p, Outp
   c.check_map(n, p, {"formats", "layout"});
   if (const YAML::Node f = n["formats"]) {
     const std::string fp = p + ".formats";
-    if (!f.IsSequence() || f.size() == 0) c.fail(f, fp, "expected a non-empty list of formats, got " + Ctx::kind(f));
+    if (!f.IsSequence() || f.size() == 0)
+      c.fail(f, fp, "expected a non-empty list of formats, got " + Ctx::kind(f));
     s.formats.clear();
     std::set<std::string> seen;
     for (std::size_t i = 0; i < f.size(); ++i) {
       const std::string ip = fp + "[" + std::to_string(i) + "]";
       const std::string name = c.text(f[i], ip);
-      if (!kFormats.contains(name)) c.fail(f[i], ip, "unknown format '" + name + "'; expected jsonl, srt, vtt, md or html");
+      if (!kFormats.contains(name))
+        c.fail(f[i], ip, "unknown format '" + name + "'; expected jsonl, srt, vtt, md or html");
       if (!seen.insert(name).second) c.fail(f[i], ip, "format '" + name + "' listed twice");
       s.formats.push_back(name);
     }
@@ -205,9 +222,11 @@ void parse_outputs(const Ctx& c, const YAML::Node& n, const std::string& p, Outp
   if (const YAML::Node l = n["layout"]) {
     s.layout = c.text(l, p + ".layout", /*allow_empty=*/false);
     c.check_template_at(l, p + ".layout", s.layout, kLayoutVariables);
-    if (s.layout.find("{stem}") == std::string::npos && s.layout.find("{name}") == std::string::npos &&
+    if (s.layout.find("{stem}") == std::string::npos &&
+        s.layout.find("{name}") == std::string::npos &&
         s.layout.find("{index}") == std::string::npos)
-      c.fail(l, p + ".layout", "must contain {stem}, {name} or {index} so that videos do not share a directory");
+      c.fail(l, p + ".layout",
+             "must contain {stem}, {name} or {index} so that videos do not share a directory");
   }
 }
 
@@ -252,11 +271,13 @@ InputSpec parse_input(const Ctx& c, const YAML::Node& n, const std::string& p) {
   in.value = c.text(n, p, /*allow_empty=*/false);
   if (in.value.find("://") != std::string::npos) {
     const std::string scheme = in.value.substr(0, in.value.find("://"));
-    static const std::set<std::string> kSchemes = {"http", "https", "rtmp", "rtsp", "s3", "ftp", "file"};
+    static const std::set<std::string> kSchemes = {"http", "https", "rtmp", "rtsp",
+                                                   "s3",   "ftp",   "file"};
     if (!kSchemes.contains(scheme)) c.fail(n, p, "unsupported URL scheme '" + scheme + "'");
     in.kind = InputSpec::Kind::kUrl;
   } else if (in.value.find_first_of("*?[") != std::string::npos) {
-    if (!balanced_brackets(in.value)) c.fail(n, p, "bad glob '" + in.value + "': '[' without a closing ']'");
+    if (!balanced_brackets(in.value))
+      c.fail(n, p, "bad glob '" + in.value + "': '[' without a closing ']'");
     in.kind = InputSpec::Kind::kGlob;
   } else {
     in.kind = InputSpec::Kind::kPath;
@@ -272,8 +293,26 @@ std::string resolve(const fs::path& base, const std::string& p) {
 }  // namespace
 
 std::string format_mark(const SourceMark& m, const std::string& what) {
+  // One line whatever the file held: control bytes (newlines of a multi-line value, a NUL in a
+  // key, a stray escape) are written as escapes.
+  auto escaped = [](std::ostringstream& os, const std::string& text) {
+    for (const char ch : text) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (ch == '\n') {
+        os << "\\n";
+      } else if (u < 0x20 || u == 0x7f) {
+        static const char kHex[] = "0123456789abcdef";
+        os << "\\x" << kHex[u >> 4] << kHex[u & 15];
+      } else {
+        os << ch;
+      }
+    }
+  };
   std::ostringstream os;
-  os << m.file << ":" << m.line << ":" << m.column << ": " << m.key_path << ": " << what;
+  os << m.file << ":" << m.line << ":" << m.column << ": ";
+  escaped(os, m.key_path);
+  os << ": ";
+  escaped(os, what);
   return os.str();
 }
 
@@ -288,10 +327,13 @@ JobFile parse_job_text(const std::string& text, const std::string& file_name,
       throw Error(ErrorCode::kInvalidArgument,
                   format_mark({file_name, e.mark.line + 1, e.mark.column + 1, "(syntax)"}, e.msg));
     } catch (const YAML::Exception& e) {
-      throw Error(ErrorCode::kInvalidArgument, format_mark({file_name, 1, 1, "(syntax)"}, e.what()));
+      throw Error(ErrorCode::kInvalidArgument,
+                  format_mark({file_name, 1, 1, "(syntax)"}, e.what()));
     }
   }();
-  if (!root.IsMap()) c.fail(root, "(top level)", "expected a mapping with version, defaults and jobs, got " + Ctx::kind(root));
+  if (!root.IsMap())
+    c.fail(root, "(top level)",
+           "expected a mapping with version, defaults and jobs, got " + Ctx::kind(root));
   c.check_map(root, "", {"version", "batch", "defaults", "jobs"});
 
   JobFile job;
@@ -302,8 +344,11 @@ JobFile parse_job_text(const std::string& text, const std::string& file_name,
 
   if (const YAML::Node b = root["batch"]) {
     c.check_map(b, "batch", {"parallel", "max_attempts", "out", "state", "index"});
-    if (b["parallel"]) job.batch.parallel = static_cast<int>(c.integer(b["parallel"], "batch.parallel", 1, 64));
-    if (b["max_attempts"]) job.batch.max_attempts = static_cast<int>(c.integer(b["max_attempts"], "batch.max_attempts", 1, 100));
+    if (b["parallel"])
+      job.batch.parallel = static_cast<int>(c.integer(b["parallel"], "batch.parallel", 1, 64));
+    if (b["max_attempts"])
+      job.batch.max_attempts =
+          static_cast<int>(c.integer(b["max_attempts"], "batch.max_attempts", 1, 100));
     if (b["out"]) job.batch.out = c.text(b["out"], "batch.out", false);
     static constexpr std::array<std::string_view, 1> kOut = {"out"};
     for (const char* k : {"state", "index"}) {
@@ -318,21 +363,25 @@ JobFile parse_job_text(const std::string& text, const std::string& file_name,
   JobSettings defaults;
   const YAML::Node d = root["defaults"];
   if (d) {
-    c.check_map(d, "defaults", {"model", "device", "engine_threads", "sampling", "packing",
-                                "generation", "prompts", "outputs"});
+    c.check_map(d, "defaults",
+                {"model", "device", "engine_threads", "sampling", "packing", "generation",
+                 "prompts", "outputs"});
     if (d["model"]) job.model = resolve(base_dir, c.text(d["model"], "defaults.model", false));
     if (d["device"]) {
       job.device = c.text(d["device"], "defaults.device");
       if (job.device != "cpu" && job.device != "cuda")
         c.fail(d["device"], "defaults.device", "must be cpu or cuda, got '" + job.device + "'");
     }
-    if (d["engine_threads"]) job.engine_threads = static_cast<int>(c.integer(d["engine_threads"], "defaults.engine_threads", 0, 1024));
+    if (d["engine_threads"])
+      job.engine_threads =
+          static_cast<int>(c.integer(d["engine_threads"], "defaults.engine_threads", 0, 1024));
     parse_sections(c, d, "defaults", defaults);
   }
 
   const YAML::Node jobs = root["jobs"];
   if (!jobs) c.fail(root, "jobs", "missing; list at least one job with name and inputs");
-  if (!jobs.IsSequence() || jobs.size() == 0) c.fail(jobs, "jobs", "expected a non-empty list of jobs, got " + Ctx::kind(jobs));
+  if (!jobs.IsSequence() || jobs.size() == 0)
+    c.fail(jobs, "jobs", "expected a non-empty list of jobs, got " + Ctx::kind(jobs));
   std::set<std::string> names;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const std::string p = "jobs[" + std::to_string(i) + "]";
@@ -340,17 +389,26 @@ JobFile parse_job_text(const std::string& text, const std::string& file_name,
     if (j.IsMap() && (j["model"] || j["device"]))
       c.fail(j["model"] ? j["model"] : j["device"], p + (j["model"] ? ".model" : ".device"),
              "the model is loaded once per batch: set it in defaults");
-    c.check_map(j, p, {"name", "inputs", "sampling", "packing", "generation", "prompts", "outputs"});
+    // One engine (and its sampling parameters and system prompt) serves the whole batch.
+    if (j.IsMap() && j["generation"])
+      c.fail(j["generation"], p + ".generation", "one engine serves the batch: set it in defaults");
+    if (j.IsMap() && j["prompts"] && j["prompts"].IsMap() && j["prompts"]["system"])
+      c.fail(j["prompts"]["system"], p + ".prompts.system",
+             "one engine serves the batch: set it in defaults");
+    c.check_map(j, p, {"name", "inputs", "sampling", "packing", "prompts", "outputs"});
     JobSpec spec;
     spec.mark = c.mark(j, p);
     if (!j["name"]) c.fail(j, p + ".name", "missing; every job needs a name");
     spec.name = c.text(j["name"], p + ".name", false);
     for (char ch : spec.name)
       if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '.')
-        c.fail(j["name"], p + ".name", "use letters, digits, '_', '-' and '.' only, got '" + spec.name + "'");
-    if (!names.insert(spec.name).second) c.fail(j["name"], p + ".name", "job name '" + spec.name + "' used twice");
+        c.fail(j["name"], p + ".name",
+               "use letters, digits, '_', '-' and '.' only, got '" + spec.name + "'");
+    if (!names.insert(spec.name).second)
+      c.fail(j["name"], p + ".name", "job name '" + spec.name + "' used twice");
     const YAML::Node ins = j["inputs"];
-    if (!ins) c.fail(j, p + ".inputs", "missing; list video paths, globs, URLs or {manifest: FILE}");
+    if (!ins)
+      c.fail(j, p + ".inputs", "missing; list video paths, globs, URLs or {manifest: FILE}");
     if (!ins.IsSequence() || ins.size() == 0)
       c.fail(ins, p + ".inputs", "expected a non-empty list of inputs, got " + Ctx::kind(ins));
     for (std::size_t k = 0; k < ins.size(); ++k)
@@ -359,7 +417,8 @@ JobFile parse_job_text(const std::string& text, const std::string& file_name,
     parse_sections(c, j, p, spec.settings);
     job.jobs.push_back(std::move(spec));
   }
-  if (job.model.empty()) c.fail(d ? d : root, "defaults.model", "missing; the model directory is required");
+  if (job.model.empty())
+    c.fail(d ? d : root, "defaults.model", "missing; the model directory is required");
   return job;
 }
 

@@ -25,7 +25,9 @@ fs::path resolve(const fs::path& base, const std::string& p) {
   return path.is_absolute() ? path : (base / path).lexically_normal();
 }
 
-bool is_url(const std::string& s) { return s.find("://") != std::string::npos; }
+bool is_url(const std::string& s) {
+  return s.find("://") != std::string::npos;
+}
 
 std::vector<std::string> run_glob(const std::string& pattern, const SourceMark& mark) {
   glob_t g{};
@@ -58,7 +60,8 @@ void add_one(const std::string& value, const fs::path& base, const SourceMark& m
   } else {
     const fs::path p = resolve(base, value);
     std::error_code ec;
-    if (!fs::is_regular_file(p, ec)) fail(mark, "input '" + p.string() + "' is not a readable file");
+    if (!fs::is_regular_file(p, ec))
+      fail(mark, "input '" + p.string() + "' is not a readable file");
     out.push_back({p.string(), false});
   }
 }
@@ -77,12 +80,14 @@ std::vector<Entry> expand_input(const InputSpec& in, const fs::path& base) {
   int line_no = 0;
   for (std::string line; std::getline(f, line);) {
     ++line_no;
-    if (const auto hash = line.find('#'); hash != std::string::npos && !is_url(line)) line.resize(hash);
+    if (const auto hash = line.find('#'); hash != std::string::npos && !is_url(line))
+      line.resize(hash);
     const auto b = line.find_first_not_of(" \t\r");
     if (b == std::string::npos) continue;
     const auto e = line.find_last_not_of(" \t\r");
-    SourceMark m{manifest.string(), line_no, static_cast<int>(b) + 1,
-                 in.mark.key_path + " (from " + in.mark.file + ":" + std::to_string(in.mark.line) + ")"};
+    SourceMark m{
+        manifest.string(), line_no, static_cast<int>(b) + 1,
+        in.mark.key_path + " (from " + in.mark.file + ":" + std::to_string(in.mark.line) + ")"};
     add_one(line.substr(b, e - b + 1), manifest.parent_path(), m, out);
   }
   if (out.empty()) fail(in.mark, "manifest '" + manifest.string() + "' lists no input");
@@ -127,7 +132,8 @@ std::vector<BatchVideo> expand_videos(const JobFile& job) {
             {"name", e.url ? v.stem : p.filename().string()},
             {"parent", e.url ? std::string("url") : p.parent_path().filename().string()},
             {"index", std::to_string(v.index)}};
-        v.out_dir = fs::path(expand_template(spec.settings.outputs.layout, vars)).lexically_normal();
+        v.out_dir =
+            fs::path(expand_template(spec.settings.outputs.layout, vars)).lexically_normal();
         const std::string key = (v.out_dir / v.stem).string();
         if (auto [it, fresh] = taken.emplace(key, v.input); !fresh)
           fail(in.mark, "'" + v.input + "' and '" + it->second + "' would both write " + key +
@@ -178,12 +184,14 @@ Shard resolve_shard(const std::string& cli, int cli_count, const char* (*getenv_
              "SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass --shard I/N");
     int index = number("SLURM_ARRAY_TASK_ID", id);
     if (const char* min = env("SLURM_ARRAY_TASK_MIN")) index -= number("SLURM_ARRAY_TASK_MIN", min);
-    return parse_shard(std::to_string(index) + "/" + std::to_string(number("SLURM_ARRAY_TASK_COUNT", count)));
+    return parse_shard(std::to_string(index) + "/" +
+                       std::to_string(number("SLURM_ARRAY_TASK_COUNT", count)));
   }
   if (const char* id = env("JOB_COMPLETION_INDEX")) {
     FS_CHECK(cli_count > 0, kInvalidArgument,
              "JOB_COMPLETION_INDEX is set: pass --shards N (the Job's completions)");
-    return parse_shard(std::to_string(number("JOB_COMPLETION_INDEX", id)) + "/" + std::to_string(cli_count));
+    return parse_shard(std::to_string(number("JOB_COMPLETION_INDEX", id)) + "/" +
+                       std::to_string(cli_count));
   }
   FS_CHECK(cli_count <= 1, kInvalidArgument,
            "--shards " << cli_count << " needs JOB_COMPLETION_INDEX; or pass --shard I/N");

@@ -75,10 +75,14 @@ void read_outputs(sqlite3* db, const std::string& where, VideoRecord& r) {
 
 std::string_view to_string(VideoStatus status) {
   switch (status) {
-    case VideoStatus::kPending: return "pending";
-    case VideoStatus::kRunning: return "running";
-    case VideoStatus::kDone: return "done";
-    case VideoStatus::kFailed: return "failed";
+    case VideoStatus::kPending:
+      return "pending";
+    case VideoStatus::kRunning:
+      return "running";
+    case VideoStatus::kDone:
+      return "done";
+    case VideoStatus::kFailed:
+      return "failed";
   }
   return "?";
 }
@@ -86,9 +90,9 @@ std::string_view to_string(VideoStatus status) {
 StateStore::StateStore(const std::filesystem::path& path) : path_(path) {
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
-  const int rc = sqlite3_open_v2(path.c_str(), &db_,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     const std::string msg = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -102,9 +106,13 @@ StateStore::StateStore(const std::filesystem::path& path) : path_(path) {
   exec(kSchema);
 }
 
-StateStore::~StateStore() { sqlite3_close(db_); }
+StateStore::~StateStore() {
+  sqlite3_close(db_);
+}
 
-void StateStore::exec(const char* sql) const { sql_exec(db_, sql, path_.string()); }
+void StateStore::exec(const char* sql) const {
+  sql_exec(db_, sql, path_.string());
+}
 
 std::optional<VideoRecord> StateStore::get(const std::string& identity) const {
   std::lock_guard lock(mu_);
@@ -167,7 +175,12 @@ void StateStore::mark_done(const std::string& identity, std::int64_t size_bytes,
          "UPDATE videos SET status = 'done', reason = '', size_bytes = ?2, mtime_ns = ?3, "
          "sha256 = ?4, updated_at = ?5 WHERE identity = ?1",
          path_.string());
-  s.bind(1, identity).bind(2, size_bytes).bind(3, mtime_ns).bind(4, sha256).bind(5, now_iso()).step();
+  s.bind(1, identity)
+      .bind(2, size_bytes)
+      .bind(3, mtime_ns)
+      .bind(4, sha256)
+      .bind(5, now_iso())
+      .step();
   Stmt del(db_, "DELETE FROM outputs WHERE identity = ?1", path_.string());
   del.bind(1, identity).step();
   for (const OutputRecord& o : outputs) {
@@ -235,7 +248,10 @@ std::string StateStore::integrity_check() const {
   std::lock_guard lock(mu_);
   Stmt s(db_, "PRAGMA integrity_check", path_.string());
   std::string out;
-  while (s.step()) out += (out.empty() ? "" : "\n") + s.text(0);
+  while (s.step()) {
+    if (!out.empty()) out.push_back('\n');
+    out.append(s.text(0));
+  }
   return out;
 }
 

@@ -19,7 +19,9 @@ void validate(const AlertRule& r) {
   FS_CHECK(r.cooldown_ns >= 0, kInvalidArgument, "alert '" << r.name << "': negative cooldown");
 }
 
-AlertTracker::AlertTracker(AlertRule rule) : rule_(std::move(rule)) { validate(rule_); }
+AlertTracker::AlertTracker(AlertRule rule) : rule_(std::move(rule)) {
+  validate(rule_);
+}
 
 std::optional<AlertFiring> AlertTracker::observe(double score, std::int64_t now_ns) {
   last_.push_back(score >= rule_.threshold);

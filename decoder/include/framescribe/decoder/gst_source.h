@@ -34,13 +34,13 @@
 namespace framescribe::decoder {
 
 struct GstSourceOptions {
-  std::string url;             // rtsp://, http(s)://, file://, v4l2://, or a file path
-  bool rtsp_tcp = true;        // RTSP transport: interleaved TCP (true) or UDP
-  int latency_ms = 200;        // rtspsrc jitter buffer
-  OutputSizing sizing;         // the frame size, from the stream's own size
-  std::size_t queue_frames = 4;       // frames waiting for next(); the oldest is dropped
-  double stall_timeout_s = 5;         // no frame for this long (connected or connecting): retry
-  double backoff_initial_s = 0.5;     // first wait before a retry; doubles up to backoff_max_s
+  std::string url;                 // rtsp://, http(s)://, file://, v4l2://, or a file path
+  bool rtsp_tcp = true;            // RTSP transport: interleaved TCP (true) or UDP
+  int latency_ms = 200;            // rtspsrc jitter buffer
+  OutputSizing sizing;             // the frame size, from the stream's own size
+  std::size_t queue_frames = 4;    // frames waiting for next(); the oldest is dropped
+  double stall_timeout_s = 5;      // no frame for this long (connected or connecting): retry
+  double backoff_initial_s = 0.5;  // first wait before a retry; doubles up to backoff_max_s
   double backoff_max_s = 30;
 };
 
@@ -61,11 +61,11 @@ struct GstSourceStats {
   std::int64_t frames_dropped = 0;   // dropped from the full queue (next() too slow)
   std::int64_t reconnects = 0;       // pipelines started after the first
   std::int64_t gaps = 0;
-  bool connected = false;            // frames are flowing
-  int width_px = 0, height_px = 0;   // output size (0 before the first frame)
+  bool connected = false;           // frames are flowing
+  int width_px = 0, height_px = 0;  // output size (0 before the first frame)
   int source_width_px = 0, source_height_px = 0;
   std::int64_t last_frame_wall_ns = core::kNoTimestamp;
-  bool ntp_clock = false;            // wall-clock times come from the sender (RTCP NTP)
+  bool ntp_clock = false;  // wall-clock times come from the sender (RTCP NTP)
 };
 
 struct LiveItem {

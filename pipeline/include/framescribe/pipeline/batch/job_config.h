@@ -12,7 +12,8 @@
 //   jobs:
 //     - name: talks                             # required, unique, [A-Za-z0-9_.-]+
 //       inputs: [videos/*.mp4, https://host/a.mp4, {manifest: list.txt}]
-//       sampling/packing/generation/prompts/outputs: overrides of the defaults
+//       sampling/packing/prompts/outputs: overrides of the defaults (generation and
+//       prompts.system belong to the one engine of the batch: defaults only)
 //
 // Validation is strict: an unknown key, a value of the wrong type or out of range, a missing
 // required key throws Error(kInvalidArgument) whose message starts "FILE:LINE:COLUMN: KEY.PATH: "
@@ -44,14 +45,14 @@ struct SourceMark {
 std::string format_mark(const SourceMark& mark, const std::string& what);
 
 struct SamplingSettings {
-  double fps = 1.0;            // frames per second (0: use another mode)
-  std::int64_t every = 0;      // every Nth decoded frame
-  bool keyframes = false;      // keyframes only
-  double scene = -1;           // scene-change threshold in (0, 1]; -1: off
-  double start_s = 0;          // media time to start at
-  double end_s = -1;           // media time to stop at; -1: the end
-  std::int64_t max_frames = 0; // 0: no limit
-  int max_edge_px = 512;       // longest side of a frame after resizing
+  double fps = 1.0;             // frames per second (0: use another mode)
+  std::int64_t every = 0;       // every Nth decoded frame
+  bool keyframes = false;       // keyframes only
+  double scene = -1;            // scene-change threshold in (0, 1]; -1: off
+  double start_s = 0;           // media time to start at
+  double end_s = -1;            // media time to stop at; -1: the end
+  std::int64_t max_frames = 0;  // 0: no limit
+  int max_edge_px = 512;        // longest side of a frame after resizing
 };
 
 struct PackingSettings {
@@ -105,9 +106,9 @@ struct JobSpec {
 };
 
 struct BatchSettings {
-  int parallel = 2;      // videos decoded at once (1..64)
-  int max_attempts = 3;  // a failed video is retried on later runs until it failed this often
-  std::string out = "out";                 // {out}
+  int parallel = 2;         // videos decoded at once (1..64)
+  int max_attempts = 3;     // a failed video is retried on later runs until it failed this often
+  std::string out = "out";  // {out}
   std::string state = "{out}/state.sqlite";  // sharded: state-shard-I-of-N.sqlite beside it
   std::string index = "{out}/index.sqlite";  // likewise
 };

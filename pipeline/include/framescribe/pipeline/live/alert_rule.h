@@ -23,7 +23,7 @@ namespace framescribe::pipeline {
 
 struct AlertRule {
   std::string name;
-  std::string question;  // asked after the window's frames
+  std::string question;                              // asked after the window's frames
   std::vector<std::string> answers = {"yes", "no"};  // the score is P(answers[0])
   double threshold = 0.5;
   int need = 1;  // N of

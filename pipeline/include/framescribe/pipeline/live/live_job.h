@@ -56,9 +56,9 @@ class LiveFrameSource {
 };
 
 struct LiveOptions {
-  std::int64_t every_ns = 10'000'000'000;   // a window every N seconds of stream time
-  std::int64_t window_ns = 10'000'000'000;  // of the last S seconds
-  std::int64_t window_frames = 0;           // > 0: of the last K sampled frames instead
+  std::int64_t every_ns = 10'000'000'000;           // a window every N seconds of stream time
+  std::int64_t window_ns = 10'000'000'000;          // of the last S seconds
+  std::int64_t window_frames = 0;                   // > 0: of the last K sampled frames instead
   std::int64_t sample_interval_ns = 1'000'000'000;  // keep at most one frame per interval
   std::int64_t max_frames_per_window = 8;           // frames evenly thinned to this many
   std::size_t max_pending_windows = 1;              // waiting for the engine; oldest dropped
@@ -74,7 +74,7 @@ struct LiveAlert {
   double score = 0;
   int hits = 0, of = 0;
   std::int64_t window_id = 0;
-  std::int64_t pts_ns = 0, wall_clock_ns = 0;  // of the window's newest frame
+  std::int64_t pts_ns = 0, wall_clock_ns = 0;   // of the window's newest frame
   std::shared_ptr<const core::Image> snapshot;  // that frame
 };
 

@@ -1,0 +1,110 @@
+#include "batch_support.h"
+
+#include <unistd.h>
+
+extern "C" {
+#include <libavutil/hash.h>
+}
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <vector>
+
+#include "framescribe/core/error.h"
+#include "framescribe/pipeline/prompt_template.h"
+#include "summarize_support.h"
+
+namespace framescribe::apps {
+
+namespace fs = std::filesystem;
+
+std::string sha256_file(const fs::path& path) {
+  AVHashContext* raw = nullptr;
+  FS_CHECK(av_hash_alloc(&raw, "SHA256") >= 0 && raw != nullptr, kOutOfMemory,
+           "cannot allocate a SHA-256 context");
+  const std::unique_ptr<AVHashContext, void (*)(AVHashContext*)> ctx(
+      raw, [](AVHashContext* c) { av_hash_freep(&c); });
+  av_hash_init(ctx.get());
+  std::ifstream in(path, std::ios::binary);
+  FS_CHECK(in.good(), kIo, path.string() << ": cannot read it to checksum it");
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const std::streamsize n = in.gcount();
+    if (n > 0)
+      av_hash_update(ctx.get(), reinterpret_cast<const std::uint8_t*>(buf.data()),
+                     static_cast<std::size_t>(n));
+  }
+  FS_CHECK(in.eof(), kIo, path.string() << ": read error while checksumming");
+  std::uint8_t hex[2 * AV_HASH_MAX_SIZE + 1] = {};
+  av_hash_final_hex(ctx.get(), hex, sizeof hex);
+  return std::string(reinterpret_cast<const char*>(hex));
+}
+
+BatchProgressLine::BatchProgressLine(bool enabled)
+    : enabled_(enabled), tty_(isatty(STDERR_FILENO) != 0) {}
+
+namespace {
+std::string line_text(const pipeline::batch::BatchProgress& p) {
+  std::string s = "videos " + std::to_string(p.done + p.skipped) + "/" + std::to_string(p.total) +
+                  " done (" + std::to_string(p.skipped) + " earlier), " + std::to_string(p.failed) +
+                  " failed, " + std::to_string(p.running) + " running; " +
+                  format_duration(p.elapsed_s);
+  if (p.eta_s >= 0) s += ", ETA " + format_duration(p.eta_s);
+  return s;
+}
+}  // namespace
+
+void BatchProgressLine::update(const pipeline::batch::BatchProgress& p) {
+  if (!enabled_) return;
+  const bool finished = p.last.ends_with(": done") ||
+                        p.last.find(": failed") != std::string::npos ||
+                        p.last.find(": gave up") != std::string::npos;
+  if (tty_) {
+    if (!finished && p.elapsed_s - last_ < 0.5) return;
+    last_ = p.elapsed_s;
+    if (finished) std::fprintf(stderr, "\r\033[K%s\n", p.last.c_str());
+    std::fprintf(stderr, "\r\033[K%s", line_text(p).c_str());
+  } else {
+    if (!finished) return;
+    std::fprintf(stderr, "%s | %s\n", p.last.c_str(), line_text(p).c_str());
+  }
+  std::fflush(stderr);
+}
+
+void BatchProgressLine::done(const pipeline::batch::BatchProgress& p) {
+  if (!enabled_) return;
+  std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", line_text(p).c_str());
+}
+
+namespace {
+fs::path expand_out(const std::string& pattern, const pipeline::batch::JobFile& job) {
+  const fs::path p(pipeline::expand_template(pattern, {{"out", job.batch.out}}));
+  // {out} is already resolved against the job file's directory; other relative paths are not.
+  if (p.is_absolute() || pattern.find("{out}") != std::string::npos) return p;
+  return (job.base_dir / p).lexically_normal();
+}
+}  // namespace
+
+fs::path state_path(const pipeline::batch::JobFile& job, const pipeline::batch::Shard& shard) {
+  return pipeline::batch::shard_file(expand_out(job.batch.state, job), shard);
+}
+fs::path index_path(const pipeline::batch::JobFile& job, const pipeline::batch::Shard& shard) {
+  return pipeline::batch::shard_file(expand_out(job.batch.index, job), shard);
+}
+
+const char* const kBatchHelp =
+    R"(Runs the videos of a YAML job file (configs/README.md) with one model: --parallel videos are
+decoded at once and share the engine. State (done, failed, outputs and checksums) is kept in
+SQLite (batch.state), so a rerun skips what is done and retries failures up to
+batch.max_attempts. Every event goes into a search index (batch.index; framescribe search).
+
+Sharding: --shard I/N runs the videos whose identity hashes to I; under Slurm
+(SLURM_ARRAY_TASK_ID/COUNT) and Kubernetes Indexed Jobs (JOB_COMPLETION_INDEX with --shards N)
+the shard is read from the environment. Each shard writes its own state and index file;
+`framescribe batch merge FILE` combines them and checks every output's checksum.
+
+Exit: 0 every video done, 1 some failed (or an error), 2 usage, 130 interrupted.)";
+
+}  // namespace framescribe::apps

@@ -1,0 +1,48 @@
+// Pieces of `framescribe batch` and `framescribe search`: content checksums (SHA-256 through
+// libavutil's AVHashContext), the one progress line of a batch, and the paths of its state and
+// index files.
+//
+//   std::string hex = sha256_file("out/talk.srt");      // 64 hex digits; throws Error(kIo)
+//   BatchProgressLine line(!quiet);
+//   run_batch(..., [&](const BatchProgress& p) { line.update(p); });
+//   line.done(summary.final);
+//
+// sha256_file is thread-safe (its own context per call). BatchProgressLine is called under the
+// runner's lock (one call at a time).
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "framescribe/pipeline/batch/batch_runner.h"
+#include "framescribe/pipeline/batch/job_config.h"
+#include "framescribe/pipeline/batch/plan.h"
+
+namespace framescribe::apps {
+
+std::string sha256_file(const std::filesystem::path& path);
+
+// "videos 12/30 done, 1 failed, 2 running, 5 skipped; 1 min 05 s, ETA 2 min 10 s" on stderr,
+// redrawn in place on a terminal (at most twice a second); elsewhere one line per finished video.
+class BatchProgressLine {
+ public:
+  explicit BatchProgressLine(bool enabled);
+  void update(const pipeline::batch::BatchProgress& p);
+  void done(const pipeline::batch::BatchProgress& p);
+
+ private:
+  bool enabled_;
+  bool tty_;
+  double last_ = -1;
+};
+
+// The state and index files of `shard`: batch.state / batch.index with {out} replaced, named
+// per shard when sharded (plan.h shard_file).
+std::filesystem::path state_path(const pipeline::batch::JobFile& job,
+                                 const pipeline::batch::Shard& shard);
+std::filesystem::path index_path(const pipeline::batch::JobFile& job,
+                                 const pipeline::batch::Shard& shard);
+
+extern const char* const kBatchHelp;
+
+}  // namespace framescribe::apps

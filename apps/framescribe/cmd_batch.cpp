@@ -1,0 +1,279 @@
+// framescribe batch FILE: the videos of a YAML job file through one model, several at once,
+// resumable (SQLite state), shardable (--shard I/N, Slurm, Kubernetes), searchable (FTS5 index).
+// framescribe batch merge FILE: combines the shards' state and index files.
+//
+// Composition: pipeline::batch (job file, plan, state, runner) + FileFrameSource (decoder) +
+// PixtralWindowEngine (inference) + sinks (files and the search index). The model is loaded
+// once; each video gets its own pipeline and a client of the shared engine.
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "batch_support.h"
+#include "commands.h"
+#include "file_frame_source.h"
+#include "framescribe/core/error.h"
+#include "framescribe/core/log.h"
+#include "framescribe/core/stop.h"
+#include "framescribe/decoder/ffmpeg_source.h"
+#include "framescribe/decoder/still_image.h"  // redact_url
+#include "framescribe/inference/engine.h"
+#include "framescribe/pipeline/batch/batch_runner.h"
+#include "framescribe/pipeline/batch/job_config.h"
+#include "framescribe/pipeline/batch/plan.h"
+#include "framescribe/pipeline/batch/state_store.h"
+#include "framescribe/sinks/search_index.h"
+#include "framescribe/sinks/sinks.h"
+#include "pixtral_window_engine.h"
+#include "summarize_support.h"
+#include "video_options.h"
+
+namespace framescribe::apps {
+namespace {
+
+namespace fs = std::filesystem;
+namespace batch = pipeline::batch;
+
+struct BatchOptions {
+  std::string file;
+  bool check = false;
+  std::string shard;
+  int shards = 0;
+  int parallel = 0;  // 0: the job file's batch.parallel
+  bool quiet = false;
+};
+
+core::StopFlag* g_stop = nullptr;
+extern "C" void on_batch_signal(int) {
+  if (g_stop != nullptr) g_stop->request();
+}
+
+VideoOptions video_options(const batch::SamplingSettings& s) {
+  VideoOptions v;
+  v.fps = s.fps;
+  v.every = s.every;
+  v.keyframes = s.keyframes;
+  v.scene = s.scene;
+  v.start_s = s.start_s;
+  v.end_s = s.end_s;
+  v.max_frames = s.max_frames;
+  v.max_edge_px = s.max_edge_px;
+  return v;
+}
+
+pipeline::PipelineOptions pipeline_options(const batch::JobSettings& s, const std::string& video) {
+  pipeline::PipelineOptions p;
+  p.packing.context_tokens = s.packing.context_tokens;
+  p.packing.answer_reserve_tokens = s.generation.max_tokens;
+  p.packing.window_ns = seconds_to_ns_checked(s.packing.window_s, "packing.window_seconds");
+  p.packing.max_frames_per_window = s.packing.max_frames_per_window;
+  p.packing.overlap_ns = seconds_to_ns_checked(s.packing.overlap_s, "packing.overlap");
+  p.packing.carry_tokens = s.packing.carry_previous ? s.packing.carry_tokens : 0;
+  p.packing.prompt_template = s.prompts.window;
+  p.packing.video_name = video;
+  p.carry_previous = s.packing.carry_previous;
+  p.summary = s.prompts.make_summary;
+  p.summary_template = s.prompts.summary;
+  // Several pipelines share two or more cores: small arenas, the engine is the bottleneck.
+  p.threads = 2;
+  pipeline::validate(p.packing);
+  return p;
+}
+
+// Loads and expands the job file; every check of --check.
+struct Loaded {
+  batch::JobFile job;
+  std::vector<batch::BatchVideo> videos;
+};
+std::unique_ptr<Loaded> load(const std::string& file) {
+  auto l = std::make_unique<Loaded>();
+  l->job = batch::load_job_file(file);
+  l->videos = batch::expand_videos(l->job);
+  for (const batch::JobSpec& j : l->job.jobs) {
+    (void)video_options(j.settings.sampling).sampling();
+    (void)video_options(j.settings.sampling).sizing();
+    (void)pipeline_options(j.settings, "x");
+  }
+  return l;
+}
+
+int run_batch_command(const BatchOptions& o) {
+  decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
+  std::unique_ptr<Loaded> l = load(o.file);
+  const batch::JobFile& job = l->job;
+  if (o.check) {
+    std::printf("%s: ok: %zu jobs, %zu videos\n", o.file.c_str(), job.jobs.size(),
+                l->videos.size());
+    return 0;
+  }
+  if (o.quiet && core::log_level() < core::LogLevel::kWarn)
+    core::set_log_level(core::LogLevel::kWarn);
+  const batch::Shard shard = batch::resolve_shard(o.shard, o.shards);
+  std::vector<batch::BatchVideo> mine;
+  for (const batch::BatchVideo& v : l->videos)
+    if (batch::in_shard(v, shard)) mine.push_back(v);
+  FS_LOG_INFO("batch " << o.file << ": shard " << shard.index << "/" << shard.count << ": "
+                       << mine.size() << " of " << l->videos.size() << " videos");
+
+  batch::StateStore state(state_path(job, shard));
+  sinks::SearchIndex index(index_path(job, shard));
+
+  // One engine for the batch; its context fits the largest any job asks for.
+  std::int64_t context = 0;
+  for (const batch::JobSpec& j : job.jobs) {
+    if (j.settings.packing.context_tokens == 0) {
+      context = 0;
+      break;
+    }
+    context = std::max(context, j.settings.packing.context_tokens);
+  }
+  const batch::JobSettings& first = job.jobs.front().settings;
+  const inference::ModelConfig config = inference::load_model_config(job.model);
+  inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(job.model));
+  inference::EngineOptions eo;
+  eo.device = job.device == "cuda" ? inference::Device::kCuda : inference::Device::kCpu;
+  eo.n_threads = job.engine_threads;
+  eo.max_context_tokens = context;
+  PixtralWindowOptions wo;
+  wo.system = first.prompts.system;
+  wo.max_answer_tokens = first.generation.max_tokens;
+  wo.sampling.temperature = static_cast<float>(first.generation.temperature);
+  wo.sampling.seed = first.generation.seed;
+  wo.context_tokens = context;
+  wo.model_name = fs::path(job.model).filename().empty()
+                      ? fs::path(job.model).parent_path().filename().string()
+                      : fs::path(job.model).filename().string();
+  PixtralWindowEngine engine(config, tok, inference::load_engine(job.model, eo), wo);
+
+  batch::BatchHooks hooks;
+  hooks.open = [&](const batch::BatchVideo& v, core::StopFlag& stop, core::RunInfo& info) {
+    auto src =
+        std::make_unique<FileFrameSource>(v.input, video_options(v.spec->settings.sampling), stop);
+    info.video = decoder::redact_url(v.input);
+    info.duration_ns = src->end_ns();
+    info.width_px = src->info().display_width_px;
+    info.height_px = src->info().display_height_px;
+    info.model = wo.model_name;
+    info.sampling = src->sampling_text();
+    return std::unique_ptr<pipeline::FrameSource>(std::move(src));
+  };
+  hooks.sinks = [&](const batch::BatchVideo& v) {
+    batch::VideoSinks vs;
+    for (const std::string& f : v.spec->settings.outputs.formats) {
+      vs.sinks.push_back(sinks::make_sink(f, v.out_dir, v.stem, nullptr));
+      vs.files.push_back(v.out_dir / (v.stem + "." + f));
+    }
+    vs.sinks.push_back(index.sink(decoder::redact_url(v.input), v.job));
+    return vs;
+  };
+  hooks.options = [&](const batch::BatchVideo& v) {
+    return pipeline_options(v.spec->settings,
+                            fs::path(decoder::redact_url(v.input)).filename().string());
+  };
+  hooks.sha256 = [](const fs::path& p) { return sha256_file(p); };
+
+  core::StopFlag stop;
+  g_stop = &stop;
+  std::signal(SIGINT, on_batch_signal);
+  std::signal(SIGTERM, on_batch_signal);
+  BatchProgressLine line(!o.quiet);
+  const batch::RunnerOptions ro{.parallel = o.parallel > 0 ? o.parallel : job.batch.parallel,
+                                .max_attempts = job.batch.max_attempts};
+  const batch::BatchSummary s = batch::run_batch(
+      mine, state, engine, ro, hooks, stop, [&](const batch::BatchProgress& p) { line.update(p); });
+  line.done(s.final);
+  g_stop = nullptr;
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (s.stopped) return 130;
+  return s.final.failed > 0 ? 1 : 0;
+}
+
+// Every shard file beside `base` ("state-shard-I-of-N.sqlite" for "state.sqlite").
+std::vector<fs::path> shard_files(const fs::path& base) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  const std::string prefix = base.stem().string() + "-shard-";
+  const fs::path dir = base.has_parent_path() ? base.parent_path() : fs::path(".");
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.starts_with(prefix) && name.ends_with(base.extension().string()))
+      out.push_back(it->path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int run_merge(const std::string& file) {
+  const batch::JobFile job = batch::load_job_file(file);
+  const fs::path state_file = state_path(job, {});
+  const fs::path index_file = index_path(job, {});
+  const std::vector<fs::path> states = shard_files(state_file);
+  FS_CHECK(!states.empty(), kNotFound,
+           state_file.parent_path().string()
+               << ": no shard state files (" << state_file.stem().string()
+               << "-shard-I-of-N.sqlite) to merge");
+  batch::StateStore merged(state_file);
+  for (const fs::path& p : states) merged.merge_from(p);
+  sinks::SearchIndex index(index_file);
+  for (const fs::path& p : shard_files(index_file)) index.merge_from(p);
+  int done = 0, failed = 0, pending = 0, bad_outputs = 0;
+  for (const batch::VideoRecord& r : merged.all()) {
+    if (r.status == batch::VideoStatus::kDone) {
+      ++done;
+      for (const batch::OutputRecord& out : r.outputs) {
+        std::error_code ec;
+        if (!fs::is_regular_file(out.path, ec) || sha256_file(out.path) != out.sha256) {
+          ++bad_outputs;
+          std::fprintf(stderr, "framescribe: %s: missing or changed since its shard wrote it\n",
+                       out.path.c_str());
+        }
+      }
+    } else if (r.status == batch::VideoStatus::kFailed) {
+      ++failed;
+      std::fprintf(stderr, "framescribe: %s: failed (%d attempts): %s\n", r.input.c_str(),
+                   r.attempts, r.reason.c_str());
+    } else {
+      ++pending;
+    }
+  }
+  std::printf(
+      "merged %zu shard files into %s: %d done, %d failed, %d not done; %lld events in %s\n",
+      states.size(), state_file.c_str(), done, failed, pending,
+      static_cast<long long>(index.event_count()), index_file.c_str());
+  return bad_outputs > 0 || failed > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+void add_batch_command(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("batch", "Run a YAML job file of videos (resumable, shardable)");
+  auto o = std::make_shared<BatchOptions>();
+  cmd->add_option("FILE", o->file, "The job file (configs/README.md)");
+  cmd->add_flag("--check", o->check, "Validate the job file and its inputs, run nothing");
+  auto* shard = cmd->add_option("--shard", o->shard, "Run shard I of N (I/N, from 0)");
+  cmd->add_option("--shards", o->shards,
+                  "Number of shards when the index comes from JOB_COMPLETION_INDEX (Kubernetes)")
+      ->check(CLI::PositiveNumber)
+      ->excludes(shard);
+  cmd->add_option("-j,--parallel", o->parallel, "Videos decoded at once (default: batch.parallel)")
+      ->check(CLI::Range(1, 64));
+  cmd->add_flag("--quiet", o->quiet, "No progress line");
+  cmd->footer(kBatchHelp);
+  auto merge_file = std::make_shared<std::string>();
+  auto* merge = cmd->add_subcommand("merge", "Combine the shards' state and index files");
+  merge->add_option("FILE", *merge_file, "The job file the shards ran")->required();
+  merge->callback([merge_file, exit_code] { *exit_code = run_merge(*merge_file); });
+  cmd->callback([o, merge, cmd, exit_code] {
+    if (merge->parsed()) return;
+    if (o->file.empty()) throw CLI::RequiredError("FILE");
+    (void)cmd;
+    *exit_code = run_batch_command(*o);
+  });
+}
+
+}  // namespace framescribe::apps

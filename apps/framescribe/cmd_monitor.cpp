@@ -1,0 +1,342 @@
+// framescribe monitor URL...: live descriptions and alerts for RTSP (or any GStreamer URI)
+// streams, with a status page and Prometheus metrics.
+//
+// Composition: decoder::GstLiveSource (one per stream, reconnecting) -> pipeline::LiveJob
+// (windows every N s, drop-oldest, alerts) -> one PixtralWindowEngine shared through
+// pipeline::EngineScheduler (a description client and a higher-priority alert client per
+// stream) -> console, <out>/<stream>.descriptions.jsonl, <out>/gaps.jsonl, <out>/alerts.jsonl,
+// <out>/snapshots/*.jpg, webhook, command; MonitorHttp serves the board. Ctrl-C stops (130).
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "framescribe/core/error.h"
+#include "framescribe/core/log.h"
+#include "framescribe/core/stop.h"
+#include "framescribe/decoder/gst_source.h"
+#include "framescribe/decoder/still_image.h"  // redact_url
+#include "framescribe/inference/engine.h"
+#include "framescribe/pipeline/engine_scheduler.h"
+#include "framescribe/pipeline/live/live_job.h"
+#include "framescribe/sinks/alerts.h"
+#include "framescribe/sinks/sinks.h"
+#include "monitor_http.h"
+#include "monitor_outputs.h"
+#include "monitor_status.h"
+#include "pixtral_window_engine.h"
+#include "summarize_support.h"
+
+namespace framescribe::apps {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct MonitorOptions {
+  std::vector<std::string> urls;
+  std::string model, device = "cpu";
+  int threads = 0;
+  std::int64_t context = 0;
+  int max_tokens = 128;
+  int max_edge = 512;
+  double every_s = 10, window_s = 10, sample_s = 1;
+  std::int64_t frames = 0, max_frames = 8, max_pending = 1;
+  std::string prompt, system;
+  std::vector<std::string> alerts;
+  double alert_threshold = 0.5, alert_cooldown_s = 60;
+  int alert_need = 1, alert_of = 1;
+  std::string webhook, alert_command;
+  long webhook_timeout_ms = 5000;
+  int webhook_retries = 2;
+  std::string out, http;
+  bool udp = false, quiet = false;
+  int latency_ms = 200;
+  double stall_s = 10, backoff_max_s = 30, backoff_initial_s = 0.5, duration_s = 0;
+  double status_every_s = 10;
+};
+
+core::StopFlag* g_stop = nullptr;
+extern "C" void on_monitor_signal(int) {
+  if (g_stop != nullptr) g_stop->request();
+}
+
+std::string stream_stem(const std::string& name, std::set<std::string>& used) {
+  std::string s;
+  for (char c : name) s += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  while (!s.empty() && s.front() == '_') s.erase(s.begin());
+  if (s.size() > 60) s = s.substr(s.size() - 60);
+  if (s.empty()) s = "stream";
+  std::string base = s;
+  for (int k = 2; !used.insert(s).second; ++k) s = base + "-" + std::to_string(k);
+  return s;
+}
+
+int run_monitor(const MonitorOptions& o) {
+  pipeline::LiveOptions lo;
+  lo.every_ns = seconds_to_ns_checked(o.every_s, "--every");
+  lo.window_ns = seconds_to_ns_checked(o.window_s, "--window");
+  lo.window_frames = o.frames;
+  lo.sample_interval_ns = seconds_to_ns_checked(o.sample_s, "--sample");
+  lo.max_frames_per_window = o.frames > 0 ? std::max(o.frames, o.max_frames) : o.max_frames;
+  lo.max_pending_windows = static_cast<std::size_t>(std::max<std::int64_t>(o.max_pending, 1));
+  lo.answer_reserve_tokens = o.max_tokens;
+  lo.prompt = o.prompt;
+  for (std::size_t i = 0; i < o.alerts.size(); ++i) {
+    pipeline::AlertRule r;
+    const std::string& a = o.alerts[i];
+    const auto eq = a.find('=');
+    const bool named = eq != std::string::npos && eq > 0 && eq < 40 &&
+                       a.substr(0, eq).find(' ') == std::string::npos;
+    r.name = named ? a.substr(0, eq) : "alert" + std::to_string(i + 1);
+    r.question = named ? a.substr(eq + 1) : a;
+    r.threshold = o.alert_threshold;
+    r.need = o.alert_need;
+    r.of = o.alert_of;
+    r.cooldown_ns = seconds_to_ns_checked(o.alert_cooldown_s, "--alert-cooldown");
+    lo.alerts.push_back(std::move(r));
+  }
+  pipeline::validate(lo);
+  std::string http_host;
+  int http_port = 0;
+  if (!o.http.empty()) parse_host_port(o.http, &http_host, &http_port);
+
+  fs::path out = o.out;
+  if (!out.empty()) {
+    fs::create_directories(out);
+    if (!lo.alerts.empty()) fs::create_directories(out / "snapshots");
+  }
+  const inference::ModelConfig config = inference::load_model_config(o.model);
+  inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
+  FS_CHECK(o.device == "cpu" || o.device == "cuda", kInvalidArgument,
+           "--device must be cpu or cuda, got '" << o.device << "'");
+  inference::EngineOptions eo;
+  eo.device = o.device == "cuda" ? inference::Device::kCuda : inference::Device::kCpu;
+  eo.n_threads = o.threads;
+  eo.max_context_tokens = o.context;
+  PixtralWindowOptions wo;
+  wo.system = o.system;
+  wo.max_answer_tokens = o.max_tokens;
+  wo.context_tokens = o.context;
+  wo.model_name = fs::path(o.model).filename().empty()
+                      ? fs::path(o.model).parent_path().filename().string()
+                      : fs::path(o.model).filename().string();
+  PixtralWindowEngine engine(config, tok, inference::load_engine(o.model, eo), wo);
+  pipeline::EngineScheduler scheduler(engine);
+
+  std::vector<std::unique_ptr<sinks::AlertDelivery>> deliveries;
+  if (!out.empty()) deliveries.push_back(sinks::make_alert_log(out / "alerts.jsonl"));
+  if (!o.webhook.empty())
+    deliveries.push_back(sinks::make_webhook(
+        {.url = o.webhook, .timeout_ms = o.webhook_timeout_ms, .retries = o.webhook_retries}));
+  if (!o.alert_command.empty()) deliveries.push_back(sinks::make_alert_command(o.alert_command));
+  std::vector<sinks::AlertDelivery*> delivery_ptrs;
+  for (auto& d : deliveries) delivery_ptrs.push_back(d.get());
+  std::mutex delivery_mu;
+  std::unique_ptr<LineFile> gaps =
+      out.empty() ? nullptr : std::make_unique<LineFile>(out / "gaps.jsonl");
+
+  core::StopFlag stop;
+  g_stop = &stop;
+  std::signal(SIGINT, on_monitor_signal);
+  std::signal(SIGTERM, on_monitor_signal);
+
+  MonitorBoard board;
+  struct Stream {
+    std::string name, stem;
+    std::unique_ptr<decoder::GstLiveSource> source;
+    std::unique_ptr<GstLiveAdapter> adapter;
+    std::unique_ptr<pipeline::WindowEngine> describe, alerts;
+    std::unique_ptr<LineFile> descriptions;
+    std::unique_ptr<core::EventSink> console;
+    std::unique_ptr<MonitorObserver> observer;
+    std::unique_ptr<pipeline::LiveJob> job;
+    int index = 0;
+  };
+  std::vector<Stream> streams(o.urls.size());
+  std::set<std::string> stems;
+  for (std::size_t i = 0; i < o.urls.size(); ++i) {
+    Stream& s = streams[i];
+    s.name = decoder::redact_url(o.urls[i]);
+    s.stem = stream_stem(s.name, stems);
+    s.index = board.add_stream(s.name);
+    decoder::GstSourceOptions go;
+    go.url = o.urls[i];
+    go.rtsp_tcp = !o.udp;
+    go.latency_ms = o.latency_ms;
+    go.sizing.longest_edge_px = o.max_edge;
+    go.stall_timeout_s = o.stall_s;
+    go.backoff_initial_s = o.backoff_initial_s;
+    go.backoff_max_s = std::max(o.backoff_max_s, o.backoff_initial_s);
+    s.source = std::make_unique<decoder::GstLiveSource>(go);
+    s.adapter = std::make_unique<GstLiveAdapter>(*s.source);
+    s.describe = scheduler.client(s.name, 0);
+    s.alerts = scheduler.client(s.name + " alerts", 1);
+    if (!out.empty())
+      s.descriptions = std::make_unique<LineFile>(out / (s.stem + ".descriptions.jsonl"));
+    std::vector<core::EventSink*> sinks;
+    if (!o.quiet) {
+      s.console = sinks::make_sink("console", {}, s.stem, stdout);
+      sinks.push_back(s.console.get());
+    }
+    s.observer = std::make_unique<MonitorObserver>(
+        board, s.index, s.stem, s.descriptions.get(), gaps.get(), delivery_ptrs,
+        out.empty() ? fs::path() : out / "snapshots", &delivery_mu);
+    s.job = std::make_unique<pipeline::LiveJob>(s.name, *s.describe, s.alerts.get(), lo, sinks,
+                                                s.observer.get());
+  }
+  std::unique_ptr<MonitorHttp> http;
+  if (!o.http.empty()) {
+    http = std::make_unique<MonitorHttp>(board, http_host, http_port);
+    std::fprintf(stderr, "framescribe: status page http://%s:%d/ (metrics at /metrics)\n",
+                 http_host.c_str(), http->port());
+  }
+
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (Stream& s : streams) {
+    threads.emplace_back([&s, &stop, &failures, &wo] {
+      core::RunInfo info;
+      info.video = s.name;
+      info.model = wo.model_name;
+      info.sampling = "live";
+      info.started_at = iso_utc(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+      try {
+        s.job->run(*s.adapter, info, stop);
+      } catch (const Error& e) {
+        ++failures;
+        std::fprintf(stderr, "framescribe: %s: error (%s): %s\n", s.name.c_str(),
+                     std::string(to_string(e.code())).c_str(), e.what());
+        stop.request(core::StopFlag::kFinishWindow);
+      }
+    });
+  }
+  // Status poller: refreshes the board and prints one line per stream now and then.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto last_print = t0;
+  bool timed_out = false;  // --duration reached (exit 0), not Ctrl-C (exit 130)
+  while (!stop.stop_requested()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto now = std::chrono::steady_clock::now();
+    for (Stream& s : streams) {
+      const decoder::GstSourceStats st = s.source->stats();
+      const pipeline::LiveStats js = s.job->stats();
+      board.update(s.index, [&](StreamStatus& b) {
+        b.frames_received = st.frames_received;
+        b.frames_dropped = st.frames_dropped;
+        b.reconnects = st.reconnects;
+        b.gaps = st.gaps;
+        b.connected = st.connected;
+        b.last_frame_wall_ns = st.last_frame_wall_ns;
+        b.job = js;
+      });
+    }
+    if (o.status_every_s > 0 &&
+        std::chrono::duration<double>(now - last_print).count() >= o.status_every_s) {
+      last_print = now;
+      for (const StreamStatus& b : board.snapshot())
+        std::fprintf(
+            stderr,
+            "framescribe: %s: %s, %lld frames (%lld dropped), %lld windows (%lld "
+            "dropped), latency %.1f s, %lld reconnects, %lld alerts\n",
+            b.name.c_str(), b.connected ? "up" : "DOWN", static_cast<long long>(b.frames_received),
+            static_cast<long long>(b.frames_dropped), static_cast<long long>(b.job.windows_done),
+            static_cast<long long>(b.job.windows_dropped), b.job.last_latency_s,
+            static_cast<long long>(b.reconnects), static_cast<long long>(b.job.alerts_fired));
+    }
+    if (o.duration_s > 0 && std::chrono::duration<double>(now - t0).count() >= o.duration_s) {
+      timed_out = true;
+      stop.request(core::StopFlag::kFinishWindow);
+    }
+  }
+  for (Stream& s : streams) s.source->request_stop();
+  for (std::thread& t : threads) t.join();
+  g_stop = nullptr;
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  for (const StreamStatus& b : board.snapshot())
+    std::fprintf(stderr, "framescribe: %s: %lld frames, %lld windows, %lld dropped, %lld gaps\n",
+                 b.name.c_str(), static_cast<long long>(b.frames_received),
+                 static_cast<long long>(b.job.windows_done),
+                 static_cast<long long>(b.job.windows_dropped), static_cast<long long>(b.gaps));
+  if (failures > 0) return 1;
+  return timed_out ? 0 : 130;
+}
+
+}  // namespace
+
+void add_monitor_command(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("monitor", "Live descriptions and alerts for RTSP/live streams");
+  auto o = std::make_shared<MonitorOptions>();
+  cmd->add_option("URL", o->urls, "rtsp://, http(s)://, file://, v4l2:// URLs or files")
+      ->required();
+  cmd->add_option("-m,--model", o->model, "Model directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--device", o->device, "Engine: cpu or cuda")->capture_default_str();
+  cmd->add_option("-t,--engine-threads", o->threads, "CPU engine threads (0: all)");
+  cmd->add_option("--context", o->context, "Context tokens to use (default: the model's)");
+  cmd->add_option("-n,--max-tokens", o->max_tokens, "Most tokens per description")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-edge", o->max_edge, "Longest frame edge in pixels (patch grid)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--every", o->every_s, "A window every S seconds")->capture_default_str();
+  auto* win =
+      cmd->add_option("--window", o->window_s, "Of the last S seconds")->capture_default_str();
+  cmd->add_option("--frames", o->frames, "Of the last K sampled frames instead")->excludes(win);
+  cmd->add_option("--sample", o->sample_s, "Keep one frame every S seconds")->capture_default_str();
+  cmd->add_option("--max-frames-per-window", o->max_frames, "Frames per window at most")
+      ->capture_default_str();
+  cmd->add_option("--max-pending", o->max_pending,
+                  "Windows waiting for the engine at most (older ones are dropped)")
+      ->capture_default_str();
+  cmd->add_option("--prompt", o->prompt, "Window prompt ({start} {end} {video} {n_frames})");
+  cmd->add_option("--system", o->system, "System prompt");
+  cmd->add_option("--alert", o->alerts, "A yes/no question, or NAME=QUESTION (repeatable)");
+  cmd->add_option("--alert-threshold", o->alert_threshold, "P(yes) at or above this is a hit")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--alert-need", o->alert_need, "Hits needed (N of M)")->capture_default_str();
+  cmd->add_option("--alert-of", o->alert_of, "Of the last M windows")->capture_default_str();
+  cmd->add_option("--alert-cooldown", o->alert_cooldown_s, "Seconds between alerts of a rule")
+      ->capture_default_str();
+  cmd->add_option("--webhook", o->webhook, "POST each alert's JSON to this URL");
+  cmd->add_option("--webhook-timeout-ms", o->webhook_timeout_ms, "Per attempt")
+      ->capture_default_str();
+  cmd->add_option("--webhook-retries", o->webhook_retries, "Attempts after the first")
+      ->capture_default_str();
+  cmd->add_option("--alert-command", o->alert_command,
+                  "Run this (sh -c) per alert, JSON on stdin, FS_ALERT_* in the environment");
+  cmd->add_option("-o,--out", o->out,
+                  "Directory for descriptions, gaps and alerts (JSONL) and snapshots");
+  cmd->add_option("--http", o->http, "Serve the status page and /metrics on HOST:PORT");
+  cmd->add_flag("--udp", o->udp, "RTSP over UDP (default: TCP)");
+  cmd->add_option("--latency-ms", o->latency_ms, "RTSP jitter buffer")->capture_default_str();
+  cmd->add_option("--stall-timeout", o->stall_s, "No frame for S seconds: reconnect")
+      ->capture_default_str();
+  cmd->add_option("--backoff-max", o->backoff_max_s, "Longest wait between reconnects (s)")
+      ->capture_default_str();
+  cmd->add_option("--backoff-initial", o->backoff_initial_s, "First wait before a reconnect (s)")
+      ->capture_default_str();
+  cmd->add_option("--duration", o->duration_s, "Stop after S seconds (0: run until Ctrl-C)");
+  cmd->add_option("--status-every", o->status_every_s, "Status line every S seconds (0: never)")
+      ->capture_default_str();
+  cmd->add_flag("--quiet", o->quiet, "No descriptions on the console");
+  cmd->callback([o, exit_code] { *exit_code = run_monitor(*o); });
+}
+
+}  // namespace framescribe::apps

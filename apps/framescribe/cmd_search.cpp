@@ -1,0 +1,75 @@
+// framescribe search DB QUERY [--video X] [--json]: the events of a batch that match a full-text
+// query (sinks::search over the FTS5 index that `framescribe batch` writes).
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "framescribe/core/event.h"
+#include "framescribe/sinks/search_index.h"
+
+namespace framescribe::apps {
+namespace {
+
+struct SearchCommandOptions {
+  std::string db;
+  std::string query;
+  std::string video;
+  int limit = 100;
+  bool json = false;
+};
+
+int run_search(const SearchCommandOptions& o) {
+  sinks::SearchOptions so;
+  so.video = o.video;
+  so.limit = o.limit;
+  const bool tty = !o.json && isatty(STDOUT_FILENO) != 0;
+  so.mark_open = tty ? "\033[1;33m" : "[";
+  so.mark_close = tty ? "\033[0m" : "]";
+  const std::vector<sinks::SearchHit> hits = sinks::search(o.db, o.query, so);
+  if (o.json) {
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    for (const sinks::SearchHit& h : hits)
+      all.push_back({{"video", h.video},
+                     {"job", h.job},
+                     {"start", static_cast<double>(h.start_ns) / 1e9},
+                     {"end", static_cast<double>(h.end_ns) / 1e9},
+                     {"window", h.window_id},
+                     {"text", h.text},
+                     {"snippet", h.snippet}});
+    std::cout << all.dump(2) << "\n";
+  } else {
+    for (const sinks::SearchHit& h : hits)
+      std::cout << h.video << "  [" << core::format_timestamp(h.start_ns) << " - "
+                << core::format_timestamp(h.end_ns) << "]  " << h.snippet << "\n";
+    if (hits.empty()) std::fprintf(stderr, "no events match '%s'\n", o.query.c_str());
+  }
+  return hits.empty() ? 1 : 0;
+}
+
+}  // namespace
+
+void add_search_command(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("search", "Search the events of a batch (its index file)");
+  auto o = std::make_shared<SearchCommandOptions>();
+  cmd->add_option("DB", o->db, "The batch's index file (batch.index, e.g. out/index.sqlite)")
+      ->required();
+  cmd->add_option("QUERY", o->query,
+                  "Words, \"a phrase\", prefix*, AND / OR / NOT (SQLite FTS5 syntax)")
+      ->required();
+  cmd->add_option("--video", o->video, "Only this video (as the batch named it)");
+  cmd->add_option("--limit", o->limit, "At most N events")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_flag("--json", o->json,
+                "A JSON array: video, job, start, end (s), window, text, snippet");
+  cmd->footer("Exit: 0 some events matched, 1 none (or an error), 2 usage.");
+  cmd->callback([o, exit_code] { *exit_code = run_search(*o); });
+}
+
+}  // namespace framescribe::apps

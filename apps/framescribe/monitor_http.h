@@ -1,0 +1,42 @@
+// The monitor's web server (cpp-httplib): "/" the status page, "/frame/<i>.jpg" each stream's
+// latest frame, "/status.json", "/metrics" (Prometheus text).
+//
+//   MonitorHttp http(board, "127.0.0.1", 8080);   // listens on its own thread at once
+//   http.port();                                   // the bound port (0 given: chosen)
+//   // destructor stops it
+//
+// Owns its server and thread; reads the board (thread-safe). Errors: a port that cannot be
+// bound throws Error(kIo).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "monitor_status.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace framescribe::apps {
+
+class MonitorHttp {
+ public:
+  MonitorHttp(const MonitorBoard& board, const std::string& host, int port);
+  ~MonitorHttp();
+  MonitorHttp(const MonitorHttp&) = delete;
+  MonitorHttp& operator=(const MonitorHttp&) = delete;
+  int port() const { return port_; }
+
+ private:
+  const MonitorBoard& board_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+// "127.0.0.1:8080" -> host, port. Throws Error(kInvalidArgument).
+void parse_host_port(const std::string& text, std::string* host, int* port);
+
+}  // namespace framescribe::apps

@@ -1,0 +1,153 @@
+// The monitor's outputs: JSON-lines files appended live, the GStreamer source adapted to the
+// pipeline's LiveFrameSource, and the observer that routes a live job's frames, descriptions,
+// gaps and alerts to the board, the files and the alert deliveries.
+//
+//   LineFile gaps(out / "gaps.jsonl");                    // appends, flushed per line
+//   GstLiveAdapter adapter(gst_source);                   // pipeline::LiveFrameSource
+//   MonitorObserver obs(board, index, stem, &descriptions, &gaps, deliveries, out / "snapshots",
+//                       &delivery_mu);
+//   pipeline::LiveJob job(name, describe, alerts, opt, sinks, &obs);
+//
+// Ownership: everything borrowed must outlive the observer. Threads: LineFile::write and the
+// observer's callbacks from any thread (deliveries are serialised by delivery_mu).
+#pragma once
+
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "framescribe/core/error.h"
+#include "framescribe/core/log.h"
+#include "framescribe/decoder/gst_source.h"
+#include "framescribe/pipeline/live/live_job.h"
+#include "framescribe/sinks/alerts.h"
+#include "monitor_status.h"
+
+namespace framescribe::apps {
+
+// "2026-11-27T01:50:00Z"
+std::string iso_utc(std::int64_t ns);
+
+// Appends JSON lines, flushed per line, from any thread.
+class LineFile {
+ public:
+  explicit LineFile(const std::filesystem::path& path) {
+    f_ = std::fopen(path.c_str(), "ab");
+    FS_CHECK(f_ != nullptr, kIo, path.string() << ": cannot open it for appending");
+  }
+  ~LineFile() { std::fclose(f_); }
+  void write(const nlohmann::ordered_json& j) {
+    const std::string line =
+        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    std::lock_guard lock(mu_);
+    std::fwrite(line.data(), 1, line.size(), f_);
+    std::fflush(f_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::FILE* f_ = nullptr;
+};
+
+// GstLiveSource as the pipeline's LiveFrameSource.
+class GstLiveAdapter final : public pipeline::LiveFrameSource {
+ public:
+  explicit GstLiveAdapter(decoder::GstLiveSource& src) : src_(src) {}
+  std::optional<Item> next(std::chrono::milliseconds timeout) override {
+    std::optional<decoder::LiveItem> i = src_.next(timeout);
+    if (!i) return std::nullopt;
+    Item out;
+    out.frame = std::move(i->frame);
+    if (i->gap)
+      out.gap = pipeline::LiveGap{i->gap->start_wall_ns, i->gap->end_wall_ns, i->gap->start_pts_ns,
+                                  i->gap->end_pts_ns, i->gap->reason};
+    return out;
+  }
+  void request_stop() override { src_.request_stop(); }
+
+ private:
+  decoder::GstLiveSource& src_;
+};
+
+// Routes what a job reports to the board, the files and the alert deliveries.
+class MonitorObserver final : public pipeline::LiveObserver {
+ public:
+  MonitorObserver(MonitorBoard& board, int index, std::string stem, LineFile* descriptions,
+                  LineFile* gaps, std::vector<sinks::AlertDelivery*> deliveries,
+                  std::filesystem::path snapshots, std::mutex* delivery_mu)
+      : board_(board),
+        index_(index),
+        stem_(std::move(stem)),
+        descriptions_(descriptions),
+        gaps_(gaps),
+        deliveries_(std::move(deliveries)),
+        snapshots_(std::move(snapshots)),
+        delivery_mu_(delivery_mu) {}
+  void on_frame(const std::string&, const core::Frame& f) override {
+    board_.set_frame(index_, f.image);
+  }
+  void on_window(const std::string& stream, const core::WindowResult& w, double latency) override {
+    board_.set_description(index_, w.answer);
+    if (descriptions_)
+      descriptions_->write({{"type", "window"},
+                            {"stream", stream},
+                            {"window", w.id},
+                            {"start", core::ns_to_seconds(w.start_ns)},
+                            {"end", core::ns_to_seconds(w.end_ns)},
+                            {"latency_s", latency},
+                            {"text", w.answer}});
+  }
+  void on_gap(const std::string& stream, const pipeline::LiveGap& g) override {
+    if (gaps_)
+      gaps_->write({{"type", "gap"},
+                    {"stream", stream},
+                    {"start", iso_utc(g.start_wall_ns)},
+                    {"end", iso_utc(g.end_wall_ns)},
+                    {"start_wall_clock_ns", g.start_wall_ns},
+                    {"end_wall_clock_ns", g.end_wall_ns},
+                    {"seconds", core::ns_to_seconds(g.end_wall_ns - g.start_wall_ns)},
+                    {"reason", g.reason}});
+  }
+  void on_alert(const pipeline::LiveAlert& a) override {
+    sinks::AlertRecord r;
+    r.stream = a.stream;
+    r.rule = a.rule;
+    r.question = a.question;
+    r.score = a.score;
+    r.hits = a.hits;
+    r.of = a.of;
+    r.window_id = a.window_id;
+    r.pts_ns = a.pts_ns;
+    r.wall_clock_ns = a.wall_clock_ns;
+    try {
+      if (a.snapshot && !snapshots_.empty())
+        r.snapshot_path = sinks::write_snapshot_jpeg(
+            *a.snapshot,
+            snapshots_ / (stem_ + "-" + a.rule + "-" + std::to_string(a.window_id) + ".jpg"));
+    } catch (const Error& e) {
+      FS_LOG_WARN(a.stream << ": snapshot: " << e.what());
+    }
+    char score[32];
+    std::snprintf(score, sizeof score, "%.3f", a.score);
+    board_.add_alert(index_, iso_utc(a.wall_clock_ns) + " " + a.rule + " (" + score + ")");
+    FS_LOG_WARN(a.stream << ": ALERT " << a.rule << " score " << score);
+    std::lock_guard lock(*delivery_mu_);
+    for (sinks::AlertDelivery* d : deliveries_) d->deliver(r);
+  }
+
+ private:
+  MonitorBoard& board_;
+  int index_;
+  std::string stem_;
+  LineFile* descriptions_;
+  LineFile* gaps_;
+  std::vector<sinks::AlertDelivery*> deliveries_;
+  std::filesystem::path snapshots_;
+  std::mutex* delivery_mu_;
+};
+
+}  // namespace framescribe::apps

@@ -1,0 +1,170 @@
+#include "monitor_status.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "framescribe/core/event.h"
+
+namespace framescribe::apps {
+namespace {
+
+std::string escape_label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string escape_html(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+}  // namespace
+
+int MonitorBoard::add_stream(std::string name) {
+  std::lock_guard lock(mu_);
+  streams_.push_back(StreamStatus{});
+  streams_.back().name = std::move(name);
+  return static_cast<int>(streams_.size()) - 1;
+}
+
+void MonitorBoard::set_frame(int i, std::shared_ptr<const core::Image> image) {
+  std::lock_guard lock(mu_);
+  streams_.at(static_cast<std::size_t>(i)).latest_frame = std::move(image);
+}
+
+void MonitorBoard::set_description(int i, std::string text) {
+  std::lock_guard lock(mu_);
+  streams_.at(static_cast<std::size_t>(i)).description = std::move(text);
+}
+
+void MonitorBoard::add_alert(int i, std::string text) {
+  std::lock_guard lock(mu_);
+  auto& a = streams_.at(static_cast<std::size_t>(i)).recent_alerts;
+  a.push_back(std::move(text));
+  while (a.size() > kRecentAlerts) a.pop_front();
+}
+
+void MonitorBoard::update(int i, const std::function<void(StreamStatus&)>& fn) {
+  std::lock_guard lock(mu_);
+  fn(streams_.at(static_cast<std::size_t>(i)));
+}
+
+std::vector<StreamStatus> MonitorBoard::snapshot() const {
+  std::lock_guard lock(mu_);
+  return streams_;
+}
+
+std::shared_ptr<const core::Image> MonitorBoard::frame(int i) const {
+  std::lock_guard lock(mu_);
+  if (i < 0 || static_cast<std::size_t>(i) >= streams_.size()) return nullptr;
+  return streams_[static_cast<std::size_t>(i)].latest_frame;
+}
+
+std::string prometheus_metrics(const std::vector<StreamStatus>& streams) {
+  std::ostringstream o;
+  auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+    for (const StreamStatus& s : streams)
+      o << name << "{stream=\"" << escape_label(s.name) << "\"} " << value(s) << "\n";
+  };
+  using S = const StreamStatus&;
+  family("framescribe_frames_received_total", "counter", "Frames decoded from the stream.",
+         [](S s) { return std::to_string(s.frames_received); });
+  family("framescribe_frames_dropped_total", "counter",
+         "Frames dropped before sampling because the reader was behind.",
+         [](S s) { return std::to_string(s.frames_dropped); });
+  family("framescribe_windows_done_total", "counter", "Windows described.",
+         [](S s) { return std::to_string(s.job.windows_done); });
+  family("framescribe_windows_dropped_total", "counter",
+         "Windows dropped (oldest first) because inference was behind.",
+         [](S s) { return std::to_string(s.job.windows_dropped); });
+  family("framescribe_latency_seconds", "gauge",
+         "Capture of a window's newest frame to its description, last window.",
+         [](S s) { return num(s.job.last_latency_s); });
+  family("framescribe_latency_max_seconds", "gauge", "Largest latency so far.",
+         [](S s) { return num(s.job.max_latency_s); });
+  family("framescribe_reconnects_total", "counter", "Connections started after the first.",
+         [](S s) { return std::to_string(s.reconnects); });
+  family("framescribe_gaps_total", "counter", "Outages of the stream.",
+         [](S s) { return std::to_string(s.gaps); });
+  family("framescribe_alerts_total", "counter", "Alerts fired.",
+         [](S s) { return std::to_string(s.job.alerts_fired); });
+  family("framescribe_connected", "gauge", "1 while frames are flowing.",
+         [](S s) { return std::string(s.connected ? "1" : "0"); });
+  return o.str();
+}
+
+std::string status_page(const std::vector<StreamStatus>& streams) {
+  std::ostringstream o;
+  o << "<!doctype html><html><head><meta charset=\"utf-8\"><title>framescribe monitor</title>"
+       "<style>body{font-family:sans-serif;margin:1em;background:#f4f4f4}"
+       ".stream{background:#fff;border-radius:6px;padding:1em;margin-bottom:1em;"
+       "display:flex;gap:1em}.frame{width:320px;max-width:480px;background:#222;image-rendering:"
+       "pixelated}"
+       ".health.ok{color:#070}.health.down{color:#b00}.alerts li{color:#b00}</style></head>"
+       "<body><h1>framescribe monitor</h1>\n";
+  for (std::size_t i = 0; i < streams.size(); ++i) {
+    const StreamStatus& s = streams[i];
+    o << "<section class=\"stream\" data-stream=\"" << escape_html(s.name) << "\" id=\"stream-" << i
+      << "\">";
+    o << "<div>";
+    if (s.latest_frame)
+      o << "<img class=\"frame\" alt=\"latest frame\" src=\"/frame/" << i << ".jpg\">";
+    else
+      o << "<div class=\"frame none\">no frame yet</div>";
+    o << "</div><div><h2 class=\"name\">" << escape_html(s.name) << "</h2>";
+    o << "<p class=\"health " << (s.connected ? "ok" : "down") << "\">"
+      << (s.connected ? "connected" : "disconnected") << " &middot; " << s.frames_received
+      << " frames, " << s.job.windows_done << " windows (" << s.job.windows_dropped << " dropped), "
+      << s.reconnects << " reconnects, latency " << num(s.job.last_latency_s) << " s</p>";
+    o << "<p class=\"description\">" << escape_html(s.description) << "</p>";
+    o << "<ul class=\"alerts\">";
+    for (auto it = s.recent_alerts.rbegin(); it != s.recent_alerts.rend(); ++it)
+      o << "<li class=\"alert\">" << escape_html(*it) << "</li>";
+    o << "</ul></div></section>\n";
+  }
+  o << "<script>window.addEventListener('load',()=>{const f=[...document.querySelectorAll("
+       "'img.frame')];document.body.dataset.framesLoaded=f.filter(i=>i.complete&&"
+       "i.naturalWidth>0).length;setTimeout(()=>location.reload(),5000);});</script>"
+       "</body></html>\n";
+  return o.str();
+}
+
+}  // namespace framescribe::apps

@@ -1,0 +1,63 @@
+// What `framescribe monitor` knows about each stream right now, for the console, the web page
+// and /metrics: a thread-safe board the live jobs write to and the HTTP server reads.
+//
+//   MonitorBoard board;
+//   int i = board.add_stream("rtsp://cam1/live");                // redacted name
+//   board.set_frame(i, frame.image);                           // from the job's observer
+//   std::vector<StreamStatus> now = board.snapshot();          // any thread
+//
+// Owns copies of the latest frame (shared, immutable), description and the last few alerts per
+// stream: memory is bounded. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "framescribe/core/image.h"
+#include "framescribe/pipeline/live/live_job.h"
+
+namespace framescribe::apps {
+
+struct StreamStatus {
+  std::string name;  // credentials removed
+  std::shared_ptr<const core::Image> latest_frame;
+  std::string description;
+  std::deque<std::string> recent_alerts;  // newest last, at most kRecentAlerts
+  pipeline::LiveStats job;
+  // From the source.
+  std::int64_t frames_received = 0, frames_dropped = 0, reconnects = 0, gaps = 0;
+  bool connected = false;
+  std::int64_t last_frame_wall_ns = 0;
+  std::int64_t webhook_failures = 0;
+};
+
+class MonitorBoard {
+ public:
+  static constexpr std::size_t kRecentAlerts = 10;
+  int add_stream(std::string name);
+  void set_frame(int stream, std::shared_ptr<const core::Image> image);
+  void set_description(int stream, std::string text);
+  void add_alert(int stream, std::string text);
+  // Refreshes the counters of a stream (called by the status poller).
+  void update(int stream, const std::function<void(StreamStatus&)>& fn);
+  std::vector<StreamStatus> snapshot() const;
+  std::shared_ptr<const core::Image> frame(int stream) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<StreamStatus> streams_;
+};
+
+// The Prometheus text exposition (version 0.0.4) of the board: one HELP and TYPE line per
+// metric family, a sample per stream labelled stream="name".
+std::string prometheus_metrics(const std::vector<StreamStatus>& streams);
+
+// The status page (HTML, server-rendered; reloads itself every few seconds).
+std::string status_page(const std::vector<StreamStatus>& streams);
+
+}  // namespace framescribe::apps

@@ -1,0 +1,86 @@
+// Runs the videos of a batch: several at once, each through its own VideoPipeline on its own
+// thread, all sharing one engine through an EngineScheduler (one client per video), with the
+// state of every video kept in a StateStore.
+//
+//   pipeline::batch::BatchHooks hooks;          // apps/ supplies sources, sinks and hashing
+//   hooks.open = [&](const BatchVideo& v, core::StopFlag& stop, core::RunInfo& info) { ... };
+//   hooks.sinks = [&](const BatchVideo& v) { return VideoSinks{...}; };
+//   hooks.options = [&](const BatchVideo& v) { return PipelineOptions{...}; };
+//   hooks.sha256 = [](const std::filesystem::path& p) { return hex; };
+//   BatchSummary s = run_batch(videos, state, engine, {.parallel = 2}, hooks, stop, progress);
+//
+// Per video: skipped when the state says done and the input is unchanged (same size and
+// modification time, or else the same SHA-256) and every recorded output is still there;
+// skipped when it failed max_attempts times; otherwise marked running, stale temporary files of
+// its outputs removed, run, then marked done (with its outputs' SHA-256) or failed (with the
+// reason). A video that fails does not stop the others. A stop (Ctrl-C) lets the videos in
+// progress finish their current window; they are left pending.
+//
+// Batching: the scheduler serialises the engine calls of all videos, interleaving windows of
+// different videos in arrival order. The CPU engine describes one window at a time; an engine
+// that can batch would take several queued windows at once inside EngineScheduler (the
+// queue is there: the waiting tickets), without any change here.
+//
+// Threads: run_batch blocks; it starts `parallel` worker threads. The hooks are called from
+// worker threads, concurrently (they must be thread-safe); `progress` is called under a lock,
+// one call at a time.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "framescribe/core/sink.h"
+#include "framescribe/core/stop.h"
+#include "framescribe/pipeline/batch/plan.h"
+#include "framescribe/pipeline/batch/state_store.h"
+#include "framescribe/pipeline/interfaces.h"
+#include "framescribe/pipeline/video_pipeline.h"
+
+namespace framescribe::pipeline::batch {
+
+struct VideoSinks {
+  std::vector<std::unique_ptr<core::EventSink>> sinks;
+  std::vector<std::filesystem::path> files;  // the files they write (checksummed when done)
+};
+
+struct BatchHooks {
+  // Opens a video and fills `info` (video, duration, size, sampling). Throws Error when it
+  // cannot be read (the video fails).
+  std::function<std::unique_ptr<FrameSource>(const BatchVideo&, core::StopFlag&, core::RunInfo&)>
+      open;
+  std::function<VideoSinks(const BatchVideo&)> sinks;
+  std::function<PipelineOptions(const BatchVideo&)> options;
+  std::function<std::string(const std::filesystem::path&)> sha256;  // 64 hex digits
+};
+
+struct RunnerOptions {
+  int parallel = 2;
+  int max_attempts = 3;
+};
+
+struct BatchProgress {
+  std::int64_t total = 0;    // videos of this shard
+  std::int64_t skipped = 0;  // done before this run
+  std::int64_t done = 0;     // done in this run
+  std::int64_t failed = 0;   // failed in this run, or given up on (max_attempts)
+  std::int64_t running = 0;
+  double elapsed_s = 0;
+  double eta_s = -1;  // -1: unknown yet
+  std::string last;   // the video that just changed, and how ("done", "failed: ...")
+};
+
+struct BatchSummary {
+  BatchProgress final;
+  bool stopped = false;
+};
+
+BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
+                       WindowEngine& engine, const RunnerOptions& options, const BatchHooks& hooks,
+                       core::StopFlag& stop,
+                       const std::function<void(const BatchProgress&)>& progress = {});
+
+}  // namespace framescribe::pipeline::batch

@@ -3,4 +3,5 @@
 # model library: the stream comes in through LiveFrameSource.
 target_sources(framescribe_pipeline PRIVATE
   src/live/alert_rule.cpp
-  src/live/live_job.cpp)
+  src/live/live_job.cpp
+  src/live/monitor_config.cpp)

@@ -30,6 +30,7 @@
 #include "framescribe/inference/engine.h"
 #include "framescribe/pipeline/engine_scheduler.h"
 #include "framescribe/pipeline/live/live_job.h"
+#include "framescribe/pipeline/live/monitor_config.h"
 #include "framescribe/sinks/alerts.h"
 #include "framescribe/sinks/sinks.h"
 #include "monitor_http.h"
@@ -45,6 +46,7 @@ namespace fs = std::filesystem;
 
 struct MonitorOptions {
   std::vector<std::string> urls;
+  std::string config;  // monitor.yaml: streams with their own windows, prompts and alerts
   std::string model, device = "cpu";
   int threads = 0;
   std::int64_t context = 0;
@@ -107,6 +109,14 @@ int run_monitor(const MonitorOptions& o) {
     lo.alerts.push_back(std::move(r));
   }
   pipeline::validate(lo);
+  // Streams: those of --config (each with its own options over the command line's), then the
+  // URLs given on the command line (with the command line's options).
+  std::vector<pipeline::MonitorStreamConfig> specs;
+  if (!o.config.empty()) specs = pipeline::load_monitor_config(o.config, lo).streams;
+  for (const std::string& url : o.urls) specs.push_back({url, {}, lo});
+  FS_CHECK(!specs.empty(), kInvalidArgument, "no stream to watch: give URLs or --config FILE");
+  bool any_alerts = false;
+  for (const auto& spec : specs) any_alerts |= !spec.live.alerts.empty();
   std::string http_host;
   int http_port = 0;
   if (!o.http.empty()) parse_host_port(o.http, &http_host, &http_port);
@@ -114,7 +124,7 @@ int run_monitor(const MonitorOptions& o) {
   fs::path out = o.out;
   if (!out.empty()) {
     fs::create_directories(out);
-    if (!lo.alerts.empty()) fs::create_directories(out / "snapshots");
+    if (any_alerts) fs::create_directories(out / "snapshots");
   }
   const inference::ModelConfig config = inference::load_model_config(o.model);
   inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
@@ -163,15 +173,15 @@ int run_monitor(const MonitorOptions& o) {
     std::unique_ptr<pipeline::LiveJob> job;
     int index = 0;
   };
-  std::vector<Stream> streams(o.urls.size());
+  std::vector<Stream> streams(specs.size());
   std::set<std::string> stems;
-  for (std::size_t i = 0; i < o.urls.size(); ++i) {
+  for (std::size_t i = 0; i < specs.size(); ++i) {
     Stream& s = streams[i];
-    s.name = decoder::redact_url(o.urls[i]);
+    s.name = specs[i].name.empty() ? decoder::redact_url(specs[i].url) : specs[i].name;
     s.stem = stream_stem(s.name, stems);
     s.index = board.add_stream(s.name);
     decoder::GstSourceOptions go;
-    go.url = o.urls[i];
+    go.url = specs[i].url;
     go.rtsp_tcp = !o.udp;
     go.latency_ms = o.latency_ms;
     go.sizing.longest_edge_px = o.max_edge;
@@ -192,8 +202,8 @@ int run_monitor(const MonitorOptions& o) {
     s.observer = std::make_unique<MonitorObserver>(
         board, s.index, s.stem, s.descriptions.get(), gaps.get(), delivery_ptrs,
         out.empty() ? fs::path() : out / "snapshots", &delivery_mu);
-    s.job = std::make_unique<pipeline::LiveJob>(s.name, *s.describe, s.alerts.get(), lo, sinks,
-                                                s.observer.get());
+    s.job = std::make_unique<pipeline::LiveJob>(s.name, *s.describe, s.alerts.get(), specs[i].live,
+                                                sinks, s.observer.get());
   }
   std::unique_ptr<MonitorHttp> http;
   if (!o.http.empty()) {
@@ -280,8 +290,11 @@ int run_monitor(const MonitorOptions& o) {
 void add_monitor_command(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("monitor", "Live descriptions and alerts for RTSP/live streams");
   auto o = std::make_shared<MonitorOptions>();
-  cmd->add_option("URL", o->urls, "rtsp://, http(s)://, file://, v4l2:// URLs or files")
-      ->required();
+  cmd->add_option("URL", o->urls, "rtsp://, http(s)://, file://, v4l2:// URLs or files");
+  cmd->add_option("--config", o->config,
+                  "monitor.yaml: streams with their own windows, prompts and alert rules "
+                  "(docs/monitor.md); its values override the command line's")
+      ->check(CLI::ExistingFile);
   cmd->add_option("-m,--model", o->model, "Model directory")
       ->required()
       ->check(CLI::ExistingDirectory);

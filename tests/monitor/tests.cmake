@@ -11,6 +11,7 @@ framescribe_add_test(monitor_gst_source_test
   LIBS framescribe_decoder framescribe_rtsp_test_server Threads::Threads LABELS rtsp)
 framescribe_add_test(monitor_live_test
   SOURCES monitor/alert_rule_test.cpp monitor/live_job_test.cpp monitor/alert_delivery_test.cpp
+          monitor/monitor_config_test.cpp
   LIBS framescribe_pipeline framescribe_sinks PkgConfig::CPP_HTTPLIB nlohmann_json::nlohmann_json
        Threads::Threads
   LABELS unit)

@@ -310,6 +310,12 @@ TEST_F(Summarize, CtrlCWritesCompleteFilesAndExits130) {
 }
 
 TEST_F(Summarize, PeakMemoryDoesNotGrowWithTheVideo) {
+#if defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer the peak RSS measures its quarantine of freed blocks and its shadow
+  // memory, which grow with the bytes allocated, not with what is alive. The optimised build
+  // (tools/test.sh, the README's test command) runs this check.
+  GTEST_SKIP() << "peak RSS is not the program's under AddressSanitizer";
+#endif
   const fs::path shorter = clip("mem-2min.mp4", 120, 5);
   const fs::path longer = clip("mem-20min.mp4", 1200, 5);
   auto peak = [&](const fs::path& video) {

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -78,15 +77,6 @@ std::string read_text_file(const std::string& path, const char* what) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string utc_now_iso() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 pipeline::PipelineOptions pipeline_options(const SummarizeOptions& o, const std::string& video) {
@@ -274,7 +264,7 @@ int run_summarize(SummarizeOptions o) {
       info.height_px = source.info().display_height_px;
       info.model = wo.model_name;
       info.sampling = source.sampling_text();
-      info.started_at = utc_now_iso();
+      info.started_at = core::utc_now_iso8601();
       pipeline::VideoPipeline vp(window_engine, sinks,
                                  pipeline_options(o, fs::path(name).filename().string()));
       SummarizeProgress progress(name, !o.quiet);

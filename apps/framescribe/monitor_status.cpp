@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "framescribe/core/event.h"
+#include "framescribe/sinks/escape.h"
 
 namespace framescribe::apps {
 namespace {
@@ -19,32 +20,6 @@ std::string escape_label(const std::string& v) {
       out += "\\n";
     else
       out += c;
-  }
-  return out;
-}
-
-std::string escape_html(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
   }
   return out;
 }
@@ -142,22 +117,22 @@ std::string status_page(const std::vector<StreamStatus>& streams) {
        "<body><h1>framescribe monitor</h1>\n";
   for (std::size_t i = 0; i < streams.size(); ++i) {
     const StreamStatus& s = streams[i];
-    o << "<section class=\"stream\" data-stream=\"" << escape_html(s.name) << "\" id=\"stream-" << i
-      << "\">";
+    o << "<section class=\"stream\" data-stream=\"" << sinks::html_escape(s.name)
+      << "\" id=\"stream-" << i << "\">";
     o << "<div>";
     if (s.latest_frame)
       o << "<img class=\"frame\" alt=\"latest frame\" src=\"/frame/" << i << ".jpg\">";
     else
       o << "<div class=\"frame none\">no frame yet</div>";
-    o << "</div><div><h2 class=\"name\">" << escape_html(s.name) << "</h2>";
+    o << "</div><div><h2 class=\"name\">" << sinks::html_escape(s.name) << "</h2>";
     o << "<p class=\"health " << (s.connected ? "ok" : "down") << "\">"
       << (s.connected ? "connected" : "disconnected") << " &middot; " << s.frames_received
       << " frames, " << s.job.windows_done << " windows (" << s.job.windows_dropped << " dropped), "
       << s.reconnects << " reconnects, latency " << num(s.job.last_latency_s) << " s</p>";
-    o << "<p class=\"description\">" << escape_html(s.description) << "</p>";
+    o << "<p class=\"description\">" << sinks::html_escape(s.description) << "</p>";
     o << "<ul class=\"alerts\">";
     for (auto it = s.recent_alerts.rbegin(); it != s.recent_alerts.rend(); ++it)
-      o << "<li class=\"alert\">" << escape_html(*it) << "</li>";
+      o << "<li class=\"alert\">" << sinks::html_escape(*it) << "</li>";
     o << "</ul></div></section>\n";
   }
   o << "<script>window.addEventListener('load',()=>{const f=[...document.querySelectorAll("

@@ -42,21 +42,7 @@ std::string md_block(std::string_view text) {
     }
     if (blank_pending) out += "\n";
     blank_pending = false;
-    for (const char c : line) {
-      switch (c) {
-        case '&':
-          out += "&amp;";
-          break;
-        case '<':
-          out += "&lt;";
-          break;
-        case '>':
-          out += "&gt;";
-          break;
-        default:
-          out += c;
-      }
-    }
+    out += markup_escape(line);
     out += "\n";
   }
   return out;

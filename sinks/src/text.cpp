@@ -7,7 +7,8 @@
 
 namespace framescribe::sinks {
 
-std::string html_escape(std::string_view text) {
+namespace {
+std::string escape(std::string_view text, bool quotes) {
   std::string out;
   out.reserve(text.size() + text.size() / 8);
   for (const char c : text) {
@@ -22,16 +23,25 @@ std::string html_escape(std::string_view text) {
         out += "&gt;";
         break;
       case '"':
-        out += "&quot;";
+        out += quotes ? "&quot;" : "\"";
         break;
       case '\'':
-        out += "&#39;";
+        out += quotes ? "&#39;" : "'";
         break;
       default:
         out += c;
     }
   }
   return out;
+}
+}  // namespace
+
+std::string html_escape(std::string_view text) {
+  return escape(text, true);
+}
+
+std::string markup_escape(std::string_view text) {
+  return escape(text, false);
 }
 
 std::vector<std::string> text_lines(std::string_view text) {

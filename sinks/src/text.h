@@ -12,11 +12,9 @@
 #include <vector>
 
 #include "framescribe/core/event.h"
+#include "framescribe/sinks/escape.h"  // html_escape, markup_escape
 
 namespace framescribe::sinks {
-
-// &, <, >, " and ' as entities: safe in element content and in quoted attributes.
-std::string html_escape(std::string_view text);
 
 // The non-blank lines of `text`, each without surrounding spaces, tabs or '\r'.
 std::vector<std::string> text_lines(std::string_view text);

@@ -1,31 +1,11 @@
 // WebVTT: the "WEBVTT" header, then numbered cues with "HH:MM:SS.mmm" times. Cue text escapes
 // &, < and > (the only characters with a meaning there).
 #include "framescribe/sinks/sinks.h"
+#include "framescribe/sinks/escape.h"
 #include "subtitle_cues.h"
 
 namespace framescribe::sinks {
 namespace {
-
-std::string vtt_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 class VttSink final : public SubtitleSink {
  public:
@@ -38,7 +18,7 @@ class VttSink final : public SubtitleSink {
     for (std::size_t i = 0; i < cues.size(); ++i) {
       out += "\n" + std::to_string(i + 1) + "\n";
       out += cue_time(cues[i].start_ms, '.') + " --> " + cue_time(cues[i].end_ms, '.') + "\n";
-      for (const std::string& line : cues[i].lines) out += vtt_escape(line) + "\n";
+      for (const std::string& line : cues[i].lines) out += markup_escape(line) + "\n";
     }
     return out;
   }

@@ -4,11 +4,8 @@
 // frames with their timestamps and fits the context, the subtitle files read back in ffmpeg,
 // JSONL lines are sane, a killed run never leaves a truncated file, Ctrl-C exits 130 with
 // complete files, and peak memory does not grow with the video's length.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,8 +28,6 @@
 #include "apps/tiny_model.h"
 #include "decoder/video_clips.h"
 #include "inference/test_files.h"
-
-extern char** environ;
 
 namespace framescribe {
 namespace {
@@ -64,37 +59,6 @@ std::string label(double seconds) {
   std::snprintf(buf, sizeof buf, "[%02lld:%02lld.%lld]", tenths / 600, (tenths / 10) % 60,
                 tenths % 10);
   return buf;
-}
-
-struct Proc {
-  pid_t pid = -1;
-};
-
-Proc spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  std::vector<std::string> full = {FS_FRAMESCRIBE_BIN};
-  full.insert(full.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : full) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  Proc p;
-  if (posix_spawn(&p.pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) p.pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  return p;
-}
-
-// Waits; returns the exit code (128 + signal if killed) and the child's peak RSS in KiB.
-int wait_for(const Proc& p, long* max_rss_kib = nullptr) {
-  int status = 0;
-  struct rusage ru {};
-  wait4(p.pid, &status, 0, &ru);
-  if (max_rss_kib) *max_rss_kib = ru.ru_maxrss;
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
 }
 
 class Summarize : public ::testing::Test {
@@ -268,11 +232,12 @@ TEST_F(Summarize, KilledRunsLeaveThePreviousOrTheNewFilesNeverAPartialOne) {
     for (const std::string& e : exts)
       fs::copy_file(previous / ("twomin." + e), target / ("twomin." + e));
     const double at = std::uniform_real_distribution<double>(0.0, full_s * 1.1)(rng);
-    Proc p = spawn(with_out(b, target), dir() / "kill-out.txt", dir() / "kill-err.txt");
-    ASSERT_GT(p.pid, 0);
+    const pid_t pid = testing::spawn_framescribe(with_out(b, target), dir() / "kill-out.txt",
+                                                 dir() / "kill-err.txt");
+    ASSERT_GT(pid, 0);
     std::this_thread::sleep_for(std::chrono::duration<double>(at));
-    kill(p.pid, SIGKILL);
-    wait_for(p);
+    kill(pid, SIGKILL);
+    testing::wait_framescribe(pid);
     for (const std::string& e : exts) {
       const std::string now = slurp(target / ("twomin." + e));
       const bool is_old = now == old_files[e], is_new = now == new_files[e];
@@ -289,17 +254,17 @@ TEST_F(Summarize, KilledRunsLeaveThePreviousOrTheNewFilesNeverAPartialOne) {
 TEST_F(Summarize, CtrlCWritesCompleteFilesAndExits130) {
   const fs::path video = clip("twomin.mp4", 120);
   const fs::path out = dir() / "sigint";
-  Proc p =
-      spawn({"summarize", "--model", model_->string(), video.string(), "--fps", "4", "--max-edge",
-             "64", "--max-tokens", "8", "--window-seconds", "5", "--out", out.string(), "--quiet"},
-            dir() / "int-out.txt", dir() / "int-err.txt");
-  ASSERT_GT(p.pid, 0);
+  const pid_t pid = testing::spawn_framescribe(
+      {"summarize", "--model", model_->string(), video.string(), "--fps", "4", "--max-edge", "64",
+       "--max-tokens", "8", "--window-seconds", "5", "--out", out.string(), "--quiet"},
+      dir() / "int-out.txt", dir() / "int-err.txt");
+  ASSERT_GT(pid, 0);
   // Wait for the first window (the JSONL's temporary file has content), then interrupt.
   for (int i = 0; i < 400 && !fs::exists(out); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  kill(p.pid, SIGINT);
-  const int code = wait_for(p);
+  kill(pid, SIGINT);
+  const int code = testing::wait_framescribe(pid);
   ASSERT_EQ(code, 130) << slurp(dir() / "int-err.txt");
   const std::vector<json> events = read_jsonl(out / "twomin.jsonl");
   ASSERT_FALSE(events.empty());
@@ -319,12 +284,13 @@ TEST_F(Summarize, PeakMemoryDoesNotGrowWithTheVideo) {
   const fs::path shorter = clip("mem-2min.mp4", 120, 5);
   const fs::path longer = clip("mem-20min.mp4", 1200, 5);
   auto peak = [&](const fs::path& video) {
-    Proc p = spawn({"summarize", "--model", model_->string(), video.string(), "--fps", "1",
-                    "--max-edge", "128", "--max-tokens", "4", "--window-seconds", "20", "--quiet",
-                    "--no-summary", "--out", (dir() / "mem").string(), "--format", "jsonl,html"},
-                   dir() / "mem-out.txt", dir() / "mem-err.txt");
+    const pid_t pid = testing::spawn_framescribe(
+        {"summarize", "--model", model_->string(), video.string(), "--fps", "1", "--max-edge",
+         "128", "--max-tokens", "4", "--window-seconds", "20", "--quiet", "--no-summary", "--out",
+         (dir() / "mem").string(), "--format", "jsonl,html"},
+        dir() / "mem-out.txt", dir() / "mem-err.txt");
     long rss = 0;
-    EXPECT_EQ(wait_for(p, &rss), 0) << slurp(dir() / "mem-err.txt");
+    EXPECT_EQ(testing::wait_framescribe(pid, &rss), 0) << slurp(dir() / "mem-err.txt");
     return rss;
   };
   const long small = peak(shorter);

@@ -7,10 +7,8 @@
 // - runs killed with SIGKILL at random moments, each followed by a rerun, end with outputs
 //   identical to an uninterrupted run, no temporary or missing file, and a state file that
 //   passes PRAGMA integrity_check after every kill.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,8 +32,6 @@
 #include "decoder/video_clips.h"
 #include "inference/test_files.h"
 
-extern char** environ;
-
 namespace framescribe {
 namespace {
 
@@ -47,30 +43,6 @@ std::string slurp(const fs::path& p) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
-  std::vector<std::string> full = {FS_FRAMESCRIBE_BIN};
-  full.insert(full.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : full) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
 }
 
 // Rows of a query, each row's columns joined by '\t'.
@@ -207,9 +179,9 @@ TEST_F(Batch, ShardsRunEachClipOnceAndMergeToTheUnshardedEvents) {
 
   std::vector<pid_t> pids;
   for (int i = 0; i < 3; ++i)
-    pids.push_back(
-        spawn({"batch", sharded.string(), "--shard", std::to_string(i) + "/3", "--quiet"},
-              dir() / ("shard" + std::to_string(i) + ".log")));
+    pids.push_back(testing::spawn_framescribe(
+        {"batch", sharded.string(), "--shard", std::to_string(i) + "/3", "--quiet"},
+        dir() / ("shard" + std::to_string(i) + ".log")));
   const testing::CliRun whole = run({"batch", one.string()});
   ASSERT_EQ(whole.exit_code, 0) << whole.err;
   // One progress display for the whole batch: a line per finished video, then the tally.
@@ -217,7 +189,7 @@ TEST_F(Batch, ShardsRunEachClipOnceAndMergeToTheUnshardedEvents) {
       << whole.err;
   if (std::getenv("FS_SHOW_OUTPUT") != nullptr) std::printf("%s\n", whole.err.c_str());
   for (int i = 0; i < 3; ++i)
-    ASSERT_EQ(wait_exit(pids[static_cast<std::size_t>(i)]), 0)
+    ASSERT_EQ(testing::wait_framescribe(pids[static_cast<std::size_t>(i)]), 0)
         << slurp(dir() / ("shard" + std::to_string(i) + ".log"));
 
   // Each clip in exactly one shard, done there on the first attempt.
@@ -304,11 +276,12 @@ TEST_F(Batch, KilledRunsResumeToIdenticalOutputs) {
   for (int k = 0; k < 20; ++k) {
     const fs::path out = dir() / ("out-kill" + std::to_string(k));
     const fs::path j = job("kill" + std::to_string(k), in, out);
-    const pid_t pid = spawn({"batch", j.string(), "--quiet"}, dir() / "kill.log");
+    const pid_t pid =
+        testing::spawn_framescribe({"batch", j.string(), "--quiet"}, dir() / "kill.log");
     const double at = when(rng);
     std::this_thread::sleep_for(std::chrono::microseconds(static_cast<long>(at * 1000)));
     ::kill(pid, SIGKILL);
-    wait_exit(pid);
+    testing::wait_framescribe(pid);
     if (fs::exists(out / "state.sqlite") &&
         query(out / "state.sqlite", "SELECT count(*) FROM sqlite_master WHERE name = 'videos'") ==
             std::vector<std::string>{"1"}) {

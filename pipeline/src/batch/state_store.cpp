@@ -3,8 +3,7 @@
 
 #include <sqlite3.h>
 
-#include <ctime>
-
+#include "framescribe/core/event.h"  // utc_now_iso8601
 #include "sqlite_stmt.h"
 
 namespace framescribe::pipeline::batch {
@@ -29,15 +28,6 @@ CREATE TABLE IF NOT EXISTS outputs(
   bytes    INTEGER NOT NULL,
   PRIMARY KEY (identity, path));
 )sql";
-
-std::string now_iso() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 VideoStatus parse_status(const std::string& s) {
   if (s == "running") return VideoStatus::kRunning;
@@ -138,7 +128,7 @@ int StateStore::reset_interrupted() {
   Transaction t(db_, path_.string());
   Stmt s(db_, "UPDATE videos SET status = 'pending', updated_at = ?1 WHERE status = 'running'",
          path_.string());
-  s.bind(1, now_iso()).step();
+  s.bind(1, core::utc_now_iso8601()).step();
   const int n = sqlite3_changes(db_);
   t.commit();
   return n;
@@ -153,7 +143,7 @@ void StateStore::mark_running(const std::string& identity, const std::string& jo
          "'running', ?4) ON CONFLICT(identity) DO UPDATE SET status = 'running', input = ?3, "
          "updated_at = ?4",
          path_.string());
-  s.bind(1, identity).bind(2, job).bind(3, input).bind(4, now_iso()).step();
+  s.bind(1, identity).bind(2, job).bind(3, input).bind(4, core::utc_now_iso8601()).step();
   t.commit();
 }
 
@@ -162,7 +152,7 @@ void StateStore::mark_pending(const std::string& identity) {
   Transaction t(db_, path_.string());
   Stmt s(db_, "UPDATE videos SET status = 'pending', updated_at = ?2 WHERE identity = ?1",
          path_.string());
-  s.bind(1, identity).bind(2, now_iso()).step();
+  s.bind(1, identity).bind(2, core::utc_now_iso8601()).step();
   t.commit();
 }
 
@@ -179,7 +169,7 @@ void StateStore::mark_done(const std::string& identity, std::int64_t size_bytes,
       .bind(2, size_bytes)
       .bind(3, mtime_ns)
       .bind(4, sha256)
-      .bind(5, now_iso())
+      .bind(5, core::utc_now_iso8601())
       .step();
   Stmt del(db_, "DELETE FROM outputs WHERE identity = ?1", path_.string());
   del.bind(1, identity).step();
@@ -198,7 +188,7 @@ void StateStore::mark_failed(const std::string& identity, const std::string& rea
          "UPDATE videos SET status = 'failed', attempts = attempts + 1, reason = ?2, "
          "updated_at = ?3 WHERE identity = ?1",
          path_.string());
-  s.bind(1, identity).bind(2, reason).bind(3, now_iso()).step();
+  s.bind(1, identity).bind(2, reason).bind(3, core::utc_now_iso8601()).step();
   t.commit();
 }
 

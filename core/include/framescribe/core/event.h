@@ -80,6 +80,9 @@ struct RunEnd {
 // than newline and tab are removed. Valid text passes unchanged.
 std::string sanitize_text(std::string_view text);
 
+// Wall-clock time now, ISO 8601 in UTC to the second: "2026-11-27T03:45:00Z".
+std::string utc_now_iso8601();
+
 // "MM:SS.s" below an hour, "H:MM:SS.s" above: how times are written for people and prompts.
 std::string format_timestamp(std::int64_t ns);
 

@@ -28,15 +28,35 @@ std::string_view to_string(StopReason reason) {
 
 std::unique_ptr<Engine> load_engine(const std::filesystem::path& model_dir,
                                     const EngineOptions& options) {
-  ModelConfig config = load_model_config(model_dir);
+  const bool dummy_default = options.load_format == LoadFormat::kDummy && model_dir.empty();
+  return make_engine(dummy_default ? pixtral_12b_config() : load_model_config(model_dir), options);
+}
+
+std::unique_ptr<Engine> make_engine(const ModelConfig& config, const EngineOptions& options) {
   switch (options.device) {
     case Device::kCpu:
+      FS_CHECK(options.load_format == LoadFormat::kCheckpoint, kUnsupported,
+               "--load-format dummy needs the CUDA engine (--device cuda); the CPU engine reads "
+               "the checkpoint");
       return make_cpu_engine(config, options);
     case Device::kCuda:
-      FS_FAIL(kUnsupported, "the CUDA engine is not part of this build yet; use --device cpu");
+      return make_cuda_engine(config, options);
   }
   FS_FAIL(kInvalidArgument, "unknown device");
 }
+
+#ifndef FRAMESCRIBE_HAVE_CUDA
+// CPU-only build: the CUDA engine lives in src/cuda/ and is compiled only with nvcc.
+std::unique_ptr<Engine> make_cuda_engine(const ModelConfig&, const EngineOptions&) {
+  FS_FAIL(kUnsupported,
+          "this build of framescribe has no CUDA backend (configured with FRAMESCRIBE_CUDA=OFF or "
+          "without nvcc); rebuild with the cuda-release preset, or use --device cpu");
+}
+
+bool cuda_backend_built() {
+  return false;
+}
+#endif
 
 namespace {
 double ms_since(std::chrono::steady_clock::time_point t0) {

@@ -34,10 +34,19 @@ namespace framescribe::inference {
 enum class Device { kCpu, kCuda };
 std::string_view to_string(Device device);
 
+// Where the weights come from. kDummy (vLLM's --load-format dummy): random weights of the
+// configured sizes generated on the device, no weight file read; for benchmarks and memory
+// checks (the answers are meaningless). CUDA engine only.
+enum class LoadFormat { kCheckpoint, kDummy };
+
 struct EngineOptions {
   Device device = Device::kCpu;
   int n_threads = 0;                    // CPU engine: 0 = all hardware threads
   std::int64_t max_context_tokens = 0;  // 0 = the model's (at most 128k)
+  LoadFormat load_format = LoadFormat::kCheckpoint;
+  std::uint64_t dummy_seed = 0;           // kDummy: the same seed gives the same weights
+  std::int64_t prefill_chunk_tokens = 0;  // CUDA: tokens per prefill step (0 = 2048)
+  std::int64_t vision_batch_tokens = 0;   // CUDA: patches per vision step (0 = 16384)
 };
 
 enum class LogitsMode {
@@ -69,10 +78,19 @@ class Engine {
   virtual void truncate(std::int64_t n_tokens) = 0;
 };
 
-// Loads the model in `model_dir` (either layout) on the requested device. Throws Error.
+// Loads the model in `model_dir` (either layout) on the requested device. Throws Error. With
+// LoadFormat::kDummy the config is still read from `model_dir`, or, if `model_dir` is empty, is
+// pixtral_12b_config().
 std::unique_ptr<Engine> load_engine(const std::filesystem::path& model_dir,
                                     const EngineOptions& options);
+// The engine of options.device for an already loaded config.
+std::unique_ptr<Engine> make_engine(const ModelConfig& config, const EngineOptions& options);
 std::unique_ptr<Engine> make_cpu_engine(const ModelConfig& config, const EngineOptions& options);
+// Throws Error(kUnsupported) when this build has no CUDA backend (FRAMESCRIBE_CUDA=OFF) or the
+// machine has no usable CUDA device, and Error(kOutOfMemory) when the model does not fit.
+std::unique_ptr<Engine> make_cuda_engine(const ModelConfig& config, const EngineOptions& options);
+// Whether this build contains the CUDA backend (says nothing about a device being present).
+bool cuda_backend_built();
 
 enum class StopReason { kEos, kMaxTokens, kContextFull, kCallback };
 std::string_view to_string(StopReason reason);

@@ -69,6 +69,14 @@ struct ModelConfig {
 // wrong types, impossible values), kUnsupported (a different architecture or variant).
 ModelConfig load_model_config(const std::filesystem::path& dir);
 
+// The real Pixtral-12B configuration (docs/pixtral.md 1.3), without any file: the defaults of
+// the structs above are its values. For --load-format dummy benchmarks and sizing.
+inline ModelConfig pixtral_12b_config() {
+  ModelConfig config;
+  config.layout = CheckpointLayout::kNative;
+  return config;
+}
+
 struct ParameterCounts {
   std::int64_t vision = 0;
   std::int64_t projector = 0;

@@ -1,0 +1,252 @@
+// The CUDA engine: construction (device check, weights, KV cache, scratch), request validation
+// (the same checks and messages as the CPU engine) and the chunking of prefill and images.
+#include "cuda/cuda_engine.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "cuda/cuda_check.h"
+#include "cuda/ops.h"
+#include "framescribe/core/error.h"
+#include "framescribe/core/log.h"
+
+namespace framescribe::inference {
+namespace cuda {
+namespace {
+
+constexpr std::int64_t kDefaultChunkTokens = 2048;
+constexpr std::int64_t kDefaultVisionTokens = 16384;
+
+// Runs `f`; a failure other than a rejected request marks the engine failed: after a CUDA
+// error the context and the cache contents cannot be trusted.
+template <typename F>
+auto guarded(bool& failed, F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kInvalidArgument) failed = true;
+    throw;
+  } catch (...) {
+    failed = true;
+    throw;
+  }
+}
+
+}  // namespace
+
+template <typename Alloc>
+void CudaEngine::layout_state(Alloc& a) {
+  const TextConfig& t = config_.text;
+  const VisionConfig& v = config_.vision;
+  const std::int64_t td = t.n_embd, hd = t.head_dim, qd = std::int64_t{t.n_head} * hd,
+                     kvd = std::int64_t{t.n_head_kv} * hd, ff = t.n_ff;
+  const std::int64_t T = chunk_tokens_, V = vision_tokens_;
+  k_cache_ = a.template take<bf16>(std::int64_t{t.n_layer} * max_context_ * kvd);
+  v_cache_ = a.template take<bf16>(std::int64_t{t.n_layer} * max_context_ * kvd);
+  rope_text_ = a.template take<float2>(max_context_ * (hd / 2));
+  const std::int64_t side = v.max_patches_per_side();
+  rope_vision_ = a.template take<float2>(side * side * (v.head_dim / 2));
+
+  text_.tokens = a.template take<std::int32_t>(T);
+  text_.image_row = a.template take<std::int32_t>(T);
+  text_.images = a.template take<float>(T * td);
+  text_.x = a.template take<float>(T * td);
+  text_.h = a.template take<bf16>(T * std::max({td, qd, ff}));
+  text_.qkv = a.template take<float>(T * (qd + 2 * kvd));
+  text_.q = a.template take<bf16>(T * qd);
+  text_.gate_up = a.template take<float>(T * 2 * ff);
+  text_.logits = a.template take<float>(kLogitRows * t.n_vocab);
+  text_.attn_workspace = a.template take<float>(
+      attention_decode_workspace_floats(kDecodeMaxQueries, t.n_head, t.head_dim));
+
+  const std::int64_t vd = v.n_embd, pl = 3LL * v.patch_px * v.patch_px;
+  vision_.pixels = a.template take<float>(V * pl);
+  vision_.patches = a.template take<bf16>(V * pl);
+  vision_.positions = a.template take<std::int32_t>(V);
+  vision_.seq_begin = a.template take<std::int32_t>(V + 1);
+  vision_.x = a.template take<float>(V * vd);
+  vision_.h = a.template take<bf16>(V * std::max({vd, std::int64_t{v.n_ff}, td}));
+  vision_.qkv = a.template take<float>(V * 3 * vd);
+  vision_.q = a.template take<bf16>(V * vd);
+  vision_.k = a.template take<bf16>(V * vd);
+  vision_.v = a.template take<bf16>(V * vd);
+  vision_.gate_up = a.template take<float>(V * 2 * v.n_ff);
+  vision_.proj = a.template take<float>(V * td);
+}
+
+CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) : config_(config) {
+  // make_cuda_engine has checked for a device before the stream member was created.
+  const TextConfig& t = config_.text;
+  const VisionConfig& v = config_.vision;
+  max_context_ = options.max_context_tokens > 0
+                     ? std::min(options.max_context_tokens, t.max_context)
+                     : t.max_context;
+  chunk_tokens_ =
+      options.prefill_chunk_tokens > 0 ? options.prefill_chunk_tokens : kDefaultChunkTokens;
+  chunk_tokens_ = std::min(chunk_tokens_, max_context_);
+  // A group always holds at least one whole image of the largest size.
+  const std::int64_t max_image = std::int64_t{v.max_patches_per_side()} * v.max_patches_per_side();
+  vision_tokens_ = std::max(max_image, options.vision_batch_tokens > 0 ? options.vision_batch_tokens
+                                                                       : kDefaultVisionTokens);
+  FS_CHECK(t.head_dim % 2 == 0 && v.head_dim % 4 == 0 && t.n_head % t.n_head_kv == 0, kUnsupported,
+           "CUDA engine: head_dim " << t.head_dim << " / vision head_dim " << v.head_dim
+                                    << " / heads " << t.n_head << ":" << t.n_head_kv
+                                    << " are not supported");
+  FS_CHECK(v.n_channels == 3, kUnsupported,
+           "CUDA engine: " << v.n_channels << " image channels (expected 3)");
+
+  gemm_ = std::make_unique<Gemm>(stream_.get());
+  if (options.load_format == LoadFormat::kDummy) {
+    weights_ = dummy_weights(config_, options.dummy_seed, stream_.get());
+  } else {
+    weights_ = upload_weights(config_, TensorStore::open(config_.weights_path), stream_.get());
+  }
+  ArenaPlan plan;
+  layout_state(plan);
+  state_ = DeviceArena(plan.size_bytes(), "the KV cache (" + std::to_string(max_context_) +
+                                              " tokens) and activations");
+  layout_state(state_);
+  launch_rope_table_1d(rope_text_, max_context_, t.head_dim, t.rope_theta, stream_.get());
+  launch_rope_table_2d(rope_vision_, v.max_patches_per_side(), v.head_dim, v.rope_theta,
+                       stream_.get());
+  stream_.synchronize();
+  FS_LOG_INFO("CUDA engine: weights " << (weights_.arena.size_bytes() >> 20) << " MiB, cache + "
+                                      << "activations " << (state_.size_bytes() >> 20)
+                                      << " MiB, context " << max_context_ << " tokens");
+}
+
+CudaEngine::~CudaEngine() {
+  // Let queued work finish before the buffers go; errors are ignored (destructors never throw).
+  (void)cudaStreamSynchronize(stream_.get());
+}
+
+void CudaEngine::check_usable() const {
+  FS_CHECK(!failed_, kInternal,
+           "the CUDA engine failed earlier (a CUDA error); create a new engine");
+}
+
+void CudaEngine::truncate(std::int64_t n_tokens) {
+  // Cached positions past n_past_ are simply overwritten later; nothing to clear.
+  n_past_ = std::min(n_past_, std::max<std::int64_t>(0, n_tokens));
+}
+
+std::vector<float> CudaEngine::encode_images(std::span<const PixelImage> images) {
+  check_usable();
+  const VisionConfig& v = config_.vision;
+  const int p = v.patch_px;
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const PixelImage& img = images[i];
+    FS_CHECK(img.width_px > 0 && img.height_px > 0 && img.width_px % p == 0 &&
+                 img.height_px % p == 0 && img.width_px <= v.image_size_px &&
+                 img.height_px <= v.image_size_px,
+             kInvalidArgument,
+             "image " << i << " is " << img.width_px << "x" << img.height_px
+                      << "; sides must be positive multiples of " << p << " up to "
+                      << v.image_size_px << " (use preprocess_image)");
+    FS_CHECK(img.chw.size() == 3ull * img.width_px * img.height_px, kInvalidArgument,
+             "image " << i << ": " << img.chw.size() << " values for a 3x" << img.height_px << "x"
+                      << img.width_px << " image");
+    n += std::int64_t{img.height_px / p} * (img.width_px / p);
+  }
+  const std::int64_t td = config_.text.n_embd;
+  std::vector<float> out(static_cast<std::size_t>(n * td));
+  return guarded(failed_, [&] {
+    // Greedy groups of whole images up to vision_tokens_ patches.
+    std::size_t first = 0;
+    std::int64_t row = 0, group_patches = 0;
+    for (std::size_t i = 0; i <= images.size(); ++i) {
+      const std::int64_t patches =
+          i < images.size() ? std::int64_t{images[i].height_px / p} * (images[i].width_px / p) : 0;
+      if (i == images.size() || group_patches + patches > vision_tokens_) {
+        if (i > first) {
+          encode_group(images.subspan(first, i - first), out.data() + row * td);
+          row += group_patches;
+        }
+        first = i;
+        group_patches = 0;
+      }
+      group_patches += patches;
+    }
+    return std::move(out);
+  });
+}
+
+std::vector<float> CudaEngine::eval(std::span<const std::int32_t> tokens,
+                                    std::span<const float> image_embd, LogitsMode mode) {
+  check_usable();
+  const TextConfig& t = config_.text;
+  const std::int64_t n = static_cast<std::int64_t>(tokens.size()), d = t.n_embd;
+  if (n == 0) return {};
+  FS_CHECK(n_past_ + n <= max_context_, kInvalidArgument,
+           n << " more tokens after " << n_past_ << " exceed the context of " << max_context_
+             << " tokens");
+  FS_CHECK(image_embd.size() % static_cast<std::size_t>(d) == 0, kInvalidArgument,
+           "image embeddings hold " << image_embd.size()
+                                    << " values, not a whole number of rows of " << d);
+  const std::int64_t n_rows = static_cast<std::int64_t>(image_embd.size()) / d;
+  std::int64_t n_image_tokens = 0;
+  for (std::int32_t tok : tokens) {
+    FS_CHECK(tok >= 0 && tok < t.n_vocab, kInvalidArgument,
+             "token id " << tok << " is outside the vocabulary of " << t.n_vocab);
+    n_image_tokens += tok == config_.image_token_id;
+  }
+  FS_CHECK(
+      n_image_tokens == n_rows, kInvalidArgument,
+      "the tokens hold " << n_image_tokens << " image tokens but " << n_rows
+                         << " image feature rows were given; image blocks and images must match");
+
+  return guarded(failed_, [&] {
+    std::vector<float> result;
+    if (mode == LogitsMode::kAll) result.resize(static_cast<std::size_t>(n * t.n_vocab));
+    if (mode == LogitsMode::kLast) result.resize(static_cast<std::size_t>(t.n_vocab));
+    std::vector<std::int32_t> image_row;
+    std::int64_t next_image = 0;
+    cudaStream_t s = stream_.get();
+    for (std::int64_t c0 = 0; c0 < n; c0 += chunk_tokens_) {
+      const std::int64_t c1 = std::min(n, c0 + chunk_tokens_), m = c1 - c0;
+      // [IMG] tokens take the next image rows in order (docs/pixtral.md 3.4); the chunk's rows
+      // are contiguous in image_embd, so one copy uploads them.
+      image_row.assign(static_cast<std::size_t>(m), -1);
+      const std::int64_t first_image = next_image;
+      for (std::int64_t i = 0; i < m; ++i) {
+        if (tokens[static_cast<std::size_t>(c0 + i)] == config_.image_token_id)
+          image_row[static_cast<std::size_t>(i)] =
+              static_cast<std::int32_t>(next_image++ - first_image);
+      }
+      FS_CUDA_CHECK(cudaMemcpyAsync(text_.tokens, tokens.data() + c0, m * sizeof(std::int32_t),
+                                    cudaMemcpyHostToDevice, s));
+      FS_CUDA_CHECK(cudaMemcpyAsync(text_.image_row, image_row.data(), m * sizeof(std::int32_t),
+                                    cudaMemcpyHostToDevice, s));
+      if (next_image > first_image) {
+        FS_CUDA_CHECK(cudaMemcpyAsync(text_.images, image_embd.data() + first_image * d,
+                                      (next_image - first_image) * d * sizeof(float),
+                                      cudaMemcpyHostToDevice, s));
+      }
+      launch_embed(text_.tokens, text_.image_row, m, weights_.tok_embeddings, text_.images, d,
+                   text_.x, s);
+      forward_chunk(m, n_past_ + c0);
+      if (mode == LogitsMode::kAll) logits(0, m, result.data() + c0 * t.n_vocab);
+      if (mode == LogitsMode::kLast && c1 == n) logits(m - 1, m, result.data());
+      // The host vectors above are reused by the next chunk: wait for the copies (and keep
+      // errors attributed to the chunk that caused them).
+      stream_.synchronize();
+    }
+    n_past_ += n;
+    return result;
+  });
+}
+
+}  // namespace cuda
+
+std::unique_ptr<Engine> make_cuda_engine(const ModelConfig& config, const EngineOptions& options) {
+  // Before any member of the engine touches the runtime, for a clear "no device" error.
+  cuda::require_device();
+  return std::make_unique<cuda::CudaEngine>(config, options);
+}
+
+bool cuda_backend_built() {
+  return true;
+}
+
+}  // namespace framescribe::inference

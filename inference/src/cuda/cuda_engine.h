@@ -1,0 +1,100 @@
+// The CUDA engine (internal): bf16 weights in one arena (cuda_weights.h), a bf16 KV cache sized
+// to max_context on the device, float32 residual stream, cuBLASLt GEMMs, the kernels of ops.h.
+// Everything is allocated in the constructor; encode_images and eval allocate nothing on the
+// device (only host-side result vectors and small staging vectors).
+//
+// Prefill runs in chunks of prefill_chunk_tokens (each chunk attends to the cache written by
+// the previous ones), images in groups of at most vision_batch_tokens patches (each image
+// whole). Not thread-safe: one thread drives one engine. A CUDA error marks the engine failed
+// (the context may be unusable); later calls throw.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "cuda/cuda_weights.h"
+#include "cuda/device_memory.h"
+#include "cuda/gemm.h"
+#include "cuda/handles.h"
+#include "framescribe/inference/engine.h"
+
+namespace framescribe::inference::cuda {
+
+// Per-chunk text activations.
+struct TextScratch {
+  std::int32_t* tokens = nullptr;     // [T]
+  std::int32_t* image_row = nullptr;  // [T], -1 for text tokens
+  float* images = nullptr;            // [T, td] image rows used by the chunk
+  float* x = nullptr;                 // [T, td] residual stream
+  bf16* h = nullptr;                  // [T, max(td, qd, ff)] GEMM inputs
+  float* qkv = nullptr;               // [T, qd + 2 kvd]
+  bf16* q = nullptr;                  // [T, qd]
+  float* gate_up = nullptr;           // [T, 2 ff]
+  float* logits = nullptr;            // [kLogitRows, n_vocab]
+  float* attn_workspace = nullptr;    // decode split-K partials
+};
+
+// Per-group vision activations (V patches) and projector outputs.
+struct VisionScratch {
+  float* pixels = nullptr;                        // [V * 3 * p * p]
+  bf16* patches = nullptr;                        // [V, 3 * p * p]
+  std::int32_t* positions = nullptr;              // [V] row * max_side + col
+  std::int32_t* seq_begin = nullptr;              // [V + 1]
+  float* x = nullptr;                             // [V, vd]
+  bf16* h = nullptr;                              // [V, max(vd, vff, td)]
+  float* qkv = nullptr;                           // [V, 3 vd]
+  bf16 *q = nullptr, *k = nullptr, *v = nullptr;  // [V, vd] each
+  float* gate_up = nullptr;                       // [V, 2 vff]
+  float* proj = nullptr;                          // [V, td] projector hidden, then output
+};
+
+class CudaEngine final : public Engine {
+ public:
+  CudaEngine(const ModelConfig& config, const EngineOptions& options);
+  ~CudaEngine() override;
+
+  const ModelConfig& config() const override { return config_; }
+  std::string_view backend_name() const override { return "cuda-bf16"; }
+  std::vector<float> encode_images(std::span<const PixelImage> images) override;
+  std::vector<float> eval(std::span<const std::int32_t> tokens,
+                          std::span<const float> image_embeddings, LogitsMode mode) override;
+  std::int64_t n_past() const override { return n_past_; }
+  std::int64_t max_context() const override { return max_context_; }
+  void truncate(std::int64_t n_tokens) override;
+
+  static constexpr std::int64_t kLogitRows = 128;       // logits computed per GEMM
+  static constexpr std::int64_t kDecodeMaxQueries = 4;  // chunks this short use split-K attention
+
+ private:
+  // vision_forward.cpp: one group of whole images, features to `out` (host, [patches, td]).
+  void encode_group(std::span<const PixelImage> images, float* out);
+  // text_forward.cpp: n tokens (already on the device in text_ scratch) at positions pos0..,
+  // through every layer; leaves the final residual in text_.x.
+  void forward_chunk(std::int64_t n, std::int64_t pos0);
+  // Final norm + output projection of rows [r0, r1) of text_.x into host `out` ([r1-r0, vocab]).
+  void logits(std::int64_t r0, std::int64_t r1, float* out);
+  template <typename Alloc>
+  void layout_state(Alloc& alloc);
+  void check_usable() const;
+
+  ModelConfig config_;
+  std::int64_t max_context_ = 0;
+  std::int64_t chunk_tokens_ = 0;
+  std::int64_t vision_tokens_ = 0;
+  Stream stream_;
+  std::unique_ptr<Gemm> gemm_;
+  DeviceWeights weights_;
+  DeviceArena state_;        // KV cache, RoPE tables, scratch
+  bf16* k_cache_ = nullptr;  // [n_layer, max_context, kvd]
+  bf16* v_cache_ = nullptr;
+  float2* rope_text_ = nullptr;    // [max_context, hd/2]
+  float2* rope_vision_ = nullptr;  // [max_side^2, vhd/2]
+  TextScratch text_;
+  VisionScratch vision_;
+  std::int64_t n_past_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace framescribe::inference::cuda

@@ -1,0 +1,68 @@
+// Mistral (NeMo-12B) text decoder on the GPU, one prefill chunk or decode step at a time.
+// Same computation as cpu/text_decoder.cpp (mistral-inference transformer.py, commit 2557e12d;
+// docs/pixtral.md section 7) with bf16 weights and GEMM inputs, float32 residual stream and
+// accumulation. The residual adds are fused into the wo and w2 GEMMs (beta = 1).
+#include <algorithm>
+
+#include "cuda/cuda_check.h"
+#include "cuda/cuda_engine.h"
+#include "cuda/ops.h"
+
+namespace framescribe::inference::cuda {
+
+void CudaEngine::forward_chunk(std::int64_t n, std::int64_t pos0) {
+  const TextConfig& t = config_.text;
+  const std::int64_t d = t.n_embd, hd = t.head_dim, ff = t.n_ff;
+  const std::int64_t qd = std::int64_t{t.n_head} * hd, kvd = std::int64_t{t.n_head_kv} * hd;
+  const std::int64_t qkv_dim = qd + 2 * kvd;
+  cudaStream_t s = stream_.get();
+  for (int l = 0; l < t.n_layer; ++l) {
+    const DeviceBlock& b = weights_.text[static_cast<std::size_t>(l)];
+    bf16* k_layer = k_cache_ + std::int64_t{l} * max_context_ * kvd;
+    bf16* v_layer = v_cache_ + std::int64_t{l} * max_context_ * kvd;
+
+    // Attention: q, k, v in one GEMM; RoPE on q and k (k and v go straight into the cache at
+    // positions pos0..pos0+n-1); causal over the whole cache, no sliding window.
+    launch_rms_norm(text_.x, nullptr, b.attention_norm, n, d, t.norm_eps, text_.h, s);
+    gemm_->matmul_nt(text_.h, d, b.wqkv, n, qkv_dim, d, text_.qkv, GemmOut::kF32, qkv_dim, 0.0f);
+    launch_rope(text_.qkv, qkv_dim, text_.q, qd, n, t.n_head, t.head_dim, rope_text_, nullptr, pos0,
+                s);
+    launch_rope(text_.qkv + qd, qkv_dim, k_layer + pos0 * kvd, kvd, n, t.n_head_kv, t.head_dim,
+                rope_text_, nullptr, pos0, s);
+    launch_f32_to_bf16(text_.qkv + qd + kvd, qkv_dim, v_layer + pos0 * kvd, kvd, n, kvd, s);
+    if (n <= kDecodeMaxQueries) {
+      launch_attention_decode(text_.q, qd, k_layer, v_layer, kvd, text_.h, qd, n, pos0, t.n_head,
+                              t.n_head_kv, t.head_dim, text_.attn_workspace, s);
+    } else {
+      launch_attention_prefill(text_.q, qd, k_layer, v_layer, kvd, text_.h, qd, n, pos0, t.n_head,
+                               t.n_head_kv, t.head_dim, s);
+    }
+    gemm_->matmul_nt(text_.h, qd, b.wo, n, d, qd, text_.x, GemmOut::kF32, d, 1.0f);
+
+    // SiLU-gated FFN: w2(silu(w1 h) * w3 h), w1|w3 fused.
+    launch_rms_norm(text_.x, nullptr, b.ffn_norm, n, d, t.norm_eps, text_.h, s);
+    gemm_->matmul_nt(text_.h, d, b.w13, n, 2 * ff, d, text_.gate_up, GemmOut::kF32, 2 * ff, 0.0f);
+    launch_silu_mul(text_.gate_up, n, ff, text_.h, s);
+    gemm_->matmul_nt(text_.h, ff, b.w2, n, d, ff, text_.x, GemmOut::kF32, d, 1.0f);
+  }
+}
+
+void CudaEngine::logits(std::int64_t r0, std::int64_t r1, float* out) {
+  const TextConfig& t = config_.text;
+  const std::int64_t d = t.n_embd, vocab = t.n_vocab;
+  cudaStream_t s = stream_.get();
+  for (std::int64_t a = r0; a < r1; a += kLogitRows) {
+    const std::int64_t rows = std::min(kLogitRows, r1 - a);
+    // The norm reads the residual rows and writes bf16 GEMM input at the start of h.
+    launch_rms_norm(text_.x + a * d, nullptr, weights_.norm, rows, d, t.norm_eps, text_.h, s);
+    gemm_->matmul_nt(text_.h, d, weights_.output, rows, vocab, d, text_.logits, GemmOut::kF32,
+                     vocab, 0.0f);
+    FS_CUDA_CHECK(cudaMemcpyAsync(out + (a - r0) * vocab, text_.logits,
+                                  rows * vocab * sizeof(float), cudaMemcpyDeviceToHost, s));
+    // text_.logits is reused by the next block; the copy into pageable memory is synchronous
+    // with respect to the host anyway.
+    FS_CUDA_CHECK(cudaStreamSynchronize(s));
+  }
+}
+
+}  // namespace framescribe::inference::cuda

@@ -1,0 +1,156 @@
+// The three attention launchers against cpu::attention (float32 softmax, double dots) on the
+// same bf16-rounded q, k, v.
+//
+// Tolerance: both sides compute scores and softmax in float32 or better from identical inputs,
+// so before output rounding they agree to ~1e-6 relative; the GPU then rounds to bf16 (at most
+// 2^-8 relative, see ops_test.cpp). Outputs are convex combinations of v rows and can be small
+// where v values cancel, hence atol 2e-4 next to rtol 8e-3 (two bf16 steps: the online softmax
+// rescales partial sums, and split-K decode merges up to 128 partials in float32).
+#include <gtest/gtest.h>
+
+#include "cpu/ops.h"
+#include "gpu/gpu_test_util.h"
+
+namespace framescribe::gpu_test {
+namespace {
+
+namespace cpu = framescribe::inference::cpu;
+constexpr double kAtol = 2e-4;
+constexpr double kRtol = 8e-3;
+
+struct VisionCase {
+  std::vector<int> lengths;  // patches per image
+  int n_head, head_dim;
+};
+// Readable, stable test names (the default prints the struct's bytes, padding included).
+void PrintTo(const VisionCase& c, std::ostream* os) {
+  *os << "patches";
+  for (int n : c.lengths) *os << "_" << n;
+  *os << "_heads" << c.n_head << "_hd" << c.head_dim;
+}
+
+class VisionAttentionTest : public ::testing::TestWithParam<VisionCase> {};
+
+TEST_P(VisionAttentionTest, MatchesCpuPerImage) {
+  FS_REQUIRE_GPU();
+  const VisionCase c = GetParam();
+  const std::int64_t width = std::int64_t{c.n_head} * c.head_dim;
+  std::vector<std::int32_t> begin{0};
+  int max_len = 0;
+  for (int len : c.lengths) {
+    begin.push_back(begin.back() + len);
+    max_len = std::max(max_len, len);
+  }
+  const std::int64_t n = begin.back();
+  // q scaled up so the softmax is peaky in places (a flat softmax hides indexing errors).
+  const std::vector<float> q = rounded_bf16(random_floats(n * width, 71, -3.0f, 3.0f));
+  const std::vector<float> k = rounded_bf16(random_floats(n * width, 72));
+  const std::vector<float> v = rounded_bf16(random_floats(n * width, 73));
+  auto dq = to_device_bf16(q);
+  auto dk = to_device_bf16(k);
+  auto dv = to_device_bf16(v);
+  DeviceArray<std::int32_t> dbegin(begin);
+  DeviceArray<fc::bf16> dout(n * width);
+  fc::launch_attention_vision(dq.get(), width, dk.get(), dv.get(), width, dout.get(), width,
+                              dbegin.get(), static_cast<int>(c.lengths.size()), max_len, c.n_head,
+                              c.head_dim, nullptr);
+  std::vector<float> ref(n * width);
+  for (std::size_t i = 0; i < c.lengths.size(); ++i) {
+    const std::int64_t off = begin[i] * width, len = c.lengths[i];
+    cpu::attention(q.data() + off, width, k.data() + off, v.data() + off, width, len, len, c.n_head,
+                   c.n_head, c.head_dim, /*causal=*/false, 0, ref.data() + off);
+  }
+  EXPECT_TRUE(all_close(from_device_bf16(dout), ref, kAtol, kRtol, "vision attention"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, VisionAttentionTest,
+    ::testing::Values(VisionCase{{256, 17, 1, 64}, 16, 64},  // real heads, mixed sizes
+                      VisionCase{{1024}, 16, 64},            // one 512x512 frame
+                      VisionCase{{3, 4096}, 16, 64},         // a 1024x1024 image after a tiny one
+                      VisionCase{{12, 10, 30}, 4, 16},       // fixture-like tiny heads
+                      VisionCase{{100, 33}, 2, 32}, VisionCase{{65, 7}, 2, 128}));
+
+struct TextCase {
+  std::int64_t n_q, pos0;
+  int n_head, n_head_kv, head_dim;
+};
+void PrintTo(const TextCase& c, std::ostream* os) {
+  *os << "q" << c.n_q << "_at" << c.pos0 << "_heads" << c.n_head << "/" << c.n_head_kv << "_hd"
+      << c.head_dim;
+}
+
+std::vector<float> run_text(const TextCase& c, bool decode, std::vector<float>* ref_out) {
+  const std::int64_t qd = std::int64_t{c.n_head} * c.head_dim;
+  const std::int64_t kvd = std::int64_t{c.n_head_kv} * c.head_dim;
+  const std::int64_t n_kv = c.pos0 + c.n_q;
+  const std::vector<float> q = rounded_bf16(random_floats(c.n_q * qd, 81, -3.0f, 3.0f));
+  const std::vector<float> k = rounded_bf16(random_floats(n_kv * kvd, 82));
+  const std::vector<float> v = rounded_bf16(random_floats(n_kv * kvd, 83));
+  auto dq = to_device_bf16(q);
+  auto dk = to_device_bf16(k);
+  auto dv = to_device_bf16(v);
+  DeviceArray<fc::bf16> dout(c.n_q * qd);
+  if (decode) {
+    DeviceArray<float> ws(static_cast<std::size_t>(
+        fc::attention_decode_workspace_floats(c.n_q, c.n_head, c.head_dim)));
+    fc::launch_attention_decode(dq.get(), qd, dk.get(), dv.get(), kvd, dout.get(), qd, c.n_q,
+                                c.pos0, c.n_head, c.n_head_kv, c.head_dim, ws.get(), nullptr);
+    FS_CUDA_CHECK(cudaDeviceSynchronize());  // ws must outlive the kernels
+  } else {
+    fc::launch_attention_prefill(dq.get(), qd, dk.get(), dv.get(), kvd, dout.get(), qd, c.n_q,
+                                 c.pos0, c.n_head, c.n_head_kv, c.head_dim, nullptr);
+  }
+  ref_out->assign(c.n_q * qd, 0.0f);
+  cpu::attention(q.data(), qd, k.data(), v.data(), kvd, c.n_q, n_kv, c.n_head, c.n_head_kv,
+                 c.head_dim, /*causal=*/true, c.pos0, ref_out->data());
+  return from_device_bf16(dout);
+}
+
+class PrefillAttentionTest : public ::testing::TestWithParam<TextCase> {};
+
+TEST_P(PrefillAttentionTest, MatchesCpu) {
+  FS_REQUIRE_GPU();
+  std::vector<float> ref;
+  const std::vector<float> got = run_text(GetParam(), /*decode=*/false, &ref);
+  EXPECT_TRUE(all_close(got, ref, kAtol, kRtol, "prefill attention"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, PrefillAttentionTest,
+                         ::testing::Values(TextCase{17, 0, 32, 8, 128},  // real GQA 32/8
+                                           TextCase{64, 100, 32, 8,
+                                                    128},  // a later chunk over cached keys
+                                           TextCase{300, 0, 32, 8, 128}, TextCase{1, 0, 32, 8, 128},
+                                           TextCase{33, 5, 4, 2, 32},  // fixture-like
+                                           TextCase{7, 70, 8, 2, 32}, TextCase{5, 3, 6, 6, 64}));
+
+class DecodeAttentionTest : public ::testing::TestWithParam<TextCase> {};
+
+TEST_P(DecodeAttentionTest, MatchesCpu) {
+  FS_REQUIRE_GPU();
+  std::vector<float> ref;
+  const std::vector<float> got = run_text(GetParam(), /*decode=*/true, &ref);
+  EXPECT_TRUE(all_close(got, ref, kAtol, kRtol, "decode attention"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, DecodeAttentionTest,
+                         ::testing::Values(TextCase{1, 0, 32, 8, 128},     // first token: one key
+                                           TextCase{1, 4999, 32, 8, 128},  // 5000 keys: many splits
+                                           TextCase{1, 40000, 32, 8,
+                                                    128},  // 128 splits of 320+ keys
+                                           TextCase{3, 1000, 32, 8, 128},  // a few queries at once
+                                           TextCase{1, 300, 4, 2, 32},     // fixture-like
+                                           TextCase{4, 17, 8, 2, 16}));
+
+TEST(DecodeAttention, AgreesWithPrefillKernel) {
+  FS_REQUIRE_GPU();
+  // The two launchers compute the same function; split-K only changes the summation order.
+  const TextCase c{2, 2500, 32, 8, 128};
+  std::vector<float> ref;
+  const std::vector<float> a = run_text(c, true, &ref);
+  const std::vector<float> b = run_text(c, false, &ref);
+  EXPECT_TRUE(all_close(a, b, kAtol, kRtol, "decode vs prefill"));
+}
+
+}  // namespace
+}  // namespace framescribe::gpu_test

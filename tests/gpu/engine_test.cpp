@@ -199,8 +199,9 @@ TEST(CudaEngine, SteadyStateAllocatesNothing) {
 
 TEST(CudaEngine, ImageGroupsGiveTheSameFeatures) {
   FS_REQUIRE_GPU();
-  // With image_size_px 96 (at most 6x6 patches) and vision_batch_tokens 1, every image is its
-  // own vision step; the features must be those of one step over all images.
+  // With image_size_px 96 (at most 6x6 patches) and vision_batch_tokens 1, a step holds at most
+  // 36 patches (one whole image of the largest size): the images go in three steps (12 + 10,
+  // 36, 1 patches); the features must be those of one step over all images.
   fi::ModelConfig cfg = fi::load_model_config(kData / "pixtral_tiny_a");
   cfg.vision.image_size_px = 96;
   fi::EngineOptions one_by_one = cuda_options();

@@ -52,6 +52,9 @@ class DeviceArray {
   std::size_t size() const { return n_; }
   void upload(const std::vector<T>& host) {
     FS_CUDA_CHECK(cudaMemcpy(get(), host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
+    // From pageable memory cudaMemcpy may return before the DMA has landed, and the engine's
+    // Stream is non-blocking (no implicit ordering with the legacy default stream): wait here.
+    FS_CUDA_CHECK(cudaDeviceSynchronize());
   }
   std::vector<T> download() const {
     std::vector<T> host(n_);

@@ -31,6 +31,7 @@
 #include "framescribe/pipeline/prompt_template.h"
 #include "framescribe/pipeline/video_pipeline.h"
 #include "framescribe/sinks/sinks.h"
+#include "model_defaults.h"
 #include "pixtral_window_engine.h"
 #include "summarize_support.h"
 #include "video_options.h"
@@ -64,6 +65,8 @@ struct SummarizeOptions {
   bool dry_run = false;
   bool json = false;
   std::string dump_prompts;
+  // Which of the settings a model's framescribe.json may recommend were given by the user.
+  bool sampling_given = false, size_given = false, max_tokens_given = false;
 };
 
 core::StopFlag* g_stop = nullptr;
@@ -179,8 +182,30 @@ int dry_run(const SummarizeOptions& o) {
   return 0;
 }
 
+// Picks the model (--model, $FRAMESCRIBE_MODEL or the bundled demo model) and applies the
+// settings its framescribe.json recommends to every option the user did not give.
+void apply_model_defaults(SummarizeOptions& o) {
+  bool demo = false;
+  o.model = resolve_model_dir(o.model, &demo).string();
+  const ModelDefaults d = read_model_defaults(o.model);
+  if (!o.sampling_given && d.fps) o.video.fps = *d.fps;
+  if (!o.size_given && d.max_edge) o.video.max_edge_px = *d.max_edge;
+  if (!o.max_tokens_given && d.max_tokens) o.max_tokens = *d.max_tokens;
+  if (demo && !o.quiet) {
+    std::fprintf(
+        stderr,
+        "framescribe: no --model given: using the bundled demo model %s\n"
+        "             (%s)\n"
+        "             For real videos give --model DIR with Pixtral-12B "
+        "(mistral-community/pixtral-12b or mistralai/Pixtral-12B-2409).\n",
+        o.model.c_str(),
+        d.about.empty() ? "it knows only a synthetic world of moving shapes" : d.about.c_str());
+  }
+}
+
 int run_summarize(SummarizeOptions o) {
   decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
+  apply_model_defaults(o);
   if (o.video.fps == 0 && o.video.every == 0 && !o.video.keyframes && o.video.scene < 0)
     o.video.fps = 1.0;  // the default for descriptions: one frame per second
   // Check every option before any work.
@@ -302,8 +327,9 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
       "summarize", "Timestamped descriptions and a summary of videos (console and files)");
   auto o = std::make_shared<SummarizeOptions>();
   cmd->add_option("VIDEO", o->videos, "Video files or URLs")->required();
-  cmd->add_option("-m,--model", o->model, "Model directory (either layout, with its tokenizer)")
-      ->required()
+  cmd->add_option("-m,--model", o->model,
+                  "Model directory (either layout, with its tokenizer); default: "
+                  "$FRAMESCRIBE_MODEL, else the bundled demo model (synthetic shapes only)")
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--device", o->device, "Engine: cpu or cuda")->capture_default_str();
   cmd->add_option("-t,--engine-threads", o->threads, "CPU engine threads (0: all)")
@@ -355,7 +381,14 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--dump-prompts", o->dump_prompts,
                   "Write every prompt (text, images as placeholders, token counts) as JSONL");
   cmd->footer(std::string(kSummarizeHelp) + "\n\n" + kSamplingHelp);
-  cmd->callback([o, exit_code] { *exit_code = run_summarize(*o); });
+  cmd->callback([cmd, o, exit_code] {
+    for (const char* name : {"--fps", "--every", "--keyframes", "--scene"})
+      o->sampling_given |= cmd->get_option(name)->count() > 0;
+    for (const char* name : {"--max-edge", "--max-frame-tokens"})
+      o->size_given |= cmd->get_option(name)->count() > 0;
+    o->max_tokens_given = cmd->get_option("--max-tokens")->count() > 0;
+    *exit_code = run_summarize(*o);
+  });
 }
 
 }  // namespace framescribe::apps

@@ -8,11 +8,15 @@ it out).
 
 Writes the window's inputs and the PyTorch outputs (image features, prompt logits, greedy tokens
 and the logits over prompt + tokens) in the fixtures' expected.safetensors format, then runs
-`framescribe reference-check` on them, which fails above 1e-4 relative error.
+`framescribe reference-check` on them, which fails above 1e-4 relative error. `--keep FILE`
+keeps that file; `--frames N` uses only the first N frames (a smaller file:
+tests/data/demo-reference/expected.safetensors is `--frames 4 --keep`, rerun in ctest as
+`demo_model_reference`).
 """
 import argparse
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -104,12 +108,15 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--seed", type=int, default=1_000_123)
     ap.add_argument("--new-tokens", type=int, default=24)
+    ap.add_argument("--frames", type=int, default=0, help="use the first N sampled frames (0: all)")
+    ap.add_argument("--keep", help="also write the reference file here (expected.safetensors)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     tok = T.Tokenizer.load(os.path.join(a.model, "tekken.json"))
     m = load_model(a.model).eval()
     s = data.make_sample(a.framescribe, a.seed)
-    n = len(s["times"])
+    n = len(s["times"]) if a.frames <= 0 else min(a.frames, len(s["times"]))
+    s["frames"] = s["frames"][:n]
     ids = data.window_prompt(tok, s, 0, n, "clip.mp4")
     px = torch.from_numpy(data.normalise(s["frames"]))
     with torch.no_grad():
@@ -120,6 +127,9 @@ def main():
         for _ in range(a.new_tokens):
             last = m(torch.tensor([seq]), feats)[0, -1].clone()
             last[T.IMG] = -float("inf")
+            # As the fixtures (transformers with min_new_tokens = max_new_tokens) and
+            # `framescribe reference-check`: EOS is masked, so all --new-tokens are compared.
+            last[T.EOS] = -float("inf")
             nxt = int(last.argmax())
             gen.append(nxt)
             seq.append(nxt)
@@ -131,6 +141,8 @@ def main():
             "input_ids": np.array([ids], np.int64), "logits": logits.numpy(),
             "image_features": feats.numpy(), "generated_ids": np.array(gen, np.int64),
             "logits_full": full.numpy()})
+        if a.keep:
+            shutil.copyfile(exp, a.keep)
         r = subprocess.run([a.framescribe, "reference-check", "--model", a.model, "--expected", exp])
     print("PyTorch greedy answer:", repr(tok.decode([g for g in gen if g != T.EOS])))
     sys.exit(r.returncode)

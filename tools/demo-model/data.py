@@ -73,6 +73,39 @@ def make_sample(framescribe, seed):
             "duration": plan["seconds"]}
 
 
+SHAPE_IDS = {s: i for i, s in enumerate(world.SHAPES)}
+COLOUR_IDS = {c: i for i, c in enumerate(world.COLOURS)}
+N_PATCH_CLASSES = 1 + len(SHAPE_IDS) * len(COLOUR_IDS)
+
+
+def patch_labels(sample, min_cover=0.2):
+    """What each patch of each sampled frame shows, from the clip's plan (training only):
+    [n_frames, patches] int64, 0 for background, else 1 + shape * n_colours + colour for the
+    object covering most of the patch (at least `min_cover` of it). Used by the auxiliary loss
+    that teaches the vision encoder to see before the decoder learns to look."""
+    plan = world.plan_clip(int(sample["seed"]))
+    grid = EDGE // PATCH
+    block = world.CLIP_SIZE / grid
+    step = 4  # coverage measured on points 4 clip pixels apart
+    pts = np.arange(step / 2, world.CLIP_SIZE, step, dtype=np.float32)
+    y, x = np.meshgrid(pts, pts, indexing="ij")
+    per_block = int(block // step)
+    out = np.zeros((len(sample["times"]), grid * grid), np.int64)
+    for i, t in enumerate(sample["times"]):
+        best = np.zeros(grid * grid, np.float32)
+        for e in plan["events"]:
+            if not world.visible(e, t):
+                continue
+            cx, cy = world.position(e, t)
+            mask = world.shape_mask(e["shape"], x, y, cx, cy, e["radius"]).astype(np.float32)
+            cover = mask.reshape(grid, per_block, grid, per_block).mean(axis=(1, 3)).reshape(-1)
+            cls = 1 + SHAPE_IDS[e["shape"]] * len(COLOUR_IDS) + COLOUR_IDS[e["colour"]]
+            take = (cover >= min_cover) & (cover > best)
+            out[i, take] = cls
+            best = np.maximum(best, cover)
+    return out
+
+
 def answer_lines(sample, a, b):
     """Events of frames [a, b): times of the first and last frame inside the window."""
     lines = []

@@ -151,8 +151,9 @@ class Pixtral(nn.Module):
             if p.dim() > 1:
                 nn.init.normal_(p, std=0.02)
 
-    def encode_images(self, pixels):
-        """pixels [n_images, 3, H, W] (all one size): features [n_images * rows * cols, t_dim]."""
+    def vision_tokens(self, pixels):
+        """pixels [n_images, 3, H, W] (all one size): the vision encoder's output per patch,
+        [n_images, rows * cols, v_dim], patches row-major."""
         n, _, h, w = pixels.shape
         rows, cols = h // self.cfg.patch, w // self.cfg.patch
         x = self.patch_conv(pixels).flatten(2).transpose(1, 2)  # [n, rows*cols, v_dim], row-major
@@ -160,7 +161,15 @@ class Pixtral(nn.Module):
         cos, sin = angles_2d(rows, cols, self.cfg.v_dim // self.cfg.v_heads, self.cfg.v_theta)
         for b in self.v_blocks:  # each image is its own batch row: attention never crosses
             x = b(x, cos, sin, causal=False)
-        return self.proj2(F.gelu(self.proj1(x))).reshape(-1, self.cfg.t_dim)
+        return x
+
+    def project(self, tokens):
+        """The projector: vision tokens [..., v_dim] -> image features [rows, t_dim]."""
+        return self.proj2(F.gelu(self.proj1(tokens))).reshape(-1, self.cfg.t_dim)
+
+    def encode_images(self, pixels):
+        """pixels [n_images, 3, H, W] (all one size): features [n_images * rows * cols, t_dim]."""
+        return self.project(self.vision_tokens(pixels))
 
     def forward(self, ids, features):
         """ids [b, n]; features: rows for the [IMG] tokens of all sequences, in order."""

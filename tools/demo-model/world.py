@@ -84,19 +84,22 @@ def _background(bg):
     return img
 
 
+def shape_mask(shape, x, y, cx, cy, r):
+    """Which of the points (x, y) the shape centred at (cx, cy) with size r covers."""
+    if shape == "circle":
+        return (x - cx) ** 2 + (y - cy) ** 2 <= r * r
+    if shape == "square":
+        return (np.abs(x - cx) <= r * 0.85) & (np.abs(y - cy) <= r * 0.85)
+    top = cy - r  # triangle, pointing up
+    bottom = cy + r * 0.8
+    half = (y - top) / (bottom - top) * r
+    return (y >= top) & (y <= bottom) & (np.abs(x - cx) <= half)
+
+
 def _draw(img, shape, colour, cx, cy, r):
     s = CLIP_SIZE
     y, x = np.mgrid[0:s, 0:s].astype(np.float32)
-    if shape == "circle":
-        mask = (x - cx) ** 2 + (y - cy) ** 2 <= r * r
-    elif shape == "square":
-        mask = (np.abs(x - cx) <= r * 0.85) & (np.abs(y - cy) <= r * 0.85)
-    else:  # triangle, pointing up
-        top = cy - r
-        bottom = cy + r * 0.8
-        half = (y - top) / (bottom - top) * r
-        mask = (y >= top) & (y <= bottom) & (np.abs(x - cx) <= half)
-    img[mask] = COLOURS[colour]
+    img[shape_mask(shape, x, y, cx, cy, r)] = COLOURS[colour]
 
 
 def position(event, t):

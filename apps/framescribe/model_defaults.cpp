@@ -1,0 +1,103 @@
+#include "model_defaults.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "framescribe/core/error.h"
+
+namespace framescribe::apps {
+
+namespace fs = std::filesystem;
+
+ModelDefaults read_model_defaults(const fs::path& dir) {
+  ModelDefaults d;
+  const fs::path file = dir / "framescribe.json";
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return d;
+  std::ifstream in(file, std::ios::binary);
+  FS_CHECK(in.good(), kIo, file.string() << ": cannot read it");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    FS_FAIL(kInvalidArgument, file.string() << ": not valid JSON (" << e.what() << ")");
+  }
+  FS_CHECK(j.is_object(), kInvalidArgument, file.string() << ": expected a JSON object");
+  if (j.contains("fps")) {
+    const auto& v = j["fps"];
+    FS_CHECK(v.is_number() && v.get<double>() > 0 && std::isfinite(v.get<double>()),
+             kInvalidArgument, file.string() << ": \"fps\" must be a positive number");
+    d.fps = v.get<double>();
+  }
+  if (j.contains("max_edge")) {
+    const auto& v = j["max_edge"];
+    FS_CHECK(v.is_number_integer() && v.get<long long>() >= 16 && v.get<long long>() <= 1024 &&
+                 v.get<long long>() % 16 == 0,
+             kInvalidArgument,
+             file.string() << ": \"max_edge\" must be a multiple of 16 from 16 to 1024");
+    d.max_edge = v.get<int>();
+  }
+  if (j.contains("max_tokens")) {
+    const auto& v = j["max_tokens"];
+    FS_CHECK(v.is_number_integer() && v.get<long long>() > 0 && v.get<long long>() <= 131072,
+             kInvalidArgument, file.string() << ": \"max_tokens\" must be a positive integer");
+    d.max_tokens = v.get<int>();
+  }
+  if (j.contains("about")) {
+    FS_CHECK(j["about"].is_string(), kInvalidArgument,
+             file.string() << ": \"about\" must be a string");
+    d.about = j["about"].get<std::string>();
+  }
+  return d;
+}
+
+namespace {
+
+fs::path executable_dir() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : self.parent_path();
+}
+
+bool is_model_dir(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / "config.json", ec) ||
+         fs::is_regular_file(dir / "params.json", ec);
+}
+
+}  // namespace
+
+fs::path resolve_model_dir(const std::string& given, bool* is_demo) {
+  if (is_demo) *is_demo = false;
+  if (!given.empty()) return given;
+  if (const char* env = std::getenv("FRAMESCRIBE_MODEL"); env != nullptr && *env != '\0')
+    return env;
+  std::vector<fs::path> candidates;
+  const fs::path exe = executable_dir();
+  if (!exe.empty()) {
+    candidates.push_back(exe / ".." / "share" / "framescribe" / "models" / kDemoModelName);
+  }
+#ifdef FRAMESCRIBE_SOURCE_DIR
+  candidates.push_back(fs::path(FRAMESCRIBE_SOURCE_DIR) / "samples" / "models" / kDemoModelName);
+#endif
+  for (const fs::path& c : candidates) {
+    if (is_model_dir(c)) {
+      if (is_demo) *is_demo = true;
+      return c.lexically_normal();
+    }
+  }
+  FS_FAIL(kNotFound,
+          "no --model given, $FRAMESCRIBE_MODEL is not set and the bundled demo model "
+          "(samples/models/"
+              << kDemoModelName
+              << ") was not found; give --model DIR, e.g. a download of "
+                 "mistral-community/pixtral-12b");
+}
+
+}  // namespace framescribe::apps

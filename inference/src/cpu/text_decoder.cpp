@@ -8,6 +8,7 @@
 #include "cpu/ops.h"
 #include "cpu/pixtral_cpu.h"
 #include "framescribe/core/error.h"
+#include "request_checks.h"
 
 namespace framescribe::inference::cpu {
 
@@ -76,23 +77,7 @@ std::vector<float> TextDecoder::forward(std::span<const std::int32_t> tokens,
   const TextConfig& t = config_.text;
   const std::int64_t n = static_cast<std::int64_t>(tokens.size()), d = t.n_embd;
   if (n == 0) return {};
-  FS_CHECK(n_past_ + n <= max_context_, kInvalidArgument,
-           n << " more tokens after " << n_past_ << " exceed the context of " << max_context_
-             << " tokens");
-  FS_CHECK(image_embd.size() % static_cast<std::size_t>(d) == 0, kInvalidArgument,
-           "image embeddings hold " << image_embd.size()
-                                    << " values, not a whole number of rows of " << d);
-  const std::int64_t n_rows = static_cast<std::int64_t>(image_embd.size()) / d;
-  std::int64_t n_image_tokens = 0;
-  for (std::int32_t tok : tokens) {
-    FS_CHECK(tok >= 0 && tok < t.n_vocab, kInvalidArgument,
-             "token id " << tok << " is outside the vocabulary of " << t.n_vocab);
-    n_image_tokens += tok == config_.image_token_id;
-  }
-  FS_CHECK(
-      n_image_tokens == n_rows, kInvalidArgument,
-      "the tokens hold " << n_image_tokens << " image tokens but " << n_rows
-                         << " image feature rows were given; image blocks and images must match");
+  check_eval_request(config_, n_past_, max_context_, tokens, image_embd.size());
 
   // Embeddings; [IMG] positions are overwritten, in order, by the projected patches
   // (docs/pixtral.md 3.4). [IMG_BREAK]/[IMG_END] keep their own embeddings.

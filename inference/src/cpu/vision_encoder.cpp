@@ -7,6 +7,7 @@
 #include "cpu/ops.h"
 #include "cpu/pixtral_cpu.h"
 #include "framescribe/core/error.h"
+#include "request_checks.h"
 
 namespace framescribe::inference::cpu {
 
@@ -94,18 +95,9 @@ std::vector<float> encode_images(const ModelConfig& c, const PixtralWeights& w,
   std::int64_t n = 0;
   for (std::size_t i = 0; i < images.size(); ++i) {
     const PixelImage& img = images[i];
-    FS_CHECK(img.width_px > 0 && img.height_px > 0 && img.width_px % p == 0 &&
-                 img.height_px % p == 0 && img.width_px <= v.image_size_px &&
-                 img.height_px <= v.image_size_px,
-             kInvalidArgument,
-             "image " << i << " is " << img.width_px << "x" << img.height_px
-                      << "; sides must be positive multiples of " << p << " up to "
-                      << v.image_size_px << " (use preprocess_image)");
-    FS_CHECK(img.chw.size() == 3ull * img.width_px * img.height_px, kInvalidArgument,
-             "image " << i << ": " << img.chw.size() << " values for a 3x" << img.height_px << "x"
-                      << img.width_px << " image");
+    const std::int64_t patches = check_image(v, img, i);
     spans.push_back({n, img.height_px / p, img.width_px / p});
-    n += static_cast<std::int64_t>(img.height_px / p) * (img.width_px / p);
+    n += patches;
   }
   const std::int64_t d = v.n_embd, td = c.text.n_embd;
   if (n == 0) return {};

@@ -9,6 +9,7 @@
 #include "cuda/ops.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
+#include "request_checks.h"
 
 namespace framescribe::inference {
 namespace cuda {
@@ -137,17 +138,7 @@ std::vector<float> CudaEngine::encode_images(std::span<const PixelImage> images)
   std::int64_t n = 0;
   for (std::size_t i = 0; i < images.size(); ++i) {
     const PixelImage& img = images[i];
-    FS_CHECK(img.width_px > 0 && img.height_px > 0 && img.width_px % p == 0 &&
-                 img.height_px % p == 0 && img.width_px <= v.image_size_px &&
-                 img.height_px <= v.image_size_px,
-             kInvalidArgument,
-             "image " << i << " is " << img.width_px << "x" << img.height_px
-                      << "; sides must be positive multiples of " << p << " up to "
-                      << v.image_size_px << " (use preprocess_image)");
-    FS_CHECK(img.chw.size() == 3ull * img.width_px * img.height_px, kInvalidArgument,
-             "image " << i << ": " << img.chw.size() << " values for a 3x" << img.height_px << "x"
-                      << img.width_px << " image");
-    n += std::int64_t{img.height_px / p} * (img.width_px / p);
+    n += check_image(v, img, i);
   }
   const std::int64_t td = config_.text.n_embd;
   std::vector<float> out(static_cast<std::size_t>(n * td));
@@ -178,23 +169,7 @@ std::vector<float> CudaEngine::eval(std::span<const std::int32_t> tokens,
   const TextConfig& t = config_.text;
   const std::int64_t n = static_cast<std::int64_t>(tokens.size()), d = t.n_embd;
   if (n == 0) return {};
-  FS_CHECK(n_past_ + n <= max_context_, kInvalidArgument,
-           n << " more tokens after " << n_past_ << " exceed the context of " << max_context_
-             << " tokens");
-  FS_CHECK(image_embd.size() % static_cast<std::size_t>(d) == 0, kInvalidArgument,
-           "image embeddings hold " << image_embd.size()
-                                    << " values, not a whole number of rows of " << d);
-  const std::int64_t n_rows = static_cast<std::int64_t>(image_embd.size()) / d;
-  std::int64_t n_image_tokens = 0;
-  for (std::int32_t tok : tokens) {
-    FS_CHECK(tok >= 0 && tok < t.n_vocab, kInvalidArgument,
-             "token id " << tok << " is outside the vocabulary of " << t.n_vocab);
-    n_image_tokens += tok == config_.image_token_id;
-  }
-  FS_CHECK(
-      n_image_tokens == n_rows, kInvalidArgument,
-      "the tokens hold " << n_image_tokens << " image tokens but " << n_rows
-                         << " image feature rows were given; image blocks and images must match");
+  check_eval_request(config_, n_past_, max_context_, tokens, image_embd.size());
 
   return guarded(failed_, [&] {
     std::vector<float> result;

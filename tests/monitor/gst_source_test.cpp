@@ -139,10 +139,11 @@ TEST(GstLiveSource, ReconnectsAfterTenRandomKills) {
   ASSERT_EQ(gaps.size(), 10u);
   for (std::size_t k = 0; k < gaps.size(); ++k) {
     const StreamGap& g = gaps[k];
-    // Starts at the last frame before the kill (10 fps: within a second of it; frames already
-    // in flight may still arrive while the server shuts down), ends at the first frame after
-    // the restart (within 2 s of it).
-    EXPECT_LE(g.start_wall_ns, killed[k]) << k;
+    // Starts at the last frame before the kill (10 fps: within a second of it). Frames already
+    // in flight (in the client's jitter buffer and decoder) may still arrive just after the
+    // server's stop() returned: a CI run saw one 0.4 ms after it, so allow half a second.
+    // Ends at the first frame after the restart (within 2 s of it).
+    EXPECT_LE(g.start_wall_ns, killed[k] + 500'000'000) << k;
     EXPECT_GT(g.start_wall_ns, kills[k] - 1'000'000'000) << k;
     EXPECT_GE(g.end_wall_ns, restarts[k]) << k;
     EXPECT_LT(g.end_wall_ns, restarts[k] + 2'000'000'000) << k;

@@ -178,6 +178,8 @@ def main():
     ap.add_argument("--work", default="/tmp/framescribe-demo-model")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=20261127)
+    ap.add_argument("--proj-scale", type=float, default=1.0,
+                    help="scale of the projector's last layer at initialisation")
     ap.add_argument("--aux-weight", type=float, default=0.0,
                     help="weight of the auxiliary patch loss (what each patch shows)")
     ap.add_argument("--short-windows", type=float, default=0.0,
@@ -196,6 +198,10 @@ def main():
     for s in train + held:
         s["labels"] = data.patch_labels(s)
     m = M.Pixtral(M.Config(tok.vocab_size)).to(a.device)
+    if a.proj_scale != 1.0:  # image rows at the scale of the token embeddings
+        with torch.no_grad():
+            m.proj2.weight.mul_(a.proj_scale)
+            m.proj2.bias.zero_()
     print(f"model: {sum(p.numel() for p in m.parameters())} parameters", flush=True)
     aux_head = torch.nn.Linear(m.cfg.v_dim, data.N_PATCH_CLASSES).to(a.device) \
         if a.aux_weight > 0 else None

@@ -16,6 +16,18 @@ __device__ __forceinline__ bool better(float v, int i, float best_v, int best_i)
   return v > best_v || (v == best_v && i < best_i);
 }
 
+// The best (value, index) of the warp, in every lane.
+__device__ __forceinline__ void warp_best(float& best_v, int& best_i) {
+  for (int o = kWarpSize / 2; o > 0; o /= 2) {
+    const float ov = __shfl_xor_sync(0xffffffffu, best_v, o);
+    const int oi = __shfl_xor_sync(0xffffffffu, best_i, o);
+    if (better(ov, oi, best_v, best_i)) {
+      best_v = ov;
+      best_i = oi;
+    }
+  }
+}
+
 __global__ void argmax_kernel(const float* __restrict__ logits, std::int64_t n,
                               std::int32_t* __restrict__ out) {
   __shared__ float s_val[kBlock / kWarpSize];
@@ -29,14 +41,7 @@ __global__ void argmax_kernel(const float* __restrict__ logits, std::int64_t n,
       best_i = static_cast<int>(i);
     }
   }
-  for (int o = kWarpSize / 2; o > 0; o /= 2) {
-    const float ov = __shfl_xor_sync(0xffffffffu, best_v, o);
-    const int oi = __shfl_xor_sync(0xffffffffu, best_i, o);
-    if (better(ov, oi, best_v, best_i)) {
-      best_v = ov;
-      best_i = oi;
-    }
-  }
+  warp_best(best_v, best_i);
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
   if (lane == 0) {
     s_val[warp] = best_v;
@@ -47,14 +52,7 @@ __global__ void argmax_kernel(const float* __restrict__ logits, std::int64_t n,
     const int n_warps = blockDim.x / kWarpSize;
     best_v = lane < n_warps ? s_val[lane] : 0.0f;
     best_i = lane < n_warps ? s_idx[lane] : -1;
-    for (int o = kWarpSize / 2; o > 0; o /= 2) {
-      const float ov = __shfl_xor_sync(0xffffffffu, best_v, o);
-      const int oi = __shfl_xor_sync(0xffffffffu, best_i, o);
-      if (better(ov, oi, best_v, best_i)) {
-        best_v = ov;
-        best_i = oi;
-      }
-    }
+    warp_best(best_v, best_i);
     if (lane == 0) *out = best_i < 0 ? 0 : best_i;
   }
 }

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "cuda/common.cuh"
+#include "framescribe/core/error.h"
 
 namespace framescribe::inference::cuda::attention_detail {
 
@@ -45,6 +46,45 @@ struct Args {
   float* part_acc;  // [n_splits, n_q * n_head, head_dim]
   float* part_ml;   // [n_splits, n_q * n_head, 2]: running max and sum
 };
+
+// The fields every launcher sets the same way: operands, heads and the 1/sqrt(head_dim) scale.
+// The rest (sequences, causality, splits) is each launcher's own.
+inline Args make_args(const bf16* q, std::int64_t q_stride, const bf16* k, const bf16* v,
+                      std::int64_t kv_stride, bf16* out, std::int64_t out_stride, int n_head,
+                      int n_head_kv, int head_dim) {
+  Args a{};
+  a.q = q;
+  a.q_stride = q_stride;
+  a.k = k;
+  a.v = v;
+  a.kv_stride = kv_stride;
+  a.out = out;
+  a.out_stride = out_stride;
+  a.n_head = n_head;
+  a.n_head_kv = n_head_kv;
+  a.scale = 1.0f / sqrtf(static_cast<float>(head_dim));
+  a.n_splits = 1;
+  return a;
+}
+
+// Text attention (prefill and decode): one causal sequence of n_q queries after pos0 cached
+// positions, GQA with n_head / n_head_kv query heads per key/value head. Throws on bad sizes.
+inline Args make_causal_args(const char* what, const bf16* q, std::int64_t q_stride, const bf16* k,
+                             const bf16* v, std::int64_t kv_stride, bf16* out,
+                             std::int64_t out_stride, std::int64_t n_q, std::int64_t pos0,
+                             int n_head, int n_head_kv, int head_dim) {
+  FS_CHECK(n_q >= 0 && pos0 >= 0 && n_head > 0 && n_head_kv > 0 && n_head % n_head_kv == 0 &&
+               n_head_kv <= 65535,
+           kInvalidArgument,
+           what << " attention: bad sizes (" << n_q << " queries at " << pos0 << ", " << n_head
+                << "/" << n_head_kv << " heads)");
+  Args a = make_args(q, q_stride, k, v, kv_stride, out, out_stride, n_head, n_head_kv, head_dim);
+  a.n_q = n_q;
+  a.n_kv = pos0 + n_q;
+  a.causal = true;
+  a.pos0 = pos0;
+  return a;
+}
 
 template <int kHeadDim>
 __global__ void attention_kernel(Args a) {

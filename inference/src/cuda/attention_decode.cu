@@ -23,27 +23,9 @@ void launch_attention_decode(const bf16* q, std::int64_t q_stride, const bf16* k
                              std::int64_t n_q, std::int64_t pos0, int n_head, int n_head_kv,
                              int head_dim, float* workspace, cudaStream_t stream) {
   using namespace attention_detail;
-  FS_CHECK(n_q >= 0 && pos0 >= 0 && n_head > 0 && n_head_kv > 0 && n_head % n_head_kv == 0 &&
-               n_head_kv <= 65535,
-           kInvalidArgument,
-           "decode attention: bad sizes (" << n_q << " queries at " << pos0 << ", " << n_head << "/"
-                                           << n_head_kv << " heads)");
+  Args a = make_causal_args("decode", q, q_stride, k, v, kv_stride, out, out_stride, n_q, pos0,
+                            n_head, n_head_kv, head_dim);
   if (n_q == 0) return;
-  Args a{};
-  a.q = q;
-  a.q_stride = q_stride;
-  a.k = k;
-  a.v = v;
-  a.kv_stride = kv_stride;
-  a.out = out;
-  a.out_stride = out_stride;
-  a.n_head = n_head;
-  a.n_head_kv = n_head_kv;
-  a.scale = 1.0f / sqrtf(static_cast<float>(head_dim));
-  a.n_q = n_q;
-  a.n_kv = pos0 + n_q;
-  a.causal = true;
-  a.pos0 = pos0;
   // Splits of at least kMinKeysPerSplit keys (a multiple of the tile), at most kMaxSplits.
   std::int64_t per_split = (a.n_kv + kMaxSplits - 1) / kMaxSplits;
   per_split = std::max(kMinKeysPerSplit, (per_split + kKeyTile - 1) / kKeyTile * kKeyTile);

@@ -15,19 +15,9 @@ void launch_attention_vision(const bf16* q, std::int64_t q_stride, const bf16* k
            "vision attention: bad sizes (" << n_seq << " images, " << max_seq_len
                                            << " patches at most, " << n_head << " heads)");
   if (n_seq == 0 || max_seq_len == 0) return;
-  Args a{};
-  a.q = q;
-  a.q_stride = q_stride;
-  a.k = k;
-  a.v = v;
-  a.kv_stride = kv_stride;
-  a.out = out;
-  a.out_stride = out_stride;
-  a.n_head = a.n_head_kv = n_head;
-  a.scale = 1.0f / sqrtf(static_cast<float>(head_dim));
+  Args a = make_args(q, q_stride, k, v, kv_stride, out, out_stride, n_head, n_head, head_dim);
   a.seq_begin = seq_begin;
   a.causal = false;
-  a.n_splits = 1;
   constexpr int kWarps = 4;
   const std::int64_t items = static_cast<std::int64_t>(max_seq_len);  // group = 1
   const dim3 grid(

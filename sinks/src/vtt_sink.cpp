@@ -1,7 +1,7 @@
 // WebVTT: the "WEBVTT" header, then numbered cues with "HH:MM:SS.mmm" times. Cue text escapes
 // &, < and > (the only characters with a meaning there).
-#include "framescribe/sinks/sinks.h"
 #include "framescribe/sinks/escape.h"
+#include "framescribe/sinks/sinks.h"
 #include "subtitle_cues.h"
 
 namespace framescribe::sinks {

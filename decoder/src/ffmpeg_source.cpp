@@ -388,13 +388,9 @@ std::optional<DecodedFrame> FfmpegSource::next() {
       // when the packet is submitted, also with frame threads).
       AVDiscard want = AVDISCARD_DEFAULT;
       std::int64_t rel = 0;
-      if (s.pkt->pts != AV_NOPTS_VALUE && !__builtin_sub_overflow(s.pkt->pts, s.start_pts, &rel)) {
-        const double t_ns = static_cast<double>(av_rescale_q(rel, s.time_base, kNsTimeBase)) -
-                            static_cast<double>(s.opt.start_ns);
-        const double period_ns = 1e9 / s.opt.sample_fps;
-        const double off = std::abs(t_ns - std::round(t_ns / period_ns) * period_ns);
-        if (off > 2.0 * static_cast<double>(s.nominal_frame_ns)) want = AVDISCARD_NONREF;
-      }
+      if (s.pkt->pts != AV_NOPTS_VALUE && !__builtin_sub_overflow(s.pkt->pts, s.start_pts, &rel) &&
+          far_from_tick(av_rescale_q(rel, s.time_base, kNsTimeBase)))
+        want = AVDISCARD_NONREF;
       s.dec->skip_frame = want;
     }
     ret = avcodec_send_packet(s.dec.get(), s.pkt.get());
@@ -456,6 +452,17 @@ void FfmpegSource::finish_stats() {
   }
 }
 
+bool FfmpegSource::far_from_tick(std::int64_t pts_ns) const {
+  // A frame more than two frame intervals from every sampling tick is never the one a tick
+  // takes, so the decoder may skip it when no other frame refers to it.
+  const Impl& s = *impl_;
+  if (s.opt.sample_fps <= 0 || s.nominal_frame_ns <= 0) return false;
+  const double t_ns = static_cast<double>(pts_ns) - static_cast<double>(s.opt.start_ns);
+  const double period_ns = 1e9 / s.opt.sample_fps;
+  const double off = std::abs(t_ns - std::round(t_ns / period_ns) * period_ns);
+  return off > 2.0 * static_cast<double>(s.nominal_frame_ns);
+}
+
 void FfmpegSource::note_interval(std::int64_t pts_ns) {
   // Demuxers that resync after damage (MPEG-TS) drop whole packets without an error; the only
   // trace is a hole in otherwise regular timestamps. After a long regular run, a jump of more
@@ -474,6 +481,18 @@ void FfmpegSource::note_interval(std::int64_t pts_ns) {
   if (s.regular_run >= 25 && step > 1.5 * nominal) {
     const auto missing =
         static_cast<std::int64_t>(std::min(std::round(step / nominal) - 1.0, 1e15));
+    // With --fps sampling the decoder skips non-reference frames far from a tick on purpose
+    // (read loop): a hole is damage only if one of its frames would have been decoded.
+    bool skipped_on_purpose = s.opt.sample_fps > 0;
+    for (std::int64_t k = 1; skipped_on_purpose && k <= missing; ++k) {
+      if (k > 1'000'000 || !far_from_tick(s.last_pts_ns + static_cast<std::int64_t>(
+                                                              static_cast<double>(k) * nominal)))
+        skipped_on_purpose = false;  // near a tick (or a hole too long to be skipping)
+    }
+    if (skipped_on_purpose) {
+      s.regular_run = 0;
+      return;
+    }
     s.stats.frames_missing += missing;
     FS_LOG_WARN(s.name << ": timestamps jump from " << core::ns_to_seconds(s.last_pts_ns)
                        << " s to " << core::ns_to_seconds(pts_ns) << " s (about " << missing

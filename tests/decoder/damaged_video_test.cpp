@@ -200,6 +200,41 @@ TEST(DamagedInputs, CorruptPacketsInTheMiddle) {
   }
 }
 
+TEST(TimestampHoles, ARealHoleIsReported) {
+  if (!has_encoder("libx264")) GTEST_SKIP() << "this ffmpeg has no libx264 encoder";
+  // Frames 30-32 of a regular 10 fps clip are gone, their neighbours keep their timestamps:
+  // what a demuxer that resyncs after damage leaves behind.
+  std::string err;
+  auto clip = make_clip("hole.mp4",
+                        "-f lavfi -i \"" + pattern(64, 48, 10, 6.0) +
+                            ",select='not(between(n\\,30\\,32))'\" -fps_mode passthrough "
+                            "-c:v libx264 -pix_fmt yuv420p",
+                        &err);
+  ASSERT_TRUE(clip) << err;
+  LogCapture log;
+  Decoded d = decode(*clip);
+  EXPECT_EQ(d.frames.size(), 57u);
+  EXPECT_EQ(d.stats.frames_missing, 3);
+  EXPECT_TRUE(log.contains("timestamps jump from 2.9 s to 3.3 s")) << "no warning";
+}
+
+TEST(TimestampHoles, FramesSkippedForSamplingAreNotMissing) {
+  // With --fps the decoder skips non-reference frames far from the sampling ticks; those holes
+  // are deliberate. The bundled sample (x264, B-frames) once gave a false "timestamps jump"
+  // warning here at 1 fps.
+  const auto sample = std::filesystem::path(FS_SOURCE_DIR) / "samples" / "shapes-demo.mp4";
+  ASSERT_TRUE(std::filesystem::is_regular_file(sample)) << sample;
+  decoder::SamplingOptions s;
+  s.mode = decoder::SamplingMode::kFixedRate;
+  s.fps = 1;
+  LogCapture log;
+  Decoded d = decode(sample, s);
+  EXPECT_EQ(d.frames.size(), 16u);
+  EXPECT_LT(d.stats.frames_decoded, 160) << "nothing was skipped: the check proves nothing";
+  EXPECT_EQ(d.stats.frames_missing, 0);
+  EXPECT_TRUE(log.warnings().empty()) << log.warnings().front();
+}
+
 TEST(CustomIo, MemoryReaderGivesTheSameFrames) {
   if (!has_encoder("libx264")) GTEST_SKIP() << "this ffmpeg has no libx264 encoder";
   auto clip = base_clip("mem.mp4", "");

@@ -106,6 +106,51 @@ def patch_labels(sample, min_cover=0.2):
     return out
 
 
+N_CLASSES = len(SHAPE_IDS) * len(COLOUR_IDS)
+MOTION_IDS = {m: i for i, m in enumerate(world.MOTIONS)}
+MAX_SECOND = 60
+
+
+def frame_facts(sample):
+    """What each sampled frame shows, per object class (shape x colour), for the decoder's
+    auxiliary heads (training only): `vis` [n, classes] 0/1, the patch `row` and `col` of the
+    object's centre [n, classes] (-100 where the class is not seen), its `motion` [classes]
+    (-100 for classes not in the clip) and the whole `sec`ond of each frame's label [n]. Needs
+    sample["labels"] (patch_labels)."""
+    n, grid = len(sample["times"]), EDGE // PATCH
+    vis = np.zeros((n, N_CLASSES), np.float32)
+    motion = np.full(N_CLASSES, -100, np.int64)
+    for e in sample["events"]:
+        _, colour, shape, _, direction = e["text"].rstrip(".").split()
+        c = SHAPE_IDS[shape] * len(COLOUR_IDS) + COLOUR_IDS[colour]
+        vis[e["first"]:e["last"] + 1, c] = 1
+        motion[c] = MOTION_IDS[direction]
+    row = np.full((n, N_CLASSES), -100, np.int64)
+    col = np.full((n, N_CLASSES), -100, np.int64)
+    for f in range(n):
+        for c in np.unique(sample["labels"][f]):
+            if c == 0:
+                continue
+            k = np.nonzero(sample["labels"][f] == c)[0]
+            row[f, c - 1] = int(round(float((k // grid).mean())))
+            col[f, c - 1] = int(round(float((k % grid).mean())))
+    sec = np.minimum(np.floor(np.asarray(sample["times"]) + 1e-6).astype(np.int64), MAX_SECOND - 1)
+    return {"vis": vis, "row": row, "col": col, "motion": motion, "sec": sec}
+
+
+def window_facts(facts, a, b):
+    """frame_facts for the frames [a, b) of a window, plus what depends on the window: an object
+    `appear`s in the first frame of the window that shows it and is `gone` in the first frame
+    after its last one; `prev_sec` is the previous frame's second (-100 for the first)."""
+    vis = facts["vis"][a:b]
+    prev = np.concatenate([np.zeros((1, vis.shape[1]), np.float32), vis[:-1]])
+    sec = facts["sec"][a:b]
+    return {"vis": vis, "row": facts["row"][a:b], "col": facts["col"][a:b],
+            "motion": np.where(vis > 0, facts["motion"][None, :], -100),
+            "appear": vis * (1 - prev), "gone": (1 - vis) * prev, "sec": sec,
+            "prev_sec": np.concatenate([[-100], sec[:-1]]).astype(np.int64)}
+
+
 def answer_lines(sample, a, b):
     """Events of frames [a, b): times of the first and last frame inside the window."""
     lines = []

@@ -40,7 +40,15 @@ def score(truth, events, interval):
                 named += 1
                 timed += abs(e["start"] - t["start"]) <= interval + 1e-6
                 break
-    return len(truth["events"]), named, timed, used.count(False)
+    parts = [0, 0, 0, 0]  # placed, colour, shape, motion (as tests/apps/demo_model_test.cpp)
+    for t in truth["events"]:
+        near = [" " + norm(e["text"]) + " " for e in events
+                if abs(e["start"] - t["start"]) <= interval + 1e-6]
+        parts[0] += bool(near)
+        parts[1] += any(f" {t['colour']} " in x for x in near)
+        parts[2] += any(f" {t['shape']} " in x for x in near)
+        parts[3] += any(f" moves {t['motion']} " in x for x in near)
+    return [len(truth["events"]), named, timed, used.count(False)] + parts
 
 
 def main():
@@ -52,7 +60,7 @@ def main():
     ap.add_argument("--interval", type=float, default=1.0, help="sampling interval, seconds")
     a = ap.parse_args()
     assert a.first_seed >= 1_000_000, "seeds below 1,000,000 are training clips"
-    tot = [0, 0, 0, 0]
+    tot = [0] * 8
     with tempfile.TemporaryDirectory() as work:
         for seed in range(a.first_seed, a.first_seed + a.clips):
             clip = os.path.join(work, f"clip-{seed}.mp4")
@@ -71,11 +79,13 @@ def main():
                 print(f"    truth {t['start']:6.2f}-{t['end']:6.2f} {t['text']}")
             for e in events:
                 print(f"    model {e['start']:6.2f}-{e['end']:6.2f} {e['text']}")
-    n, named, timed, extra = tot
+    n, named, timed, extra = tot[:4]
     r_named, r_timed, r_extra = named / n, timed / max(named, 1), extra / n
     print(f"{a.clips} clips, {n} true events: named {r_named:.1%} (>= 80%), timed {r_timed:.1%} "
           f"of those (>= 80%), extra {r_extra:.1%} (<= 10%)")
     ok = r_named >= 0.8 and r_timed >= 0.8 and r_extra <= 0.1
+    print("parts: placed {:.1%}, colour {:.1%}, shape {:.1%}, motion {:.1%}".format(
+        *[x / n for x in tot[4:]]))
     print("result: " + ("PASS" if ok else "FAIL"))
     return 0 if ok else 1
 

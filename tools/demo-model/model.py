@@ -171,8 +171,10 @@ class Pixtral(nn.Module):
         """pixels [n_images, 3, H, W] (all one size): features [n_images * rows * cols, t_dim]."""
         return self.project(self.vision_tokens(pixels))
 
-    def forward(self, ids, features):
-        """ids [b, n]; features: rows for the [IMG] tokens of all sequences, in order."""
+    def forward(self, ids, features, hidden=None):
+        """ids [b, n]; features: rows for the [IMG] tokens of all sequences, in order.
+        `hidden`: a list that receives the residual stream after each decoder block (training's
+        per-frame auxiliary losses read it)."""
         x = self.embed(ids)
         img = ids == 10
         if features is not None and features.numel() > 0:
@@ -180,6 +182,8 @@ class Pixtral(nn.Module):
         cos, sin = angles_1d(ids.shape[1], self.cfg.t_dim // self.cfg.t_heads, self.cfg.t_theta)
         for b in self.t_blocks:
             x = b(x, cos, sin, causal=True)
+            if hidden is not None:
+                hidden.append(x)
         return self.lm_head(self.norm(x))
 
 

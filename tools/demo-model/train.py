@@ -64,14 +64,14 @@ def example(tok, sample, rng, short=0.0):
         ids = data.window_prompt(tok, sample, a, a + length, video)
         ans = tok.encode("\n".join(data.answer_lines(sample, a, a + length)))
         return ids + ans + [T.EOS], len(ids), sample["frames"][a:a + length], \
-            sample["labels"][a:a + length]
+            sample["labels"][a:a + length], data.window_facts(sample["facts"], a, a + length)
     if rng.random() < 0.2:  # a summary prompt
         lines = data.answer_lines(sample, 0, n)
         if not lines:
             return None
         ids = data.summary_prompt(tok, lines, 0.0, sample["duration"], video)
         ans = tok.encode(data.summary_text(lines))
-        return ids + ans + [T.EOS], len(ids), sample["frames"][:0], sample["labels"][:0]
+        return ids + ans + [T.EOS], len(ids), sample["frames"][:0], sample["labels"][:0], None
     if rng.random() < 0.6:
         a, b = 0, n
     else:
@@ -80,23 +80,65 @@ def example(tok, sample, rng, short=0.0):
         b = a + length
     ids = data.window_prompt(tok, sample, a, b, video)
     ans = tok.encode("\n".join(data.answer_lines(sample, a, b)))
-    return ids + ans + [T.EOS], len(ids), sample["frames"][a:b], sample["labels"][a:b]
+    return ids + ans + [T.EOS], len(ids), sample["frames"][a:b], sample["labels"][a:b], \
+        data.window_facts(sample["facts"], a, b)
 
 
-def batch_loss(m, batch, device, aux_head=None, aux_weight=0.0):
+FRAME_HEADS = {  # decoder block -> (name, kind, width) read at each frame's [IMG_END]
+    0: [("vis", "bce", 1), ("row", "ce", 4), ("col", "ce", 4), ("sec", "ce", data.MAX_SECOND)],
+    1: [("motion", "ce", 4), ("appear", "bce", 1), ("gone", "bce", 1),
+        ("prev_sec", "ce", data.MAX_SECOND)],
+}
+
+
+def head_width(block):
+    return sum(w * (1 if name.endswith("sec") else data.N_CLASSES)
+               for name, _, w in FRAME_HEADS[block])
+
+
+def frame_loss(heads, hidden, x, facts):
+    """The decoder's deep supervision: linear heads on the residual stream at each frame's
+    [IMG_END] (after decoder blocks 0 and 1) predict what the frame shows (classes, where,
+    the label's second) and how it relates to the previous frame (motion, appears, gone, the
+    previous label's second). The heads are not part of the exported model; they teach the
+    decoder to gather each frame into one place before the answer reads it."""
+    where = (x == T.IMG_END).nonzero(as_tuple=True)
+    total = 0.0
+    for block, head in heads.items():
+        out = head(hidden[block][where])
+        k = 0
+        for name, kind, w in FRAME_HEADS[block]:
+            per = 1 if name.endswith("sec") else data.N_CLASSES
+            logits = out[:, k:k + per * w].reshape(-1, per, w)
+            k += per * w
+            target = torch.from_numpy(np.concatenate([f[name] for f in facts]))
+            if kind == "bce":
+                total = total + 4 * torch.nn.functional.binary_cross_entropy_with_logits(
+                    logits.squeeze(-1), target)
+            else:
+                target = target.reshape(-1)
+                if (target != -100).any():
+                    total = total + torch.nn.functional.cross_entropy(
+                        logits.reshape(-1, w), target, ignore_index=-100)
+    return total
+
+
+def batch_loss(m, batch, device, aux_head=None, aux_weight=0.0, heads=None, frame_weight=0.0):
     """Next-token loss on the answers, plus (with `aux_head`) the auxiliary patch loss: what
-    each patch shows (data.patch_labels), read from the vision encoder's output. The auxiliary
-    head is not part of the exported model; it only teaches the encoder to see early."""
+    each patch shows (data.patch_labels), read from the vision encoder's output, and (with
+    `heads`) the per-frame losses of frame_loss. The auxiliary heads are not part of the
+    exported model; they only teach the encoder to see and the decoder to look early."""
     L = max(len(ex[0]) for ex in batch)
     x = torch.full((len(batch), L), 11, dtype=torch.long)
     y = torch.full((len(batch), L), -100, dtype=torch.long)
-    frames, labels = [], []
-    for i, (ids, n_prompt, fr, lab) in enumerate(batch):
+    frames, labels, facts = [], [], []
+    for i, (ids, n_prompt, fr, lab, fact) in enumerate(batch):
         x[i, :len(ids)] = torch.tensor(ids)
         y[i, n_prompt - 1:len(ids) - 1] = torch.tensor(ids[n_prompt:])
         if len(fr):
             frames.append(fr)
             labels.append(lab)
+            facts.append(fact)
     x, y = x.to(device), y.to(device)
     feats, aux = None, None
     if frames:
@@ -107,12 +149,17 @@ def batch_loss(m, batch, device, aux_head=None, aux_weight=0.0):
             target = torch.from_numpy(np.concatenate(labels)).to(device).reshape(-1)
             aux = torch.nn.functional.cross_entropy(
                 aux_head(tokens).reshape(-1, data.N_PATCH_CLASSES), target)
-    logits = m(x, feats)
+    hidden = [] if heads else None
+    logits = m(x, feats, hidden)
     loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), y.view(-1),
                                              ignore_index=-100)
+    total, fl = loss, 0.0
     if aux is not None:
-        return loss + aux_weight * aux, float(loss), float(aux)
-    return loss, float(loss), 0.0
+        total = total + aux_weight * aux
+    if heads and facts:
+        f = frame_loss(heads, hidden, x, facts)
+        total, fl = total + frame_weight * f, float(f)
+    return total, float(loss), float(aux) if aux is not None else 0.0, fl
 
 
 @torch.no_grad()
@@ -173,6 +220,8 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--eval-n", type=int, default=0,
+                    help="score only the first N held-out clips at each evaluation (0: all)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--work", default="/tmp/framescribe-demo-model")
@@ -184,6 +233,15 @@ def main():
                     help="weight of the auxiliary patch loss (what each patch shows)")
     ap.add_argument("--short-windows", type=float, default=0.0,
                     help="share of training windows with only 2-4 frames")
+    ap.add_argument("--frame-weight", type=float, default=0.0,
+                    help="weight of the decoder's per-frame auxiliary losses (frame_loss)")
+    ap.add_argument("--t-layers", type=int, default=3, help="decoder layers")
+    ap.add_argument("--stop-after", type=int, default=0,
+                    help="end after this many steps (evaluating and exporting there) while the "
+                    "learning-rate schedule is still that of --steps")
+    ap.add_argument("--resume", help="a checkpoint.pt to continue from (the model's weights and "
+                    "the auxiliary heads it holds), or an exported model directory (weights only, "
+                    "e.g. samples/models/framescribe-demo); a fresh optimiser and schedule")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -197,7 +255,8 @@ def main():
                          os.path.join(a.work, f"eval-{a.eval_clips}.npz"))
     for s in train + held:
         s["labels"] = data.patch_labels(s)
-    m = M.Pixtral(M.Config(tok.vocab_size)).to(a.device)
+        s["facts"] = data.frame_facts(s)
+    m = M.Pixtral(M.Config(tok.vocab_size, t_layers=a.t_layers)).to(a.device)
     if a.proj_scale != 1.0:  # image rows at the scale of the token embeddings
         with torch.no_grad():
             m.proj2.weight.mul_(a.proj_scale)
@@ -205,8 +264,22 @@ def main():
     print(f"model: {sum(p.numel() for p in m.parameters())} parameters", flush=True)
     aux_head = torch.nn.Linear(m.cfg.v_dim, data.N_PATCH_CLASSES).to(a.device) \
         if a.aux_weight > 0 else None
+    heads = {b: torch.nn.Linear(m.cfg.t_dim, head_width(b)).to(a.device) for b in FRAME_HEADS} \
+        if a.frame_weight > 0 else None
     params = list(m.parameters()) + (list(aux_head.parameters()) if aux_head else [])
+    params += [p for h in (heads or {}).values() for p in h.parameters()]
     opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01, betas=(0.9, 0.98))
+    if a.resume and os.path.isdir(a.resume):  # an exported model (the auxiliary heads start anew)
+        import crosscheck
+        m.load_state_dict(crosscheck.load_model(a.resume).state_dict())
+        print(f"continuing from the export in {a.resume}", flush=True)
+    elif a.resume:
+        ck = torch.load(a.resume)
+        m.load_state_dict(ck["model"])
+        for name, h in [("aux_head", aux_head)] + [(f"head{b}", h) for b, h in (heads or {}).items()]:
+            if h is not None and name in ck:
+                h.load_state_dict(ck[name])
+        print(f"resumed from {a.resume} (step {ck['step']})", flush=True)
     warm = min(200, a.steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / a.steps))))
@@ -218,22 +291,31 @@ def main():
             ex = example(tok, train[int(rng.integers(len(train)))], rng, a.short_windows)
             if ex:
                 batch.append(ex)
-        loss, lm, aux = batch_loss(m, batch, a.device, aux_head, a.aux_weight)
+        loss, lm, aux, fl = batch_loss(m, batch, a.device, aux_head, a.aux_weight, heads,
+                                       a.frame_weight)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
-        avg = (lm, aux) if avg is None else (0.98 * avg[0] + 0.02 * lm, 0.98 * avg[1] + 0.02 * aux)
+        now = np.array([lm, aux, fl])
+        avg = now if avg is None else 0.98 * avg + 0.02 * now
         if step % 25 == 0:
-            print(f"step {step} loss {avg[0]:.4f} patch loss {avg[1]:.4f} ({time.time() - t0:.0f} s)",
-                  flush=True)
-        if step % a.eval_every == 0 or step == a.steps:
-            named, timed, extra = evaluate(m, tok, held, a.device)
+            print(f"step {step} loss {avg[0]:.4f} patch loss {avg[1]:.4f} frame loss {avg[2]:.4f} "
+                  f"({time.time() - t0:.0f} s)", flush=True)
+        last = step == a.steps or step == a.stop_after
+        if step % a.eval_every == 0 or last:
+            named, timed, extra = evaluate(m, tok, held[:a.eval_n or len(held)], a.device)
             print(f"  held-out: named {named:.1%}, timed {timed:.1%} of those, extra {extra:.1%}", flush=True)
             M.export(m, a.out, tok, defaults())
-            torch.save({"model": m.state_dict(), "opt": opt.state_dict(), "step": step},
-                       os.path.join(a.work, "checkpoint.pt"))
+            ck = {"model": m.state_dict(), "opt": opt.state_dict(), "step": step}
+            if aux_head is not None:
+                ck["aux_head"] = aux_head.state_dict()
+            for b, h in (heads or {}).items():
+                ck[f"head{b}"] = h.state_dict()
+            torch.save(ck, os.path.join(a.work, "checkpoint.pt"))
+        if last:
+            break
     print(f"done in {time.time() - t0:.0f} s; model in {a.out}", flush=True)
 
 

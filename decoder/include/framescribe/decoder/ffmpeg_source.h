@@ -186,6 +186,7 @@ class FfmpegSource {
   static std::unique_ptr<Impl> open_impl(std::unique_ptr<Impl> impl);
   std::optional<DecodedFrame> take_frame();
   void note_interval(std::int64_t pts_ns);
+  bool far_from_tick(std::int64_t pts_ns) const;
   void note_decode_error(int ret);
   void finish_stats();
 

@@ -27,18 +27,23 @@ namespace flow = oneapi::tbb::flow;
 using Clock = std::chrono::steady_clock;
 
 // A frame on its way to the packer; the last message of a stream is a sentinel.
+//
+// Both messages hold their payload through a shared_ptr that every copy TBB makes shares
+// (a finished task's result, a buffer slot, a queued input): the consumer moves the frames out
+// of that one object, so no stale copy keeps prepared pixels alive past their release at the
+// limiter, and the bound on live prepared frames is exact (with the payload inside the message,
+// a copy that TBB had not destroyed yet now and then made it limit + 1).
 struct FrameMsg {
-  PreparedFrame f;
+  std::shared_ptr<PreparedFrame> f = std::make_shared<PreparedFrame>();
   bool end = false;      // sentinel: no more frames
   bool stopped = false;  // sentinel: the stream was cut short (stop or error)
   bool bad = false;      // preparation failed (the error is recorded)
 };
 
-// A window on its way to the engine. `plan` is mutable so the engine node can drop the frames
-// (and their prepared pixels) before it releases them at the limiter; TBB keeps the message
-// itself alive until the node body returns.
+// A window on its way to the engine; the engine node drops its frames (and their prepared
+// pixels) before it releases them at the limiter.
 struct WindowMsg {
-  mutable WindowPlan plan;
+  std::shared_ptr<WindowPlan> plan;
 };
 
 struct DoneMsg {
@@ -255,7 +260,7 @@ RunResult VideoPipeline::run(FrameSource& source, const core::RunInfo& info, cor
       if (st.cutting_short()) {
         ended = true;
         m.end = m.stopped = true;
-        m.f.seq = next_seq++;
+        m.f->seq = next_seq++;
         return m;
       }
       std::optional<core::Frame> f;
@@ -273,12 +278,12 @@ RunResult VideoPipeline::run(FrameSource& source, const core::RunInfo& info, cor
         ended = true;
         m.end = true;
         m.stopped = st.cutting_short();
-        m.f.seq = next_seq++;
+        m.f->seq = next_seq++;
         if (f) st.sampled.fetch_add(1), st.skipped.fetch_add(1);
         return m;
       }
-      m.f.frame = std::move(*f);
-      m.f.seq = next_seq++;
+      m.f->frame = std::move(*f);
+      m.f->seq = next_seq++;
       st.sampled.fetch_add(1);
       st.report();
       return m;
@@ -291,7 +296,7 @@ RunResult VideoPipeline::run(FrameSource& source, const core::RunInfo& info, cor
       st.admit();  // past the limiter: in flight until released after the engine
       if (st.failed.load()) return m;
       try {
-        m.f.pixels = engine_.prepare(m.f.frame);
+        m.f->pixels = engine_.prepare(m.f->frame);
       } catch (...) {
         st.fail(std::current_exception());
         m.bad = true;
@@ -300,7 +305,7 @@ RunResult VideoPipeline::run(FrameSource& source, const core::RunInfo& info, cor
     });
 
     flow::sequencer_node<FrameMsg> frame_order(
-        g, [](const FrameMsg& m) { return static_cast<std::size_t>(m.f.seq); });
+        g, [](const FrameMsg& m) { return static_cast<std::size_t>(m.f->seq); });
 
     using PackOut = flow::multifunction_node<FrameMsg, std::tuple<WindowMsg, long long>>;
     PackOut pack(g, flow::serial, [&](const FrameMsg& m, PackOut::output_ports_type& ports) {
@@ -317,7 +322,7 @@ RunResult VideoPipeline::run(FrameSource& source, const core::RunInfo& info, cor
         } else {
           try {
             if (auto w = packer->finish(source.end_ns()))
-              std::get<0>(ports).try_put(WindowMsg{std::move(*w)});
+              std::get<0>(ports).try_put(WindowMsg{std::make_shared<WindowPlan>(std::move(*w))});
           } catch (...) {
             st.fail(std::current_exception());
             const std::int64_t held = packer->pending();
@@ -329,19 +334,23 @@ RunResult VideoPipeline::run(FrameSource& source, const core::RunInfo& info, cor
         return;
       }
       if (m.bad || st.failed.load()) {
+        m.f->pixels.reset();  // before the release, as for a described frame
         st.skipped.fetch_add(1);
         release(1);
         return;
       }
       try {
-        WindowPacker::Output out = packer->push(m.f);
+        const std::int64_t pts_ns = m.f->frame.pts_ns;
+        WindowPacker::Output out = packer->push(std::move(*m.f));
         if (out.skipped > 0) {
           st.skipped.fetch_add(out.skipped);
-          FS_LOG_WARN("frame at " << core::format_timestamp(m.f.frame.pts_ns)
+          FS_LOG_WARN("frame at " << core::format_timestamp(pts_ns)
                                   << " does not fit the context even alone: skipped");
           release(out.skipped);
         }
-        if (out.window) std::get<0>(ports).try_put(WindowMsg{std::move(*out.window)});
+        if (out.window)
+          std::get<0>(ports).try_put(
+              WindowMsg{std::make_shared<WindowPlan>(std::move(*out.window))});
       } catch (...) {
         st.fail(std::current_exception());
         st.skipped.fetch_add(1);
@@ -354,7 +363,7 @@ RunResult VideoPipeline::run(FrameSource& source, const core::RunInfo& info, cor
     std::int64_t described_max_seq = -1;
     EngineOut engine_node(
         g, flow::serial, [&](const WindowMsg& msg, EngineOut::output_ports_type& ports) {
-          WindowPlan& w = msg.plan;
+          WindowPlan& w = *msg.plan;
           DoneMsg done;
           done.id = w.id;
           auto finish = [&] {

@@ -16,6 +16,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+VISION_PREFIXES = ("patch_conv.", "ln_pre.", "v_blocks.")  # the vision encoder's parameters
+
+
 class Config:
     def __init__(self, vocab_size, **kw):
         self.vocab_size = vocab_size

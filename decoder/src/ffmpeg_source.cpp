@@ -478,25 +478,26 @@ void FfmpegSource::note_interval(std::int64_t pts_ns) {
     ++s.regular_run;
     return;
   }
-  if (s.regular_run >= 25 && step > 1.5 * nominal) {
+  if (step > 1.5 * nominal) {
     const auto missing =
         static_cast<std::int64_t>(std::min(std::round(step / nominal) - 1.0, 1e15));
     // With --fps sampling the decoder skips non-reference frames far from a tick on purpose
-    // (read loop): a hole is damage only if one of its frames would have been decoded.
-    bool skipped_on_purpose = s.opt.sample_fps > 0;
-    for (std::int64_t k = 1; skipped_on_purpose && k <= missing; ++k) {
-      if (k > 1'000'000 || !far_from_tick(s.last_pts_ns + static_cast<std::int64_t>(
-                                                              static_cast<double>(k) * nominal)))
-        skipped_on_purpose = false;  // near a tick (or a hole too long to be skipping)
+    // (read loop): such a hole is no damage, and the regular run goes on across it, so that a
+    // real hole later is still seen. A hole longer than a sampling period holds a frame near a
+    // tick, which is never skipped.
+    if (s.opt.sample_fps > 0 && step < 1e9 / s.opt.sample_fps && missing <= 10000) {
+      bool skipped_on_purpose = true;
+      for (std::int64_t k = 1; skipped_on_purpose && k <= missing; ++k)
+        skipped_on_purpose = far_from_tick(
+            s.last_pts_ns + static_cast<std::int64_t>(static_cast<double>(k) * nominal));
+      if (skipped_on_purpose) return;
     }
-    if (skipped_on_purpose) {
-      s.regular_run = 0;
-      return;
+    if (s.regular_run >= 25) {
+      s.stats.frames_missing += missing;
+      FS_LOG_WARN(s.name << ": timestamps jump from " << core::ns_to_seconds(s.last_pts_ns)
+                         << " s to " << core::ns_to_seconds(pts_ns) << " s (about " << missing
+                         << " frame(s) missing: damaged input, or a frame-rate change)");
     }
-    s.stats.frames_missing += missing;
-    FS_LOG_WARN(s.name << ": timestamps jump from " << core::ns_to_seconds(s.last_pts_ns)
-                       << " s to " << core::ns_to_seconds(pts_ns) << " s (about " << missing
-                       << " frame(s) missing: damaged input, or a frame-rate change)");
   }
   s.regular_run = 0;
 }

@@ -218,6 +218,28 @@ TEST(TimestampHoles, ARealHoleIsReported) {
   EXPECT_TRUE(log.contains("timestamps jump from 2.9 s to 3.3 s")) << "no warning";
 }
 
+TEST(TimestampHoles, ARealHoleIsReportedWhileSampling) {
+  if (!has_encoder("libx264")) GTEST_SKIP() << "this ffmpeg has no libx264 encoder";
+  // A 12 s clip without frames 80-82, decoded at 1 fps: the decoder skips B-frames far from the
+  // ticks, and those deliberate holes must not hide the real one (next to the 8 s tick), and the
+  // regular run needed first must go on across them.
+  std::string err;
+  auto clip = make_clip("hole-fps.mp4",
+                        "-f lavfi -i \"" + pattern(64, 48, 10, 12.0) +
+                            ",select='not(between(n\\,80\\,82))'\" -fps_mode passthrough "
+                            "-c:v libx264 -pix_fmt yuv420p",
+                        &err);
+  ASSERT_TRUE(clip) << err;
+  decoder::SamplingOptions s;
+  s.mode = decoder::SamplingMode::kFixedRate;
+  s.fps = 1;
+  LogCapture log;
+  Decoded d = decode(*clip, s);
+  EXPECT_LT(d.stats.frames_decoded, 117) << "nothing was skipped: the check proves nothing";
+  EXPECT_EQ(d.stats.frames_missing, 3);
+  EXPECT_TRUE(log.contains("timestamps jump from 7.9 s to 8.3 s")) << "no warning";
+}
+
 TEST(TimestampHoles, FramesSkippedForSamplingAreNotMissing) {
   // With --fps the decoder skips non-reference frames far from the sampling ticks; those holes
   // are deliberate. The bundled sample (x264, B-frames) once gave a false "timestamps jump"

@@ -6,11 +6,12 @@
 #                                     under ASan + UBSan
 #   tools/test.sh tsan                the pipeline tests under ThreadSanitizer, against a oneTBB
 #                                     built for TSan (tools/tbb-tsan.sh; only those targets)
-#   tools/test.sh cuda-release        the CUDA backend, its GPU tests and the engine benchmark
-#                                     (only those targets; for sm_90a unless
-#                                     FRAMESCRIBE_CUDA_ARCHS says otherwise). Without a GPU the
-#                                     gpu tests report SKIPPED; on the GPU machine use
-#                                     tools/device/check.sh.
+#   tools/test.sh cuda-engine         the CUDA backend with the engine commands of the CLI (no
+#                                     media libraries, as on the GPU machine): every test of that
+#                                     build, for sm_90a unless FRAMESCRIBE_CUDA_ARCHS says
+#                                     otherwise. Without a GPU the gpu tests report SKIPPED; on
+#                                     the GPU machine use tools/device/check.sh.
+#   tools/test.sh cuda-release        the whole CLI with the CUDA backend (gpu tests by default)
 # Presets are in CMakePresets.json; build trees go to build/<preset>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,9 +24,10 @@ targets=()
 if [ "$preset" = tsan ]; then
   configure=(-DTBB_DIR="$(bash tools/tbb-tsan.sh)")
   targets=(--target pipeline_test)
+elif [ "$preset" = cuda-engine ]; then
+  configure=(-DCMAKE_CUDA_ARCHITECTURES="${FRAMESCRIBE_CUDA_ARCHS:-90a-real}")
 elif [ "$preset" = cuda-release ]; then
   configure=(-DCMAKE_CUDA_ARCHITECTURES="${FRAMESCRIBE_CUDA_ARCHS:-90a-real}")
-  targets=(--target framescribe_inference gpu_test framescribe_bench_engine)
   [ $# -gt 0 ] || set -- -L gpu
 fi
 cmake --preset "$preset" "${configure[@]}" >/dev/null

@@ -22,6 +22,7 @@
 #include "framescribe/inference/preprocess.h"
 #include "framescribe/inference/prompt.h"
 #include "framescribe/inference/tokenizer.h"
+#include "model_defaults.h"
 
 namespace framescribe::apps {
 namespace {
@@ -37,6 +38,7 @@ struct AskOptions {
   std::uint64_t seed = 0;
   int max_image_edge_px = 0;  // 0: the model's image size
   int threads = 0;
+  EngineChoice engine;
   bool json = false;
 };
 
@@ -57,7 +59,7 @@ int run_ask(const AskOptions& o) {
   const auto t_start = Clock::now();
 
   // Cheap checks first: the tokenizer and the model must agree before any weight is read.
-  const ModelConfig config = load_model_config(o.model);
+  const ModelConfig config = load_config(o.model, o.engine);
   const Tokenizer tok = Tokenizer::load(find_tokenizer(o.model));
   FS_CHECK(tok.vocab_size() <= config.text.n_vocab, kMalformedModel,
            tok.source() << ": " << tok.vocab_size()
@@ -114,7 +116,7 @@ int run_ask(const AskOptions& o) {
   const std::vector<std::int32_t> ids(prompt.ids.begin(), prompt.ids.end());
 
   const auto t_load = Clock::now();
-  EngineOptions eo;
+  EngineOptions eo = engine_options(o.engine);
   eo.n_threads = o.threads;
   std::unique_ptr<Engine> engine = load_engine(o.model, eo);
   const double load_ms = ms_between(t_load, Clock::now());
@@ -221,6 +223,7 @@ void add_ask_command(CLI::App& app, int* exit_code) {
   cmd->add_option("-t,--threads", o->threads, "CPU threads (0 = all)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  add_engine_choice_options(cmd, &o->engine);
   cmd->add_flag("--json", o->json, "Print one JSON object instead of streaming text");
   cmd->add_option("question", o->question, "The question")->required();
   cmd->callback([o, exit_code] { *exit_code = run_ask(*o); });

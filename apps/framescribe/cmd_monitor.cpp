@@ -33,6 +33,7 @@
 #include "framescribe/pipeline/live/monitor_config.h"
 #include "framescribe/sinks/alerts.h"
 #include "framescribe/sinks/sinks.h"
+#include "model_defaults.h"
 #include "monitor_http.h"
 #include "monitor_outputs.h"
 #include "monitor_status.h"
@@ -47,7 +48,8 @@ namespace fs = std::filesystem;
 struct MonitorOptions {
   std::vector<std::string> urls;
   std::string config;  // monitor.yaml: streams with their own windows, prompts and alerts
-  std::string model, device = "cpu";
+  std::string model;
+  EngineChoice engine;
   int threads = 0;
   std::int64_t context = 0;
   int max_tokens = 128;
@@ -126,12 +128,9 @@ int run_monitor(const MonitorOptions& o) {
     fs::create_directories(out);
     if (any_alerts) fs::create_directories(out / "snapshots");
   }
-  const inference::ModelConfig config = inference::load_model_config(o.model);
+  const inference::ModelConfig config = load_config(o.model, o.engine);
   inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
-  FS_CHECK(o.device == "cpu" || o.device == "cuda", kInvalidArgument,
-           "--device must be cpu or cuda, got '" << o.device << "'");
-  inference::EngineOptions eo;
-  eo.device = o.device == "cuda" ? inference::Device::kCuda : inference::Device::kCpu;
+  inference::EngineOptions eo = engine_options(o.engine);
   eo.n_threads = o.threads;
   eo.max_context_tokens = o.context;
   PixtralWindowOptions wo;
@@ -298,7 +297,7 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
   cmd->add_option("-m,--model", o->model, "Model directory")
       ->required()
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("--device", o->device, "Engine: cpu or cuda")->capture_default_str();
+  add_engine_choice_options(cmd, &o->engine);
   cmd->add_option("-t,--engine-threads", o->threads, "CPU engine threads (0: all)");
   cmd->add_option("--context", o->context, "Context tokens to use (default: the model's)");
   cmd->add_option("-n,--max-tokens", o->max_tokens, "Most tokens per description")

@@ -45,7 +45,7 @@ struct SummarizeOptions {
   std::vector<std::string> videos;
   VideoOptions video;
   std::string model;
-  std::string device = "cpu";
+  EngineChoice engine;
   int threads = 0;
   std::int64_t context = 0;
   int max_tokens = 512;
@@ -105,7 +105,7 @@ pipeline::PipelineOptions pipeline_options(const SummarizeOptions& o, const std:
 
 // --dry-run: the windows the run would make, without loading the weights.
 int dry_run(const SummarizeOptions& o) {
-  const inference::ModelConfig config = inference::load_model_config(o.model);
+  const inference::ModelConfig config = load_config(o.model, o.engine);
   const inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
   const PixtralCoster coster(config, tok, o.system, o.context);
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
@@ -225,12 +225,9 @@ int run_summarize(SummarizeOptions o) {
   FS_CHECK(!needs_dir || !o.out.empty(), kInvalidArgument,
            "--format names files; give --out DIR for them");
 
-  const inference::ModelConfig config = inference::load_model_config(o.model);
+  const inference::ModelConfig config = load_config(o.model, o.engine);
   inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
-  inference::EngineOptions eo;
-  FS_CHECK(o.device == "cpu" || o.device == "cuda", kInvalidArgument,
-           "--device must be cpu or cuda, got '" << o.device << "'");
-  eo.device = o.device == "cuda" ? inference::Device::kCuda : inference::Device::kCpu;
+  inference::EngineOptions eo = engine_options(o.engine);
   eo.n_threads = o.threads;
   eo.max_context_tokens = o.context;
   std::unique_ptr<inference::Engine> engine = inference::load_engine(o.model, eo);
@@ -331,7 +328,7 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
                   "Model directory (either layout, with its tokenizer); default: "
                   "$FRAMESCRIBE_MODEL, else the bundled demo model (synthetic shapes only)")
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("--device", o->device, "Engine: cpu or cuda")->capture_default_str();
+  add_engine_choice_options(cmd, &o->engine);
   cmd->add_option("-t,--engine-threads", o->threads, "CPU engine threads (0: all)")
       ->check(CLI::NonNegativeNumber);
   o->video.max_edge_px = 512;  // summaries: 512 px frames (594 tokens at 16:9) by default

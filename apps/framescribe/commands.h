@@ -9,6 +9,7 @@ namespace framescribe::apps {
 void add_info_command(CLI::App& app, int* exit_code);
 void add_reference_check_command(CLI::App& app, int* exit_code);
 void add_tokenize_command(CLI::App& app, int* exit_code);
+void add_bench_command(CLI::App& app, int* exit_code);
 #ifdef FRAMESCRIBE_WITH_DECODER
 void add_frames_command(CLI::App& app, int* exit_code);
 void add_probe_command(CLI::App& app, int* exit_code);

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   framescribe::apps::add_info_command(app, &exit_code);
   framescribe::apps::add_reference_check_command(app, &exit_code);
   framescribe::apps::add_tokenize_command(app, &exit_code);
+  framescribe::apps::add_bench_command(app, &exit_code);
 #ifdef FRAMESCRIBE_WITH_DECODER
   framescribe::apps::add_frames_command(app, &exit_code);
   framescribe::apps::add_probe_command(app, &exit_code);

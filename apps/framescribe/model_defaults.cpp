@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "framescribe/core/error.h"
+#include "framescribe/core/log.h"
 
 namespace framescribe::apps {
 
@@ -98,6 +99,39 @@ fs::path resolve_model_dir(const std::string& given, bool* is_demo) {
               << kDemoModelName
               << ") was not found; give --model DIR, e.g. a download of "
                  "mistral-community/pixtral-12b");
+}
+
+void add_engine_choice_options(CLI::App* cmd, EngineChoice* choice) {
+  cmd->add_option("--device", choice->device, "Engine: cpu or cuda")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--load-format", choice->load_format,
+                  "checkpoint, or dummy: random weights of the model's sizes, only its config "
+                  "and tokenizer are read (speed and memory checks; the text is meaningless)")
+      ->check(CLI::IsMember({"checkpoint", "dummy"}))
+      ->capture_default_str();
+}
+
+inference::EngineOptions engine_options(const EngineChoice& choice) {
+  FS_CHECK(choice.device == "cpu" || choice.device == "cuda", kInvalidArgument,
+           "--device must be cpu or cuda, got '" << choice.device << "'");
+  FS_CHECK(choice.load_format == "checkpoint" || choice.load_format == "dummy", kInvalidArgument,
+           "--load-format must be checkpoint or dummy, got '" << choice.load_format << "'");
+  inference::EngineOptions eo;
+  eo.device = choice.device == "cuda" ? inference::Device::kCuda : inference::Device::kCpu;
+  if (choice.load_format == "dummy") {
+    eo.load_format = inference::LoadFormat::kDummy;
+    FS_LOG_WARN(
+        "--load-format dummy: random weights; the text below is meaningless "
+        "(for speed and memory checks)");
+  }
+  return eo;
+}
+
+inference::ModelConfig load_config(const std::string& model_dir, const EngineChoice& choice) {
+  return inference::load_model_config(model_dir, choice.load_format == "dummy"
+                                                     ? inference::WeightFile::kOptional
+                                                     : inference::WeightFile::kRequired);
 }
 
 }  // namespace framescribe::apps

@@ -11,6 +11,11 @@
 #include <optional>
 #include <string>
 
+#include <CLI/CLI.hpp>
+
+#include "framescribe/inference/engine.h"
+#include "framescribe/inference/model_config.h"
+
 namespace framescribe::apps {
 
 struct ModelDefaults {
@@ -29,6 +34,18 @@ ModelDefaults read_model_defaults(const std::filesystem::path& dir);
 // tree). `*is_demo` tells whether the bundled demo model was picked. Throws Error(kNotFound) with
 // a hint when nothing is found.
 std::filesystem::path resolve_model_dir(const std::string& given, bool* is_demo = nullptr);
+
+// --device and --load-format, shared by the commands that run the engine.
+struct EngineChoice {
+  std::string device = "cpu";              // cpu | cuda
+  std::string load_format = "checkpoint";  // checkpoint | dummy
+};
+void add_engine_choice_options(CLI::App* cmd, EngineChoice* choice);
+// The engine options they select (threads and context left to the caller). With dummy weights
+// a warning says that the answers are meaningless.
+inference::EngineOptions engine_options(const EngineChoice& choice);
+// The model's config; with --load-format dummy the folder needs no weight file.
+inference::ModelConfig load_config(const std::string& model_dir, const EngineChoice& choice);
 
 // The bundled demo model's folder name.
 inline constexpr const char* kDemoModelName = "framescribe-demo";

@@ -28,16 +28,18 @@ std::string_view to_string(StopReason reason) {
 
 std::unique_ptr<Engine> load_engine(const std::filesystem::path& model_dir,
                                     const EngineOptions& options) {
-  const bool dummy_default = options.load_format == LoadFormat::kDummy && model_dir.empty();
-  return make_engine(dummy_default ? pixtral_12b_config() : load_model_config(model_dir), options);
+  if (options.load_format == LoadFormat::kDummy) {
+    // Only the config is read; no weight file is needed.
+    return make_engine(model_dir.empty() ? pixtral_12b_config()
+                                         : load_model_config(model_dir, WeightFile::kOptional),
+                       options);
+  }
+  return make_engine(load_model_config(model_dir), options);
 }
 
 std::unique_ptr<Engine> make_engine(const ModelConfig& config, const EngineOptions& options) {
   switch (options.device) {
     case Device::kCpu:
-      FS_CHECK(options.load_format == LoadFormat::kCheckpoint, kUnsupported,
-               "--load-format dummy needs the CUDA engine (--device cuda); the CPU engine reads "
-               "the checkpoint");
       return make_cpu_engine(config, options);
     case Device::kCuda:
       return make_cuda_engine(config, options);

@@ -160,7 +160,7 @@ void validate(const ModelConfig& c, const std::string& file) {
 // precomputes 128,000 positions; the HF file claims 1,024,000).
 constexpr std::int64_t kDefaultMaxContext = 131072;
 
-ModelConfig load_hf(const fs::path& dir) {
+ModelConfig load_hf(const fs::path& dir, WeightFile weights) {
   ModelConfig c;
   c.layout = CheckpointLayout::kHuggingFace;
   c.dir = dir;
@@ -247,7 +247,7 @@ ModelConfig load_hf(const fs::path& dir) {
 
   if (fs::exists(dir / "model.safetensors.index.json")) {
     c.weights_path = dir / "model.safetensors.index.json";
-  } else if (fs::exists(dir / "model.safetensors")) {
+  } else if (fs::exists(dir / "model.safetensors") || weights == WeightFile::kOptional) {
     c.weights_path = dir / "model.safetensors";
   } else {
     FS_FAIL(kNotFound, dir.string()
@@ -258,7 +258,7 @@ ModelConfig load_hf(const fs::path& dir) {
   return c;
 }
 
-ModelConfig load_native(const fs::path& dir) {
+ModelConfig load_native(const fs::path& dir, WeightFile weights) {
   ModelConfig c;
   c.layout = CheckpointLayout::kNative;
   c.dir = dir;
@@ -308,7 +308,7 @@ ModelConfig load_native(const fs::path& dir) {
            vj.where("mm_projector_id") << " is set: only the plain Pixtral adapter is supported");
 
   c.weights_path = dir / "consolidated.safetensors";
-  FS_CHECK(fs::exists(c.weights_path), kNotFound,
+  FS_CHECK(weights == WeightFile::kOptional || fs::exists(c.weights_path), kNotFound,
            dir.string() << ": params.json found but no consolidated.safetensors next to it");
   validate(c, file);
   return c;
@@ -316,13 +316,13 @@ ModelConfig load_native(const fs::path& dir) {
 
 }  // namespace
 
-ModelConfig load_model_config(const fs::path& dir) {
+ModelConfig load_model_config(const fs::path& dir, WeightFile weights) {
   FS_CHECK(fs::exists(dir), kNotFound, dir.string() << ": no such directory");
   FS_CHECK(
       fs::is_directory(dir), kInvalidArgument,
       dir.string() << ": expected a model directory (config.json or params.json + safetensors)");
-  if (fs::exists(dir / "config.json")) return load_hf(dir);
-  if (fs::exists(dir / "params.json")) return load_native(dir);
+  if (fs::exists(dir / "config.json")) return load_hf(dir, weights);
+  if (fs::exists(dir / "params.json")) return load_native(dir, weights);
   FS_FAIL(kNotFound,
           dir.string() << ": neither config.json (Hugging Face layout) nor params.json "
                           "(native layout) found; point --model at a Pixtral checkpoint");

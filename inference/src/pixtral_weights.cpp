@@ -5,6 +5,7 @@
 #include <regex>
 #include <utility>
 
+#include "dummy_weights.h"
 #include "framescribe/core/error.h"
 
 namespace framescribe::inference {
@@ -102,21 +103,37 @@ void permute_qk_native_to_hf(std::span<float> rows, int n_heads, int head_dim,
 
 namespace {
 
+// Where tensors come from: a checkpoint (HF q/k rows un-permuted) or the dummy generator
+// (values already in the native layout).
 class Loader {
  public:
-  Loader(const ModelConfig& c, const TensorStore& s) : c_(c), s_(s) {}
+  Loader(const ModelConfig& c, const TensorStore& s) : c_(c), store_(&s) {}
+  Loader(const ModelConfig& c, std::uint64_t dummy_seed) : c_(c), dummy_seed_(dummy_seed) {}
 
   std::vector<float> get(const std::string& native,
                          std::initializer_list<std::int64_t> shape) const {
-    return s_.load_f32(checkpoint_tensor_name(c_.layout, native), shape);
+    if (store_ != nullptr)
+      return store_->load_f32(checkpoint_tensor_name(c_.layout, native), shape);
+    const std::vector<std::int64_t> dims(shape);
+    const dummy::Fill f = dummy::fill_for(c_, dummy_seed_, native, dims);
+    std::int64_t n = 1;
+    for (const std::int64_t d : dims) n *= d;
+    std::vector<float> values(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i)
+      values[static_cast<std::size_t>(i)] = dummy::value(f, static_cast<std::uint64_t>(i));
+    return values;
   }
   // q or k: HF rows are in half-split order; bring them to interleaved pairs.
   std::vector<float> get_qk(const std::string& native, int n_heads, int head_dim,
                             std::int64_t in_dim) const {
     std::vector<float> w = get(native, {static_cast<std::int64_t>(n_heads) * head_dim, in_dim});
-    if (c_.layout == CheckpointLayout::kHuggingFace)
+    if (store_ != nullptr && c_.layout == CheckpointLayout::kHuggingFace)
       permute_qk_hf_to_native(w, n_heads, head_dim, in_dim);
     return w;
+  }
+  // The checkpoint has this tensor (the dummy generator has every tensor).
+  bool has(const std::string& native) const {
+    return store_ == nullptr || store_->contains(checkpoint_tensor_name(c_.layout, native));
   }
 
   BlockWeights block(const std::string& prefix, std::int64_t d, int n_head, int n_head_kv,
@@ -138,13 +155,11 @@ class Loader {
 
  private:
   const ModelConfig& c_;
-  const TensorStore& s_;
+  const TensorStore* store_ = nullptr;
+  std::uint64_t dummy_seed_ = 0;
 };
 
-}  // namespace
-
-PixtralWeights load_pixtral_weights(const ModelConfig& c, const TensorStore& store) {
-  Loader ld(c, store);
+PixtralWeights load_weights(const ModelConfig& c, const Loader& ld) {
   const VisionConfig& v = c.vision;
   const TextConfig& t = c.text;
   PixtralWeights w;
@@ -176,13 +191,22 @@ PixtralWeights load_pixtral_weights(const ModelConfig& c, const TensorStore& sto
                                      t.head_dim, t.n_ff));
   }
   w.norm = ld.get("norm.weight", {td});
-  const std::string out_name = checkpoint_tensor_name(c.layout, "output.weight");
-  if (t.tie_embeddings && !store.contains(out_name)) {
+  if (t.tie_embeddings && !ld.has("output.weight")) {
     w.output = w.tok_embeddings;
   } else {
     w.output = ld.get("output.weight", {t.n_vocab, td});
   }
   return w;
+}
+
+}  // namespace
+
+PixtralWeights load_pixtral_weights(const ModelConfig& c, const TensorStore& store) {
+  return load_weights(c, Loader(c, store));
+}
+
+PixtralWeights dummy_pixtral_weights(const ModelConfig& c, std::uint64_t seed) {
+  return load_weights(c, Loader(c, seed));
 }
 
 }  // namespace framescribe::inference

@@ -51,13 +51,15 @@ class Ask : public ::testing::Test {
   }
 
   // The engine called directly: the same image loader and preprocessing, prompt ids built here.
-  inference::GenerateResult direct(const std::vector<std::int32_t>& ids,
-                                   const std::vector<std::string>& sources, int max_tokens) {
+  inference::GenerateResult direct(
+      const std::vector<std::int32_t>& ids, const std::vector<std::string>& sources, int max_tokens,
+      inference::LoadFormat format = inference::LoadFormat::kCheckpoint) {
     std::vector<inference::PixelImage> px;
     for (const std::string& s : sources)
       px.push_back(inference::preprocess_image(decoder::load_image(s).view()));
     inference::EngineOptions eo;
     eo.n_threads = 2;  // as the runs of the binary below
+    eo.load_format = format;
     auto engine = inference::load_engine(model_, eo);
     inference::GenerateOptions go;
     go.max_new_tokens = max_tokens;
@@ -186,6 +188,38 @@ TEST_F(Ask, BadImagesFailWithAMessageNamingThem) {
   const int usage = ask({"--max-tokens", "-3", question_}).exit_code;
   EXPECT_NE(usage, 0);
   EXPECT_NE(usage, 1);
+}
+
+// --load-format dummy: a folder with only the config and tokenizer runs, with the random weights
+// the engine generates for seed 0 (the answer is meaningless, but must be that engine's answer).
+TEST_F(Ask, DummyWeightsNeedOnlyTheConfigAndTokenizer) {
+  const fs::path bare = dir_ / "bare";
+  fs::create_directories(bare);
+  for (const auto& e : fs::directory_iterator(model_)) {
+    if (e.path().extension() != ".safetensors") fs::copy_file(e.path(), bare / e.path().filename());
+  }
+  const std::vector<std::string> common = {"ask", "--model", bare.string(),     "--threads",
+                                           "2",   "--image", image_a_.string(), "--max-tokens",
+                                           "6"};
+  std::vector<std::string> without = common;
+  without.push_back(question_);
+  const CliRun missing = run_framescribe(without, dir_ / "stderr.txt");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("model.safetensors"), std::string::npos) << missing.err;
+
+  std::vector<std::string> args = common;
+  args.insert(args.end(), {"--load-format", "dummy", "--json", question_});
+  const CliRun r = run_framescribe(args, dir_ / "stderr.txt");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("meaningless"), std::string::npos) << r.err;
+  const json j = json::parse(r.out);
+  std::vector<std::int32_t> ids = {kBos, kInst};
+  append_image_block(ids, 3, 2);
+  for (unsigned char c : question_) ids.push_back(256 + c);
+  ids.push_back(kInstEnd);
+  const inference::GenerateResult want =
+      direct(ids, {image_a_.string()}, 6, inference::LoadFormat::kDummy);
+  EXPECT_EQ(j.at("tokens").get<std::vector<std::int32_t>>(), want.tokens);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "cpu/ops.h"
 #include "cpu/pixtral_cpu.h"
+#include "dummy_weights.h"
 #include "framescribe/inference/sampling.h"
 #include "gpu/gpu_test_util.h"
 
@@ -326,6 +327,15 @@ TEST(FillUniform, DeterministicAndInRange) {
   EXPECT_LE(hi, 1.5f);
   EXPECT_NEAR(mean, 1.0, 0.01);
   EXPECT_GT(hi - lo, 0.9f);  // really spread, not a constant
+  // Bit-exact with the host definition the CPU engine's dummy loader uses (dummy_weights.h).
+  const framescribe::inference::dummy::Fill f{42, 0.5f, 1.0f};
+  std::int64_t mismatches = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (va[static_cast<std::size_t>(i)] !=
+        framescribe::inference::dummy::value(f, static_cast<std::uint64_t>(i)))
+      ++mismatches;
+  }
+  EXPECT_EQ(mismatches, 0) << "of " << n;
 }
 
 TEST(SampleTopP, SameTokenAsTheHostSampler) {

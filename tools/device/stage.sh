@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Development machine (no GPU): build the GPU test and the engine benchmark with the
-# cuda-release preset and copy the two binaries into build/device-bin/, the one folder the
-# device tool carries to the GPU machine (the whole build folder is far over its 64 MiB).
+# Development machine (no GPU): build the GPU test and the framescribe CLI with the cuda-engine
+# preset (the CUDA engine and the engine commands: no FFmpeg, GStreamer or TBB, which the GPU
+# machine lacks) and copy the two binaries into build/device-bin/, the one folder the device tool
+# carries to the GPU machine (the whole build folder is far over its 64 MiB).
 #
 #   tools/device/stage.sh                 # sm_90a (H100/H200) only: faster to build
 #   CUDA_ARCHS="80-real;90a-real" tools/device/stage.sh
@@ -9,11 +10,14 @@
 # Then, with the device tool: run `tools/device/check.sh` carrying build/device-bin.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BUILD_DIR=${BUILD_DIR:-build/cuda-release}
+BUILD_DIR=${BUILD_DIR:-build/cuda-engine}
 CUDA_ARCHS=${CUDA_ARCHS:-90a-real}
 JOBS=${JOBS:-1}
-cmake --preset cuda-release -B "$BUILD_DIR" -DCMAKE_CUDA_ARCHITECTURES="$CUDA_ARCHS" >/dev/null
-cmake --build "$BUILD_DIR" -j"$JOBS" --target gpu_test framescribe_bench_engine
+cmake --preset cuda-engine -B "$BUILD_DIR" -DCMAKE_CUDA_ARCHITECTURES="$CUDA_ARCHS" >/dev/null
+cmake --build "$BUILD_DIR" -j"$JOBS" --target gpu_test framescribe
+rm -rf build/device-bin
 mkdir -p build/device-bin
-cp "$BUILD_DIR/tests/gpu_test" "$BUILD_DIR/apps/framescribe_bench_engine" build/device-bin/
+cp "$BUILD_DIR/tests/gpu_test" "$BUILD_DIR/apps/framescribe" build/device-bin/
+strip build/device-bin/gpu_test build/device-bin/framescribe
 ls -la build/device-bin
+du -sh build/device-bin

@@ -12,7 +12,9 @@ class CpuEngine final : public Engine {
  public:
   CpuEngine(const ModelConfig& config, const EngineOptions& options)
       : config_(config),
-        weights_(load_pixtral_weights(config_, TensorStore::open(config_.weights_path))),
+        weights_(options.load_format == LoadFormat::kDummy
+                     ? dummy_pixtral_weights(config_, options.dummy_seed)
+                     : load_pixtral_weights(config_, TensorStore::open(config_.weights_path))),
         decoder_(config_, weights_,
                  options.max_context_tokens > 0
                      ? std::min(options.max_context_tokens, config_.text.max_context)
@@ -22,6 +24,15 @@ class CpuEngine final : public Engine {
 
   const ModelConfig& config() const override { return config_; }
   std::string_view backend_name() const override { return "cpu-f32"; }
+  std::string device_name() const override {
+    return "CPU (" + std::to_string(cpu::num_threads()) + " threads)";
+  }
+  MemoryUse memory_use() const override {
+    MemoryUse m;
+    m.weights = static_cast<std::int64_t>(sizeof(float)) * count_parameters(config_).total();
+    m.cache = decoder_.cache_bytes();
+    return m;
+  }
 
   std::vector<float> encode_images(std::span<const PixelImage> images) override {
     return cpu::encode_images(config_, weights_, images);

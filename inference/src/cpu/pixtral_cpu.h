@@ -30,6 +30,13 @@ class TextDecoder {
   std::vector<float> forward(std::span<const std::int32_t> tokens,
                              std::span<const float> image_embd, LogitsMode mode);
   std::int64_t n_past() const { return n_past_; }
+  // Bytes the KV cache holds now (it grows with the sequence, up to max_context).
+  std::int64_t cache_bytes() const {
+    std::size_t n = 0;
+    for (const auto& c : k_cache_) n += c.capacity();
+    for (const auto& c : v_cache_) n += c.capacity();
+    return static_cast<std::int64_t>(n * sizeof(float));
+  }
   std::int64_t max_context() const { return max_context_; }
   void truncate(std::int64_t n) { n_past_ = std::min(n_past_, std::max<std::int64_t>(0, n)); }
 

@@ -96,6 +96,12 @@ CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) 
   FS_CHECK(v.n_channels == 3, kUnsupported,
            "CUDA engine: " << v.n_channels << " image channels (expected 3)");
 
+  int device = 0;
+  cudaDeviceProp prop{};
+  FS_CUDA_CHECK(cudaGetDevice(&device));
+  FS_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+  device_name_ = prop.name;
+
   gemm_ = std::make_unique<Gemm>(stream_.get());
   if (options.load_format == LoadFormat::kDummy) {
     weights_ = dummy_weights(config_, options.dummy_seed, stream_.get());
@@ -119,6 +125,21 @@ CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) 
 CudaEngine::~CudaEngine() {
   // Let queued work finish before the buffers go; errors are ignored (destructors never throw).
   (void)cudaStreamSynchronize(stream_.get());
+}
+
+MemoryUse CudaEngine::memory_use() const {
+  MemoryUse m;
+  m.weights = static_cast<std::int64_t>(weights_.arena.size_bytes());
+  const TextConfig& t = config_.text;
+  m.cache = 2 * std::int64_t{t.n_layer} * max_context_ * t.n_head_kv * t.head_dim *
+            static_cast<std::int64_t>(sizeof(bf16));
+  m.scratch = static_cast<std::int64_t>(state_.size_bytes()) - m.cache;
+  std::size_t free_b = 0, total_b = 0;
+  if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess) {
+    m.device_used = static_cast<std::int64_t>(total_b - free_b);
+    m.device_total = static_cast<std::int64_t>(total_b);
+  }
+  return m;
 }
 
 void CudaEngine::check_usable() const {

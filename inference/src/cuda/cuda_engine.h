@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "cuda/cuda_weights.h"
@@ -57,6 +58,8 @@ class CudaEngine final : public Engine {
 
   const ModelConfig& config() const override { return config_; }
   std::string_view backend_name() const override { return "cuda-bf16"; }
+  std::string device_name() const override { return device_name_; }
+  MemoryUse memory_use() const override;
   std::vector<float> encode_images(std::span<const PixelImage> images) override;
   std::vector<float> eval(std::span<const std::int32_t> tokens,
                           std::span<const float> image_embeddings, LogitsMode mode) override;
@@ -80,6 +83,7 @@ class CudaEngine final : public Engine {
   void check_usable() const;
 
   ModelConfig config_;
+  std::string device_name_;
   std::int64_t max_context_ = 0;
   std::int64_t chunk_tokens_ = 0;
   std::int64_t vision_tokens_ = 0;

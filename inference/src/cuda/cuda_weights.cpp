@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cuda/cuda_check.h"
+#include "dummy_weights.h"
 #include "framescribe/core/error.h"
 #include "framescribe/inference/pixtral_weights.h"
 
@@ -111,15 +112,6 @@ std::vector<Slot> allocate(const ModelConfig& c, DeviceWeights& w) {
   return slots;
 }
 
-// Round to nearest even, NaN kept quiet (the same rounding as __float2bfloat16_rn).
-std::uint16_t to_bf16_bits(float f) {
-  std::uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40u);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<std::uint16_t>(u >> 16);
-}
-
 }  // namespace
 
 std::size_t weights_size_bytes(const ModelConfig& config) {
@@ -146,7 +138,7 @@ DeviceWeights upload_weights(const ModelConfig& c, const TensorStore& store, cud
         permute_qk_hf_to_native(values, s.qk_heads, s.head_dim, s.shape[1]);
     }
     staging.resize(values.size());
-    for (std::size_t i = 0; i < values.size(); ++i) staging[i] = to_bf16_bits(values[i]);
+    for (std::size_t i = 0; i < values.size(); ++i) staging[i] = dummy::to_bf16_bits(values[i]);
     // Synchronous copy from pageable memory: staging is reused for the next tensor.
     FS_CUDA_CHECK(cudaMemcpyAsync(s.dst, staging.data(), staging.size() * sizeof(std::uint16_t),
                                   cudaMemcpyHostToDevice, stream));
@@ -158,29 +150,10 @@ DeviceWeights upload_weights(const ModelConfig& c, const TensorStore& store, cud
 DeviceWeights dummy_weights(const ModelConfig& c, std::uint64_t seed, cudaStream_t stream) {
   DeviceWeights w;
   const std::vector<Slot> slots = allocate(c, w);
-  std::uint64_t tensor_seed = seed * 0x9E3779B97F4A7C15ull + 1;
   for (const Slot& s : slots) {
-    tensor_seed += 0xD1B54A32D192ED03ull;  // a different stream per tensor
-    float scale = 0.0f, offset = 0.0f;
-    switch (s.kind) {
-      case Kind::kNorm:
-        offset = 1.0f;
-        break;
-      case Kind::kBias:
-        scale = 0.01f;
-        break;
-      case Kind::kEmbedding:
-        scale = 0.05f;
-        break;
-      case Kind::kMatrix: {
-        // Keeps activations O(1) through the layers: Var(y) = in * scale^2 / 3 = 1/3 Var(x).
-        std::int64_t in = 1;
-        for (std::size_t i = 1; i < s.shape.size(); ++i) in *= s.shape[i];
-        scale = 1.0f / std::sqrt(static_cast<float>(in));
-        break;
-      }
-    }
-    launch_fill_uniform(s.dst, s.numel(), tensor_seed, scale, offset, stream);
+    // The fill the CPU engine's dummy loader uses for the same tensor (dummy_weights.h).
+    const dummy::Fill f = dummy::fill_for(c, seed, s.native_name, s.shape);
+    launch_fill_uniform(s.dst, s.numel(), f.seed, f.scale, f.offset, stream);
   }
   FS_CUDA_CHECK(cudaStreamSynchronize(stream));
   return w;

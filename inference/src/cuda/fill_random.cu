@@ -1,5 +1,6 @@
 // Dummy weights (--load-format dummy): a counter-based hash (splitmix64 of seed + index) gives
-// the same values on any device and launch geometry, without curand state.
+// the same values on any device and launch geometry, without curand state; exactly the values
+// of dummy::value (dummy_weights.h) that the CPU engine's dummy loader computes.
 #include "cuda/common.cuh"
 #include "framescribe/core/error.h"
 
@@ -21,7 +22,7 @@ __global__ void fill_uniform_kernel(bf16* __restrict__ p, std::int64_t n, std::u
        i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const std::uint64_t h = splitmix64(seed ^ splitmix64(static_cast<std::uint64_t>(i)));
     const float u = static_cast<float>(h >> 40) * (2.0f / 16777216.0f) - 1.0f;  // [-1, 1)
-    p[i] = __float2bfloat16_rn(offset + scale * u);
+    p[i] = __float2bfloat16_rn(fmaf(scale, u, offset));  // fused, as std::fma on the host
   }
 }
 

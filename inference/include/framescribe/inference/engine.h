@@ -35,8 +35,9 @@ enum class Device { kCpu, kCuda };
 std::string_view to_string(Device device);
 
 // Where the weights come from. kDummy (vLLM's --load-format dummy): random weights of the
-// configured sizes generated on the device, no weight file read; for benchmarks and memory
-// checks (the answers are meaningless). CUDA engine only.
+// configured sizes generated where the engine runs, no weight file read; for benchmarks, memory
+// checks and CPU-against-CUDA comparisons (both engines generate the same bf16 values for the
+// same seed). The answers are meaningless.
 enum class LoadFormat { kCheckpoint, kDummy };
 
 struct EngineOptions {
@@ -47,6 +48,16 @@ struct EngineOptions {
   std::uint64_t dummy_seed = 0;           // kDummy: the same seed gives the same weights
   std::int64_t prefill_chunk_tokens = 0;  // CUDA: tokens per prefill step (0 = 2048)
   std::int64_t vision_batch_tokens = 0;   // CUDA: patches per vision step (0 = 16384)
+};
+
+// Memory an engine holds, in bytes. device_used/device_total: the whole device as its driver
+// reports it (CUDA: every process and context on the card); -1 where not known (CPU).
+struct MemoryUse {
+  std::int64_t weights = 0;
+  std::int64_t cache = 0;    // KV cache (CUDA: allocated for max_context at load; CPU: so far)
+  std::int64_t scratch = 0;  // activations and workspaces
+  std::int64_t device_used = -1;
+  std::int64_t device_total = -1;
 };
 
 enum class LogitsMode {
@@ -60,6 +71,9 @@ class Engine {
   virtual ~Engine() = default;
   virtual const ModelConfig& config() const = 0;
   virtual std::string_view backend_name() const = 0;
+  // The hardware in words, for reports: "NVIDIA H200", "CPU (16 threads)".
+  virtual std::string device_name() const { return std::string(backend_name()); }
+  virtual MemoryUse memory_use() const { return {}; }
 
   // Vision encoder + projector for `images` (each encoded on its own, attention never crosses
   // images). Returns [sum of rows*cols over images, text n_embd], images in order, patches

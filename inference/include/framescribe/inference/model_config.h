@@ -64,10 +64,16 @@ struct ModelConfig {
   int eos_token_id = 2;
 };
 
+// Whether load_model_config insists on the weight file. kOptional is for --load-format dummy:
+// a folder with only the config (and tokenizer) is enough; weights_path is still set to where
+// the file would be.
+enum class WeightFile { kRequired, kOptional };
+
 // Detects the layout of `dir` (config.json: Hugging Face; params.json: native) and reads it.
 // Throws framescribe::Error: kNotFound (no config, no weights), kMalformedModel (missing keys,
 // wrong types, impossible values), kUnsupported (a different architecture or variant).
-ModelConfig load_model_config(const std::filesystem::path& dir);
+ModelConfig load_model_config(const std::filesystem::path& dir,
+                              WeightFile weights = WeightFile::kRequired);
 
 // The real Pixtral-12B configuration (docs/pixtral.md 1.3), without any file: the defaults of
 // the structs above are its values. For --load-format dummy benchmarks and sizing.

@@ -54,4 +54,9 @@ void permute_qk_native_to_hf(std::span<float> rows, int n_heads, int head_dim,
 // tensor and file on a missing tensor or a shape mismatch.
 PixtralWeights load_pixtral_weights(const ModelConfig& config, const TensorStore& store);
 
+// Random weights of the configured sizes, no file read (LoadFormat::kDummy): the same values,
+// bf16-exact, as the CUDA engine generates for the same seed (src/dummy_weights.h), so the two
+// engines can be compared at any size without a checkpoint. Meaningless answers.
+PixtralWeights dummy_pixtral_weights(const ModelConfig& config, std::uint64_t seed);
+
 }  // namespace framescribe::inference

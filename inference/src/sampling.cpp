@@ -41,7 +41,9 @@ std::int32_t Sampler::sample(std::span<const float> logits) {
   double total = 0.0;
   for (std::size_t i = 0; i < logits.size(); ++i) {
     if (std::isnan(logits[i])) continue;
-    float p = std::exp((logits[i] - max_logit) / params_.temperature);
+    // The maximum weighs 1 even when it is +inf or every logit is -inf (l - max would be NaN).
+    const float p =
+        logits[i] == max_logit ? 1.0f : std::exp((logits[i] - max_logit) / params_.temperature);
     if (p > 0.0f) {
       scratch_.emplace_back(p, static_cast<std::int32_t>(i));
       total += p;
@@ -69,7 +71,7 @@ std::int32_t Sampler::sample(std::span<const float> logits) {
     u -= scratch_[i].first;
     if (u < 0.0) return scratch_[i].second;
   }
-  return scratch_[keep - 1].second;
+  return scratch_.empty() ? argmax(logits) : scratch_[keep - 1].second;  // empty: all NaN
 }
 
 }  // namespace framescribe::inference

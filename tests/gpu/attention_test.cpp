@@ -8,7 +8,10 @@
 // rescales partial sums, and split-K decode merges up to 128 partials in float32).
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include "cpu/ops.h"
+#include "framescribe/core/error.h"
 #include "gpu/gpu_test_util.h"
 
 namespace framescribe::gpu_test {
@@ -92,10 +95,12 @@ std::vector<float> run_text(const TextCase& c, bool decode, std::vector<float>* 
   auto dv = to_device_bf16(v);
   DeviceArray<fc::bf16> dout(c.n_q * qd);
   if (decode) {
-    DeviceArray<float> ws(static_cast<std::size_t>(
-        fc::attention_decode_workspace_floats(c.n_q, c.n_head, c.head_dim)));
+    const std::int64_t ws_floats =
+        fc::attention_decode_workspace_floats(c.n_q, c.n_head, c.head_dim);
+    DeviceArray<float> ws(static_cast<std::size_t>(ws_floats));
     fc::launch_attention_decode(dq.get(), qd, dk.get(), dv.get(), kvd, dout.get(), qd, c.n_q,
-                                c.pos0, c.n_head, c.n_head_kv, c.head_dim, ws.get(), nullptr);
+                                c.pos0, c.n_head, c.n_head_kv, c.head_dim, ws.get(), ws_floats,
+                                nullptr);
     FS_CUDA_CHECK(cudaDeviceSynchronize());  // ws must outlive the kernels
   } else {
     fc::launch_attention_prefill(dq.get(), qd, dk.get(), dv.get(), kvd, dout.get(), qd, c.n_q,
@@ -137,7 +142,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, DecodeAttentionTest,
                          ::testing::Values(TextCase{1, 0, 32, 8, 128},     // first token: one key
                                            TextCase{1, 4999, 32, 8, 128},  // 5000 keys: many splits
                                            TextCase{1, 40000, 32, 8,
-                                                    128},  // 128 splits of 320+ keys
+                                                    128},                  // 126 splits of 320 keys
                                            TextCase{3, 1000, 32, 8, 128},  // a few queries at once
                                            TextCase{1, 300, 4, 2, 32},     // fixture-like
                                            TextCase{4, 17, 8, 2, 16}));
@@ -150,6 +155,32 @@ TEST(DecodeAttention, AgreesWithPrefillKernel) {
   const std::vector<float> a = run_text(c, true, &ref);
   const std::vector<float> b = run_text(c, false, &ref);
   EXPECT_TRUE(all_close(a, b, kAtol, kRtol, "decode vs prefill"));
+}
+
+// The launchers' argument checks run on the host before any CUDA call, so they are tested
+// everywhere (this test needs no GPU): a workspace too small for the queries, an odd K/V stride
+// (4-byte pair loads would fault) and impossible head counts are refused with kInvalidArgument.
+TEST(AttentionArgs, BadLaunchesAreRefusedBeforeAnyKernel) {
+  auto* q = reinterpret_cast<fc::bf16*>(std::uintptr_t{0x10000});
+  auto* kv = reinterpret_cast<fc::bf16*>(std::uintptr_t{0x20000});
+  auto* ws = reinterpret_cast<float*>(std::uintptr_t{0x30000});
+  const std::int64_t need = fc::attention_decode_workspace_floats(2, 32, 128);
+  auto decode = [&](std::int64_t kv_stride, const fc::bf16* k, std::int64_t ws_floats, int heads) {
+    fc::launch_attention_decode(q, 4096, k, kv, kv_stride, q, 4096, 2, 100, heads, 8, 128, ws,
+                                ws_floats, nullptr);
+  };
+  auto expect_invalid = [](auto&& f, const char* what) {
+    try {
+      f();
+      ADD_FAILURE() << what << ": accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument) << what << ": " << e.what();
+    }
+  };
+  expect_invalid([&] { decode(1024, kv, need - 1, 32); }, "small workspace");
+  expect_invalid([&] { decode(1023, kv, need, 32); }, "odd stride");
+  expect_invalid([&] { decode(1024, kv + 1, need, 32); }, "misaligned K");
+  expect_invalid([&] { decode(1024, kv, need, 30); }, "30 heads over 8 kv heads");
 }
 
 }  // namespace

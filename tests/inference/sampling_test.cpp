@@ -48,6 +48,24 @@ TEST(Sampler, TopPCutsTheTail) {
   EXPECT_NEAR(twos / 5000.0, 2.0 / 9.0, 0.03);
 }
 
+// Infinite logits (a model in trouble, or a caller's mask) must still give a token of the input,
+// never read past what was kept: +inf is certain; all -inf is uniform; all NaN falls back to
+// argmax.
+TEST(Sampler, InfiniteAndNanLogitsStillGiveAValidToken) {
+  fi::Sampler s({1.0f, 0.9f, 5});
+  const float inf = INFINITY;
+  const std::vector<float> certain = {0.0f, inf, 3.0f, NAN};
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(s.sample(certain), 1);
+  fi::Sampler all_p({1.0f, 1.0f, 6});
+  const std::vector<float> masked = {-inf, -inf, -inf};
+  std::map<int, int> counts;
+  for (int i = 0; i < 3000; ++i) counts[all_p.sample(masked)]++;
+  ASSERT_EQ(counts.size(), 3u);
+  for (const auto& [tok, c] : counts) EXPECT_NEAR(c / 3000.0, 1.0 / 3.0, 0.05) << tok;
+  const std::vector<float> nans = {NAN, NAN};
+  EXPECT_EQ(s.sample(nans), 0);
+}
+
 TEST(Sampler, SameSeedSameSequenceEverywhere) {
   fi::Sampler a({0.8f, 0.9f, 123}), b({0.8f, 0.9f, 123}), c({0.8f, 0.9f, 124});
   std::vector<float> v(50);

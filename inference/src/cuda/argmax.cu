@@ -28,8 +28,9 @@ __device__ __forceinline__ void warp_best(float& best_v, int& best_i) {
   }
 }
 
-__global__ void argmax_kernel(const float* __restrict__ logits, std::int64_t n,
-                              std::int32_t* __restrict__ out) {
+__global__ void __launch_bounds__(kBlock)
+    argmax_kernel(const float* __restrict__ logits, std::int64_t n,
+                  std::int32_t* __restrict__ out) {
   __shared__ float s_val[kBlock / kWarpSize];
   __shared__ int s_idx[kBlock / kWarpSize];
   float best_v = 0.0f;

@@ -52,6 +52,14 @@ struct Args {
 inline Args make_args(const bf16* q, std::int64_t q_stride, const bf16* k, const bf16* v,
                       std::int64_t kv_stride, bf16* out, std::int64_t out_stride, int n_head,
                       int n_head_kv, int head_dim) {
+  // K and V rows are read as bf16 pairs (4-byte loads): an odd stride or pointer would fault.
+  FS_CHECK(
+      kv_stride % 2 == 0 && (reinterpret_cast<std::uintptr_t>(k) % 4) == 0 &&
+          (reinterpret_cast<std::uintptr_t>(v) % 4) == 0,
+      kInvalidArgument,
+      "attention: K/V need an even row stride and 4-byte alignment (stride " << kv_stride << ")");
+  FS_CHECK(n_head > 0 && n_head <= 65535 && n_head_kv > 0 && n_head % n_head_kv == 0,
+           kInvalidArgument, "attention: " << n_head << " heads over " << n_head_kv << " kv heads");
   Args a{};
   a.q = q;
   a.q_stride = q_stride;
@@ -86,10 +94,12 @@ inline Args make_causal_args(const char* what, const bf16* q, std::int64_t q_str
   return a;
 }
 
+// At most kMaxWarps warps per block (the shared arrays below are sized for them).
+constexpr int kMaxWarps = 4;
+
 template <int kHeadDim>
-__global__ void attention_kernel(Args a) {
+__global__ void __launch_bounds__(kMaxWarps* kWarpSize) attention_kernel(Args a) {
   constexpr int kDimsPerLane = (kHeadDim + kWarpSize - 1) / kWarpSize;
-  constexpr int kMaxWarps = 4;
   // bf16s per K row: 8-byte aligned rows whose word stride is 2 mod 32, so the 64-bit reads of
   // a half-warp (lane j reads row j) hit 32 distinct banks.
   constexpr int kKStride = kHeadDim + 4;
@@ -272,7 +282,7 @@ __global__ void attention_kernel(Args a) {
 // Merges the splits of one (query, head) per block: out = sum_s acc_s e^(m_s - M) / sum_s l_s
 // e^(m_s - M). A split that saw no visible key has m = -inf, l = 0 and contributes nothing.
 template <int kHeadDim>
-__global__ void attention_combine_kernel(Args a) {
+__global__ void __launch_bounds__(128) attention_combine_kernel(Args a) {
   const std::int64_t qi = blockIdx.x / a.n_head;
   const int h = static_cast<int>(blockIdx.x % a.n_head);
   const std::int64_t n_slots = a.n_q * a.n_head;

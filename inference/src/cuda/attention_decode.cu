@@ -21,11 +21,18 @@ std::int64_t attention_decode_workspace_floats(std::int64_t n_q, int n_head, int
 void launch_attention_decode(const bf16* q, std::int64_t q_stride, const bf16* k, const bf16* v,
                              std::int64_t kv_stride, bf16* out, std::int64_t out_stride,
                              std::int64_t n_q, std::int64_t pos0, int n_head, int n_head_kv,
-                             int head_dim, float* workspace, cudaStream_t stream) {
+                             int head_dim, float* workspace, std::int64_t workspace_floats,
+                             cudaStream_t stream) {
   using namespace attention_detail;
   Args a = make_causal_args("decode", q, q_stride, k, v, kv_stride, out, out_stride, n_q, pos0,
                             n_head, n_head_kv, head_dim);
   if (n_q == 0) return;
+  FS_CHECK(workspace != nullptr &&
+               workspace_floats >= attention_decode_workspace_floats(n_q, n_head, head_dim),
+           kInvalidArgument,
+           "decode attention: workspace of "
+               << workspace_floats << " floats for " << n_q << " queries (needs "
+               << attention_decode_workspace_floats(n_q, n_head, head_dim) << ")");
   // Splits of at least kMinKeysPerSplit keys (a multiple of the tile), at most kMaxSplits.
   std::int64_t per_split = (a.n_kv + kMaxSplits - 1) / kMaxSplits;
   per_split = std::max(kMinKeysPerSplit, (per_split + kKeyTile - 1) / kKeyTile * kKeyTile);

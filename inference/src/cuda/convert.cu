@@ -8,9 +8,9 @@ namespace {
 
 constexpr int kBlock = 256;
 
-__global__ void f32_to_bf16_kernel(const float* __restrict__ in, std::int64_t in_stride,
-                                   bf16* __restrict__ out, std::int64_t out_stride,
-                                   std::int64_t rows, std::int64_t cols) {
+__global__ void __launch_bounds__(kBlock)
+    f32_to_bf16_kernel(const float* __restrict__ in, std::int64_t in_stride, bf16* __restrict__ out,
+                       std::int64_t out_stride, std::int64_t rows, std::int64_t cols) {
   const std::int64_t total = rows * cols;
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
@@ -19,8 +19,9 @@ __global__ void f32_to_bf16_kernel(const float* __restrict__ in, std::int64_t in
   }
 }
 
-__global__ void add_bias_kernel(float* __restrict__ x, const bf16* __restrict__ bias,
-                                std::int64_t rows, std::int64_t cols) {
+__global__ void __launch_bounds__(kBlock)
+    add_bias_kernel(float* __restrict__ x, const bf16* __restrict__ bias, std::int64_t rows,
+                    std::int64_t cols) {
   const std::int64_t total = rows * cols;
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)

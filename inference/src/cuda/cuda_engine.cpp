@@ -89,10 +89,14 @@ CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) 
   const std::int64_t max_image = std::int64_t{v.max_patches_per_side()} * v.max_patches_per_side();
   vision_tokens_ = std::max(max_image, options.vision_batch_tokens > 0 ? options.vision_batch_tokens
                                                                        : kDefaultVisionTokens);
-  FS_CHECK(t.head_dim % 2 == 0 && v.head_dim % 4 == 0 && t.n_head % t.n_head_kv == 0, kUnsupported,
-           "CUDA engine: head_dim " << t.head_dim << " / vision head_dim " << v.head_dim
-                                    << " / heads " << t.n_head << ":" << t.n_head_kv
-                                    << " are not supported");
+  // The attention kernels are instantiated for these head sizes (attention.cuh): refuse others
+  // here, before tens of GB are allocated, not at the first eval.
+  auto kernel_head_dim = [](int hd) { return hd == 16 || hd == 32 || hd == 64 || hd == 128; };
+  FS_CHECK(
+      kernel_head_dim(t.head_dim) && kernel_head_dim(v.head_dim) && t.n_head % t.n_head_kv == 0,
+      kUnsupported,
+      "CUDA engine: head_dim " << t.head_dim << " / vision head_dim " << v.head_dim << " / heads "
+                               << t.n_head << ":" << t.n_head_kv << " are not supported");
   FS_CHECK(v.n_channels == 3, kUnsupported,
            "CUDA engine: " << v.n_channels << " image channels (expected 3)");
 
@@ -192,10 +196,12 @@ std::vector<float> CudaEngine::eval(std::span<const std::int32_t> tokens,
   if (n == 0) return {};
   check_eval_request(config_, n_past_, max_context_, tokens, image_embd.size());
 
+  // Host memory before the guarded device work: a bad_alloc here (kAll over a long prompt) is
+  // the caller's problem and must not mark the engine failed.
+  std::vector<float> result;
+  if (mode == LogitsMode::kAll) result.resize(static_cast<std::size_t>(n * t.n_vocab));
+  if (mode == LogitsMode::kLast) result.resize(static_cast<std::size_t>(t.n_vocab));
   return guarded(failed_, [&] {
-    std::vector<float> result;
-    if (mode == LogitsMode::kAll) result.resize(static_cast<std::size_t>(n * t.n_vocab));
-    if (mode == LogitsMode::kLast) result.resize(static_cast<std::size_t>(t.n_vocab));
     std::vector<std::int32_t> image_row;
     std::int64_t next_image = 0;
     cudaStream_t s = stream_.get();
@@ -229,7 +235,7 @@ std::vector<float> CudaEngine::eval(std::span<const std::int32_t> tokens,
       stream_.synchronize();
     }
     n_past_ += n;
-    return result;
+    return std::move(result);
   });
 }
 

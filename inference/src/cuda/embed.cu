@@ -11,10 +11,10 @@ namespace {
 constexpr int kBlock = 256;
 
 // One block per token row.
-__global__ void embed_kernel(const std::int32_t* __restrict__ tokens,
-                             const std::int32_t* __restrict__ image_row,
-                             const bf16* __restrict__ table, const float* __restrict__ images,
-                             std::int64_t n_embd, float* __restrict__ out) {
+__global__ void __launch_bounds__(kBlock)
+    embed_kernel(const std::int32_t* __restrict__ tokens,
+                 const std::int32_t* __restrict__ image_row, const bf16* __restrict__ table,
+                 const float* __restrict__ images, std::int64_t n_embd, float* __restrict__ out) {
   const std::int64_t i = blockIdx.x;
   float* dst = out + i * n_embd;
   const std::int32_t img = image_row != nullptr ? image_row[i] : -1;

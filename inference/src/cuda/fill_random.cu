@@ -16,8 +16,9 @@ __device__ __forceinline__ std::uint64_t splitmix64(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
-__global__ void fill_uniform_kernel(bf16* __restrict__ p, std::int64_t n, std::uint64_t seed,
-                                    float scale, float offset) {
+__global__ void __launch_bounds__(kBlock)
+    fill_uniform_kernel(bf16* __restrict__ p, std::int64_t n, std::uint64_t seed, float scale,
+                        float offset) {
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const std::uint64_t h = splitmix64(seed ^ splitmix64(static_cast<std::uint64_t>(i)));

@@ -100,12 +100,14 @@ void launch_attention_prefill(const bf16* q, std::int64_t q_stride, const bf16* 
                               int head_dim, cudaStream_t stream);
 
 // Text decode: the same as prefill, with the keys split over many blocks (few queries, long
-// cache), then combined. `workspace` holds attention_decode_workspace_floats(...) floats.
+// cache), then combined. `workspace` holds `workspace_floats` floats, at least
+// attention_decode_workspace_floats(n_q, ...) (checked).
 std::int64_t attention_decode_workspace_floats(std::int64_t n_q, int n_head, int head_dim);
 void launch_attention_decode(const bf16* q, std::int64_t q_stride, const bf16* k, const bf16* v,
                              std::int64_t kv_stride, bf16* out, std::int64_t out_stride,
                              std::int64_t n_q, std::int64_t pos0, int n_head, int n_head_kv,
-                             int head_dim, float* workspace, cudaStream_t stream);
+                             int head_dim, float* workspace, std::int64_t workspace_floats,
+                             cudaStream_t stream);
 
 // --- token selection (argmax.cu, sample_top_p.cu) -------------------------------------------
 // *out = index of the largest logit, the lowest index on ties; NaN never wins (as argmax()).

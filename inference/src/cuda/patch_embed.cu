@@ -10,8 +10,9 @@ namespace {
 
 constexpr int kBlock = 256;
 
-__global__ void im2col_patches_kernel(const float* __restrict__ pixels, int height_px, int width_px,
-                                      int patch_px, bf16* __restrict__ patches) {
+__global__ void __launch_bounds__(kBlock)
+    im2col_patches_kernel(const float* __restrict__ pixels, int height_px, int width_px,
+                          int patch_px, bf16* __restrict__ patches) {
   const int cols = width_px / patch_px, rows = height_px / patch_px;
   const std::int64_t patch_len = 3LL * patch_px * patch_px;
   const std::int64_t total = static_cast<std::int64_t>(rows) * cols * patch_len;

@@ -10,8 +10,9 @@ namespace {
 constexpr int kBlock = 256;
 
 template <typename TOut>
-__global__ void rms_norm_kernel(float* x, const float* __restrict__ residual_add,
-                                const bf16* __restrict__ w, std::int64_t dim, float eps, TOut* y) {
+__global__ void __launch_bounds__(kBlock)
+    rms_norm_kernel(float* x, const float* __restrict__ residual_add, const bf16* __restrict__ w,
+                    std::int64_t dim, float eps, TOut* y) {
   __shared__ float scratch[32];
   float* xr = x + blockIdx.x * dim;
   TOut* yr = y + blockIdx.x * dim;

@@ -14,8 +14,8 @@ namespace {
 
 constexpr int kBlock = 256;
 
-__global__ void rope_table_1d_kernel(float2* table, std::int64_t n_pos, int head_dim,
-                                     double theta) {
+__global__ void __launch_bounds__(kBlock)
+    rope_table_1d_kernel(float2* table, std::int64_t n_pos, int head_dim, double theta) {
   const int half = head_dim / 2;
   const std::int64_t total = n_pos * half;
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < total;
@@ -29,7 +29,8 @@ __global__ void rope_table_1d_kernel(float2* table, std::int64_t n_pos, int head
   }
 }
 
-__global__ void rope_table_2d_kernel(float2* table, int max_side, int head_dim, double theta) {
+__global__ void __launch_bounds__(kBlock)
+    rope_table_2d_kernel(float2* table, int max_side, int head_dim, double theta) {
   const int half = head_dim / 2, quarter = head_dim / 4;
   const std::int64_t total = static_cast<std::int64_t>(max_side) * max_side * half;
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < total;
@@ -48,10 +49,11 @@ __global__ void rope_table_2d_kernel(float2* table, int max_side, int head_dim, 
 
 // One thread per (row, pair); it rotates that pair in every head, so each table entry is read
 // once per row.
-__global__ void rope_kernel(const float* __restrict__ in, std::int64_t in_stride,
-                            bf16* __restrict__ out, std::int64_t out_stride, std::int64_t rows,
-                            int n_heads, int head_dim, const float2* __restrict__ table,
-                            const std::int32_t* __restrict__ positions, std::int64_t pos0) {
+__global__ void __launch_bounds__(kBlock)
+    rope_kernel(const float* __restrict__ in, std::int64_t in_stride, bf16* __restrict__ out,
+                std::int64_t out_stride, std::int64_t rows, int n_heads, int head_dim,
+                const float2* __restrict__ table, const std::int32_t* __restrict__ positions,
+                std::int64_t pos0) {
   const int half = head_dim / 2;
   const std::int64_t total = rows * half;
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < total;

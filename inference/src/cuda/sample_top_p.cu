@@ -18,9 +18,9 @@ namespace {
 constexpr int kBlock = 1024;
 
 // One block: the maximum over non-NaN logits, then p_i for every i, and index values.
-__global__ void softmax_weights_kernel(const float* __restrict__ logits, std::int64_t n,
-                                       float temperature, float* __restrict__ p,
-                                       std::int32_t* __restrict__ index) {
+__global__ void __launch_bounds__(kBlock)
+    softmax_weights_kernel(const float* __restrict__ logits, std::int64_t n, float temperature,
+                           float* __restrict__ p, std::int32_t* __restrict__ index) {
   __shared__ float s_max[kBlock / kWarpSize];
   float m = -INFINITY;
   for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x)
@@ -33,8 +33,9 @@ __global__ void softmax_weights_kernel(const float* __restrict__ logits, std::in
   m = warp_max(m);
   for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) {
     const float l = logits[i];
-    // As the host: exp((l - max) / T) in float; NaN gives 0 (dropped).
-    p[i] = isnan(l) ? 0.0f : expf((l - m) / temperature);
+    // As the host: exp((l - max) / T) in float, 1 for the maximum itself (also when it is +inf
+    // or every logit is -inf, where l - max would be NaN); NaN gives 0 (dropped).
+    p[i] = isnan(l) ? 0.0f : l == m ? 1.0f : expf((l - m) / temperature);
     index[i] = static_cast<std::int32_t>(i);
   }
 }
@@ -73,9 +74,9 @@ __device__ double block_total(double v, typename cub::BlockScan<double, kBlock>:
 }
 
 // p sorted descending (zeros last). Top-p cut, then the draw, as Sampler::sample.
-__global__ void top_p_select_kernel(const float* __restrict__ p,
-                                    const std::int32_t* __restrict__ index, std::int64_t n,
-                                    float top_p, double u, std::int32_t* __restrict__ out) {
+__global__ void __launch_bounds__(kBlock)
+    top_p_select_kernel(const float* __restrict__ p, const std::int32_t* __restrict__ index,
+                        std::int64_t n, float top_p, double u, std::int32_t* __restrict__ out) {
   __shared__ typename cub::BlockScan<double, kBlock>::TempStorage tmp;
   __shared__ unsigned long long s_found;
 

@@ -8,8 +8,9 @@ namespace {
 
 constexpr int kBlock = 256;
 
-__global__ void silu_mul_kernel(const float* __restrict__ gate_up, std::int64_t rows,
-                                std::int64_t n_ff, bf16* __restrict__ out) {
+__global__ void __launch_bounds__(kBlock)
+    silu_mul_kernel(const float* __restrict__ gate_up, std::int64_t rows, std::int64_t n_ff,
+                    bf16* __restrict__ out) {
   const std::int64_t total = rows * n_ff;
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {

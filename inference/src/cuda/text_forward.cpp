@@ -31,8 +31,10 @@ void CudaEngine::forward_chunk(std::int64_t n, std::int64_t pos0) {
                 rope_text_, nullptr, pos0, s);
     launch_f32_to_bf16(text_.qkv + qd + kvd, qkv_dim, v_layer + pos0 * kvd, kvd, n, kvd, s);
     if (n <= kDecodeMaxQueries) {
-      launch_attention_decode(text_.q, qd, k_layer, v_layer, kvd, text_.h, qd, n, pos0, t.n_head,
-                              t.n_head_kv, t.head_dim, text_.attn_workspace, s);
+      launch_attention_decode(
+          text_.q, qd, k_layer, v_layer, kvd, text_.h, qd, n, pos0, t.n_head, t.n_head_kv,
+          t.head_dim, text_.attn_workspace,
+          attention_decode_workspace_floats(kDecodeMaxQueries, t.n_head, t.head_dim), s);
     } else {
       launch_attention_prefill(text_.q, qd, k_layer, v_layer, kvd, text_.h, qd, n, pos0, t.n_head,
                                t.n_head_kv, t.head_dim, s);

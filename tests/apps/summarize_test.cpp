@@ -197,6 +197,31 @@ TEST_F(Summarize, NoPromptExceedsASmallContext) {
   }
 }
 
+// --load-format dummy: a model folder with only its config and tokenizer runs the whole pipeline
+// (random weights: the text is meaningless, the windows and prompts are the real ones).
+TEST_F(Summarize, DummyWeightsRunWithOnlyTheConfigAndTokenizer) {
+  const fs::path bare = dir() / "bare-model";
+  fs::create_directories(bare);
+  for (const auto& e : fs::directory_iterator(*model_)) {
+    if (e.path().extension() != ".safetensors") fs::copy_file(e.path(), bare / e.path().filename());
+  }
+  const fs::path video = clip("ten.mp4", 10);
+  const fs::path prompts = dir() / "dummy-prompts.jsonl";
+  const std::vector<std::string> args = {
+      "summarize",  video.string(), "--model",      bare.string(), "--fps",        "1",
+      "--max-edge", "64",           "--max-tokens", "6",           "--no-summary", "--quiet"};
+  const auto missing = testing::run_framescribe(args, dir() / "stderr.txt");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("model.safetensors"), std::string::npos) << missing.err;
+  std::vector<std::string> dummy = args;
+  dummy.insert(dummy.end(), {"--load-format", "dummy", "--dump-prompts", prompts.string()});
+  const auto r = testing::run_framescribe(dummy, dir() / "stderr.txt");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::size_t frames = 0;
+  for (const json& w : read_jsonl(prompts)) frames += w["frame_times"].size();
+  EXPECT_EQ(frames, 10u);
+}
+
 TEST_F(Summarize, KilledRunsLeaveThePreviousOrTheNewFilesNeverAPartialOne) {
   const fs::path video = clip("twomin.mp4", 120);
   const fs::path previous = dir() / "kill-previous";

@@ -107,6 +107,10 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize) attention_kernel(Args a)
   __shared__ __align__(16) bf16 s_v[kKeyTile * kHeadDim];
   __shared__ __align__(16) float s_q[kMaxWarps * kItemsPerWarp * kHeadDim];
   __shared__ float s_p[kMaxWarps * kItemsPerWarp * kKeyTile];
+  // Static shared memory is limited to 48 KB per block (more needs dynamic shared memory and
+  // cudaFuncSetAttribute): a launch above it fails on every card.
+  static_assert(sizeof(s_k) + sizeof(s_v) + sizeof(s_q) + sizeof(s_p) <= 48 * 1024,
+                "attention_kernel: static shared memory over 48 KB");
 
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
   const int n_warps = blockDim.x / kWarpSize;

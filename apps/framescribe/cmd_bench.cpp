@@ -97,7 +97,7 @@ void add_bench_command(CLI::App& app, int* exit_code) {
                      so_far.device.c_str(), so_far.backend.c_str(), so_far.model.c_str(),
                      so_far.weights.c_str(), so_far.load_s);
         std::fprintf(table,
-                     "%-18s %10s %-9s  (transformers: H200, docs/device.md; x = ours/theirs)\n",
+                     "%-20s %10s %-9s  (transformers: H200, docs/device.md; x = ours/theirs)\n",
                      "row", "ours", "unit");
       }
       for (; printed < so_far.rows.size(); ++printed)

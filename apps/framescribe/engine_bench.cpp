@@ -522,7 +522,7 @@ std::string format_bench_row(const BenchRow& r) {
     std::snprintf(buf, sizeof buf, f, v);
     return std::string(buf);
   };
-  std::snprintf(buf, sizeof buf, "%-18s ", r.name.c_str());
+  std::snprintf(buf, sizeof buf, "%-20s ", r.name.c_str());
   line = buf;
   if (!r.value) {
     std::snprintf(buf, sizeof buf, "%10s %-9s", "-", r.unit.c_str());

@@ -15,14 +15,11 @@ framescribe_add_test(batch_state_test
   LIBS framescribe_pipeline framescribe_sinks SQLite::SQLite3 Threads::Threads LABELS unit)
 if(FRAMESCRIBE_BUILD_APPS)
   # `framescribe batch` / `search` end to end: --check messages, shards, SIGKILL and rerun.
-  framescribe_add_test(batch_cli_test
-    SOURCES batch/batch_cli_test.cpp apps/cli_run.cpp apps/tiny_model.cpp decoder/video_clips.cpp
+  framescribe_add_cli_test(batch_cli_test
+    SOURCES batch/batch_cli_test.cpp apps/tiny_model.cpp decoder/video_clips.cpp
             decoder/image_test_util.cpp
-            inference/test_files.cpp
     LIBS framescribe_decoder framescribe_inference SQLite::SQLite3 PkgConfig::CPP_HTTPLIB
          nlohmann_json::nlohmann_json
          Threads::Threads
     LABELS integration)
-  target_compile_definitions(batch_cli_test PRIVATE FS_FRAMESCRIBE_BIN="$<TARGET_FILE:framescribe>")
-  add_dependencies(batch_cli_test framescribe)
 endif()

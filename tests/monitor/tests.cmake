@@ -58,15 +58,13 @@ target_include_directories(monitor_alert_score_test PRIVATE ${PROJECT_SOURCE_DIR
 
 if(FRAMESCRIBE_BUILD_APPS)
   # framescribe monitor end to end (RTSP server, tiny model, web page in Chromium, metrics).
-  framescribe_add_test(monitor_cli_test
-    SOURCES monitor/monitor_cli_test.cpp apps/cli_run.cpp apps/tiny_model.cpp
-            decoder/image_test_util.cpp inference/test_files.cpp
+  framescribe_add_cli_test(monitor_cli_test
+    SOURCES monitor/monitor_cli_test.cpp apps/tiny_model.cpp
+            decoder/image_test_util.cpp
     LIBS framescribe_rtsp_test_server framescribe_decoder framescribe_inference PkgConfig::FFMPEG
          PkgConfig::CPP_HTTPLIB
          nlohmann_json::nlohmann_json Threads::Threads
     LABELS integration)
-  target_compile_definitions(monitor_cli_test PRIVATE FS_FRAMESCRIBE_BIN="$<TARGET_FILE:framescribe>")
-  add_dependencies(monitor_cli_test framescribe)
   file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/monitor_cli_timeouts.cmake
     "foreach(t IN LISTS monitor_cli_test_TESTS)\n"
     "  set_tests_properties(\"\${t}\" PROPERTIES TIMEOUT 180 ENVIRONMENT \"${_fs_lsan}\")\n"

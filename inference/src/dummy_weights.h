@@ -14,11 +14,11 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <span>
 #include <string_view>
 
 #include "framescribe/inference/model_config.h"
+#include "framescribe/inference/safetensors.h"  // bf16_to_f32, f32_to_bf16
 
 namespace framescribe::inference::dummy {
 
@@ -45,25 +45,9 @@ inline float uniform(std::uint64_t seed, std::uint64_t i) {
   return static_cast<float>(h >> 40) * (2.0f / 16777216.0f) - 1.0f;
 }
 
-// Round to nearest even (NaN kept quiet): __float2bfloat16_rn on the host.
-inline std::uint16_t to_bf16_bits(float f) {
-  std::uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40u);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<std::uint16_t>(u >> 16);
-}
-
-inline float from_bf16_bits(std::uint16_t b) {
-  const std::uint32_t u = std::uint32_t{b} << 16;
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
-
 // Value i of a tensor with fill `f`, as the float32 the bf16 value widens to.
 inline float value(const Fill& f, std::uint64_t i) {
-  return from_bf16_bits(to_bf16_bits(std::fma(f.scale, uniform(f.seed, i), f.offset)));
+  return bf16_to_f32(f32_to_bf16(std::fma(f.scale, uniform(f.seed, i), f.offset)));
 }
 
 }  // namespace framescribe::inference::dummy

@@ -1,5 +1,7 @@
 #include "gpu/gpu_test_util.h"
 
+#include "framescribe/inference/safetensors.h"
+
 #include <cmath>
 #include <sstream>
 
@@ -13,18 +15,11 @@ bool have_gpu() {
 }
 
 std::uint16_t bf16_bits(float f) {
-  std::uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40u);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<std::uint16_t>(u >> 16);
+  return inference::f32_to_bf16(f);
 }
 
 float bf16_value(std::uint16_t bits) {
-  const std::uint32_t u = static_cast<std::uint32_t>(bits) << 16;
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
+  return inference::bf16_to_f32(bits);
 }
 
 std::vector<float> random_floats(std::size_t n, std::uint32_t seed, float lo, float hi) {

@@ -113,6 +113,21 @@ TEST(Convert, Bf16BitPatterns) {
   EXPECT_TRUE(std::isnan(bf16_to_f32(0x7FC0)));
 }
 
+TEST(Convert, F32ToBf16RoundsToNearestEven) {
+  EXPECT_EQ(f32_to_bf16(1.0f), 0x3F80);
+  EXPECT_EQ(f32_to_bf16(-3.0f), 0xC040);
+  // 1 + 2^-8 is halfway between bf16 1.0 and 1.0078125: ties go to the even mantissa (1.0);
+  // 1 + 3 * 2^-8 is halfway between 1.0078125 and 1.015625: even is the upper one.
+  EXPECT_EQ(f32_to_bf16(std::bit_cast<float>(0x3F808000u)), 0x3F80);
+  EXPECT_EQ(f32_to_bf16(std::bit_cast<float>(0x3F818000u)), 0x3F82);
+  EXPECT_EQ(f32_to_bf16(std::bit_cast<float>(0x3F808001u)), 0x3F81);  // above halfway: up
+  EXPECT_EQ(f32_to_bf16(INFINITY), 0x7F80);
+  EXPECT_EQ(f32_to_bf16(std::bit_cast<float>(0x7F7FFFFFu)), 0x7F80);  // max float rounds to inf
+  const std::uint16_t nan = f32_to_bf16(std::bit_cast<float>(0x7F800001u));  // signalling NaN
+  EXPECT_TRUE(std::isnan(bf16_to_f32(nan)));  // stays NaN (the low payload bit alone would not)
+  EXPECT_EQ(bf16_to_f32(f32_to_bf16(3.140625f)), 3.140625f);  // representable: exact
+}
+
 TEST(Convert, F16BitPatterns) {
   EXPECT_EQ(f16_to_f32(0x3C00), 1.0f);
   EXPECT_EQ(f16_to_f32(0xC000), -2.0f);

@@ -138,7 +138,7 @@ DeviceWeights upload_weights(const ModelConfig& c, const TensorStore& store, cud
         permute_qk_hf_to_native(values, s.qk_heads, s.head_dim, s.shape[1]);
     }
     staging.resize(values.size());
-    for (std::size_t i = 0; i < values.size(); ++i) staging[i] = dummy::to_bf16_bits(values[i]);
+    for (std::size_t i = 0; i < values.size(); ++i) staging[i] = f32_to_bf16(values[i]);
     // Synchronous copy from pageable memory: staging is reused for the next tensor.
     FS_CUDA_CHECK(cudaMemcpyAsync(s.dst, staging.data(), staging.size() * sizeof(std::uint16_t),
                                   cudaMemcpyHostToDevice, stream));

@@ -69,6 +69,9 @@ SafetensorsHeader parse_safetensors_header(std::span<const std::uint8_t> file,
 void convert_to_f32(DType dtype, std::span<const std::uint8_t> bytes, float* out);
 float bf16_to_f32(std::uint16_t bits);
 float f16_to_f32(std::uint16_t bits);
+// float32 -> bf16 bits, round to nearest even (NaN stays a quiet NaN): what the GPU's
+// __float2bfloat16_rn does, for the CUDA engine's uploads and the dummy weights.
+std::uint16_t f32_to_bf16(float f);
 
 // One memory-mapped .safetensors file.
 class SafetensorsFile {

@@ -200,16 +200,21 @@ TEST(DamagedInputs, CorruptPacketsInTheMiddle) {
   }
 }
 
+// A regular 10 fps x264 clip of `seconds` without frames first..last; their neighbours keep
+// their timestamps: what a demuxer that resyncs after damage leaves behind.
+std::optional<std::filesystem::path> clip_with_hole(const std::string& name, double seconds,
+                                                    int first, int last, std::string* err) {
+  return make_clip(name,
+                   "-f lavfi -i \"" + pattern(64, 48, 10, seconds) + ",select='not(between(n\\," +
+                       std::to_string(first) + "\\," + std::to_string(last) +
+                       "))'\" -fps_mode passthrough -c:v libx264 -pix_fmt yuv420p",
+                   err);
+}
+
 TEST(TimestampHoles, ARealHoleIsReported) {
   if (!has_encoder("libx264")) GTEST_SKIP() << "this ffmpeg has no libx264 encoder";
-  // Frames 30-32 of a regular 10 fps clip are gone, their neighbours keep their timestamps:
-  // what a demuxer that resyncs after damage leaves behind.
   std::string err;
-  auto clip = make_clip("hole.mp4",
-                        "-f lavfi -i \"" + pattern(64, 48, 10, 6.0) +
-                            ",select='not(between(n\\,30\\,32))'\" -fps_mode passthrough "
-                            "-c:v libx264 -pix_fmt yuv420p",
-                        &err);
+  auto clip = clip_with_hole("hole.mp4", 6.0, 30, 32, &err);
   ASSERT_TRUE(clip) << err;
   LogCapture log;
   Decoded d = decode(*clip);
@@ -224,11 +229,7 @@ TEST(TimestampHoles, ARealHoleIsReportedWhileSampling) {
   // ticks, and those deliberate holes must not hide the real one (next to the 8 s tick), and the
   // regular run needed first must go on across them.
   std::string err;
-  auto clip = make_clip("hole-fps.mp4",
-                        "-f lavfi -i \"" + pattern(64, 48, 10, 12.0) +
-                            ",select='not(between(n\\,80\\,82))'\" -fps_mode passthrough "
-                            "-c:v libx264 -pix_fmt yuv420p",
-                        &err);
+  auto clip = clip_with_hole("hole-fps.mp4", 12.0, 80, 82, &err);
   ASSERT_TRUE(clip) << err;
   decoder::SamplingOptions s;
   s.mode = decoder::SamplingMode::kFixedRate;

@@ -9,6 +9,7 @@
 
 #include "framescribe/core/base64.h"
 #include "framescribe/core/error.h"
+#include "framescribe/core/source_name.h"
 #include "still_image_internal.h"
 
 namespace framescribe::decoder {
@@ -107,18 +108,7 @@ ImageSourceKind classify_image_source(std::string_view source) {
   return ImageSourceKind::kFile;
 }
 
-std::string redact_url(std::string_view url) {
-  std::size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return std::string(url);
-  std::size_t host_begin = scheme_end + 3;
-  std::size_t authority_end = url.find_first_of("/?#", host_begin);
-  if (authority_end == std::string_view::npos) authority_end = url.size();
-  std::size_t at = url.substr(host_begin, authority_end - host_begin).rfind('@');
-  if (at == std::string_view::npos) return std::string(url);
-  std::string out(url.substr(0, host_begin));
-  out += url.substr(host_begin + at + 1);
-  return out;
-}
+std::string redact_url(std::string_view url) { return core::redact_source(url); }
 
 std::string describe_image_source(std::string_view source) {
   switch (classify_image_source(source)) {

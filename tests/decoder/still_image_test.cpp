@@ -326,7 +326,7 @@ TEST(ImageSource, ClassifyAndRedact) {
   EXPECT_EQ(classify_image_source("ftp://x/y.png"), ImageSourceKind::kUrl);
   EXPECT_EQ(classify_image_source("data:image/png;base64,AA=="), ImageSourceKind::kDataUri);
   EXPECT_EQ(classify_image_source("dir://weird/but/a/name"), ImageSourceKind::kUrl);
-  EXPECT_EQ(redact_url("https://user:secret@host:8080/a@b?x=1"), "https://host:8080/a@b?x=1");
+  EXPECT_EQ(redact_url("https://user:secret@host:8080/a@b?x=1"), "https://host:8080/a@b?x=***");
   EXPECT_EQ(redact_url("http://tok@host/x"), "http://host/x");
   EXPECT_EQ(redact_url("http://host/x@y"), "http://host/x@y");
   EXPECT_EQ(redact_url("no-url"), "no-url");

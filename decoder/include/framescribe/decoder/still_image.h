@@ -64,7 +64,8 @@ core::Image decode_image(std::span<const std::uint8_t> bytes, std::string_view n
 
 // --- helpers, exposed for tests and for callers that print sources ---
 
-// `url` with any user:password@ removed ("https://u:p@host/x" -> "https://host/x").
+// core::redact_source: `url` without user-info, query values or fragment
+// ("https://u:p@host/x?t=1" -> "https://host/x?t=***").
 std::string redact_url(std::string_view url);
 
 // How a source is named in messages: URLs redacted, data URIs cut to their first characters.

@@ -2,18 +2,20 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
 
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
-#include "framescribe/decoder/still_image.h"  // redact_url
+#include "framescribe/core/source_name.h"
 #include "gst_ptr.h"
 
 namespace framescribe::decoder {
@@ -32,15 +34,66 @@ std::int64_t mono_now_ns() {
       .count();
 }
 
-// "user:password@" of a URL, or empty.
-std::string userinfo_of(const std::string& url) {
+// What a URL carries that must never reach a message: its user-info ("user:password"), the
+// password alone, every query value and the fragment (GStreamer's error texts may quote the URI
+// in pieces). Longest first, so a value inside another is not replaced half.
+std::vector<std::string> secrets_of(const std::string& url) {
+  std::vector<std::string> out;
   const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return {};
+  if (scheme == std::string::npos) return out;
   const auto start = scheme + 3;
   const auto end = url.find_first_of("/?#", start);
   const auto at = url.rfind('@', end == std::string::npos ? url.size() : end);
-  if (at == std::string::npos || at < start) return {};
-  return url.substr(start, at - start);
+  if (at != std::string::npos && at > start) {
+    const std::string info = url.substr(start, at - start);
+    out.push_back(info);
+    if (const auto colon = info.find(':'); colon != std::string::npos && colon + 1 < info.size())
+      out.push_back(info.substr(colon + 1));
+  }
+  const auto hash = url.find('#', start);
+  if (hash != std::string::npos && url.size() - hash - 1 >= 4) out.push_back(url.substr(hash + 1));
+  const auto q = url.find('?', start);
+  if (q != std::string::npos && (hash == std::string::npos || q < hash)) {
+    const std::string query =
+        url.substr(q + 1, (hash == std::string::npos ? url.size() : hash) - q - 1);
+    std::size_t p = 0;
+    while (p <= query.size()) {
+      const auto amp = std::min(query.find('&', p), query.size());
+      const std::string pair = query.substr(p, amp - p);
+      const auto eq = pair.find('=');
+      // Values of a few characters (ch=1) would blank every digit of a message; they are no
+      // secret anyway.
+      if (eq != std::string::npos && pair.size() - eq - 1 >= 4) out.push_back(pair.substr(eq + 1));
+      p = amp + 1;
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return out;
+}
+
+// Lower-case scheme of a URI ("" for none).
+std::string scheme_of(const char* uri) {
+  if (uri == nullptr) return {};
+  GCharPtr p(gst_uri_get_protocol(uri));
+  if (!p) return {};
+  std::string s = p.get();
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Schemes whose sources read from the network. A stream opened with one of these may only ever
+// read from the network: content it downloads (an HLS or DASH playlist, a redirect) names
+// further URIs, and GStreamer opens each with whatever element handles its scheme: filesrc for
+// file://, so a remote playlist could otherwise play the monitor's own disk into the snapshots,
+// the status page and the descriptions.
+bool network_scheme(const std::string& scheme) {
+  static constexpr const char* kNetwork[] = {
+      "http",  "https", "rtsp", "rtsps", "rtspt", "rtspu", "rtsph", "rtspv", "rtmp", "rtmps",
+      "rtmpt", "srt",   "udp",  "rtp",   "tcp",   "mms",   "mmsh",  "mmst",  "mmsu"};
+  for (const char* n : kNetwork)
+    if (scheme == n) return true;
+  return false;
 }
 
 // Seconds from 1900 (NTP era 0) to 1970 (Unix).
@@ -59,9 +112,15 @@ void validate(const GstSourceOptions& o) {
 
 struct GstLiveSource::Impl {
   GstSourceOptions opt;
-  std::string name;      // redacted
-  std::string userinfo;  // to scrub from any message
-  std::string uri;       // what uridecodebin opens
+  std::string name;                  // redacted
+  std::vector<std::string> secrets;  // to scrub from any message (secrets_of)
+  std::string uri;                   // what uridecodebin opens
+  bool network = false;              // uri is a network URI: only network sources inside it
+
+  // A local source appeared inside a network stream's pipeline (this connection): its frames
+  // are never delivered and the connection ends with `refusal` as its reason.
+  std::atomic<bool> refused{false};
+  std::string refusal;  // under mu
 
   mutable std::mutex mu;
   std::condition_variable cv;  // queue and stop
@@ -89,9 +148,9 @@ struct GstLiveSource::Impl {
     if (!opt.url.empty())
       for (auto p = text.find(opt.url); p != std::string::npos; p = text.find(opt.url, p))
         text.replace(p, opt.url.size(), name);
-    if (!userinfo.empty())
-      for (auto p = text.find(userinfo); p != std::string::npos; p = text.find(userinfo, p))
-        text.replace(p, userinfo.size(), "***");
+    for (const std::string& secret : secrets)
+      for (auto p = text.find(secret); p != std::string::npos; p = text.find(secret, p + 3))
+        text.replace(p, secret.size(), "***");
     return text;
   }
 
@@ -114,7 +173,7 @@ struct GstLiveSource::Impl {
   // appsink callback: GStreamer's streaming thread. Copies the pixels, never blocks for long.
   GstFlowReturn on_sample(GstAppSink* sink) {
     GstSamplePtr sample(gst_app_sink_pull_sample(sink));
-    if (!sample) return GST_FLOW_OK;
+    if (!sample || refused.load()) return GST_FLOW_OK;
     GstBuffer* buf = gst_sample_get_buffer(sample.get());
     GstVideoInfo info;
     if (buf == nullptr || !gst_video_info_from_caps(&info, gst_sample_get_caps(sample.get())))
@@ -235,6 +294,73 @@ struct GstLiveSource::Impl {
       g_object_set(source, "tcp-timeout", static_cast<guint64>(opt.stall_timeout_s * 1e6), nullptr);
   }
 
+  // Every element added anywhere in the pipeline, before it starts (deep-element-added runs
+  // inside gst_bin_add, and demuxers add their segment sources before syncing their state).
+  // In a network stream, a source that is a URI handler must be reading a network URI.
+  void check_element(GstElement* bin, GstElement* e) {
+    if (!network) return;
+    if (GST_IS_BIN(e)) {
+      // A bin added with its children already inside: check each of them.
+      GstIterator* it = gst_bin_iterate_recurse(GST_BIN(e));
+      GValue v = G_VALUE_INIT;
+      while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+        check_element(bin, GST_ELEMENT(g_value_get_object(&v)));
+        g_value_reset(&v);
+      }
+      g_value_unset(&v);
+      gst_iterator_free(it);
+      return;
+    }
+    if (!GST_IS_URI_HANDLER(e) || gst_uri_handler_get_uri_type(GST_URI_HANDLER(e)) != GST_URI_SRC)
+      return;
+    GCharPtr reads(gst_uri_handler_get_uri(GST_URI_HANDLER(e)));
+    std::string what;
+    if (reads) {
+      if (network_scheme(scheme_of(reads.get()))) return;
+      what = core::redact_source(reads.get());
+    } else {
+      // No URI yet: allowed only if the element can read some network scheme.
+      const gchar* const* protocols = gst_uri_handler_get_protocols(GST_URI_HANDLER(e));
+      for (; protocols != nullptr && *protocols != nullptr; ++protocols)
+        if (network_scheme(scheme_of((std::string(*protocols) + "://").c_str()))) return;
+      what = "no URI";
+    }
+    GstElementFactory* f = gst_element_get_factory(e);
+    const std::string factory = f != nullptr ? GST_OBJECT_NAME(f) : std::string(GST_OBJECT_NAME(e));
+    const std::string why = "refused: the network stream asked for a local source (" + factory +
+                            " reading " + what +
+                            "); a network stream may only read from the network (a playlist "
+                            "that lists file:// segments, for example, is not played)";
+    {
+      std::lock_guard lock(mu);
+      if (refusal.empty()) refusal = why;
+    }
+    refused.store(true);
+    // Never let it read: an empty location makes filesrc (and others with one) fail to start
+    // before opening anything (a FIFO would even block), and every buffer it would still push
+    // is dropped.
+    if (GParamSpec* p = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "location");
+        p != nullptr && p->value_type == G_TYPE_STRING && (p->flags & G_PARAM_WRITABLE) != 0)
+      g_object_set(e, "location", nullptr, nullptr);
+    GstIterator* pads = gst_element_iterate_src_pads(e);
+    GValue v = G_VALUE_INIT;
+    while (gst_iterator_next(pads, &v) == GST_ITERATOR_OK) {
+      gst_pad_add_probe(
+          GST_PAD(g_value_get_object(&v)),
+          static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                                       GST_PAD_PROBE_TYPE_PUSH | GST_PAD_PROBE_TYPE_PULL),
+          [](GstPad*, GstPadProbeInfo*, gpointer) { return GST_PAD_PROBE_DROP; }, nullptr, nullptr);
+      g_value_reset(&v);
+    }
+    g_value_unset(&v);
+    gst_iterator_free(pads);
+    // End this connection: the supervisor sees the error and reports `refusal`.
+    GError* err =
+        g_error_new_literal(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED, why.c_str());
+    GErrorPtr owned(err);
+    gst_element_post_message(bin, gst_message_new_error(GST_OBJECT(e), err, nullptr));
+  }
+
   static GstFlowReturn sample_cb(GstAppSink* sink, gpointer self) {
     return static_cast<Impl*>(self)->on_sample(sink);
   }
@@ -243,6 +369,9 @@ struct GstLiveSource::Impl {
   }
   static void setup_cb(GstElement*, GstElement* source, gpointer self) {
     static_cast<Impl*>(self)->on_source_setup(source);
+  }
+  static void deep_added_cb(GstBin* bin, GstBin*, GstElement* element, gpointer self) {
+    static_cast<Impl*>(self)->check_element(GST_ELEMENT(bin), element);
   }
 
   bool build() {
@@ -259,6 +388,7 @@ struct GstLiveSource::Impl {
                            "videoscale, capsfilter, appsink); install gst-plugins-base");
       return false;
     }
+    g_signal_connect(pipeline.get(), "deep-element-added", G_CALLBACK(deep_added_cb), this);
     gst_bin_add_many(GST_BIN(pipeline.get()), src, convert, scale, capsfilter, sink, nullptr);
     if (!gst_element_link_many(convert, scale, capsfilter, sink, nullptr)) return false;
     g_object_set(src, "uri", uri.c_str(), nullptr);
@@ -287,11 +417,13 @@ struct GstLiveSource::Impl {
 
   // Runs one connection until it fails; returns why.
   std::string run_once() {
-    if (!build()) return "cannot build the pipeline";
     {
       std::lock_guard lock(mu);
       conn_first = true;
+      refusal.clear();
     }
+    refused.store(false);
+    if (!build()) return "cannot build the pipeline";
     GstBusPtr bus(gst_element_get_bus(pipeline.get()));
     if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
       return "cannot start";
@@ -305,6 +437,10 @@ struct GstLiveSource::Impl {
         GError* err = nullptr;
         gst_message_parse_error(msg.get(), &err, nullptr);
         GErrorPtr owned(err);
+        if (refused.load()) {
+          std::lock_guard lock(mu);
+          return refusal;
+        }
         return "error: " + scrub(err != nullptr ? err->message : "unknown");
       }
       if (msg && GST_MESSAGE_TYPE(msg.get()) == GST_MESSAGE_EOS) return "end of stream";
@@ -333,6 +469,7 @@ struct GstLiveSource::Impl {
       {
         std::lock_guard lock(mu);
         had_frames = stats.frames_received > frames_before;
+        if (why != "stopped") stats.last_error = why;
         if (stats.connected) {
           stats.connected = false;
           if (!outage_open) {
@@ -359,8 +496,8 @@ GstLiveSource::GstLiveSource(GstSourceOptions options) : impl_(std::make_unique<
   ensure_gstreamer();
   Impl& m = *impl_;
   m.opt = std::move(options);
-  m.name = redact_url(m.opt.url);
-  m.userinfo = userinfo_of(m.opt.url);
+  m.name = core::redact_source(m.opt.url);
+  m.secrets = secrets_of(m.opt.url);
   if (gst_uri_is_valid(m.opt.url.c_str())) {
     m.uri = m.opt.url;
   } else {
@@ -370,6 +507,7 @@ GstLiveSource::GstLiveSource(GstSourceOptions options) : impl_(std::make_unique<
     FS_CHECK(u != nullptr, kInvalidArgument, m.name << ": not a URI nor a file path");
     m.uri = u.get();
   }
+  m.network = network_scheme(scheme_of(m.uri.c_str()));
   m.supervisor = std::thread([&m] { m.supervise(); });
 }
 

@@ -7,8 +7,9 @@ target_link_libraries(framescribe_rtsp_test_server
   PUBLIC PkgConfig::GST_RTSP_SERVER PkgConfig::GSTREAMER framescribe_decoder)
 
 framescribe_add_test(monitor_gst_source_test
-  SOURCES monitor/gst_source_test.cpp
-  LIBS framescribe_decoder framescribe_rtsp_test_server Threads::Threads LABELS rtsp)
+  SOURCES monitor/gst_source_test.cpp monitor/hls_source_test.cpp
+  LIBS framescribe_decoder framescribe_rtsp_test_server PkgConfig::CPP_HTTPLIB Threads::Threads
+  LABELS rtsp)
 framescribe_add_test(monitor_live_test
   SOURCES monitor/alert_rule_test.cpp monitor/live_job_test.cpp monitor/alert_delivery_test.cpp
           monitor/monitor_config_test.cpp

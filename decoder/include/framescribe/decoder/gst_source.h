@@ -17,6 +17,11 @@
 // supervisor thread. GStreamer's streaming thread never blocks: appsink has max-buffers and
 // drop, and the callback pushes into a bounded queue that drops its oldest frame when full
 // (counted in stats().frames_dropped). Memory is bounded: the queue, one pipeline.
+// Network streams read only the network: in a stream opened from a network URI (http(s), rtsp,
+// rtmp, srt, udp, ...), every URI source element GStreamer adds later (an HLS/DASH demuxer's
+// segment sources, for example) must read a network URI too; a local one (filesrc for a
+// playlist's file:// segment) is refused before it starts, no frame of it is delivered, and
+// the connection ends with a reason starting "refused:" (stats().last_error, the gap's reason).
 // Threads: next() from one thread; stats() and request_stop() from any thread.
 // Errors: a bad option throws Error(kInvalidArgument) from the constructor; everything at run
 // time (connection refused, EOS, decode errors, stalls) is a log line, a counter and a retry.
@@ -66,6 +71,7 @@ struct GstSourceStats {
   int source_width_px = 0, source_height_px = 0;
   std::int64_t last_frame_wall_ns = core::kNoTimestamp;
   bool ntp_clock = false;  // wall-clock times come from the sender (RTCP NTP)
+  std::string last_error;  // why the last connection ended ("" while none has), credentials removed
 };
 
 struct LiveItem {

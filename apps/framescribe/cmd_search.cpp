@@ -22,12 +22,14 @@ struct SearchCommandOptions {
   std::string video;
   int limit = 100;
   bool json = false;
+  bool fts = false;
 };
 
 int run_search(const SearchCommandOptions& o) {
   sinks::SearchOptions so;
   so.video = o.video;
   so.limit = o.limit;
+  so.fts = o.fts;
   const bool tty = !o.json && isatty(STDOUT_FILENO) != 0;
   so.mark_open = tty ? "\033[1;33m" : "[";
   so.mark_close = tty ? "\033[0m" : "]";
@@ -60,9 +62,14 @@ void add_search_command(CLI::App& app, int* exit_code) {
   cmd->add_option("DB", o->db, "The batch's index file (batch.index, e.g. out/index.sqlite)")
       ->required();
   cmd->add_option("QUERY", o->query,
-                  "Words, \"a phrase\", prefix*, AND / OR / NOT (SQLite FTS5 syntax)")
+                  "Words to find, all of them, in any order; punctuation is plain text "
+                  "(with --fts: SQLite FTS5 syntax)")
       ->required();
-  cmd->add_option("--video", o->video, "Only this video (as the batch named it)");
+  cmd->add_flag("--fts", o->fts,
+                "QUERY is SQLite FTS5 syntax: \"a phrase\", prefix*, AND / OR / NOT, NEAR(...)");
+  cmd->add_option("--video", o->video,
+                  "Only this video: the name the batch gave it, its file name (a.mp4) or its "
+                  "stem (a)");
   cmd->add_option("--limit", o->limit, "At most N events")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -164,23 +164,75 @@ std::string SearchIndex::integrity_check() const {
   return out;
 }
 
+std::string plain_text_query(std::string_view text) {
+  std::string out;
+  std::size_t i = 0;
+  const auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
+  while (i < text.size()) {
+    while (i < text.size() && space(text[i])) ++i;
+    const std::size_t begin = i;
+    while (i < text.size() && !space(text[i])) ++i;
+    if (i == begin) break;
+    if (!out.empty()) out.push_back(' ');
+    out.push_back('"');
+    for (char c : text.substr(begin, i - begin)) {
+      out.push_back(c);
+      if (c == '"') out.push_back('"');
+    }
+    out.push_back('"');
+  }
+  return out;
+}
+
+bool video_matches(std::string_view name, std::string_view wanted) {
+  if (wanted.empty()) return true;
+  if (name == wanted) return true;
+  std::string_view file = name;
+  if (const std::size_t slash = file.find_last_of("/\\"); slash != std::string_view::npos)
+    file = file.substr(slash + 1);
+  if (file == wanted) return true;
+  const std::size_t dot = file.rfind('.');
+  return dot != std::string_view::npos && dot > 0 && file.substr(0, dot) == wanted;
+}
+
+namespace {
+// fs_video_matches(video, wanted): video_matches as an SQL function, so LIMIT stays in SQL.
+void sql_video_matches(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const auto text = [](sqlite3_value* v) {
+    const unsigned char* p = sqlite3_value_text(v);
+    return p == nullptr ? std::string_view{}
+                        : std::string_view(reinterpret_cast<const char*>(p),
+                                           static_cast<std::size_t>(sqlite3_value_bytes(v)));
+  };
+  sqlite3_result_int(ctx, video_matches(text(argv[0]), text(argv[1])) ? 1 : 0);
+}
+}  // namespace
+
 std::vector<SearchHit> search(const std::filesystem::path& db_path, const std::string& query,
                               const SearchOptions& options) {
   std::error_code ec;
   FS_CHECK(std::filesystem::is_regular_file(db_path, ec), kNotFound,
            db_path.string() << ": no such search index (made by framescribe batch)");
   FS_CHECK(options.limit > 0, kInvalidArgument, "the hit limit must be positive");
+  const std::string expression = options.fts ? query : plain_text_query(query);
+  FS_CHECK(!expression.empty(), kInvalidArgument, "search: the query has no words");
   sqlite3* db = open_db(db_path, SQLITE_OPEN_READONLY);
   std::vector<SearchHit> hits;
   try {
+    if (sqlite3_create_function(db, "fs_video_matches", 2,
+                                SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+                                sql_video_matches, nullptr, nullptr) != SQLITE_OK)
+      FS_FAIL(kIo, db_path.string() << ": " << sqlite3_errmsg(db));
     const std::string sql =
         std::string(
             "SELECT video, job, start_ns, end_ns, window_id, text, snippet(events, 0, ?2, ?3, "
             "'…', 16) FROM events WHERE events MATCH ?1") +
-        (options.video.empty() ? "" : " AND video = ?5") +
+        (options.video.empty() ? "" : " AND fs_video_matches(video, ?5)") +
         " ORDER BY video, CAST(start_ns AS INTEGER), rowid LIMIT ?4";
     Stmt s(db, sql.c_str(), db_path.string());
-    s.text(1, query);
+    s.text(1, expression);
     s.text(2, options.mark_open);
     s.text(3, options.mark_close);
     sqlite3_bind_int(s.st, 4, options.limit);
@@ -189,9 +241,11 @@ std::vector<SearchHit> search(const std::filesystem::path& db_path, const std::s
       const int rc = sqlite3_step(s.st);
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW)
-        FS_FAIL(kInvalidArgument, "search '"
-                                      << query << "': " << sqlite3_errmsg(db)
-                                      << " (FTS5 syntax: words, \"a phrase\", pre*, AND, OR, NOT)");
+        FS_FAIL(
+            kInvalidArgument,
+            "search '" << query << "': " << sqlite3_errmsg(db)
+                       << (options.fts ? " (FTS5 syntax: words, \"a phrase\", pre*, AND, OR, NOT)"
+                                       : ""));
       SearchHit h;
       h.video = s.col(0);
       h.job = s.col(1);

@@ -253,7 +253,7 @@ TEST_F(Batch, SearchPrintsMatchingEventsWithTimesAndSnippets) {
   EXPECT_EQ(hits[0]["text"], "the red car parks");
   EXPECT_EQ(hits[0]["snippet"], "the [red] car parks");
   EXPECT_EQ(run({"search", db.string(), "giraffe"}).exit_code, 1);
-  const testing::CliRun bad = run({"search", db.string(), "\"unclosed"});
+  const testing::CliRun bad = run({"search", db.string(), "\"unclosed", "--fts"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("FTS5 syntax"), std::string::npos) << bad.err;
   EXPECT_EQ(run({"search", (dir() / "missing.sqlite").string(), "red"}).exit_code, 1);

@@ -20,3 +20,8 @@ file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/sinks_test_timeouts.cmake
   "  set_tests_properties(\"\${t}\" PROPERTIES TIMEOUT 60)\n"
   "endforeach()\n")
 set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${CMAKE_CURRENT_BINARY_DIR}/sinks_test_timeouts.cmake)
+# `framescribe search`'s query and --video semantics (label unit).
+framescribe_add_test(search_index_test
+  SOURCES sinks/search_test.cpp
+  LIBS framescribe_sinks
+  LABELS unit)

@@ -9,8 +9,9 @@
 //
 // A video's events are written in one transaction at finish(), replacing any earlier events
 // of that video (a rerun, a retried failure), so a killed run never leaves half a video and
-// nothing is indexed twice. abort() writes nothing. Queries use FTS5's syntax (words, "phrases",
-// prefix*, AND/OR/NOT); a malformed query throws Error(kInvalidArgument).
+// nothing is indexed twice. abort() writes nothing. Queries are plain words by default; with
+// SearchOptions::fts they use FTS5's syntax (words, "phrases", prefix*, AND/OR/NOT), and a
+// malformed one throws Error(kInvalidArgument).
 //
 // Ownership and threads: a SearchIndex owns one connection (WAL mode) guarded by a mutex; its
 // sinks may be used from different threads at once (each sink by one thread at a time, the
@@ -23,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "framescribe/core/sink.h"
@@ -67,11 +69,26 @@ struct SearchHit {
 };
 
 struct SearchOptions {
-  std::string video;  // only this video (exact name) when not empty
-  int limit = 100;    // at most this many hits
+  // Only this video when not empty: the name the batch gave it, its file name ("a.mp4") or its
+  // stem ("a"), so a user can type what they see in a listing rather than the whole path.
+  std::string video;
+  // false: `query` is plain text, searched word by word (every word must occur; punctuation is
+  // text, so "car's" or "left-turn" never raise a syntax error). true: FTS5 syntax (words,
+  // "phrases", prefix*, AND/OR/NOT, NEAR), errors reported with kInvalidArgument.
+  bool fts = false;
+  int limit = 100;  // at most this many hits
   std::string mark_open = "[";
   std::string mark_close = "]";
 };
+
+// The FTS5 expression for a plain-text query: each whitespace-separated word as a quoted string
+// (quotes doubled), so FTS5 operators and punctuation are matched as text. Empty when the query
+// has no words.
+std::string plain_text_query(std::string_view text);
+
+// Whether `name` (a video as the batch named it: a path or a redacted URL) is what `wanted`
+// names: the same string, its last path segment, or that segment without its extension.
+bool video_matches(std::string_view name, std::string_view wanted);
 
 // Hits ordered by video, then start time.
 std::vector<SearchHit> search(const std::filesystem::path& db, const std::string& query,

@@ -20,7 +20,7 @@ void add_reference_check_command(CLI::App& app, int* exit_code) {
       "relative error\n"
       "(max |a-b| / max |b|) is within the tolerance and the greedy tokens are identical.");
   struct Opts {
-    std::string model, expected;
+    std::string model, expected, dump;
     double tolerance = 1e-4;
     int threads = 0;
   };
@@ -34,6 +34,9 @@ void add_reference_check_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--tolerance", opts->tolerance, "Largest relative error accepted")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--dump", opts->dump,
+                  "Also write the engine's outputs here (safetensors: image_features, logits, "
+                  "logits_full, generated_ids = the engine's greedy tokens)");
   cmd->add_option("-t,--threads", opts->threads, "CPU threads (0 = all)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
@@ -44,8 +47,10 @@ void add_reference_check_command(CLI::App& app, int* exit_code) {
     auto engine = load_engine(opts->model, eo);
     std::cout << "engine:          " << engine->backend_name() << ", model " << opts->model << "\n"
               << "expected:        " << opts->expected << "\n";
-    ReferenceCheckResult r = run_reference_check(*engine, opts->expected, {opts->tolerance});
+    ReferenceCheckResult r =
+        run_reference_check(*engine, opts->expected, {opts->tolerance, opts->dump});
     std::cout << format_report(r);
+    if (!opts->dump.empty()) std::cout << "engine outputs:  " << opts->dump << "\n";
     *exit_code = r.passed ? 0 : 1;
   });
 }

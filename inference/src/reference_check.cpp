@@ -2,8 +2,12 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <limits>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "framescribe/core/error.h"
 #include "framescribe/inference/safetensors.h"
@@ -32,6 +36,49 @@ std::vector<float> load_any_shape(const TensorStore& s, const std::string& name,
                << ": tensor '" << name << "' missing; not a reference fixture file");
   *shape = info->shape;
   return s.load_f32(name, info->shape);
+}
+
+struct DumpTensor {
+  const char* name;
+  const char* dtype;  // "F32" or "I64"
+  std::vector<std::int64_t> shape;
+  const void* data;
+  std::size_t bytes;
+};
+
+// A safetensors file (little-endian host, as everywhere this engine runs), written beside the
+// target and renamed over it, so a failed run never leaves a truncated file behind.
+void write_dump(const std::filesystem::path& path, const std::vector<DumpTensor>& tensors) {
+  nlohmann::json header = nlohmann::json::object();
+  header["__metadata__"] = {{"generator", "framescribe reference-check --dump"}};
+  std::size_t offset = 0;
+  for (const DumpTensor& t : tensors) {
+    header[t.name] = {
+        {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes}}};
+    offset += t.bytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  const std::uint64_t len = text.size();
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    FS_CHECK(out.good(), kIo,
+             tmp.string() << ": cannot open for writing (--dump); does its folder exist?");
+    char len_bytes[8];
+    std::memcpy(len_bytes, &len, 8);
+    out.write(len_bytes, 8);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    for (const DumpTensor& t : tensors)
+      out.write(static_cast<const char*>(t.data), static_cast<std::streamsize>(t.bytes));
+    out.close();
+    FS_CHECK(!out.fail(), kIo, tmp.string() << ": write failed (--dump); is the disk full?");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  FS_CHECK(!ec, kIo,
+           path.string() << ": cannot rename " << tmp.string() << " over it: " << ec.message());
 }
 
 }  // namespace
@@ -135,6 +182,31 @@ ReferenceCheckResult run_reference_check(Engine& engine, const std::filesystem::
   }
   r.logits_full_rel_err = max_relative_error(stepwise, expected_full);
   engine.truncate(0);
+
+  if (!options.dump_file.empty()) {
+    const std::vector<std::int64_t> tokens(r.engine_tokens.begin(), r.engine_tokens.end());
+    const std::int64_t n_full = static_cast<std::int64_t>(full.size());
+    write_dump(options.dump_file, {{"generated_ids",
+                                    "I64",
+                                    {static_cast<std::int64_t>(tokens.size())},
+                                    tokens.data(),
+                                    tokens.size() * sizeof(std::int64_t)},
+                                   {"image_features",
+                                    "F32",
+                                    {r.n_image_patches, td},
+                                    features.data(),
+                                    features.size() * sizeof(float)},
+                                   {"logits",
+                                    "F32",
+                                    {r.n_prompt_tokens, vocab},
+                                    logits.data(),
+                                    logits.size() * sizeof(float)},
+                                   {"logits_full",
+                                    "F32",
+                                    {n_full, vocab},
+                                    stepwise.data(),
+                                    stepwise.size() * sizeof(float)}});
+  }
 
   auto check = [&](const char* what, double err) {
     if (!(err <= options.tolerance)) {

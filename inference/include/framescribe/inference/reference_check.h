@@ -9,6 +9,12 @@
 // Four checks: the projector output for the images; the logits of one prefill over the prompt;
 // a cached token-by-token decode of the prompt plus generated ids against logits_full; and
 // greedy generation against generated_ids. Errors are max|a - b| / max|b| over each tensor.
+//
+// With `dump_file` set the engine's own outputs are also written there (safetensors, float32
+// and int64, the expected file's names and shapes): image_features, logits, logits_full (the
+// cached decode) and generated_ids (the engine's greedy tokens). tools/fixtures/
+// crosscheck_random.py measures them against a float64 reference that the expected file, being
+// float32, cannot hold.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +27,8 @@
 namespace framescribe::inference {
 
 struct ReferenceCheckOptions {
-  double tolerance = 1e-4;  // the fixtures' README: a float32 engine stays below 1e-4
+  double tolerance = 1e-4;            // the fixtures' README: a float32 engine stays below 1e-4
+  std::filesystem::path dump_file{};  // empty: write nothing ({} keeps {tolerance} warning-free)
 };
 
 struct ReferenceCheckResult {
@@ -40,7 +47,8 @@ struct ReferenceCheckResult {
   std::vector<std::string> failures;  // one line per failed check
 };
 
-// Throws Error if the expected file is missing or malformed, or does not fit the engine's model.
+// Throws Error if the expected file is missing or malformed, or does not fit the engine's model,
+// or (kIo) if the dump file cannot be written.
 ReferenceCheckResult run_reference_check(Engine& engine, const std::filesystem::path& expected_file,
                                          const ReferenceCheckOptions& options);
 

@@ -5,6 +5,7 @@ target_sources(framescribe PRIVATE
   framescribe/cmd_monitor.cpp
   framescribe/monitor_status.cpp
   framescribe/monitor_http.cpp
+  framescribe/http_policy.cpp
   framescribe/monitor_outputs.cpp)
 target_link_libraries(framescribe PRIVATE PkgConfig::CPP_HTTPLIB Threads::Threads)
 target_compile_definitions(framescribe PRIVATE FRAMESCRIBE_WITH_MONITOR=1)

@@ -7,6 +7,7 @@
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
 #include "framescribe/sinks/alerts.h"
+#include "http_policy.h"
 
 namespace framescribe::apps {
 
@@ -73,6 +74,9 @@ MonitorHttp::MonitorHttp(const MonitorBoard& board, const std::string& host, int
     port_ = server_->bind_to_port(host, port) ? port : -1;
   }
   FS_CHECK(port_ > 0, kIo, "--http " << host << ":" << port << ": cannot listen there");
+  // GET/HEAD only, tiny bodies, and only for the Host it listens on (http_policy.h): the page
+  // shows live camera frames, so a web page elsewhere must not read it through DNS rebinding.
+  apply_http_policy(*server_, HttpPolicy{.bound_host = host, .bound_port = port_});
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   FS_LOG_INFO("status page on http://" << host << ":" << port_ << "/");
 }

@@ -5,6 +5,10 @@
 //   http.port();                                   // the bound port (0 given: chosen)
 //   // destructor stops it
 //
+// Requests follow http_policy.h: GET and HEAD only (405), no body over 1 KiB (413), and a Host
+// header naming the bound address and port (421 otherwise; loopback binds accept localhost,
+// 127.0.0.1 and [::1]).
+//
 // Owns its server and thread; reads the board (thread-safe). Errors: a port that cannot be
 // bound throws Error(kIo).
 #pragma once

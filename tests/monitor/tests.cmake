@@ -12,7 +12,10 @@ framescribe_add_test(monitor_gst_source_test
   LABELS rtsp)
 framescribe_add_test(monitor_live_test
   SOURCES monitor/alert_rule_test.cpp monitor/live_job_test.cpp monitor/alert_delivery_test.cpp
-          monitor/monitor_config_test.cpp
+          monitor/monitor_config_test.cpp monitor/http_policy_test.cpp
+          ${PROJECT_SOURCE_DIR}/apps/framescribe/http_policy.cpp
+          ${PROJECT_SOURCE_DIR}/apps/framescribe/monitor_http.cpp
+          ${PROJECT_SOURCE_DIR}/apps/framescribe/monitor_status.cpp
   LIBS framescribe_pipeline framescribe_sinks PkgConfig::CPP_HTTPLIB nlohmann_json::nlohmann_json
        Threads::Threads
   LABELS unit)

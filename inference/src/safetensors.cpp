@@ -34,6 +34,9 @@ namespace {
 constexpr std::size_t kLengthPrefixBytes = 8;
 // Index files list tensor names and shard names only; Pixtral-12B's is ~100 KiB.
 constexpr std::uintmax_t kMaxIndexBytes = 64ull << 20;
+// {"metadata": {"total_size": N}, "weight_map": {name: shard}} is 2 levels; writers add small
+// metadata objects, so some room is left.
+constexpr std::size_t kMaxIndexDepth = 8;
 
 struct DTypeName {
   DType dtype;
@@ -101,46 +104,93 @@ std::string describe(const json& j) {
   return os.str();
 }
 
-// nlohmann keeps the last of two equal keys; a checkpoint with two "w" entries (or a tensor
-// with two "dtype"s) is ambiguous, so the parse callback remembers the first repeated key.
-struct DuplicateKeyFinder {
-  std::vector<std::unordered_set<std::string>> open_objects;
-  bool found = false;
-  std::string key;
-  int depth = 0;
+// A SAX pass over untrusted JSON before any of it is built into a tree. It refuses, without
+// allocating more than the open containers' keys:
+//  - nesting deeper than `max_depth` (a 100 MiB header of '[' would otherwise build 100 M
+//    nested arrays, ~1.7 GB, before any check ran);
+//  - more than `max_root_keys` keys in the top-level object (the tensor count limit);
+//  - a repeated key in one object: nlohmann keeps the last of two equal keys, so a checkpoint
+//    with two "w" entries (or a tensor with two "dtype"s) would be silently ambiguous.
+// The tree is then built by the plain parser. nlohmann's parser *callback* is not used for
+// this: after every closed object it scans the parent for discarded values, which is
+// quadratic in the number of tensors (100k empty tensors took 97 s).
+class JsonPreScan {
+ public:
+  enum class Failure { kNone, kSyntax, kTooDeep, kTooManyRootKeys, kDuplicateKey };
 
-  bool operator()(int event_depth, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        open_objects.emplace_back();
-        break;
-      case json::parse_event_t::object_end:
-        if (!open_objects.empty()) open_objects.pop_back();
-        break;
-      case json::parse_event_t::key:
-        if (!found && !open_objects.empty() && parsed.is_string() &&
-            !open_objects.back().insert(parsed.get_ref<const std::string&>()).second) {
-          found = true;
-          key = parsed.get_ref<const std::string&>();
-          depth = event_depth;
-        }
-        break;
-      default:
-        break;
+  JsonPreScan(std::size_t max_depth, std::size_t max_root_keys, std::string_view ignored_root_key)
+      : max_depth_(max_depth), max_root_keys_(max_root_keys), ignored_root_key_(ignored_root_key) {}
+
+  // Scans [begin, end); returns kNone if the text may be parsed.
+  Failure run(const char* begin, const char* end) {
+    json::sax_parse(begin, end, this, nlohmann::detail::input_format_t::json, /*strict=*/true);
+    return failure_;
+  }
+  const std::string& duplicate_key() const { return duplicate_key_; }
+  std::size_t duplicate_depth() const { return duplicate_depth_; }
+
+  // nlohmann's SAX interface: returning false stops the parse.
+  bool null() { return true; }
+  bool boolean(bool) { return true; }
+  bool number_integer(json::number_integer_t) { return true; }
+  bool number_unsigned(json::number_unsigned_t) { return true; }
+  bool number_float(json::number_float_t, const json::string_t&) { return true; }
+  bool string(json::string_t&) { return true; }
+  bool binary(json::binary_t&) { return true; }
+  bool start_object(std::size_t) {
+    if (!open_container()) return false;
+    open_objects_.emplace_back();
+    return true;
+  }
+  bool end_object() {
+    open_objects_.pop_back();
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) { return open_container(); }
+  bool end_array() {
+    --depth_;
+    return true;
+  }
+  bool key(json::string_t& k) {
+    if (depth_ == 1 && k != ignored_root_key_ && ++root_keys_ > max_root_keys_) {
+      return fail(Failure::kTooManyRootKeys);
+    }
+    if (!open_objects_.back().insert(k).second) {
+      duplicate_key_ = k;
+      duplicate_depth_ = depth_;
+      return fail(Failure::kDuplicateKey);
     }
     return true;
   }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    return fail(Failure::kSyntax);
+  }
+
+ private:
+  bool open_container() {
+    if (++depth_ > max_depth_) return fail(Failure::kTooDeep);
+    return true;
+  }
+  bool fail(Failure f) {
+    if (failure_ == Failure::kNone) failure_ = f;
+    return false;
+  }
+
+  std::size_t max_depth_;
+  std::size_t max_root_keys_;
+  std::string_view ignored_root_key_;
+  std::size_t depth_ = 0;
+  std::size_t root_keys_ = 0;
+  std::vector<std::unordered_set<std::string>> open_objects_;
+  Failure failure_ = Failure::kNone;
+  std::string duplicate_key_;
+  std::size_t duplicate_depth_ = 0;
 };
 
-// Parses untrusted JSON without exceptions (is_discarded() on error); `finder` records a
-// repeated key.
-json parse_json(const char* begin, const char* end, DuplicateKeyFinder* finder) {
-  return json::parse(
-      begin, end,
-      [finder](int depth, json::parse_event_t event, json& parsed) {
-        return (*finder)(depth, event, parsed);
-      },
-      /*allow_exceptions=*/false);
+// Parses untrusted JSON that passed a JsonPreScan, without exceptions (is_discarded() on error).
+json parse_json(const char* begin, const char* end) {
+  return json::parse(begin, end, /*cb=*/nullptr, /*allow_exceptions=*/false);
 }
 
 bool checked_mul(std::uint64_t a, std::uint64_t b, std::uint64_t* out) {
@@ -347,18 +397,30 @@ SafetensorsHeader parse_safetensors_header(std::span<const std::uint8_t> file,
   const std::uint64_t data_bytes = file_size_bytes - header.data_offset_bytes;
 
   const auto* json_begin = reinterpret_cast<const char*>(file.data() + kLengthPrefixBytes);
-  DuplicateKeyFinder duplicates;
-  const json root = parse_json(json_begin, json_begin + header_bytes, &duplicates);
+  const char* json_end = json_begin + header_bytes;
+  JsonPreScan scan(kMaxHeaderDepth, kMaxTensors, "__metadata__");
+  const JsonPreScan::Failure failure = scan.run(json_begin, json_end);
+  FS_CHECK(failure != JsonPreScan::Failure::kSyntax, kMalformedModel,
+           source << ": the " << header_bytes
+                  << "-byte header is not valid JSON; is this a safetensors file?");
+  FS_CHECK(failure != JsonPreScan::Failure::kTooDeep, kMalformedModel,
+           source << ": header JSON nests deeper than " << kMaxHeaderDepth
+                  << " levels, the most this reader accepts (a safetensors header is an object "
+                     "of tensor objects holding arrays of integers: 3 levels)");
+  FS_CHECK(failure != JsonPreScan::Failure::kTooManyRootKeys, kMalformedModel,
+           source << ": header lists more than " << kMaxTensors
+                  << " tensors, the most this reader accepts");
+  FS_CHECK(failure != JsonPreScan::Failure::kDuplicateKey, kMalformedModel,
+           source << ": header has the key '" << printable(scan.duplicate_key()) << "' twice"
+                  << (scan.duplicate_depth() > 1 ? " inside one entry" : "")
+                  << "; which one is meant is ambiguous");
+  const json root = parse_json(json_begin, json_end);
   FS_CHECK(!root.is_discarded(), kMalformedModel,
            source << ": the " << header_bytes
                   << "-byte header is not valid JSON; is this a safetensors file?");
   FS_CHECK(
       root.is_object(), kMalformedModel,
       source << ": header JSON is " << json_type_name(root) << ", expected an object of tensors");
-  FS_CHECK(!duplicates.found, kMalformedModel,
-           source << ": header has the key '" << printable(duplicates.key) << "' twice"
-                  << (duplicates.depth > 1 ? " inside one entry" : "")
-                  << "; which one is meant is ambiguous");
 
   const bool has_metadata = root.contains("__metadata__");
   const std::size_t n_tensors = root.size() - (has_metadata ? 1 : 0);
@@ -497,6 +559,11 @@ std::shared_ptr<const SafetensorsFile> SafetensorsFile::open(const fs::path& pat
   file->map_ = static_cast<const std::uint8_t*>(map);
   file->map_size_ = static_cast<std::size_t>(size);
   file->header_ = parse_safetensors_header({file->map_, file->map_size_}, size, source);
+  const std::vector<TensorInfo>& tensors = file->header_.tensors;
+  file->by_name_.resize(tensors.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i) file->by_name_[i] = i;
+  std::sort(file->by_name_.begin(), file->by_name_.end(),
+            [&](std::size_t a, std::size_t b) { return tensors[a].name < tensors[b].name; });
   return file;
 }
 
@@ -505,10 +572,11 @@ SafetensorsFile::~SafetensorsFile() {
 }
 
 const TensorInfo* SafetensorsFile::find(std::string_view name) const {
-  for (const TensorInfo& t : header_.tensors) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
+  const auto it = std::lower_bound(
+      by_name_.begin(), by_name_.end(), name,
+      [&](std::size_t i, std::string_view n) { return header_.tensors[i].name < n; });
+  if (it == by_name_.end() || header_.tensors[*it].name != name) return nullptr;
+  return &header_.tensors[*it];
 }
 
 std::span<const std::uint8_t> SafetensorsFile::bytes(const TensorInfo& info) const {
@@ -538,18 +606,32 @@ json read_index(const fs::path& index_path) {
   FS_CHECK(in.gcount() == static_cast<std::streamsize>(text.size()), kIo,
            source << ": read " << in.gcount() << " of " << size << " bytes");
 
-  DuplicateKeyFinder duplicates;
-  json root = parse_json(text.data(), text.data() + text.size(), &duplicates);
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  // No limit on top-level keys here: the weight_map entries sit one level down and are counted
+  // against kMaxTensors below.
+  JsonPreScan scan(kMaxIndexDepth, std::numeric_limits<std::size_t>::max(), "");
+  const JsonPreScan::Failure failure = scan.run(begin, end);
+  FS_CHECK(failure != JsonPreScan::Failure::kSyntax, kMalformedModel,
+           source << ": not valid JSON; expected a safetensors index");
+  FS_CHECK(failure != JsonPreScan::Failure::kTooDeep, kMalformedModel,
+           source << ": JSON nests deeper than " << kMaxIndexDepth
+                  << " levels, the most this reader accepts for a safetensors index (an object "
+                     "with a \"weight_map\" object of strings)");
+  // A repeated weight_map key would put one tensor in two shards.
+  FS_CHECK(failure != JsonPreScan::Failure::kDuplicateKey, kMalformedModel,
+           source << ": key '" << printable(scan.duplicate_key())
+                  << "' appears twice; in weight_map that would put one tensor in two shards");
+  json root = parse_json(begin, end);
   FS_CHECK(!root.is_discarded(), kMalformedModel,
            source << ": not valid JSON; expected a safetensors index");
   FS_CHECK(
       root.is_object() && root.contains("weight_map") && root["weight_map"].is_object(),
       kMalformedModel,
       source << ": expected an object with a \"weight_map\" object (tensor name -> shard file)");
-  // A repeated weight_map key would put one tensor in two shards.
-  FS_CHECK(!duplicates.found, kMalformedModel,
-           source << ": key '" << printable(duplicates.key)
-                  << "' appears twice; in weight_map that would put one tensor in two shards");
+  FS_CHECK(root["weight_map"].size() <= kMaxTensors, kMalformedModel,
+           source << ": weight_map lists " << root["weight_map"].size()
+                  << " tensors, more than the " << kMaxTensors << " this reader accepts");
   return root;
 }
 

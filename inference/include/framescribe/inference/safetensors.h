@@ -53,12 +53,18 @@ struct SafetensorsHeader {
 // Limits that keep a hostile header from exhausting memory.
 inline constexpr std::uint64_t kMaxHeaderBytes = 100ull << 20;  // 100 MiB of JSON
 inline constexpr std::size_t kMaxTensorRank = 8;
-inline constexpr std::size_t kMaxTensors = 1u << 20;
+inline constexpr std::size_t kMaxTensors = 1u << 20;  // also for an index's weight_map
+// JSON nesting: the format needs 3 levels (header object, tensor object, shape array); one more
+// lets a value of the wrong type one level down be reported as such. Checked by a streaming
+// pass before anything is built, so a deep document costs no memory.
+inline constexpr std::size_t kMaxHeaderDepth = 4;
 
 // Parses and validates the header of a safetensors file. `file` is the whole file (or at least
 // its first 8 + N bytes; `file_size_bytes` is the size of the whole file). Checks: the length
-// prefix fits in the file and the limits; the JSON is an object of objects with exactly the
-// known keys; known dtype; shape entries non-negative, rank <= kMaxTensorRank, element count
+// prefix fits in the file and the limits; the JSON nests at most kMaxHeaderDepth levels and
+// lists at most kMaxTensors tensors (both checked before the JSON is built, in time and memory
+// linear in the header); no key twice in one object; the JSON is an object of objects with exactly
+// the known keys; known dtype; shape entries non-negative, rank <= kMaxTensorRank, element count
 // without overflow; end - begin == numel * dtype size; every range inside the data section;
 // no two ranges overlap. Throws framescribe::Error(kMalformedModel) naming `source` (a path for
 // messages) and the tensor.
@@ -85,13 +91,16 @@ class SafetensorsFile {
   const std::filesystem::path& path() const { return path_; }
   const SafetensorsHeader& header() const { return header_; }
   const std::vector<TensorInfo>& tensors() const { return header_.tensors; }
-  const TensorInfo* find(std::string_view name) const;  // nullptr if absent
+  const TensorInfo* find(std::string_view name) const;  // nullptr if absent; O(log n)
   std::span<const std::uint8_t> bytes(const TensorInfo& info) const;
 
  private:
   SafetensorsFile() = default;
   std::filesystem::path path_;
   SafetensorsHeader header_;
+  // Indices into header_.tensors sorted by name: a sharded checkpoint looks up every tensor the
+  // index names, and a linear find() made that quadratic in the tensor count.
+  std::vector<std::size_t> by_name_;
   const std::uint8_t* map_ = nullptr;
   std::size_t map_size_ = 0;
 };

@@ -30,6 +30,11 @@ struct TokenizerData {
 // duplicate), builds the lookup table, compiles the pattern. Throws Error(kMalformedModel).
 Tokenizer make_tokenizer(TokenizerData data);
 
+// The pattern as PCRE2 must see it to split like tiktoken: `\s`/`\S` spelled out as Unicode
+// White_Space and every \p{L}, \p{Lu}, ... \p{M}, \p{N} with the code points of newer Unicode
+// versions tiktoken knows added (tokenizer.cpp). Other syntax is copied unchanged.
+std::string tiktoken_compatible_pattern(std::string_view pattern);
+
 // Open addressing from token bytes to rank over one contiguous byte buffer; lookups hash the
 // bytes once and compare against the buffer (no per-token allocation, few cache misses).
 class RankTable {

@@ -467,4 +467,46 @@ TEST(Tokenizer, LoadAndFindInAModelFolder) {
   }
 }
 
+// mistral-common splits with tiktoken, i.e. Rust's regex crate: Unicode 16.0 properties, and
+// `\s` is exactly White_Space. PCRE2 10.42 (Debian 12) has Unicode 14.0 tables and its `\s`
+// also matched U+180E. Found by tests/crosscheck; the expected ids are worked out from the
+// pattern by hand below (and agree with tiktoken 0.14). Vocabulary: the bytes, then
+// "  " (1256), U+0085 twice (1257), "a\xF0" (1258), "\xB0\xF0" (1259).
+const Tokenizer& unicode_tekken() {
+  static const Tokenizer tok = [] {
+    fst::TestVocab v = hand_vocab();
+    v.tokens.resize(256);
+    for (const char* t : {"  ", "\xC2\x85\xC2\x85", "a\xF0", "\xB0\xF0"}) v.tokens.push_back(t);
+    return Tokenizer::from_tekken_json(fst::tekken_json(v, kTekkenPattern).dump(), "u/tekken.json");
+  }();
+  return tok;
+}
+
+TEST(TokenizerUnicode, MongolianVowelSeparatorIsNotWhitespace) {
+  // U+180E (E1 A0 8E) is Cf, not White_Space: "  \u180E" is " " (\s+(?!\S) gives back the
+  // space before a non-space) and " \u180E" ( ?[^\s\p{L}\p{N}]+), so "  " never merges.
+  // With U+180E as a space it was one whitespace piece: {1256, 1225, 1160, 1142}.
+  EXPECT_EQ(unicode_tekken().encode("  \u180E"), ids({1032, 1032, 1225, 1160, 1142}));
+  EXPECT_EQ(unicode_tekken().encode("x \u180E\u180E y"),
+            ids({1120, 1032, 1225, 1160, 1142, 1225, 1160, 1142, 1032, 1121}));
+}
+
+TEST(TokenizerUnicode, NextLineIsWhitespace) {
+  // U+0085 (C2 85) is White_Space: "a\x85\x85b" is "a", "\x85" (\s+(?!\S)), "\x85b" (an
+  // optional non-letter, then lower-case letters), so the token U+0085 U+0085 never applies.
+  EXPECT_EQ(unicode_tekken().encode("a\u0085\u0085b"), ids({1097, 1194, 1133, 1194, 1133, 1098}));
+}
+
+TEST(TokenizerUnicode, LettersAndDigitsOfUnicode15And16) {
+  // U+13460 (Egyptian hieroglyph, Lo since Unicode 16.0) and U+31350 (CJK extension H, Lo since
+  // 15.0) are letters, so "a" joins them in one piece and "a\xF0" merges. Unicode 14 left them
+  // unassigned: "a" alone, then the character's four bytes.
+  EXPECT_EQ(unicode_tekken().encode("a\U00013460"), ids({1258, 1147, 1145, 1160}));
+  EXPECT_EQ(unicode_tekken().encode("a\U00031350"), ids({1258, 1177, 1141, 1144}));
+  // U+1E4F0 and U+1E4F1 (Nag Mundari digits, Nd since 15.0): \p{N} takes one digit per piece,
+  // so "\xB0\xF0" across the two never merges; as unassigned characters they were one piece.
+  EXPECT_EQ(unicode_tekken().encode("\U0001E4F0\U0001E4F1"),
+            ids({1240, 1158, 1147, 1176, 1240, 1158, 1147, 1177}));
+}
+
 }  // namespace

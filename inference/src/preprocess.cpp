@@ -181,23 +181,20 @@ PixelImage preprocess_image(const core::ImageView& image, const PreprocessOption
       for (int c = 0; c < 3; ++c) rgb[3 * x + c] = composite_over_white(px[c], px[3]);
     }
   };
-  // mistral-common's normalize() divides the float32 image by 255 in float32, then subtracts and
-  // divides by Python-float tuples, which numpy does in float64; the engine then casts to its
-  // dtype. Doing the same, the whole preprocess_image came within 2.6e-7 (one float rounding; the
-  // options hold mean and std as float) of mistral-common's transform_image with cv2 4.6.0.
-  std::array<double, 3> mean{};
-  std::array<double, 3> std_dev{};
-  for (int c = 0; c < 3; ++c) {
-    mean[c] = options.mean[c];
-    std_dev[c] = options.std[c];
-  }
+  // mistral-common's normalize() (1.13.1) works in float32 throughout: the image divided by
+  // np.float32(255), then the mean and std subtracted and divided as float32 arrays. The same
+  // three float operations here make an image that needs no resize bit-identical to the
+  // reference (tests/crosscheck found the earlier float64 mean/std, as mistral-common <= 1.11
+  // did, one float rounding off).
   const auto store_row = [&](int y, const float* rgb) {
     float* dst = out.chw.data() + static_cast<std::size_t>(y) * size.width_px;
     for (int c = 0; c < 3; ++c) {
       float* plane_row = dst + static_cast<std::size_t>(c) * plane;
+      const float mean = options.mean[c];
+      const float std_dev = options.std[c];
       for (int x = 0; x < size.width_px; ++x) {
         const float scaled = rgb[3 * x + c] / 255.0f;
-        plane_row[x] = static_cast<float>((scaled - mean[c]) / std_dev[c]);
+        plane_row[x] = (scaled - mean) / std_dev;
       }
     }
   };

@@ -327,6 +327,36 @@ TEST(PreprocessImage, OutputShapeFollowsTheSizeRule) {
   EXPECT_NEAR(px.chw.back(), -kDefaults.mean[2] / kDefaults.std[2], 1e-6f);
 }
 
+// mistral-common 1.13.1 `normalize`: np.divide(image, np.float32(255.0), dtype=float32), then
+// `-= mean` and `/= std` with float32 arrays of the CLIP constants; no step in float64. Written
+// out here as numpy does it, each step rounded to float. An image that needs no resize (16x16)
+// must come out bit for bit: computing mean/std in float64, as before (and as mistral-common
+// <= 1.11 did), is one rounding off for 70 of these 768 values (found by tests/crosscheck).
+TEST(PreprocessImage, NormalisesInFloat32LikeMistralCommon) {
+  Image frame(16, 16, PixelFormat::kRgb8);
+  for (int i = 0; i < 256; ++i) {
+    frame.data()[3 * i + 0] = static_cast<std::uint8_t>(i);
+    frame.data()[3 * i + 1] = static_cast<std::uint8_t>(255 - i);
+    frame.data()[3 * i + 2] = static_cast<std::uint8_t>((i * 7) % 256);
+  }
+  const PixelImage px = preprocess_image(frame.view());
+  ASSERT_EQ(px.width_px, 16);
+  ASSERT_EQ(px.height_px, 16);
+  const float mean[3] = {0.48145466f, 0.4578275f, 0.40821073f};
+  const float std_dev[3] = {0.26862954f, 0.26130258f, 0.27577711f};
+  int mismatches = 0;
+  for (int i = 0; i < 256; ++i) {
+    for (int c = 0; c < 3; ++c) {
+      const float value = frame.data()[3 * i + c];
+      const float scaled = value / 255.0f;     // np.divide(..., np.float32(255.0))
+      const float centred = scaled - mean[c];  // np_image -= mean_array (float32)
+      const float expected = centred / std_dev[c];
+      if (at(px, c, i % 16, i / 16) != expected) ++mismatches;
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+}
+
 TEST(PreprocessImage, RejectsEmptyAndMalformedViews) {
   const Image img(8, 8, PixelFormat::kRgb8);
   ImageView v = img.view();

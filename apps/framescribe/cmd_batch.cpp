@@ -20,7 +20,7 @@
 #include "framescribe/core/log.h"
 #include "framescribe/core/stop.h"
 #include "framescribe/decoder/ffmpeg_source.h"
-#include "framescribe/decoder/still_image.h"  // redact_url
+#include "framescribe/decoder/video_input.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/pipeline/batch/batch_runner.h"
 #include "framescribe/pipeline/batch/job_config.h"
@@ -92,7 +92,11 @@ struct Loaded {
 std::unique_ptr<Loaded> load(const std::string& file) {
   auto l = std::make_unique<Loaded>();
   l->job = batch::load_job_file(file);
-  l->videos = batch::expand_videos(l->job);
+  // The decoder's check of every video input, for YAML inputs and manifest lines alike.
+  l->videos = batch::expand_videos(l->job, [](const std::string& input) {
+    const decoder::VideoInput in = decoder::check_video_input(input);
+    return batch::CheckedInput{in.kind == decoder::VideoInputKind::kHttp, in.location};
+  });
   for (const batch::JobSpec& j : l->job.jobs) {
     (void)video_options(j.settings.sampling).sampling();
     (void)video_options(j.settings.sampling).sizing();
@@ -153,7 +157,7 @@ int run_batch_command(const BatchOptions& o) {
   hooks.open = [&](const batch::BatchVideo& v, core::StopFlag& stop, core::RunInfo& info) {
     auto src =
         std::make_unique<FileFrameSource>(v.input, video_options(v.spec->settings.sampling), stop);
-    info.video = decoder::redact_url(v.input);
+    info.video = v.display;
     info.duration_ns = src->end_ns();
     info.width_px = src->info().display_width_px;
     info.height_px = src->info().display_height_px;
@@ -167,12 +171,11 @@ int run_batch_command(const BatchOptions& o) {
       vs.sinks.push_back(sinks::make_sink(f, v.out_dir, v.stem, nullptr));
       vs.files.push_back(v.out_dir / (v.stem + "." + f));
     }
-    vs.sinks.push_back(index.sink(decoder::redact_url(v.input), v.job));
+    vs.sinks.push_back(index.sink(v.display, v.job));
     return vs;
   };
   hooks.options = [&](const batch::BatchVideo& v) {
-    return pipeline_options(v.spec->settings,
-                            fs::path(decoder::redact_url(v.input)).filename().string());
+    return pipeline_options(v.spec->settings, fs::path(v.display).filename().string());
   };
   hooks.sha256 = [](const fs::path& p) { return sha256_file(p); };
 

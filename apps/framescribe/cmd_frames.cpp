@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -49,11 +48,12 @@ void add_frames_command(CLI::App& app, int* exit_code) {
     std::filesystem::create_directories(dir, ec);
     FS_CHECK(!ec, kIo,
              dir.string() << ": cannot create the output directory (" << ec.message() << ")");
-    std::ofstream jsonl(dir / "frames.jsonl", std::ios::trunc);
-    FS_CHECK(jsonl, kIo, (dir / "frames.jsonl").string() << ": cannot create the file");
+    // Written at the end through a temporary renamed over it, like the pictures: a symlink
+    // already in the directory is replaced, never written through.
+    std::string jsonl;
 
-    FS_LOG_INFO(v.video << ": " << info.codec << " " << info.display_width_px << "x"
-                        << info.display_height_px << ", sampling " << decoder::describe(sampling));
+    FS_LOG_INFO(info.url << ": " << info.codec << " " << info.display_width_px << "x"
+                         << info.display_height_px << ", sampling " << decoder::describe(sampling));
     decoder::SampledReader reader(*source, sampling, sizing);
     Progress progress("frames", opts->progress);
     const double total_s = info.duration_ns > 0 ? core::ns_to_seconds(info.duration_ns) : 0;
@@ -80,14 +80,14 @@ void add_frames_command(CLI::App& app, int* exit_code) {
       j["keyframe"] = f->keyframe;
       j["source_width"] = f->source_width_px;
       j["source_height"] = f->source_height_px;
-      jsonl << j.dump() << "\n";
+      jsonl += j.dump() + "\n";
       ++n;
       tokens += frame_tokens;
       progress.update(core::ns_to_seconds(f->pts_ns), total_s, n);
     }
     progress.done();
-    jsonl.close();
-    FS_CHECK(jsonl, kIo, (dir / "frames.jsonl").string() << ": write failed (disk full?)");
+    decoder::write_file_atomic(dir / "frames.jsonl",
+                               {reinterpret_cast<const std::uint8_t*>(jsonl.data()), jsonl.size()});
     const decoder::SourceStats& st = source->stats();
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

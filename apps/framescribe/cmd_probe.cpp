@@ -94,6 +94,7 @@ void add_probe_command(CLI::App& app, int* exit_code) {
     decoder::OutputSizing sizing = v.sizing();
     auto src = decoder::FfmpegSource::open(v.video, v.source());
     const decoder::StreamInfo& in = src->info();
+    const std::string shown = in.url;  // credentials redacted
     core::TargetSize ts{};
     if (in.display_width_px > 0 && in.display_height_px > 0) {
       ts = decoder::plan_output_size(in.display_width_px, in.display_height_px, sizing);
@@ -108,7 +109,7 @@ void add_probe_command(CLI::App& app, int* exit_code) {
 
     if (opts->json) {
       nlohmann::ordered_json j;
-      j["video"] = v.video;
+      j["video"] = shown;
       j["container"] = in.container;
       j["codec"] = in.codec;
       j["pixel_format"] = in.pixel_format;
@@ -133,7 +134,7 @@ void add_probe_command(CLI::App& app, int* exit_code) {
                    {"context_windows_128k", windows}};
       std::cout << j.dump(1) << "\n";
     } else {
-      std::printf("video:       %s\n", v.video.c_str());
+      std::printf("video:       %s\n", shown.c_str());
       std::printf("container:   %s\n", in.container.c_str());
       std::printf("codec:       %s (%s), %s, %d-bit\n", in.codec.c_str(), in.codec_long.c_str(),
                   in.pixel_format.c_str(), in.bit_depth);

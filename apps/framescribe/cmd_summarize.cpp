@@ -23,9 +23,9 @@
 #include "file_frame_source.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
+#include "framescribe/core/source_name.h"
 #include "framescribe/core/stop.h"
 #include "framescribe/decoder/ffmpeg_source.h"
-#include "framescribe/decoder/still_image.h"  // redact_url
 #include "framescribe/inference/engine.h"
 #include "framescribe/pipeline/packer.h"
 #include "framescribe/pipeline/prompt_template.h"
@@ -111,7 +111,7 @@ int dry_run(const SummarizeOptions& o) {
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   core::StopFlag stop;
   for (const std::string& url : o.videos) {
-    const std::string name = decoder::redact_url(url);
+    const std::string name = core::redact_source(url);
     pipeline::PipelineOptions p = pipeline_options(o, fs::path(name).filename().string());
     FileFrameSource source(url, o.video, stop);
     std::optional<core::Frame> first = source.next();
@@ -265,11 +265,12 @@ int run_summarize(SummarizeOptions o) {
   std::set<std::string> stems;
   for (const std::string& url : o.videos) {
     if (stop.stop_requested()) break;
-    const std::string name = decoder::redact_url(url);
-    std::string stem = fs::path(name).stem().string();
-    if (stem.empty()) stem = "video";
-    for (int k = 2; !stems.insert(stem).second; ++k)
-      stem = fs::path(name).stem().string() + "-" + std::to_string(k);
+    const std::string name = core::redact_source(url);
+    // Output files are named after the input's file name (core::source_stem: no credentials,
+    // never "." or ".."); an input with no usable name is "video".
+    const std::string base_stem = core::source_stem(url).empty() ? "video" : core::source_stem(url);
+    std::string stem = base_stem;
+    for (int k = 2; !stems.insert(stem).second; ++k) stem = base_stem + "-" + std::to_string(k);
     try {
       FileFrameSource source(url, o.video, stop);
       std::vector<std::unique_ptr<core::EventSink>> owned;

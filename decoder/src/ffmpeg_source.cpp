@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <limits>
 #include <sstream>
+#include <vector>
 
 extern "C" {
 #include <libavutil/display.h>
@@ -56,11 +57,6 @@ std::int64_t seek_cb(void* opaque, std::int64_t offset, int whence) {
   return r < 0 ? AVERROR(EIO) : r;
 }
 
-bool is_url(const std::string& s) {
-  auto p = s.find("://");
-  return p != std::string::npos && p > 0 && s.compare(0, 7, "file://") != 0;
-}
-
 std::string stream_kinds(const AVFormatContext* fmt) {
   std::ostringstream os;
   for (unsigned i = 0; i < fmt->nb_streams; ++i) {
@@ -70,27 +66,59 @@ std::string stream_kinds(const AVFormatContext* fmt) {
   return fmt->nb_streams ? os.str() : "none";
 }
 
-// Throws the setup error for a failed avformat_open_input.
+// Throws the setup error for an input that could not be opened (avio_open2) or read as media
+// (probing, avformat_open_input).
 [[noreturn]] void throw_open_error(const FfmpegSource::Impl& impl, int ret, bool custom_io) {
   const std::string& n = impl.name;
   if (ret == AVERROR_EXIT || impl.stop_requested())
     FS_FAIL(kCancelled, n << ": opening was stopped");
-  if (!custom_io && !is_url(n)) {
+  if (!custom_io && impl.input.kind == VideoInputKind::kFile) {
+    const std::string& path = impl.input.location;
     std::error_code ec;
-    FS_CHECK(std::filesystem::exists(n, ec), kNotFound, n << ": no such file; check the path");
-    FS_CHECK(std::filesystem::file_size(n, ec) != 0 || ec, kUnsupported,
+    FS_CHECK(std::filesystem::exists(path, ec), kNotFound, n << ": no such file; check the path");
+    FS_CHECK(std::filesystem::file_size(path, ec) != 0 || ec, kUnsupported,
              n << ": the file is empty (0 bytes); was it copied or recorded completely?");
     FS_CHECK(ret != AVERROR(EACCES), kIo, n << ": permission denied; check the file's permissions");
   }
-  if (!custom_io && is_url(n)) {
-    FS_FAIL(kIo, n << ": cannot open (" << av_error_string(ret)
+  if (!custom_io && impl.input.kind == VideoInputKind::kHttp && !impl.owned_io) {
+    FS_FAIL(kIo, n << ": cannot open (" << redact_urls_in_text(av_error_string(ret))
                    << "); check the URL, the network and that the server is up");
   }
   FS_FAIL(kUnsupported, n << ": cannot be read as video (" << av_error_string(ret)
                           << "); is it a complete video file? `ffprobe` shows what FFmpeg sees");
 }
 
+const char* format_description(const AVInputFormat* f) {
+  return f->long_name ? f->long_name : f->name;
+}
+
 }  // namespace
+
+namespace {
+thread_local RefusedPictureSize* t_refused_size = nullptr;
+}
+
+PictureSizeCapture::PictureSizeCapture(RefusedPictureSize* into) {
+  ensure_ffmpeg_log_callback();
+  t_refused_size = into;
+}
+PictureSizeCapture::~PictureSizeCapture() {
+  t_refused_size = nullptr;
+}
+
+void note_ffmpeg_log(const char* fmt, va_list args) {
+  // libavutil/imgutils.c av_image_check_size2: "Picture size %ux%u exceeds specified max pixel
+  // count ..." (and "... is invalid" for impossible sizes): the size comes first in both.
+  static constexpr char kRefused[] = "Picture size %ux%u ";
+  if (t_refused_size == nullptr || t_refused_size->width != 0 || fmt == nullptr ||
+      std::strncmp(fmt, kRefused, sizeof kRefused - 1) != 0)
+    return;
+  va_list copy;
+  va_copy(copy, args);
+  t_refused_size->width = va_arg(copy, unsigned);
+  t_refused_size->height = va_arg(copy, unsigned);
+  va_end(copy);
+}
 
 std::string av_error_string(int errnum) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {};
@@ -156,7 +184,8 @@ void FfmpegSource::request_stop() {
 std::unique_ptr<FfmpegSource> FfmpegSource::open(const std::string& url,
                                                  const SourceOptions& options) {
   auto impl = std::make_unique<Impl>();
-  impl->name = url;
+  impl->input = check_video_input(url);  // the one check of every path and URL
+  impl->name = impl->input.display;
   impl->opt = options;
   return std::unique_ptr<FfmpegSource>(new FfmpegSource(open_impl(std::move(impl))));
 }
@@ -192,9 +221,19 @@ std::unique_ptr<FfmpegSource::Impl> FfmpegSource::open_impl(std::unique_ptr<Impl
     fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
   }
 
+  // What FFmpeg may open from here on, nested reads and redirects included: only the
+  // protocols this kind of input needs; custom readers need none.
+  const std::string open_url =
+      custom_io
+          ? std::string()
+          : (s.input.kind == VideoInputKind::kFile ? "file:" + s.input.location : s.input.location);
   AVDictionary* dict = nullptr;
   for (const auto& [k, v] : s.opt.format_options) av_dict_set(&dict, k.c_str(), v.c_str(), 0);
-  if (!custom_io && is_url(s.name) && s.opt.network_timeout_ms > 0 &&
+  av_dict_set(&dict, "protocol_whitelist", custom_io ? "none" : protocol_whitelist(s.input.kind),
+              0);
+  // image2 would read a numbered or globbed sequence of files for a name holding '%' or '*'.
+  if (!av_dict_get(dict, "pattern_type", nullptr, 0)) av_dict_set(&dict, "pattern_type", "none", 0);
+  if (!custom_io && s.input.kind == VideoInputKind::kHttp && s.opt.network_timeout_ms > 0 &&
       !av_dict_get(dict, "rw_timeout", nullptr, 0)) {
     // Without it a stalled server blocks a read forever (only a stop request would end it).
     av_dict_set_int(&dict, "rw_timeout", std::int64_t{s.opt.network_timeout_ms} * 1000, 0);
@@ -208,13 +247,61 @@ std::unique_ptr<FfmpegSource::Impl> FfmpegSource::open_impl(std::unique_ptr<Impl
              s.name << ": unknown container format '" << s.opt.format_name
                     << "'; `ffmpeg -demuxers` lists them");
   }
+  AVIOContext* pb = s.io.get();
+  int ret = 0;
+  if (!custom_io) {
+    // Opened here rather than by avformat_open_input so that the format can be checked after
+    // probing and before the demuxer reads its header (which is when a playlist opens others).
+    AVDictionary* io_opts = nullptr;
+    av_dict_copy(&io_opts, dict_owner.get(), 0);
+    AVIOContext* opened = nullptr;
+    ret = avio_open2(&opened, open_url.c_str(), AVIO_FLAG_READ, &fmt->interrupt_callback, &io_opts);
+    av_dict_free(&io_opts);
+    if (ret < 0) {
+      avformat_free_context(fmt);
+      throw_open_error(s, ret, custom_io);
+    }
+    s.owned_io.reset(opened);
+    pb = opened;
+  }
+  const AVInputFormat* ifmt = forced;
+  if (!ifmt) {
+    ret = av_probe_input_buffer2(pb, &ifmt, custom_io ? nullptr : open_url.c_str(), nullptr, 0, 0);
+    if (ret < 0 || !ifmt) {
+      avformat_free_context(fmt);
+      throw_open_error(s, ret < 0 ? ret : AVERROR_INVALIDDATA, custom_io);
+    }
+    const bool url_playlist =
+        !custom_io && s.input.kind == VideoInputKind::kHttp &&
+        (std::strcmp(ifmt->name, "hls") == 0 || std::strcmp(ifmt->name, "dash") == 0);
+    if (nested_input_format(ifmt->name) && !s.opt.allow_nested_inputs && !url_playlist) {
+      const std::string what = format_description(ifmt);
+      avformat_free_context(fmt);
+      FS_FAIL(kUnsupported, s.name << ": format '" << ifmt->name << "' (" << what
+                                   << ") makes FFmpeg open other files or URLs named inside "
+                                      "it, which framescribe refuses for this input; give the "
+                                      "media file itself");
+    }
+  }
+  fmt->pb = pb;
+  fmt->flags |= AVFMT_FLAG_CUSTOM_IO;  // the context is ours (io / owned_io) and closed by us
   AVDictionary* d = dict_owner.release();
-  int ret = avformat_open_input(&fmt, custom_io ? nullptr : s.name.c_str(), forced, &d);
+  ret = avformat_open_input(&fmt, custom_io ? nullptr : open_url.c_str(), ifmt, &d);
   dict_owner.reset(d);
   if (ret < 0) throw_open_error(s, ret, custom_io);  // fmt was freed by avformat_open_input
   s.fmt.reset(fmt);
 
-  ret = avformat_find_stream_info(fmt, nullptr);
+  // The decoders find_stream_info opens get the pixel limit too: a giant first picture is never
+  // decoded, not even there.
+  std::vector<AVDictionary*> stream_opts(fmt->nb_streams, nullptr);
+  if (s.opt.max_pixels > 0)
+    for (AVDictionary*& o : stream_opts) av_dict_set_int(&o, "max_pixels", s.opt.max_pixels, 0);
+  RefusedPictureSize refused;
+  {
+    const PictureSizeCapture capture(&refused);
+    ret = avformat_find_stream_info(fmt, stream_opts.empty() ? nullptr : stream_opts.data());
+  }
+  for (AVDictionary*& o : stream_opts) av_dict_free(&o);
   if (ret < 0) {
     FS_CHECK(!(ret == AVERROR_EXIT || s.stop_requested()), kCancelled,
              s.name << ": opening was stopped");
@@ -240,6 +327,19 @@ std::unique_ptr<FfmpegSource::Impl> FfmpegSource::open_impl(std::unique_ptr<Impl
     if (static_cast<int>(i) != idx) fmt->streams[i]->discard = AVDISCARD_ALL;
   }
 
+  if (s.opt.max_pixels > 0) {
+    const AVCodecParameters* par = s.stream->codecpar;
+    // Unknown sizes (pictures whose size only the decoder reads, e.g. PNG) were refused by the
+    // decoders of find_stream_info; FFmpeg's log line said which.
+    const bool known = par->width > 0 && par->height > 0;
+    const int width = known ? par->width : static_cast<int>(refused.width);
+    const int height = known ? par->height : static_cast<int>(refused.height);
+    const std::int64_t pixels = std::int64_t{width} * height;
+    FS_CHECK(pixels <= s.opt.max_pixels, kUnsupported,
+             s.name << ": its pictures are " << width << "x" << height << " (" << pixels
+                    << " pixels), more than the limit of " << s.opt.max_pixels
+                    << "; framescribe does not decode pictures that large");
+  }
   s.dec.reset(avcodec_alloc_context3(codec));
   FS_CHECK(s.dec, kOutOfMemory, s.name << ": cannot allocate a decoder");
   ret = avcodec_parameters_to_context(s.dec.get(), s.stream->codecpar);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdarg>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,17 +10,26 @@
 
 #include "framescribe/decoder/av_ptr.h"
 #include "framescribe/decoder/ffmpeg_source.h"
+#include "framescribe/decoder/video_input.h"
 
 namespace framescribe::decoder {
 
+// An AVIOContext opened with avio_open2 (closed with avio_closep, which also frees its buffer).
+struct AvIoOpenedDeleter {
+  void operator()(AVIOContext* io) const noexcept { avio_closep(&io); }
+};
+using AvIoOpenedPtr = std::unique_ptr<AVIOContext, AvIoOpenedDeleter>;
+
 struct FfmpegSource::Impl {
-  std::string name;  // the input as named in messages
+  std::string name;  // the input as named in messages: credentials redacted (core::redact_source)
+  VideoInput input;  // paths and URLs (not custom readers): what check_video_input made of it
   SourceOptions opt;
   std::atomic<bool> stop{false};
 
   // Declared before fmt so they are destroyed after it: the format context reads through io.
   std::unique_ptr<ByteReader> reader;
-  AvIoContextPtr io;
+  AvIoContextPtr io;       // custom readers
+  AvIoOpenedPtr owned_io;  // paths and URLs: opened here, probed, then handed to the demuxer
   AvFormatInputPtr fmt;
   AvCodecContextPtr dec;
   AvPacketPtr pkt;
@@ -62,5 +72,24 @@ void display_size(int width_px, int height_px, AVRational sar, int rotation_deg,
                   int* out_h);
 // FFmpeg's message for an error code.
 std::string av_error_string(int errnum);
+
+// A picture size FFmpeg refused for exceeding max_pixels. FFmpeg says the size only in a log
+// line ("Picture size WxH exceeds ..."), so while a PictureSizeCapture lives, the log callback
+// (frame_convert.cpp) records that line's numbers for this thread: find_stream_info decodes on
+// the calling thread, which is when a giant first picture is met.
+struct RefusedPictureSize {
+  unsigned width = 0, height = 0;
+};
+class PictureSizeCapture {
+ public:
+  explicit PictureSizeCapture(RefusedPictureSize* into);
+  ~PictureSizeCapture();
+  PictureSizeCapture(const PictureSizeCapture&) = delete;
+  PictureSizeCapture& operator=(const PictureSizeCapture&) = delete;
+};
+// Called by the log callback with every line's format and arguments.
+void note_ffmpeg_log(const char* fmt, va_list args);
+// Installs framescribe's FFmpeg log callback if route_ffmpeg_logs has not (frame_convert.cpp).
+void ensure_ffmpeg_log_callback();
 
 }  // namespace framescribe::decoder

@@ -7,6 +7,8 @@ extern "C" {
 #include <libavutil/pixdesc.h>
 }
 
+#include <mutex>
+
 #include "ffmpeg_source_impl.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
@@ -176,6 +178,7 @@ std::optional<core::Frame> SampledReader::next() {
 
 namespace {
 void ffmpeg_log_cb(void* avcl, int level, const char* fmt, va_list vl) {
+  note_ffmpeg_log(fmt, vl);  // a refused picture size, whatever the level
   if (level > av_log_get_level()) return;
   static thread_local int print_prefix = 1;
   static thread_local std::string pending;
@@ -187,10 +190,18 @@ void ffmpeg_log_cb(void* avcl, int level, const char* fmt, va_list vl) {
   core::LogLevel lvl = level <= AV_LOG_ERROR     ? core::LogLevel::kWarn
                        : level <= AV_LOG_WARNING ? core::LogLevel::kInfo
                                                  : core::LogLevel::kDebug;
-  core::log(lvl, "ffmpeg: " + pending);
+  core::log(lvl, "ffmpeg: " + redact_urls_in_text(pending));  // FFmpeg may quote a URL
   pending.clear();
 }
 }  // namespace
+
+void ensure_ffmpeg_log_callback() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (av_log_get_level() > AV_LOG_FATAL) av_log_set_level(AV_LOG_FATAL);
+    av_log_set_callback(ffmpeg_log_cb);
+  });
+}
 
 void route_ffmpeg_logs(bool verbose) {
   // FFmpeg's error lines on damaged input are plentiful; our own warnings summarise them, so

@@ -1,7 +1,13 @@
 #include "framescribe/decoder/image_writer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <string>
 
 #include "framescribe/core/error.h"
 #include "framescribe/decoder/av_ptr.h"
@@ -39,16 +45,39 @@ std::vector<std::uint8_t> encode_png(const core::ImageView& image) {
   return bytes;
 }
 
+void write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes) {
+  // A fresh temporary beside the target (O_EXCL | O_NOFOLLOW: never an existing file or a
+  // link someone placed there), then rename(2), which replaces whatever `path` is - a symlink
+  // included - instead of writing through it. The sinks' AtomicFile does the same; the decoder
+  // cannot depend on sinks.
+  static std::atomic<unsigned> counter{0};
+  const std::filesystem::path tmp =
+      path.string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  FS_CHECK(fd >= 0, kIo,
+           path.string() << ": cannot create the file (" << std::strerror(errno)
+                         << "); does the directory exist and is it writable?");
+  std::size_t done = 0;
+  int err = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : EIO;
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err == 0 && std::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (err != 0) {
+    ::unlink(tmp.c_str());
+    FS_FAIL(kIo, path.string() << ": write failed (" << std::strerror(err) << "; disk full?)");
+  }
+}
+
 void write_png(const std::filesystem::path& path, const core::ImageView& image) {
-  std::vector<std::uint8_t> bytes = encode_png(image);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  FS_CHECK(
-      out, kIo,
-      path.string() << ": cannot create the file; does the directory exist and is it writable?");
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  FS_CHECK(out, kIo, path.string() << ": write failed (disk full?)");
+  write_file_atomic(path, encode_png(image));
 }
 
 }  // namespace framescribe::decoder

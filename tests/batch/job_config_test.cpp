@@ -14,6 +14,7 @@
 
 #include "batch/malformed_jobs.h"
 #include "framescribe/core/error.h"
+#include "framescribe/decoder/video_input.h"
 #include "framescribe/pipeline/batch/job_config.h"
 #include "framescribe/pipeline/batch/plan.h"
 
@@ -35,6 +36,12 @@ void touch(const fs::path& p) {
   std::ofstream(p) << "x";
 }
 
+// The check framescribe batch runs on every input (decoder::check_video_input).
+CheckedInput check(const std::string& input) {
+  const decoder::VideoInput in = decoder::check_video_input(input);
+  return {in.kind == decoder::VideoInputKind::kHttp, in.location};
+}
+
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);
   std::ostringstream ss;
@@ -53,7 +60,7 @@ TEST_P(MalformedJobTest, OneMessageWithLineColumnAndKeyPath) {
   std::string message;
   try {
     const JobFile job = parse_job_text(c.yaml, "job.yaml", dir);
-    (void)expand_videos(job);
+    (void)expand_videos(job, check);
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
     message = e.what();
@@ -108,7 +115,7 @@ jobs:
   EXPECT_EQ(job.jobs[0].settings.outputs.formats, std::vector<std::string>{"jsonl"});
   EXPECT_EQ(job.jobs[1].settings.outputs.formats, (std::vector<std::string>{"srt", "vtt"}));
 
-  const std::vector<BatchVideo> v = expand_videos(job);
+  const std::vector<BatchVideo> v = expand_videos(job, check);
   ASSERT_EQ(v.size(), 4u);
   EXPECT_EQ(fs::path(v[0].input).filename(), "a.mp4");  // globs are sorted
   EXPECT_EQ(fs::path(v[1].input).filename(), "b.mp4");
@@ -117,7 +124,85 @@ jobs:
   EXPECT_EQ(v[2].out_dir, fs::path(dir / "results/2-one"));
   EXPECT_TRUE(v[3].is_url);
   EXPECT_EQ(v[3].stem, "talk");
-  EXPECT_EQ(v[3].identity, "listed\nhttps://example.com/v/talk.mp4?x=1");
+  // The query value never reaches the identity (stored in the state file); a hash keeps it apart.
+  EXPECT_EQ(v[3].identity.rfind("listed\nhttps://example.com/v/talk.mp4?x=***\n#", 0), 0u)
+      << v[3].identity;
+  EXPECT_EQ(v[3].identity.find("x=1"), std::string::npos);
+  EXPECT_EQ(v[3].input, "https://example.com/v/talk.mp4?x=1");
+  EXPECT_EQ(v[3].display, "https://example.com/v/talk.mp4?x=***");
+}
+
+// The message of the error expanding `yaml` (a job file in `dir`), or "" when it expands.
+std::string expand_error(const std::string& yaml, const fs::path& dir) {
+  try {
+    (void)expand_videos(parse_job_text(yaml, (dir / "job.yaml").string(), dir), check);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument) << e.what();
+    return e.what();
+  }
+  return "";
+}
+
+// A manifest line goes through the same check as an input in the YAML (it used not to: tcp://
+// and concat: passed `batch --check` from a manifest), and the error names the manifest's line.
+TEST(JobConfig, ManifestLinesPassTheSameInputCheck) {
+  const fs::path dir = scratch("manifest_check");
+  touch(dir / "ok.mp4");
+  const std::string head =
+      "version: 1\ndefaults:\n  model: m\njobs:\n  - name: a\n    inputs: [{manifest: "
+      "list.txt}]\n";
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"tcp://127.0.0.1:9/a.mp4", "URL scheme 'tcp'"},
+      {"concat:file:///etc/passwd|file:///etc/passwd", "protocol"},
+      {"concat:ok.mp4|ok.mp4", "protocol"},
+      {"subfile,,0,100,:ok.mp4", "protocol"},
+      {"pipe:0", "protocol"},
+      {"rtsp://cam/live", "URL scheme 'rtsp'"},
+      {"file://otherhost/ok.mp4", "local absolute path"},
+      {"gopher://host/a.mp4", "URL scheme"}};
+  for (const auto& [line, says] : refused) {
+    std::ofstream(dir / "list.txt") << "ok.mp4\n  " << line << "\n";
+    const std::string m = expand_error(head, dir);
+    EXPECT_EQ(m.rfind((dir / "list.txt").string() + ":2:3: jobs[0].inputs[0]", 0), 0u)
+        << line << " -> " << m;
+    EXPECT_NE(m.find(says), std::string::npos) << line << " -> " << m;
+  }
+  // What is accepted: paths, file:/// URLs, http(s) URLs.
+  std::ofstream(dir / "list.txt") << "ok.mp4\nfile://" << (dir / "ok.mp4").string()
+                                  << "\nhttps://u:pw@example.com/b.mp4?sig=1\n";
+  EXPECT_EQ(expand_error(head, dir), "");
+}
+
+// Output paths never leave their root: an input named only by dots, a layout that climbs out,
+// and a symlink inside {out} that leads elsewhere are refused with the input's position.
+TEST(JobConfig, OutputsStayInsideTheOutputDirectory) {
+  const fs::path dir = scratch("escape");
+  touch(dir / "....mp4");
+  touch(dir / "v.mp4");
+  const std::string head = "version: 1\nbatch: {out: out}\ndefaults:\n  model: m\njobs:\n";
+  std::string m = expand_error(head + "  - name: a\n    inputs: [\"....mp4\"]\n", dir);
+  EXPECT_NE(m.find("only dots"), std::string::npos) << m;
+  m = expand_error(head + "  - name: a\n    inputs: [\"https://h/clips/...?t=1\"]\n", dir);
+  EXPECT_NE(m.find("only dots"), std::string::npos) << m;
+  EXPECT_EQ(m.find("t=1"), std::string::npos) << m;
+  m = expand_error(head +
+                       "  - name: a\n    inputs: [v.mp4]\n    outputs: {layout: "
+                       "\"{out}/../../{stem}\"}\n",
+                   dir);
+  EXPECT_NE(m.find("outside"), std::string::npos) << m;
+  // A symlink already in {out} pointing out of it.
+  fs::create_directories(dir / "out");
+  fs::create_directories(dir / "elsewhere");
+  fs::create_directory_symlink(dir / "elsewhere", dir / "out" / "a");
+  m = expand_error(head + "  - name: a\n    inputs: [v.mp4]\n", dir);
+  EXPECT_EQ(m.rfind((dir / "job.yaml").string() + ":7:14: jobs[0].inputs[0]", 0), 0u) << m;
+  EXPECT_NE(m.find("outside"), std::string::npos) << m;
+  fs::remove(dir / "out" / "a");
+  EXPECT_EQ(expand_error(head + "  - name: a\n    inputs: [v.mp4]\n", dir), "");
+  // A URL with no file name at all is "video", as before.
+  const JobFile job =
+      parse_job_text(head + "  - name: a\n    inputs: [\"https://h/\"]\n", "job.yaml", dir);
+  EXPECT_EQ(expand_videos(job, check).at(0).stem, "video");
 }
 
 TEST(Shard, ParseAndEnvironment) {

@@ -81,6 +81,15 @@ inline std::vector<MalformedJob> malformed_jobs() {
        "jobs[0].prompts.make_summary", "true or false"},
       {"url_scheme", h + "  - name: a\n    inputs: [\"gopher://host/a.mp4\"]\n", 6, 14,
        "jobs[0].inputs[0]", "URL scheme"},
+      // One input check for every video (decoder::check_video_input), run at expansion.
+      {"url_tcp", h + "  - name: a\n    inputs: [\"tcp://127.0.0.1:9/a.mp4\"]\n", 6, 14,
+       "jobs[0].inputs[0]", "URL scheme 'tcp'"},
+      {"protocol_concat", h + "  - name: a\n    inputs: [\"concat:video.mp4|video.mp4\"]\n", 6, 14,
+       "jobs[0].inputs[0]", "protocol"},
+      {"protocol_subfile", h + "  - name: a\n    inputs: [\"subfile,,0,10,:video.mp4\"]\n", 6, 14,
+       "jobs[0].inputs[0]", "protocol"},
+      {"job_name_dots", h + "  - name: \"..\"\n    inputs: [video.mp4]\n", 5, 11, "jobs[0].name",
+       "only dots"},
       {"glob_unbalanced", h + "  - name: a\n    inputs: [\"clips/[ab.mp4\"]\n", 6, 14,
        "jobs[0].inputs[0]", "bad glob"},
       // Found when the inputs are expanded (the file system).

@@ -112,7 +112,9 @@ BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
       const std::size_t i = next.fetch_add(1);
       if (i >= videos.size()) return;
       const BatchVideo& v = videos[i];
-      const std::string name = v.job + ":" + v.input;
+      // Only the redacted name is printed or stored (the input may hold credentials).
+      const std::string shown = v.display.empty() ? v.input : v.display;
+      const std::string name = v.job + ":" + shown;
       Decision d = Decision::kRun;
       try {
         d = decide(v, state, options, hooks);
@@ -137,7 +139,7 @@ BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
       std::string failure;
       bool stopped = false;
       try {
-        state.mark_running(v.identity, v.job, v.input);
+        state.mark_running(v.identity, v.job, shown);
         remove_stale_temporaries(v);
         core::RunInfo info;
         std::unique_ptr<FrameSource> source = hooks.open(v, stop, info);
@@ -170,6 +172,12 @@ BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
         failure = e.what();
       }
       if (!failure.empty()) {
+        // Messages name inputs redacted already; a message that quotes the input anyway (a
+        // hook's own text) is cleaned before it is printed and stored.
+        for (std::size_t at = failure.find(v.input);
+             !v.input.empty() && shown != v.input && at != std::string::npos;
+             at = failure.find(v.input, at + shown.size()))
+          failure.replace(at, v.input.size(), shown);
         try {
           state.mark_failed(v.identity, failure);
         } catch (const Error& e) {

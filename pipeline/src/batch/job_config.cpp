@@ -165,10 +165,8 @@ InputSpec parse_input(const Ctx& c, const YAML::Node& n, const std::string& p) {
   }
   in.value = c.text(n, p, /*allow_empty=*/false);
   if (in.value.find("://") != std::string::npos) {
-    const std::string scheme = in.value.substr(0, in.value.find("://"));
-    static const std::set<std::string> kSchemes = {"http", "https", "rtmp", "rtsp",
-                                                   "s3",   "ftp",   "file"};
-    if (!kSchemes.contains(scheme)) c.fail(n, p, "unsupported URL scheme '" + scheme + "'");
+    // Which URLs are read is decided by one check for every way a video arrives (manifest lines
+    // too): the decoder's check_video_input, run by expand_videos.
     in.kind = InputSpec::Kind::kUrl;
   } else if (in.value.find_first_of("*?[") != std::string::npos) {
     if (!balanced_brackets(in.value))
@@ -289,6 +287,10 @@ JobFile parse_job_text(const std::string& text, const std::string& file_name,
       if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '.')
         c.fail(j["name"], p + ".name",
                "use letters, digits, '_', '-' and '.' only, got '" + spec.name + "'");
+    // The name is a directory under {out} ({job}): "." or ".." would be another directory.
+    if (spec.name.find_first_not_of('.') == std::string::npos)
+      c.fail(j["name"], p + ".name",
+             "'" + spec.name + "' is only dots; a job name names its output directory");
     if (!names.insert(spec.name).second)
       c.fail(j["name"], p + ".name", "job name '" + spec.name + "' used twice");
     const YAML::Node ins = j["inputs"];

@@ -3,12 +3,14 @@
 
 #include <glob.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
 
 #include "framescribe/core/error.h"
+#include "framescribe/core/source_name.h"
 #include "framescribe/pipeline/prompt_template.h"
 
 namespace framescribe::pipeline::batch {
@@ -52,13 +54,20 @@ struct Entry {
 };
 
 void add_one(const std::string& value, const fs::path& base, const SourceMark& mark,
-             std::vector<Entry>& out) {
-  if (is_url(value)) {
-    out.push_back({value, true});
-  } else if (value.find_first_of("*?[") != std::string::npos) {
-    for (std::string& p : run_glob(resolve(base, value).string(), mark)) out.push_back({p, false});
+             const InputCheck& check, std::vector<Entry>& out) {
+  CheckedInput c;
+  try {
+    c = check(value);
+  } catch (const Error& e) {
+    fail(mark, e.what());
+  }
+  if (c.is_url) {
+    out.push_back({c.location, true});
+  } else if (c.location.find_first_of("*?[") != std::string::npos) {
+    for (std::string& p : run_glob(resolve(base, c.location).string(), mark))
+      out.push_back({p, false});
   } else {
-    const fs::path p = resolve(base, value);
+    const fs::path p = resolve(base, c.location);
     std::error_code ec;
     if (!fs::is_regular_file(p, ec))
       fail(mark, "input '" + p.string() + "' is not a readable file");
@@ -66,10 +75,11 @@ void add_one(const std::string& value, const fs::path& base, const SourceMark& m
   }
 }
 
-std::vector<Entry> expand_input(const InputSpec& in, const fs::path& base) {
+std::vector<Entry> expand_input(const InputSpec& in, const fs::path& base,
+                                const InputCheck& check) {
   std::vector<Entry> out;
   if (in.kind != InputSpec::Kind::kManifest) {
-    add_one(in.value, base, in.mark, out);
+    add_one(in.value, base, in.mark, check, out);
     return out;
   }
   const fs::path manifest = resolve(base, in.value);
@@ -88,43 +98,87 @@ std::vector<Entry> expand_input(const InputSpec& in, const fs::path& base) {
     SourceMark m{
         manifest.string(), line_no, static_cast<int>(b) + 1,
         in.mark.key_path + " (from " + in.mark.file + ":" + std::to_string(in.mark.line) + ")"};
-    add_one(line.substr(b, e - b + 1), manifest.parent_path(), m, out);
+    add_one(line.substr(b, e - b + 1), manifest.parent_path(), m, check, out);
   }
   if (out.empty()) fail(in.mark, "manifest '" + manifest.string() + "' lists no input");
   return out;
 }
 
-std::string url_stem(const std::string& url) {
-  std::string path = url.substr(url.find("://") + 3);
-  if (const auto q = path.find_first_of("?#"); q != std::string::npos) path.resize(q);
-  const auto slash = path.find('/');
-  path = slash == std::string::npos ? std::string() : path.substr(slash);
-  std::string stem = fs::path(path).stem().string();
-  return stem.empty() ? "video" : stem;
+// The file-name stem of an input; "video" when it has no name at all; refused when its name is
+// only dots (it would make "." or ".." in output paths).
+std::string stem_of(const Entry& e, const std::string& display, const SourceMark& mark) {
+  std::string stem = core::source_stem(e.input);
+  if (!stem.empty()) return stem;
+  std::string_view path = e.input;
+  if (e.url) {
+    path = path.substr(0, path.find_first_of("?#"));
+    const auto host = path.find("://");
+    const auto slash = path.find('/', host == std::string_view::npos ? 0 : host + 3);
+    path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash);
+  }
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  const std::string_view last = path.substr(path.find_last_of('/') + 1);
+  if (!last.empty())
+    fail(mark, "'" + display + "': its name '" + std::string(last) +
+                   "' is only dots, which cannot name output files; rename it");
+  return "video";
+}
+
+// True when `dir` lies inside `root` (or is it): lexically, and again with the symlinks of the
+// parts that exist resolved.
+bool inside(const fs::path& dir, const fs::path& root) {
+  auto under = [](const fs::path& d, const fs::path& r) {
+    const fs::path rel = d.lexically_normal().lexically_relative(r.lexically_normal());
+    return !rel.empty() && *rel.begin() != "..";
+  };
+  if (!under(dir, root)) return false;
+  std::error_code e1, e2;
+  const fs::path real_dir = fs::weakly_canonical(fs::absolute(dir, e1), e1);
+  const fs::path real_root = fs::weakly_canonical(fs::absolute(root, e2), e2);
+  if (e1 || e2) return false;
+  return under(real_dir, real_root);
+}
+
+// The directory a layout's outputs must stay in: {out} for a layout starting with it, else the
+// directory its fixed prefix names.
+fs::path layout_root(const std::string& layout, const JobFile& job) {
+  if (layout.starts_with("{out}")) return fs::path(job.batch.out);
+  const std::string fixed = layout.substr(0, layout.find('{'));
+  fs::path root = fixed.ends_with('/') ? fs::path(fixed) : fs::path(fixed).parent_path();
+  return root.empty() ? fs::path(".") : root;
 }
 
 }  // namespace
 
-std::vector<BatchVideo> expand_videos(const JobFile& job) {
+std::vector<BatchVideo> expand_videos(const JobFile& job, const InputCheck& check) {
+  FS_CHECK(check, kInvalidArgument, "expand_videos needs the input check");
   std::vector<BatchVideo> all;
-  std::map<std::string, std::string> taken;  // out_dir/stem -> identity
+  std::map<std::string, std::string> taken;  // out_dir/stem -> the input's display name
   for (const JobSpec& spec : job.jobs) {
     std::set<std::string> seen;
     for (const InputSpec& in : spec.inputs) {
-      for (const Entry& e : expand_input(in, job.base_dir)) {
+      for (const Entry& e : expand_input(in, job.base_dir, check)) {
         BatchVideo v;
         v.job = spec.name;
         v.is_url = e.url;
         std::error_code ec;
         v.input = e.url ? e.input : fs::weakly_canonical(e.input, ec).string();
         if (v.input.empty()) v.input = e.input;
-        v.identity = spec.name + "\n" + v.input;
+        v.display = e.url ? core::redact_source(v.input) : v.input;
+        // A URL's secrets stay out of the identity (stored in the state file); the hash of the
+        // whole URL keeps URLs that differ only in them apart.
+        v.identity = spec.name + "\n" + v.display;
+        if (v.display != v.input) {
+          char hex[17];
+          std::snprintf(hex, sizeof hex, "%016llx",
+                        static_cast<unsigned long long>(identity_hash(v.input)));
+          v.identity += std::string("\n#") + hex;
+        }
         if (!seen.insert(v.identity).second) continue;
         v.spec = &spec;
         v.index = static_cast<std::int64_t>(all.size());
         const fs::path p(v.input);
-        v.stem = e.url ? url_stem(v.input) : p.stem().string();
-        if (v.stem.empty()) v.stem = "video";
+        v.stem = stem_of(e, v.display, in.mark);
         const TemplateVars vars = {
             {"out", job.batch.out},
             {"job", spec.name},
@@ -134,9 +188,15 @@ std::vector<BatchVideo> expand_videos(const JobFile& job) {
             {"index", std::to_string(v.index)}};
         v.out_dir =
             fs::path(expand_template(spec.settings.outputs.layout, vars)).lexically_normal();
+        const fs::path root = layout_root(spec.settings.outputs.layout, job);
+        if (!inside(v.out_dir, root))
+          fail(in.mark, "'" + v.display + "' would write its outputs to " + v.out_dir.string() +
+                            ", outside " + root.string() +
+                            " (a name or a symlink leads out of it); check outputs.layout and "
+                            "the output directory");
         const std::string key = (v.out_dir / v.stem).string();
-        if (auto [it, fresh] = taken.emplace(key, v.input); !fresh)
-          fail(in.mark, "'" + v.input + "' and '" + it->second + "' would both write " + key +
+        if (auto [it, fresh] = taken.emplace(key, v.display); !fresh)
+          fail(in.mark, "'" + v.display + "' and '" + it->second + "' would both write " + key +
                             ".*; put {parent} or {index} in outputs.layout");
         all.push_back(std::move(v));
       }

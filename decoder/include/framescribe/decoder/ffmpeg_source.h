@@ -22,6 +22,12 @@
 // preserved. Timestamps handed out are strictly increasing: a frame that would go back in time
 // is dropped and counted.
 //
+// Inputs: open(url) first runs decoder::check_video_input (video_input.h): local paths, file://
+// and http(s) URLs only; FFmpeg's protocols are restricted to what that kind needs (also for
+// redirects and nested reads), demuxers that open other inputs are refused (SourceOptions::
+// allow_nested_inputs), and every message and StreamInfo::url name the input with its
+// credentials redacted (core::redact_source).
+//
 // Errors: open() throws framescribe::Error (the message names the input and suggests a fix).
 // After that, damage is an expected outcome: next() skips corrupt packets and undecodable
 // frames, counts them in stats() and logs a warning; a truncated input simply ends early (with
@@ -81,7 +87,16 @@ class MemoryReader final : public ByteReader {
 struct SourceOptions {
   int decoder_threads = 0;      // 0: FFmpeg picks (one per core)
   bool keyframes_only = false;  // skip non-key packets before decoding
-  std::int64_t max_pixels = 0;  // > 0: the decoder refuses larger pictures (untrusted input)
+  // Pictures larger than this (width * height) are refused: at open, with an error naming
+  // the size, and by the decoder for a later resolution change (untrusted input: a 140 KB PNG
+  // can announce 12000x12000). The still-image limit. <= 0: no limit.
+  std::int64_t max_pixels = kDefaultMaxPixels;
+  static constexpr std::int64_t kDefaultMaxPixels = 8192ll * 8192;
+  // Demuxers that open other inputs named inside the file (decoder/video_input.h
+  // nested_input_format: HLS, DASH, concat lists, ...) are refused unless this is set, except
+  // HLS and DASH playlists from http(s) URLs (whose nested reads stay on http(s)). A forced
+  // format_name counts as asking for it.
+  bool allow_nested_inputs = false;
   // > 0: fixed-rate sampling at this rate is planned, so frames no other frame depends on
   // (non-reference B-frames) further than two frame intervals from every tick are not decoded.
   // Frame indices are then estimated from timestamps. Safe while the real frame interval stays
@@ -96,7 +111,7 @@ struct SourceOptions {
 };
 
 struct StreamInfo {
-  std::string url;           // as opened (custom readers: their name)
+  std::string url;           // as opened, credentials redacted (custom readers: their name)
   std::string container;     // demuxer long name, e.g. "QuickTime / MOV"
   std::string codec;         // e.g. "h264"
   std::string codec_long;    // e.g. "H.264 / AVC / MPEG-4 AVC / MPEG-4 part 10"
@@ -148,8 +163,9 @@ struct DecodedFrame {
 
 class FfmpegSource {
  public:
-  // Opens a path or URL. Throws Error: kNotFound (no such file), kUnsupported (not a video
-  // FFmpeg can read, no video stream, no decoder), kIo (network), kCancelled (stopped).
+  // Opens a path or URL. Throws Error: kNotFound (no such file), kUnsupported (a refused
+  // input kind or nested-input format, a picture over max_pixels, not a video FFmpeg can read,
+  // no video stream, no decoder), kIo (network), kCancelled (stopped).
   static std::unique_ptr<FfmpegSource> open(const std::string& url,
                                             const SourceOptions& options = {});
   // Reads from `reader`; `name` stands for the input in messages.

@@ -3,5 +3,6 @@
 target_sources(framescribe_sinks PRIVATE
   src/alert_log.cpp
   src/alert_webhook.cpp
-  src/alert_command.cpp)
+  src/alert_command.cpp
+  src/alert_queue.cpp)
 target_link_libraries(framescribe_sinks PRIVATE CURL::libcurl)

@@ -24,9 +24,9 @@
 #include "commands.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
+#include "framescribe/core/source_name.h"
 #include "framescribe/core/stop.h"
 #include "framescribe/decoder/gst_source.h"
-#include "framescribe/decoder/still_image.h"  // redact_url
 #include "framescribe/inference/engine.h"
 #include "framescribe/pipeline/engine_scheduler.h"
 #include "framescribe/pipeline/live/live_job.h"
@@ -61,6 +61,7 @@ struct MonitorOptions {
   double alert_threshold = 0.5, alert_cooldown_s = 60;
   int alert_need = 1, alert_of = 1;
   std::string webhook, alert_command;
+  double alert_command_timeout_s = 30;
   long webhook_timeout_ms = 5000;
   int webhook_retries = 2;
   std::string out, http;
@@ -73,17 +74,6 @@ struct MonitorOptions {
 core::StopFlag* g_stop = nullptr;
 extern "C" void on_monitor_signal(int) {
   if (g_stop != nullptr) g_stop->request();
-}
-
-std::string stream_stem(const std::string& name, std::set<std::string>& used) {
-  std::string s;
-  for (char c : name) s += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  while (!s.empty() && s.front() == '_') s.erase(s.begin());
-  if (s.size() > 60) s = s.substr(s.size() - 60);
-  if (s.empty()) s = "stream";
-  std::string base = s;
-  for (int k = 2; !used.insert(s).second; ++k) s = base + "-" + std::to_string(k);
-  return s;
 }
 
 int run_monitor(const MonitorOptions& o) {
@@ -126,7 +116,14 @@ int run_monitor(const MonitorOptions& o) {
   fs::path out = o.out;
   if (!out.empty()) {
     fs::create_directories(out);
-    if (any_alerts) fs::create_directories(out / "snapshots");
+    if (any_alerts) {
+      fs::create_directories(out / "snapshots");
+      // A link planted there would send the snapshots elsewhere.
+      FS_CHECK(!fs::is_symlink(out / "snapshots"), kIo,
+               (out / "snapshots").string()
+                   << ": is a symbolic link; snapshots are never written through one (remove it "
+                      "or choose another --out)");
+    }
   }
   const inference::ModelConfig config = load_config(o.model, o.engine);
   inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
@@ -143,15 +140,20 @@ int run_monitor(const MonitorOptions& o) {
   PixtralWindowEngine engine(config, tok, inference::load_engine(o.model, eo), wo);
   pipeline::EngineScheduler scheduler(engine);
 
-  std::vector<std::unique_ptr<sinks::AlertDelivery>> deliveries;
-  if (!out.empty()) deliveries.push_back(sinks::make_alert_log(out / "alerts.jsonl"));
+  // Each delivery on a thread of its own behind a bounded queue: the stream threads only
+  // enqueue, so a slow webhook or command never holds up descriptions or other streams.
+  std::vector<std::unique_ptr<sinks::QueuedDelivery>> deliveries;
+  auto queued = [&](std::unique_ptr<sinks::AlertDelivery> d) {
+    deliveries.push_back(std::make_unique<sinks::QueuedDelivery>(std::move(d)));
+  };
+  if (!out.empty()) queued(sinks::make_alert_log(out / "alerts.jsonl"));
   if (!o.webhook.empty())
-    deliveries.push_back(sinks::make_webhook(
+    queued(sinks::make_webhook(
         {.url = o.webhook, .timeout_ms = o.webhook_timeout_ms, .retries = o.webhook_retries}));
-  if (!o.alert_command.empty()) deliveries.push_back(sinks::make_alert_command(o.alert_command));
+  if (!o.alert_command.empty())
+    queued(sinks::make_alert_command(o.alert_command, o.alert_command_timeout_s));
   std::vector<sinks::AlertDelivery*> delivery_ptrs;
   for (auto& d : deliveries) delivery_ptrs.push_back(d.get());
-  std::mutex delivery_mu;
   std::unique_ptr<LineFile> gaps =
       out.empty() ? nullptr : std::make_unique<LineFile>(out / "gaps.jsonl");
 
@@ -176,8 +178,10 @@ int run_monitor(const MonitorOptions& o) {
   std::set<std::string> stems;
   for (std::size_t i = 0; i < specs.size(); ++i) {
     Stream& s = streams[i];
-    s.name = specs[i].name.empty() ? decoder::redact_url(specs[i].url) : specs[i].name;
-    s.stem = stream_stem(s.name, stems);
+    // Wherever the stream is named (console, files, /metrics, the page, alerts, prompts): no
+    // user-info, no query values. File names: the URL's stem only (stream_file_stem).
+    s.name = specs[i].name.empty() ? core::redact_source(specs[i].url) : specs[i].name;
+    s.stem = stream_file_stem(specs[i].url, specs[i].name, stems);
     s.index = board.add_stream(s.name);
     decoder::GstSourceOptions go;
     go.url = specs[i].url;
@@ -198,9 +202,9 @@ int run_monitor(const MonitorOptions& o) {
       s.console = sinks::make_sink("console", {}, s.stem, stdout);
       sinks.push_back(s.console.get());
     }
-    s.observer = std::make_unique<MonitorObserver>(
-        board, s.index, s.stem, s.descriptions.get(), gaps.get(), delivery_ptrs,
-        out.empty() ? fs::path() : out / "snapshots", &delivery_mu);
+    s.observer = std::make_unique<MonitorObserver>(board, s.index, s.stem, s.descriptions.get(),
+                                                   gaps.get(), delivery_ptrs,
+                                                   out.empty() ? fs::path() : out / "snapshots");
     s.job = std::make_unique<pipeline::LiveJob>(s.name, *s.describe, s.alerts.get(), specs[i].live,
                                                 sinks, s.observer.get());
   }
@@ -280,6 +284,10 @@ int run_monitor(const MonitorOptions& o) {
                  b.name.c_str(), static_cast<long long>(b.frames_received),
                  static_cast<long long>(b.job.windows_done),
                  static_cast<long long>(b.job.windows_dropped), static_cast<long long>(b.gaps));
+  for (const auto& d : deliveries)
+    if (d->dropped() > 0)
+      std::fprintf(stderr, "framescribe: alert %s: %lld alerts dropped (delivery queue full)\n",
+                   std::string(d->name()).c_str(), static_cast<long long>(d->dropped()));
   if (failures > 0) return 1;
   return timed_out ? 0 : 130;
 }
@@ -333,6 +341,10 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--alert-command", o->alert_command,
                   "Run this (sh -c) per alert, JSON on stdin, FS_ALERT_* in the environment");
+  cmd->add_option("--alert-command-timeout", o->alert_command_timeout_s,
+                  "Seconds an --alert-command may run; then its process group is killed")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("-o,--out", o->out,
                   "Directory for descriptions, gaps and alerts (JSONL) and snapshots");
   cmd->add_option("--http", o->http, "Serve the status page and /metrics on HOST:PORT");

@@ -1,6 +1,9 @@
 #include "monitor_outputs.h"
 
+#include <cctype>
 #include <ctime>
+
+#include "framescribe/core/source_name.h"
 
 namespace framescribe::apps {
 
@@ -11,6 +14,28 @@ std::string iso_utc(std::int64_t ns) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+std::string stream_file_stem(const std::string& url, const std::string& configured_name,
+                             std::set<std::string>& used) {
+  const std::string from = configured_name.empty() ? core::source_stem(url) : configured_name;
+  std::string s;
+  for (char c : from)
+    s += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_';
+  // No leading dots or dashes (hidden files, options), no name made only of dots.
+  while (!s.empty() && (s.front() == '.' || s.front() == '-' || s.front() == '_'))
+    s.erase(s.begin());
+  if (s.size() > 60) s = s.substr(0, 60);
+  if (s.empty()) s = "stream";
+  const std::string base = s;
+  for (int k = 2; !used.insert(s).second; ++k) s = base + "-" + std::to_string(k);
+  return s;
+}
+
+std::string rule_file_part(const std::string& rule) {
+  std::string s;
+  for (char c : rule) s += std::isalnum(static_cast<unsigned char>(c)) || c == '-' ? c : '_';
+  return s.empty() ? "rule" : s.substr(0, 40);
 }
 
 }  // namespace framescribe::apps

@@ -4,17 +4,18 @@
 //
 //   LineFile gaps(out / "gaps.jsonl");                    // appends, flushed per line
 //   GstLiveAdapter adapter(gst_source);                   // pipeline::LiveFrameSource
-//   MonitorObserver obs(board, index, stem, &descriptions, &gaps, deliveries, out / "snapshots",
-//                       &delivery_mu);
+//   MonitorObserver obs(board, index, stem, &descriptions, &gaps, deliveries, out / "snapshots");
 //   pipeline::LiveJob job(name, describe, alerts, opt, sinks, &obs);
 //
 // Ownership: everything borrowed must outlive the observer. Threads: LineFile::write and the
-// observer's callbacks from any thread (deliveries are serialised by delivery_mu).
+// observer's callbacks from any thread. Deliveries are QueuedDelivery (thread-safe; on_alert
+// only enqueues, so a slow webhook or command never holds up a stream).
 #pragma once
 
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,14 +33,16 @@ namespace framescribe::apps {
 // "2026-11-27T01:50:00Z"
 std::string iso_utc(std::int64_t ns);
 
-// Appends JSON lines, flushed per line, from any thread.
+// Appends JSON lines, flushed per line, from any thread. Opened with sinks::open_append_file:
+// a symbolic link (or a FIFO, a device) already at `path` is refused, never written through,
+// and the descriptor is close-on-exec (an alert command never inherits it).
 class LineFile {
  public:
-  explicit LineFile(const std::filesystem::path& path) {
-    f_ = std::fopen(path.c_str(), "ab");
-    FS_CHECK(f_ != nullptr, kIo, path.string() << ": cannot open it for appending");
-  }
+  explicit LineFile(const std::filesystem::path& path)
+      : f_(sinks::open_append_file(path, "a JSON-lines output")) {}
   ~LineFile() { std::fclose(f_); }
+  LineFile(const LineFile&) = delete;
+  LineFile& operator=(const LineFile&) = delete;
   void write(const nlohmann::ordered_json& j) {
     const std::string line =
         j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -52,6 +55,15 @@ class LineFile {
   std::mutex mu_;
   std::FILE* f_ = nullptr;
 };
+
+// The file-name part for a stream: core::source_stem of its URL ("live" for
+// rtsp://u:p@cam/live?token=x), or of its configured name, reduced to [A-Za-z0-9._-] and at
+// most 60 characters; "stream" when nothing is left; "-2", "-3", ... appended to repeats.
+std::string stream_file_stem(const std::string& url, const std::string& configured_name,
+                             std::set<std::string>& used);
+
+// An alert rule's name as a file-name part: [A-Za-z0-9_-] only ("rule" when nothing is left).
+std::string rule_file_part(const std::string& rule);
 
 // GstLiveSource as the pipeline's LiveFrameSource.
 class GstLiveAdapter final : public pipeline::LiveFrameSource {
@@ -78,15 +90,14 @@ class MonitorObserver final : public pipeline::LiveObserver {
  public:
   MonitorObserver(MonitorBoard& board, int index, std::string stem, LineFile* descriptions,
                   LineFile* gaps, std::vector<sinks::AlertDelivery*> deliveries,
-                  std::filesystem::path snapshots, std::mutex* delivery_mu)
+                  std::filesystem::path snapshots)
       : board_(board),
         index_(index),
         stem_(std::move(stem)),
         descriptions_(descriptions),
         gaps_(gaps),
         deliveries_(std::move(deliveries)),
-        snapshots_(std::move(snapshots)),
-        delivery_mu_(delivery_mu) {}
+        snapshots_(std::move(snapshots)) {}
   void on_frame(const std::string&, const core::Frame& f) override {
     board_.set_frame(index_, f.image);
   }
@@ -126,8 +137,8 @@ class MonitorObserver final : public pipeline::LiveObserver {
     try {
       if (a.snapshot && !snapshots_.empty())
         r.snapshot_path = sinks::write_snapshot_jpeg(
-            *a.snapshot,
-            snapshots_ / (stem_ + "-" + a.rule + "-" + std::to_string(a.window_id) + ".jpg"));
+            *a.snapshot, snapshots_ / (stem_ + "-" + rule_file_part(a.rule) + "-" +
+                                       std::to_string(a.window_id) + ".jpg"));
     } catch (const Error& e) {
       FS_LOG_WARN(a.stream << ": snapshot: " << e.what());
     }
@@ -135,7 +146,6 @@ class MonitorObserver final : public pipeline::LiveObserver {
     std::snprintf(score, sizeof score, "%.3f", a.score);
     board_.add_alert(index_, iso_utc(a.wall_clock_ns) + " " + a.rule + " (" + score + ")");
     FS_LOG_WARN(a.stream << ": ALERT " << a.rule << " score " << score);
-    std::lock_guard lock(*delivery_mu_);
     for (sinks::AlertDelivery* d : deliveries_) d->deliver(r);
   }
 
@@ -147,7 +157,6 @@ class MonitorObserver final : public pipeline::LiveObserver {
   LineFile* gaps_;
   std::vector<sinks::AlertDelivery*> deliveries_;
   std::filesystem::path snapshots_;
-  std::mutex* delivery_mu_;
 };
 
 }  // namespace framescribe::apps

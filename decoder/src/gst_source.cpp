@@ -58,12 +58,13 @@ std::vector<std::string> secrets_of(const std::string& url) {
         url.substr(q + 1, (hash == std::string::npos ? url.size() : hash) - q - 1);
     std::size_t p = 0;
     while (p <= query.size()) {
-      const auto amp = std::min(query.find('&', p), query.size());
+      const auto amp = std::min(query.find_first_of("&;", p), query.size());
       const std::string pair = query.substr(p, amp - p);
       const auto eq = pair.find('=');
-      // Values of a few characters (ch=1) would blank every digit of a message; they are no
-      // secret anyway.
-      if (eq != std::string::npos && pair.size() - eq - 1 >= 4) out.push_back(pair.substr(eq + 1));
+      // The value, or a bare parameter ("?abcdef"), as core::redact_source hides them. Values
+      // of a few characters (ch=1) would blank every digit of a message; they are no secret.
+      const std::string value = eq == std::string::npos ? pair : pair.substr(eq + 1);
+      if (value.size() >= 4) out.push_back(value);
       p = amp + 1;
     }
   }

@@ -1,7 +1,12 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -9,6 +14,7 @@
 #include "framescribe/core/event.h"
 #include "framescribe/core/log.h"
 #include "framescribe/sinks/alerts.h"
+#include "framescribe/sinks/atomic_file.h"
 #include "jpeg_thumbnail.h"
 
 namespace framescribe::sinks {
@@ -28,10 +34,8 @@ std::string iso_utc(std::int64_t ns) {
 
 class AlertLog final : public AlertDelivery {
  public:
-  explicit AlertLog(std::filesystem::path path) : path_(std::move(path)) {
-    f_ = std::fopen(path_.c_str(), "ab");
-    FS_CHECK(f_ != nullptr, kIo, path_.string() << ": cannot open the alert log for appending");
-  }
+  explicit AlertLog(std::filesystem::path path)
+      : path_(std::move(path)), f_(open_append_file(path_, "the alert log")) {}
   ~AlertLog() override {
     if (f_) std::fclose(f_);
   }
@@ -74,19 +78,43 @@ std::unique_ptr<AlertDelivery> make_alert_log(const std::filesystem::path& path)
   return std::make_unique<AlertLog>(path);
 }
 
+std::FILE* open_append_file(const std::filesystem::path& path, std::string_view what) {
+  // O_NONBLOCK: opening a FIFO planted there must not block (it is refused just below).
+  const int fd = ::open(path.c_str(),
+                        O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+  if (fd < 0) {
+    const int err = errno;
+    FS_FAIL(kIo, path.string() << ": cannot open " << what << " for appending: "
+                               << (err == ELOOP ? std::string("it is a symbolic link, and output "
+                                                              "files are never written through "
+                                                              "one; remove it or choose another "
+                                                              "output directory")
+                                                : std::string(std::strerror(err))));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    FS_FAIL(kIo, path.string() << ": cannot open " << what
+                               << " for appending: not a regular file; remove it or choose "
+                                  "another output directory");
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  std::FILE* f = ::fdopen(fd, "ab");
+  if (f == nullptr) {
+    ::close(fd);
+    FS_FAIL(kIo, path.string() << ": cannot open " << what << " for appending");
+  }
+  return f;
+}
+
 std::string write_snapshot_jpeg(const core::Image& image, const std::filesystem::path& path) {
   JpegThumbnailer enc(image.width_px(), 90);
   const Jpeg j = enc.encode(image.view());
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(j.bytes.data()),
-              static_cast<std::streamsize>(j.bytes.size()));
-    FS_CHECK(out.good(), kIo, tmp.string() << ": cannot write the snapshot");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  FS_CHECK(!ec, kIo, path.string() << ": cannot write the snapshot: " << ec.message());
+  // AtomicFile: a fresh temporary file (O_EXCL, so never through a planted link) renamed over
+  // the target, which replaces a symbolic link there instead of following it.
+  AtomicFile out(path);
+  out.write(std::string_view(reinterpret_cast<const char*>(j.bytes.data()), j.bytes.size()));
+  out.commit();
   return path.string();
 }
 

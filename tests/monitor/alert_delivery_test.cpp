@@ -1,5 +1,7 @@
 // Alert deliveries: the JSONL log, a webhook on a local cpp-httplib server (JSON received,
-// retries after a failure, a timeout against a server that never answers), and a command.
+// retries after a failure, a timeout against a server that never answers), and a command (a
+// time limit that kills its process group, no inherited descriptors); the queue that keeps a
+// slow delivery off the stream threads; output files never written through a planted link.
 #include <gtest/gtest.h>
 
 #include <httplib.h>
@@ -9,13 +11,19 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
+#include <vector>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "framescribe/core/error.h"
+#include "framescribe/core/image.h"
 #include "framescribe/sinks/alerts.h"
 
 namespace framescribe::sinks {
@@ -154,6 +162,166 @@ TEST(AlertCommand, GetsTheJsonOnStdinAndTheEnvironment) {
   auto failing = make_alert_command("exit 3");
   EXPECT_FALSE(failing->deliver(sample_alert()));
   EXPECT_EQ(failing->failures(), 1);
+  fs::remove_all(d);
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// True once /proc/<pid> is gone or a zombie (killed; its reaper may be slow).
+bool process_gone(pid_t pid, double within_s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  do {
+    const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+    const auto close = stat.rfind(')');
+    if (stat.empty() || close == std::string::npos || stat.compare(close + 2, 1, "Z") == 0)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (seconds_since(t0) < within_s);
+  return false;
+}
+
+TEST(AlertCommand, IsKilledWithEverythingItStartedAfterItsTimeLimit) {
+  const fs::path d = temp_dir("cmd-limit");
+  // The shell starts a background child, then waits: both must go at the limit.
+  auto cmd = make_alert_command(
+      "sleep 30 & echo $! > '" + (d / "child.pid").string() + "'; sleep 30", /*timeout_s=*/1.0);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(cmd->deliver(sample_alert()));
+  const double s = seconds_since(t0);
+  EXPECT_GE(s, 0.9);
+  EXPECT_LT(s, 3.5);  // the limit, plus at most the 1 s TERM-to-KILL grace
+  EXPECT_EQ(cmd->failures(), 1);
+  const pid_t child = std::stoi(slurp(d / "child.pid"));
+  EXPECT_TRUE(process_gone(child, 2.0))
+      << "the command's background child " << child << " outlived the limit";
+  ::kill(child, SIGKILL);  // in case it did
+  fs::remove_all(d);
+}
+
+TEST(AlertCommand, InheritsOnlyStdinStdoutAndStderr) {
+  const fs::path d = temp_dir("cmd-fds");
+  // Descriptors the monitor may hold without close-on-exec (a library's socket, a file opened
+  // with fopen): the command must still not see them.
+  const int leaky = ::open((d / "output.jsonl").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(leaky, 0);
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  // exec: ls replaces the shell, so the list is what the command got (the shell saves its own
+  // stdout on a high descriptor around a redirection, which is not an inherited one); ls's
+  // own handle on the directory points at /proc/<pid>/fd and is left out below.
+  auto cmd = make_alert_command("exec ls -l /proc/self/fd > '" + (d / "fds.txt").string() + "'");
+  EXPECT_TRUE(cmd->deliver(sample_alert()));
+  ::close(leaky);
+  ::close(p[0]);
+  ::close(p[1]);
+  std::istringstream in(slurp(d / "fds.txt"));
+  std::vector<int> fds;
+  for (std::string line; std::getline(in, line);) {
+    const auto arrow = line.find(" -> ");
+    if (arrow == std::string::npos) continue;
+    const std::string target = line.substr(arrow + 4);
+    const auto sp = line.rfind(' ', arrow - 1);
+    const int fd = std::stoi(line.substr(sp + 1, arrow - sp - 1));
+    if (fd > 2 && target.rfind("/proc/", 0) == 0 && target.size() > 3 &&
+        target.compare(target.size() - 3, 3, "/fd") == 0)
+      continue;
+    if (fd > 2) ADD_FAILURE() << "inherited descriptor: " << line;
+    fds.push_back(fd);
+  }
+  EXPECT_FALSE(fds.empty()) << slurp(d / "fds.txt");
+  fs::remove_all(d);
+}
+
+// Records what it gets, in order, at once.
+class Recorder final : public AlertDelivery {
+ public:
+  std::string_view name() const override { return "recorder"; }
+  bool deliver(const AlertRecord& a) override {
+    std::lock_guard lock(mu);
+    got.push_back(a.window_id);
+    return true;
+  }
+  std::mutex mu;
+  std::vector<std::int64_t> got;
+};
+
+TEST(QueuedDelivery, ASlowCommandHoldsUpNeitherTheCallerNorOtherDeliveries) {
+  auto recorder_owned = std::make_unique<Recorder>();
+  Recorder* recorder = recorder_owned.get();
+  QueuedDelivery slow(make_alert_command("sleep 30", /*timeout_s=*/1.0));
+  QueuedDelivery fast(std::move(recorder_owned));
+  AlertRecord a = sample_alert();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    a.window_id = i;
+    EXPECT_TRUE(slow.deliver(a));
+    EXPECT_TRUE(fast.deliver(a));
+  }
+  EXPECT_LT(seconds_since(t0), 0.2) << "deliver() waited for the command";
+  ASSERT_TRUE(fast.wait_idle(std::chrono::milliseconds(500)))
+      << "the other delivery waited for the slow command";
+  {
+    std::lock_guard lock(recorder->mu);
+    EXPECT_EQ(recorder->got, (std::vector<std::int64_t>{0, 1, 2}));
+  }
+  // The slow one: each run killed at its 1 s limit, one after the other.
+  ASSERT_TRUE(slow.wait_idle(std::chrono::seconds(12)));
+  EXPECT_EQ(slow.delivery_failures(), 3);
+  EXPECT_EQ(slow.dropped(), 0);
+}
+
+TEST(QueuedDelivery, DropsAndCountsWhatDoesNotFit) {
+  QueuedDelivery q(make_alert_command("sleep 30", /*timeout_s=*/0.5), /*capacity=*/2,
+                   /*drain_s=*/0);
+  int accepted = 0;
+  for (int i = 0; i < 6; ++i) accepted += q.deliver(sample_alert()) ? 1 : 0;
+  // One may already be running, two wait: the rest are dropped.
+  EXPECT_GE(accepted, 2);
+  EXPECT_LE(accepted, 3);
+  EXPECT_EQ(q.dropped(), 6 - accepted);
+}
+
+TEST(AlertLog, RefusesASymbolicLinkInsteadOfWritingThroughIt) {
+  const fs::path d = temp_dir("log-link");
+  { std::ofstream(d / "victim.txt") << "precious\n"; }
+  fs::create_symlink(d / "victim.txt", d / "alerts.jsonl");
+  try {
+    auto log = make_alert_log(d / "alerts.jsonl");
+    ADD_FAILURE() << "a link was opened";
+    log->deliver(sample_alert());
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kIo);
+    EXPECT_NE(std::string(e.what()).find("symbolic link"), std::string::npos) << e.what();
+  }
+  // A FIFO is refused too, without blocking.
+  ASSERT_EQ(::mkfifo((d / "fifo.jsonl").c_str(), 0600), 0);
+  EXPECT_THROW(make_alert_log(d / "fifo.jsonl"), Error);
+  EXPECT_EQ(slurp(d / "victim.txt"), "precious\n");
+  fs::remove_all(d);
+}
+
+TEST(Snapshot, ReplacesAPlantedLinkNeverWritesThroughIt) {
+  const fs::path d = temp_dir("snap-link");
+  { std::ofstream(d / "victim.txt") << "precious\n"; }
+  const fs::path snap = d / "cam1-person-17.jpg";
+  fs::create_symlink(d / "victim.txt", snap);
+  // The old temporary name, planted too.
+  fs::create_symlink(d / "victim.txt", snap.string() + ".tmp");
+  core::Image img(32, 16, core::PixelFormat::kRgb8);
+  EXPECT_EQ(write_snapshot_jpeg(img, snap), snap.string());
+  EXPECT_EQ(slurp(d / "victim.txt"), "precious\n");
+  EXPECT_FALSE(fs::is_symlink(snap));
+  const std::string jpeg = slurp(snap);
+  ASSERT_GE(jpeg.size(), 2u);
+  EXPECT_EQ(static_cast<unsigned char>(jpeg[0]), 0xFF);
+  EXPECT_EQ(static_cast<unsigned char>(jpeg[1]), 0xD8);
   fs::remove_all(d);
 }
 

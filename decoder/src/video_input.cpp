@@ -72,11 +72,14 @@ VideoInput check_video_input(std::string_view input) {
   const std::size_t colon = input.find(':');
   const std::size_t slash = input.find('/');
   if (colon != std::string_view::npos && (slash == std::string_view::npos || colon < slash)) {
-    FS_FAIL(kUnsupported, shown << ": '" << core::redact_source(input.substr(0, colon + 1))
-                                << "' would be read by FFmpeg as a protocol, which is not "
-                                   "accepted; "
-                                << kAccepted << " (a file whose name holds ':' can be given as ./"
-                                << shown << ")");
+    FS_FAIL(kUnsupported,
+            shown << ": '" << core::redact_source(input.substr(0, colon + 1))
+                  << "' would be read by FFmpeg as a protocol, which is not "
+                     "accepted; "
+                  << kAccepted
+                  << (sep == std::string_view::npos
+                          ? " (a file whose name holds ':' can be given as ./" + shown + ")"
+                          : std::string()));
   }
   FS_CHECK(
       sep == std::string_view::npos, kUnsupported,

@@ -343,8 +343,10 @@ TEST(Deploy, SlurmArrayScript) {
   std::string command;
   bool shebang = false;
   int line_no = 0;
+  std::string script;
   for (std::string line; std::getline(in, line);) {
     ++line_no;
+    script += line + "\n";
     if (line_no == 1) shebang = line.rfind("#!/bin/bash", 0) == 0;
     std::smatch m;
     if (std::regex_match(line, m, std::regex(R"(#SBATCH\s+--([a-z-]+)(?:=(\S+))?.*)")))
@@ -356,9 +358,16 @@ TEST(Deploy, SlurmArrayScript) {
     EXPECT_TRUE(sbatch.contains(key)) << key;
   EXPECT_EQ(sbatch["gres"], "gpu:1");
   EXPECT_TRUE(std::regex_match(sbatch["array"], std::regex(R"(0-\d+(%\d+)?)"))) << sbatch["array"];
-  // The shard comes from SLURM_ARRAY_TASK_ID/COUNT: no --shard on the command line.
-  EXPECT_NE(command.find("framescribe batch"), std::string::npos);
-  EXPECT_EQ(command.find("--shard"), std::string::npos) << command;
+  // Shard SLURM_ARRAY_TASK_ID of a count fixed by the script, not SLURM_ARRAY_TASK_COUNT: a task
+  // resubmitted alone (sbatch --array=3) must still run shard 3 of 8. The default count is the
+  // number of tasks in --array (tests/slurm/slurm_array_test.py runs the script on Slurm).
+  EXPECT_NE(command.find("--shard \"${SLURM_ARRAY_TASK_ID}/${shards}\""), std::string::npos)
+      << command;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(sbatch["array"], m, std::regex(R"(^0-(\d+))")));
+  EXPECT_NE(
+      script.find("shards=\"${FRAMESCRIBE_SHARDS:-" + std::to_string(std::stoi(m[1]) + 1) + "}\""),
+      std::string::npos);
 }
 
 }  // namespace

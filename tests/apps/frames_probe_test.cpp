@@ -107,4 +107,51 @@ TEST_F(FramesProbe, BadInputsExitWithAClearMessage) {
   EXPECT_NE(r.exit_code, 0);
 }
 
+// Symlinks already in the output directory (one named like the first frame, one named
+// frames.jsonl) are replaced by the files, never written through to what they point at.
+TEST_F(FramesProbe, FramesReplacesSymlinksInTheOutputDirectory) {
+  const fs::path out = dir_ / "linked";
+  fs::create_directories(out);
+  const fs::path victim_png = dir_ / "victim.png", victim_jsonl = dir_ / "victim.jsonl";
+  std::ofstream(victim_png) << "keep";
+  std::ofstream(victim_jsonl) << "keep";
+  fs::create_symlink(victim_png, out / "0000000.000.png");
+  fs::create_symlink(victim_jsonl, out / "frames.jsonl");
+  CliRun r =
+      run({"frames", clip_.string(), "--fps", "2", "--max-edge", "64", "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(framescribe::testing::read_bytes(victim_png).size(), 4u);
+  EXPECT_EQ(framescribe::testing::read_bytes(victim_jsonl).size(), 4u);
+  EXPECT_FALSE(fs::is_symlink(out / "0000000.000.png"));
+  EXPECT_FALSE(fs::is_symlink(out / "frames.jsonl"));
+  EXPECT_EQ(png_size(out / "0000000.000.png").first, 64);
+  std::ifstream in(out / "frames.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  EXPECT_EQ(lines, 4);
+  for (const auto& e : fs::directory_iterator(out))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+}
+
+// Inputs FFmpeg would read as something else than a video file are refused with a message that
+// names the format or the protocol: an HLS playlist named .mp4 listing a local clip, a concat:
+// protocol name, a tcp:// URL.
+TEST_F(FramesProbe, NestedInputsAndOtherProtocolsAreRefused) {
+  const fs::path playlist = dir_ / "x.mp4";
+  std::ofstream(playlist) << "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n"
+                          << clip_.string() << "\n#EXT-X-ENDLIST\n";
+  CliRun r = run({"probe", playlist.string(), "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("format 'hls'"), std::string::npos) << r.err;
+  r = run({"frames", playlist.string(), "--out", (dir_ / "hls").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("format 'hls'"), std::string::npos) << r.err;
+  r = run({"probe", "concat:" + clip_.string() + "|" + clip_.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("protocol"), std::string::npos) << r.err;
+  r = run({"probe", "tcp://127.0.0.1:9/x.mp4"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("URL scheme 'tcp'"), std::string::npos) << r.err;
+}
+
 }  // namespace

@@ -3,8 +3,11 @@
 // configuration_pixtral.py / MistralConfig / LlavaConfig defaults, mistral-inference args.py.
 #include "framescribe/inference/model_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iomanip>
+#include <iterator>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -102,8 +105,9 @@ class JsonObject {
 
  private:
   int checked_dim(const char* key, std::int64_t v) const {
-    FS_CHECK(v > 0 && v <= (1 << 24), kMalformedModel,
-             where(key) << " must be a positive size, found " << v);
+    FS_CHECK(v > 0 && v <= kMaxDimension, kMalformedModel,
+             where(key) << " must be a positive size of at most " << kMaxDimension
+                        << " (a sanity limit), found " << v);
     return static_cast<int>(v);
   }
 
@@ -124,9 +128,35 @@ json read_json_file(const fs::path& path) {
   return j;
 }
 
+// count_parameters in double: each dimension is at most 2^24, so the int64 products there
+// could overflow before the cap below is checked.
+double parameters_f64(const ModelConfig& c) {
+  const VisionConfig& v = c.vision;
+  const TextConfig& t = c.text;
+  const double vd = v.n_embd, vq = double(v.n_head) * v.head_dim;
+  const double vision = vd * v.n_channels * v.patch_px * v.patch_px + vd +
+                        double(v.n_layer) * (4 * vd * vq + 3 * vd * v.n_ff + 2 * vd);
+  const double td = t.n_embd, q = double(t.n_head) * t.head_dim,
+               kv = double(t.n_head_kv) * t.head_dim;
+  const double projector = vd * td + td * td + 2 * td;
+  const double text =
+      double(t.n_vocab) * td * 2 + td +
+      double(t.n_layer) * (td * q + 2 * td * kv + q * td + 3 * td * t.n_ff + 2 * td);
+  return vision + projector + text;
+}
+
 void validate(const ModelConfig& c, const std::string& file) {
   const VisionConfig& v = c.vision;
   const TextConfig& t = c.text;
+  const double params = parameters_f64(c);
+  FS_CHECK(params <= double(kMaxParameters), kMalformedModel,
+           file << ": these dimensions make a model of " << std::fixed << std::setprecision(0)
+                << params << " parameters (" << format_bytes(params * 4) << " as float32, "
+                << format_bytes(params * 2) << " as bf16), more than the " << kMaxParameters
+                << " (2^40) framescribe accepts; text: " << t.n_layer << " layers, hidden "
+                << t.n_embd << ", ffn " << t.n_ff << ", vocab " << t.n_vocab
+                << "; vision: " << v.n_layer << " layers, hidden " << v.n_embd << ", ffn " << v.n_ff
+                << ". Is this config.json damaged?");
   FS_CHECK(v.n_embd == v.n_head * v.head_dim, kMalformedModel,
            file << ": vision hidden size " << v.n_embd << " != heads " << v.n_head << " x head_dim "
                 << v.head_dim << " (the vision encoder is plain multi-head attention)");
@@ -343,6 +373,152 @@ ParameterCounts count_parameters(const ModelConfig& c) {
   p.text = static_cast<std::int64_t>(t.n_vocab) * td * (t.tie_embeddings ? 1 : 2) + td +
            t.n_layer * tlayer;
   return p;
+}
+
+namespace {
+
+// Each std::vector of the CPU weights: the vector itself and the allocator's header.
+constexpr double kCpuBytesPerTensor = 64;
+
+// Calls `f(numel)` for every weight tensor the engines hold, a tied output included.
+template <typename F>
+void for_each_tensor(const ModelConfig& c, F&& f) {
+  const VisionConfig& v = c.vision;
+  const TextConfig& t = c.text;
+  auto block = [&](double layers, double d, double q, double kv, double ff) {
+    // norms, wq, wk, wv, wo, w1, w2, w3 (layers at a time: the layer count can be 2^24)
+    f(2 * d, 2 * layers);
+    f(q * d, layers);
+    f(kv * d, 2 * layers);
+    f(d * q, layers);
+    f(ff * d, 3 * layers);
+  };
+  const double vd = v.n_embd, td = t.n_embd;
+  f(vd * v.n_channels * v.patch_px * v.patch_px, 1);
+  f(vd, 1);
+  block(v.n_layer, vd, double(v.n_head) * v.head_dim, double(v.n_head) * v.head_dim, v.n_ff);
+  f(td * vd, 1);
+  f(td * td, 1);
+  f(td, 2);
+  f(double(t.n_vocab) * td, 2);  // tok_embeddings and output (a copy when tied)
+  block(t.n_layer, td, double(t.n_head) * t.head_dim, double(t.n_head_kv) * t.head_dim, t.n_ff);
+  f(td, 1);
+}
+
+}  // namespace
+
+MemoryEstimate estimate_cpu_memory(const ModelConfig& c, std::int64_t context_tokens) {
+  const VisionConfig& v = c.vision;
+  const TextConfig& t = c.text;
+  MemoryEstimate m;
+  for_each_tensor(c, [&](double numel, double count) {
+    m.weights += count * (4 * numel + kCpuBytesPerTensor);
+  });
+  m.cache = 2.0 * t.n_layer * double(context_tokens) * double(t.n_head_kv) * t.head_dim * 4;
+  // vision_encoder.cpp for one image of the largest size: patches, x, rope, the block's
+  // h/proj, q/k/v/att and gate/up, the projector's hidden/out.
+  const double p = double(v.max_patches_per_side()) * v.max_patches_per_side();
+  const double vq = double(v.n_head) * v.head_dim;
+  const double image = p * (3.0 * v.patch_px * v.patch_px + v.n_embd + v.head_dim + 2.0 * v.n_embd +
+                            4 * vq + 2.0 * v.n_ff + 2.0 * t.n_embd);
+  m.scratch = 4 * image;
+  return m;
+}
+
+double weight_bytes_bf16(const ModelConfig& c) {
+  double bytes = 0;
+  for_each_tensor(c, [&](double numel, double count) { bytes += count * 2 * numel; });
+  return bytes;
+}
+
+double weight_tensor_count(const ModelConfig& c) {
+  double n = 0;
+  for_each_tensor(c, [&](double, double count) { n += count; });
+  return n;
+}
+
+double largest_weight_elements(const ModelConfig& c) {
+  double largest = 0;
+  for_each_tensor(c, [&](double numel, double) { largest = std::max(largest, numel); });
+  return largest;
+}
+
+namespace {
+
+// A number from a one-value file (cgroup), or -1.
+std::int64_t read_cgroup_value(const fs::path& path) {
+  std::ifstream in(path);
+  std::string word;
+  if (!(in >> word) || word == "max") return -1;
+  try {
+    return std::stoll(word);
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+}  // namespace
+
+std::int64_t available_host_memory_bytes() {
+  std::int64_t available = -1;
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::int64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib) {
+    std::getline(meminfo, unit);
+    if (key == "MemAvailable:") {
+      available = kib * 1024;
+      break;
+    }
+  }
+  // A container's limit is lower than the host's free memory: memory.max of the cgroup v2
+  // this process runs in (the unified hierarchy is mounted at /sys/fs/cgroup in containers).
+  const std::int64_t limit = read_cgroup_value("/sys/fs/cgroup/memory.max");
+  const std::int64_t current = read_cgroup_value("/sys/fs/cgroup/memory.current");
+  if (limit > 0 && current >= 0) {
+    const std::int64_t left = std::max<std::int64_t>(limit - current, 0);
+    available = available < 0 ? left : std::min(available, left);
+  }
+  return available;
+}
+
+std::string format_bytes(double bytes) {
+  static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  std::size_t unit = 0;
+  while (bytes >= 1024 && unit + 1 < std::size(kUnits)) {
+    bytes /= 1024;
+    ++unit;
+  }
+  std::ostringstream os;
+  os.setf(std::ios::fixed);
+  os.precision(unit == 0 ? 0 : 1);
+  os << bytes << ' ' << kUnits[unit];
+  return os.str();
+}
+
+void check_cpu_engine_fits(const ModelConfig& c, std::int64_t context_tokens,
+                           std::int64_t available_bytes) {
+  if (available_bytes < 0) return;
+  const MemoryEstimate m = estimate_cpu_memory(c, context_tokens);
+  const std::string model = c.config_path.empty() ? std::string("the built-in Pixtral-12B config")
+                                                  : c.config_path.string();
+  const double load = m.weights + m.scratch;
+  FS_CHECK(load <= double(available_bytes), kOutOfMemory,
+           model << ": the CPU engine needs about " << format_bytes(load) << " for this model ("
+                 << format_bytes(m.weights) << " of float32 weights, " << format_bytes(m.scratch)
+                 << " of scratch) but only " << format_bytes(double(available_bytes))
+                 << " of memory is available; text: " << c.text.n_layer << " layers, hidden "
+                 << c.text.n_embd << ", vocab " << c.text.n_vocab
+                 << "; vision: " << c.vision.n_layer << " layers, hidden " << c.vision.n_embd
+                 << ". Check the config's dimensions, or use a machine with more memory");
+  if (load + m.cache > double(available_bytes)) {
+    FS_LOG_WARN(model << ": the KV cache for " << context_tokens << " tokens takes "
+                      << format_bytes(m.cache) << ", more than the "
+                      << format_bytes(double(available_bytes) - load)
+                      << " of memory left after the weights; long prompts may fail. "
+                         "--context N bounds it");
+  }
 }
 
 std::string describe(const ModelConfig& c) {

@@ -8,8 +8,12 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "framescribe/core/error.h"
 #include "framescribe/inference/engine.h"
@@ -151,6 +155,98 @@ TEST(DummyWeights, TheForwardPassStaysFiniteWithImages) {
   // The same engine options give the same answer (the weights are a function of the seed).
   auto again = make_engine(demo_config(), o);
   EXPECT_EQ(again->eval(prompt, again->encode_images(images), LogitsMode::kLast), l1);
+}
+
+// A copy of the demo model's config.json with `edit` applied, alone in a folder (no weights).
+class EditedConfig {
+ public:
+  explicit EditedConfig(const std::function<void(nlohmann::json&)>& edit) {
+    std::ifstream in(kDemo / "config.json");
+    nlohmann::json j = nlohmann::json::parse(in);
+    edit(j);
+    std::ofstream(dir_ / "config.json") << j.dump();
+  }
+  const fs::path& path() const { return dir_.path(); }
+
+ private:
+  TempDir dir_;
+};
+
+// Loads a dummy CPU engine from `dir`, expecting Error(code) with every fragment.
+void expect_refused(const fs::path& dir, ErrorCode code,
+                    std::initializer_list<std::string_view> fragments) {
+  EngineOptions o;
+  o.n_threads = 2;
+  o.load_format = LoadFormat::kDummy;
+  try {
+    (void)load_engine(dir, o);
+    ADD_FAILURE() << "loaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    for (std::string_view f : fragments)
+      EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << f << " in: " << e.what();
+  }
+}
+
+// --load-format dummy allocates what config.json says: 2^24 layers of the demo model are 3.3e12
+// parameters (12 TiB as float32) and used to be allocated until the machine gave out. Now the
+// config is refused from its dimensions alone, before anything is allocated (so this is fast).
+TEST(DummyWeights, ConfigsBeyondTheSanityCapsAreRefusedBeforeAllocating) {
+  expect_refused(EditedConfig([](nlohmann::json& j) {
+                   j["text_config"]["num_hidden_layers"] = 1 << 24;
+                 }).path(),
+                 ErrorCode::kMalformedModel,
+                 {"config.json", "16777216 layers", "TiB as float32", "1099511627776 (2^40)"});
+  // A 2^31 vocabulary is beyond the per-dimension cap.
+  expect_refused(EditedConfig([](nlohmann::json& j) {
+                   j["text_config"]["vocab_size"] = std::int64_t{1} << 31;
+                 }).path(),
+                 ErrorCode::kMalformedModel,
+                 {"config.json", "text_config.vocab_size", "at most 16777216", "2147483648"});
+}
+
+// Within the caps but beyond this machine: 2^24 vocabulary x 5120 hidden is 1.7e11 parameters
+// (640 GiB as float32), refused against the memory available, with the estimate and the limit.
+TEST(DummyWeights, ConfigsBeyondTheAvailableMemoryAreRefusedBeforeAllocating) {
+  const EditedConfig config([](nlohmann::json& j) {
+    j["text_config"]["vocab_size"] = 1 << 24;
+    j["text_config"]["hidden_size"] = 5120;
+  });
+  const ModelConfig c = load_model_config(config.path(), WeightFile::kOptional);
+  const MemoryEstimate m = estimate_cpu_memory(c, 2048);
+  const std::int64_t available = available_host_memory_bytes();
+  ASSERT_GT(available, 0) << "MemAvailable unreadable";
+  if (m.weights < double(available)) GTEST_SKIP() << "this machine holds 640 GiB";
+  expect_refused(config.path(), ErrorCode::kOutOfMemory,
+                 {"config.json", "the CPU engine needs about", "GiB of float32 weights",
+                  format_bytes(double(available)).substr(0, 2), "of memory is available"});
+}
+
+TEST(DummyWeights, TheMemoryEstimateMatchesTheEngineAndTheLimitIsApplied) {
+  const ModelConfig c = demo_config();
+  const MemoryEstimate m = estimate_cpu_memory(c, 2048);
+  // The weights as the engine reports them (float32 of every parameter), plus bookkeeping.
+  EngineOptions o;
+  o.n_threads = 2;
+  o.load_format = LoadFormat::kDummy;
+  auto engine = make_engine(c, o);
+  const double reported = double(engine->memory_use().weights);
+  EXPECT_GE(m.weights, reported);
+  EXPECT_LT(m.weights, reported * 1.05);
+  // The full-context cache: 2 (k, v) x layers x tokens x kv heads x head_dim x 4 bytes.
+  EXPECT_EQ(m.cache, 2.0 * 4 * 2048 * 2 * 32 * 4);
+  EXPECT_GT(m.scratch, 0);
+  EXPECT_NO_THROW(check_cpu_engine_fits(c, 2048, std::int64_t{1} << 30));
+  EXPECT_NO_THROW(check_cpu_engine_fits(c, 2048, -1));  // unknown: nothing refused
+  try {
+    check_cpu_engine_fits(c, 2048, 1 << 20);
+    ADD_FAILURE() << "a 1 MiB limit accepted " << m.weights << " bytes of weights";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kOutOfMemory);
+    EXPECT_NE(std::string(e.what()).find("only 1.0 MiB of memory is available"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find(format_bytes(m.weights)), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

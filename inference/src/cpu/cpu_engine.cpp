@@ -56,6 +56,12 @@ class CpuEngine final : public Engine {
 }  // namespace
 
 std::unique_ptr<Engine> make_cpu_engine(const ModelConfig& config, const EngineOptions& options) {
+  // Before a single tensor is allocated: a config (dummy weights) or checkpoint claiming more
+  // than this machine holds is refused with the estimate instead of exhausting memory.
+  const std::int64_t context = options.max_context_tokens > 0
+                                   ? std::min(options.max_context_tokens, config.text.max_context)
+                                   : config.text.max_context;
+  check_cpu_engine_fits(config, context, available_host_memory_bytes());
   return std::make_unique<CpuEngine>(config, options);
 }
 

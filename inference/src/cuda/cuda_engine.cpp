@@ -106,16 +106,47 @@ CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) 
   FS_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
   device_name_ = prop.name;
 
+  // Before anything is allocated (the weight layout alone walks every layer on the host): the
+  // bf16 weights and the KV cache + activations arena against the device's free memory, and the
+  // loader's host bookkeeping against the host's, so that a config claiming 2^24 layers or a
+  // huge vocabulary is refused with the estimate.
+  ArenaPlan state_plan;
+  layout_state(state_plan);
+  const double tensors = weight_tensor_count(config_);
+  const double weight_bytes = weight_bytes_bf16(config_) + tensors * double(kDeviceAlignBytes);
+  const double state_bytes = double(state_plan.size_bytes());
+  std::size_t free_bytes = 0, total_bytes = 0;
+  FS_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  const std::string model = config_.config_path.empty()
+                                ? std::string("the built-in Pixtral-12B config")
+                                : config_.config_path.string();
+  FS_CHECK(weight_bytes + state_bytes <= double(free_bytes), kOutOfMemory,
+           model << ": the CUDA engine needs about " << format_bytes(weight_bytes + state_bytes)
+                 << " of GPU memory for this model (" << format_bytes(weight_bytes)
+                 << " of bf16 weights, " << format_bytes(state_bytes) << " of KV cache for "
+                 << max_context_ << " tokens and activations) but " << device_name_ << " has "
+                 << format_bytes(double(free_bytes)) << " free of "
+                 << format_bytes(double(total_bytes))
+                 << "; check the config's dimensions or lower --context");
+  // Host: per tensor a slot (name, shape) of the layout (~256 bytes), and for a checkpoint one
+  // tensor at a time widened to float32 and rounded to bf16.
+  const double host_bytes =
+      tensors * 256 +
+      (options.load_format == LoadFormat::kDummy ? 0.0 : 6 * largest_weight_elements(config_));
+  const std::int64_t host_available = available_host_memory_bytes();
+  FS_CHECK(host_available < 0 || host_bytes <= double(host_available), kOutOfMemory,
+           model << ": loading this model onto the GPU needs about " << format_bytes(host_bytes)
+                 << " of host memory but only " << format_bytes(double(host_available))
+                 << " is available; check the config's dimensions");
+
   gemm_ = std::make_unique<Gemm>(stream_.get());
   if (options.load_format == LoadFormat::kDummy) {
     weights_ = dummy_weights(config_, options.dummy_seed, stream_.get());
   } else {
     weights_ = upload_weights(config_, TensorStore::open(config_.weights_path), stream_.get());
   }
-  ArenaPlan plan;
-  layout_state(plan);
-  state_ = DeviceArena(plan.size_bytes(), "the KV cache (" + std::to_string(max_context_) +
-                                              " tokens) and activations");
+  state_ = DeviceArena(state_plan.size_bytes(), "the KV cache (" + std::to_string(max_context_) +
+                                                    " tokens) and activations");
   layout_state(state_);
   launch_rope_table_1d(rope_text_, max_context_, t.head_dim, t.rope_theta, stream_.get());
   launch_rope_table_2d(rope_vision_, v.max_patches_per_side(), v.head_dim, v.rope_theta,

@@ -83,6 +83,13 @@ inline ModelConfig pixtral_12b_config() {
   return config;
 }
 
+// Sanity caps checked by load_model_config, before anything is allocated: each dimension is
+// at most kMaxDimension and the whole model at most kMaxParameters (Pixtral-12B has 1.27e10;
+// a config beyond the cap is a mistake or an attack, and the parameter arithmetic below stays
+// far from int64 overflow).
+inline constexpr std::int64_t kMaxDimension = std::int64_t{1} << 24;
+inline constexpr std::int64_t kMaxParameters = std::int64_t{1} << 40;
+
 struct ParameterCounts {
   std::int64_t vision = 0;
   std::int64_t projector = 0;
@@ -90,6 +97,42 @@ struct ParameterCounts {
   std::int64_t total() const { return vision + projector + text; }
 };
 ParameterCounts count_parameters(const ModelConfig& config);
+
+// Memory an engine needs for a config, in bytes, from its dimensions alone: computed before
+// anything is allocated, so that a config.json claiming 2^24 layers is refused with a message
+// instead of exhausting the machine (--load-format dummy allocates whatever the config says).
+// Doubles, so that no dimension can overflow the arithmetic.
+struct MemoryEstimate {
+  double weights = 0;  // as the engine holds them, per-tensor bookkeeping included
+  double cache = 0;    // the KV cache for the whole context
+  double scratch = 0;  // activations and load-time temporaries
+};
+
+// The float32 CPU engine: every tensor widened to float32 (a tied output is a copy); a float32
+// KV cache for `context_tokens` (it grows with the sequence, so loading takes none of it);
+// scratch: one image of the largest size through the vision encoder (a long prompt's prefill
+// activations come on top, in proportion to its length).
+MemoryEstimate estimate_cpu_memory(const ModelConfig& config, std::int64_t context_tokens);
+
+// Bytes of every weight in bf16 (the CUDA engine's arena; a tied output is stored twice).
+double weight_bytes_bf16(const ModelConfig& config);
+// Weight tensors of the engines (a tied output counted) and the elements of the largest one.
+double weight_tensor_count(const ModelConfig& config);
+double largest_weight_elements(const ModelConfig& config);
+
+// Memory this process can still allocate, in bytes: MemAvailable of /proc/meminfo, lowered by a
+// cgroup v2 limit (memory.max - memory.current) when one is set; -1 when neither is readable.
+std::int64_t available_host_memory_bytes();
+
+// "1.5 GiB", "12 MiB": byte counts for messages.
+std::string format_bytes(double bytes);
+
+// Refuses, before anything is allocated, a CPU engine whose weights and scratch exceed
+// `available_bytes` (-1: unknown, nothing is refused). Throws Error(kOutOfMemory) naming the
+// config file, the estimate, its parts and the limit. A full-context KV cache that would not
+// fit as well is only logged: the cache grows with the sequence, and --context bounds it.
+void check_cpu_engine_fits(const ModelConfig& config, std::int64_t context_tokens,
+                           std::int64_t available_bytes);
 
 // A few lines for humans: layout, files, every dimension, parameter counts.
 std::string describe(const ModelConfig& config);

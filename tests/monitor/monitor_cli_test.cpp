@@ -1,8 +1,10 @@
 // `framescribe monitor` end to end: two RTSP streams from an in-process server (one URL with a
-// user and password), fixture A's tiny model, alerts to a webhook on a local cpp-httplib server,
-// the status page checked in headless Chromium (DOM per stream, screenshot kept in
-// $FS_ARTIFACT_DIR when set), /metrics parsed by a strict Prometheus text parser, one outage
-// recorded as a gap, and the URL's credentials in no log line and no output file.
+// user, a password and a ?token= query secret), fixture A's tiny model, alerts to a webhook on a
+// local cpp-httplib server and to a slow --alert-command, the status page checked in headless
+// Chromium (DOM per stream, screenshot kept in $FS_ARTIFACT_DIR when set), /metrics parsed by a
+// strict Prometheus text parser, one outage recorded as a gap, and the URL's secrets in no log
+// line, no output file or file name, no page served. Planted symbolic links in --out are never
+// written through.
 #include <gtest/gtest.h>
 
 #include <httplib.h>
@@ -36,6 +38,7 @@ namespace fs = std::filesystem;
 
 const std::string kUser = "alice-user";
 const std::string kPassword = "s3cr3t-pw0rd";
+const std::string kToken = "T0KEN-v4lue-9f3e";
 
 int free_port() {
   const int s = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -110,10 +113,22 @@ TEST(MonitorCli, StreamsPageMetricsAlertsGapsAndNoCredentials) {
   TempDir dir;
   const fs::path model = make_tiny_model(dir / "model");
   RtspTestServer server;
-  const std::string secret_url = server.url(kUser + ":" + kPassword);
+  const std::string secret_url = server.url(kUser + ":" + kPassword) + "?token=" + kToken;
   const std::string plain_url = server.url() + "?second";
+  // How the streams are named everywhere (core::redact_source): no user-info, no query values.
+  const std::string secret_name = server.url() + "?token=***";
+  const std::string plain_name = server.url() + "?***";
   const int http_port = free_port();
   const fs::path out = dir / "out";
+  // Links planted where snapshots will go (<stem>-<rule>-<window>.jpg; both URLs' stem is
+  // "test"): each must be replaced, the file they point at never written.
+  const fs::path victim = dir / "victim.txt";
+  { std::ofstream(victim) << "precious\n"; }
+  fs::create_directories(out / "snapshots");
+  for (const std::string stem : {"test", "test-2"})
+    for (int w = 0; w < 60; ++w)
+      fs::create_symlink(victim,
+                         out / "snapshots" / (stem + "-door-" + std::to_string(w) + ".jpg"));
 
   // The webhook receiver.
   httplib::Server hook;
@@ -140,44 +155,16 @@ TEST(MonitorCli, StreamsPageMetricsAlertsGapsAndNoCredentials) {
 
   CliRun run;
   cli = std::thread([&] {
-    run = run_framescribe({"monitor",
-                           secret_url,
-                           plain_url,
-                           "--model",
-                           model.string(),
-                           "-t",
-                           "1",
-                           "--every",
-                           "1",
-                           "--window",
-                           "2",
-                           "--sample",
-                           "0.5",
-                           "--max-edge",
-                           "64",
-                           "-n",
-                           "8",
-                           "--alert",
-                           "door=Is the door open? Answer yes or no.",
-                           "--alert-threshold",
-                           "0",
-                           "--webhook",
-                           "http://127.0.0.1:" + std::to_string(hook_port) + "/hook",
-                           "--out",
-                           out.string(),
-                           "--http",
-                           "127.0.0.1:" + std::to_string(http_port),
-                           "--duration",
-                           "30",
-                           "--status-every",
-                           "2",
-                           "--stall-timeout",
-                           "3",
-                           "--backoff-initial",
-                           "0.1",
-                           "--backoff-max",
-                           "0.5"},
-                          dir / "stderr.txt");
+    run = run_framescribe(
+        {"monitor", secret_url, plain_url, "--model", model.string(), "-t", "1", "--every", "1",
+         "--window", "2", "--sample", "0.5", "--max-edge", "64", "-n", "8", "--alert",
+         "door=Is the door open? Answer yes or no.", "--alert-threshold", "0", "--webhook",
+         "http://127.0.0.1:" + std::to_string(hook_port) + "/hook",
+         // Slower than the run: killed at its limit, holding up nothing.
+         "--alert-command", "sleep 30", "--alert-command-timeout", "2", "--out", out.string(),
+         "--http", "127.0.0.1:" + std::to_string(http_port), "--duration", "30", "--status-every",
+         "2", "--stall-timeout", "3", "--backoff-initial", "0.1", "--backoff-max", "0.5"},
+        dir / "stderr.txt");
   });
 
   // Wait until both streams have descriptions.
@@ -191,7 +178,7 @@ TEST(MonitorCli, StreamsPageMetricsAlertsGapsAndNoCredentials) {
     if (!res || res->status != 200) continue;
     metrics_text = res->body;
     int ready = 0;
-    for (const std::string& s : {server.url(), plain_url}) {
+    for (const std::string& s : {secret_name, plain_name}) {
       const std::regex r("framescribe_windows_done_total\\{stream=\"" +
                          std::regex_replace(s, std::regex(R"([.?*+^$()\[\]{}|\\/])"), R"(\$&)") +
                          "\"\\} ([0-9]+)");
@@ -202,7 +189,7 @@ TEST(MonitorCli, StreamsPageMetricsAlertsGapsAndNoCredentials) {
   }
   metrics = parse_prometheus(metrics_text);
   // The stream with credentials is named without them.
-  const std::string redacted = "{stream=\"" + server.url() + "\"}";
+  const std::string redacted = "{stream=\"" + secret_name + "\"}";
   EXPECT_GT(metrics["framescribe_windows_done_total" + redacted], 0) << metrics_text;
   EXPECT_GT(metrics["framescribe_frames_received_total" + redacted], 0);
   EXPECT_EQ(metrics["framescribe_connected" + redacted], 1);
@@ -211,6 +198,50 @@ TEST(MonitorCli, StreamsPageMetricsAlertsGapsAndNoCredentials) {
   EXPECT_TRUE(metrics.count("framescribe_reconnects_total" + redacted));
   EXPECT_TRUE(metrics.count("framescribe_alerts_total" + redacted));
   EXPECT_EQ(metrics_text.find(kPassword), std::string::npos);
+
+  // An alert has fired (threshold 0) and its command sleeps: descriptions of both streams go
+  // on regardless (before, the command ran under a lock every stream's alerts shared).
+  auto windows_now = [&](std::string* text) {
+    std::map<std::string, double> m;
+    for (int i = 0; i < 50; ++i) {
+      auto res = client.Get("/metrics");
+      if (res && res->status == 200) {
+        if (text != nullptr) *text = res->body;
+        return parse_prometheus(res->body);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return m;
+  };
+  for (int i = 0; i < 50; ++i) {
+    const auto m = windows_now(nullptr);
+    if (m.count("framescribe_alerts_total" + redacted) &&
+        m.at("framescribe_alerts_total" + redacted) > 0)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  {
+    const std::string plain_label = "{stream=\"" + plain_name + "\"}";
+    auto before = windows_now(nullptr);
+    EXPECT_GT(before["framescribe_alerts_total" + redacted], 0);
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    auto after = windows_now(nullptr);
+    for (const std::string& label : {redacted, plain_label})
+      EXPECT_GE(after["framescribe_windows_done_total" + label] -
+                    before["framescribe_windows_done_total" + label],
+                2)
+          << label << ": descriptions stalled while the alert command ran";
+  }
+  // Every page the server serves, fetched over HTTP: no secret in any.
+  std::map<std::string, std::string> pages;
+  for (const char* path : {"/", "/metrics", "/status.json"}) {
+    auto res = client.Get(path);
+    ASSERT_TRUE(res) << path;
+    EXPECT_EQ(res->status, 200) << path;
+    pages[path] = res->body;
+  }
+  EXPECT_NE(pages["/"].find("data-stream=\"" + secret_name + "\""), std::string::npos)
+      << pages["/"].substr(0, 2000);
 
   // The page in headless Chromium: one section per stream, its frame decoded, a description.
   const char* chromium_env = std::getenv("FS_CHROMIUM");
@@ -231,7 +262,7 @@ TEST(MonitorCli, StreamsPageMetricsAlertsGapsAndNoCredentials) {
       pclose(p);
     }
     EXPECT_NE(dom.find("data-frames-loaded=\"2\""), std::string::npos) << dom.substr(0, 3000);
-    for (const std::string& s : {server.url(), plain_url}) {
+    for (const std::string& s : {secret_name, plain_name}) {
       const std::string q = std::regex_replace(s, std::regex("&"), "&amp;");
       EXPECT_NE(dom.find("data-stream=\"" + q + "\""), std::string::npos) << s;
     }
@@ -274,15 +305,17 @@ TEST(MonitorCli, StreamsPageMetricsAlertsGapsAndNoCredentials) {
   hook_thread.join();
 
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  // No credentials anywhere: stdout, stderr, every file written.
-  for (const std::string& secret : {kUser, kPassword}) {
+  // No credentials anywhere: stdout, stderr, every file written and its name, every page.
+  for (const std::string& secret : {kUser, kPassword, kToken}) {
     EXPECT_EQ(run.out.find(secret), std::string::npos) << "stdout";
     EXPECT_EQ(run.err.find(secret), std::string::npos) << "stderr";
     for (const auto& e : fs::recursive_directory_iterator(out)) {
+      EXPECT_EQ(e.path().string().find(secret), std::string::npos) << e.path();
       if (e.is_regular_file()) {
         EXPECT_EQ(read_file(e.path()).find(secret), std::string::npos) << e.path();
       }
     }
+    for (const auto& [path, body] : pages) EXPECT_EQ(body.find(secret), std::string::npos) << path;
     std::lock_guard lock(mu);
     for (const std::string& b : hook_bodies) EXPECT_EQ(b.find(secret), std::string::npos);
   }
@@ -314,9 +347,51 @@ TEST(MonitorCli, StreamsPageMetricsAlertsGapsAndNoCredentials) {
   // One episode per stream; the outage resets the rule, so at most one more each.
   EXPECT_GE(alert_lines, 2);
   EXPECT_LE(alert_lines, 4);
+  // The planted links: replaced by snapshots or left alone, never written through.
+  EXPECT_EQ(read_file(victim), "precious\n");
+  int replaced = 0;
+  for (const auto& e : fs::directory_iterator(out / "snapshots"))
+    if (!fs::is_symlink(e.path())) {
+      const std::string jpeg = read_file(e.path());
+      EXPECT_TRUE(jpeg.size() > 2 && static_cast<unsigned char>(jpeg[0]) == 0xFF) << e.path();
+      ++replaced;
+    }
+  EXPECT_EQ(replaced, alert_lines);
+  // The command ran for each alert and was killed at its 2 s limit.
+  EXPECT_NE(run.err.find("alert command: killed"), std::string::npos) << run.err;
   std::lock_guard lock(mu);
   EXPECT_EQ(static_cast<int>(hook_bodies.size()), alert_lines);
-  if (!hook_bodies.empty()) EXPECT_EQ(nlohmann::json::parse(hook_bodies[0])["type"], "alert");
+  if (!hook_bodies.empty()) {
+    EXPECT_EQ(nlohmann::json::parse(hook_bodies[0])["type"], "alert");
+  }
+}
+
+// A link planted in --out where the monitor appends (alerts.jsonl, gaps.jsonl,
+// <stem>.descriptions.jsonl) or where snapshots go: the monitor refuses to start, naming the
+// file, and writes nothing through it.
+TEST(MonitorCli, RefusesPlantedLinksInTheOutputDirectory) {
+  TempDir dir;
+  const fs::path model = make_tiny_model(dir / "model");
+  const fs::path victim = dir / "victim.txt";
+  for (const std::string planted :
+       {"alerts.jsonl", "gaps.jsonl", "cam.descriptions.jsonl", "snapshots"}) {
+    { std::ofstream(victim) << "precious\n"; }
+    const fs::path out = dir / ("out-" + planted);
+    fs::create_directories(out);
+    if (planted == "snapshots")
+      fs::create_directory_symlink(dir.path(), out / planted);
+    else
+      fs::create_symlink(victim, out / planted);
+    // Nothing listens there: the monitor must stop before it would connect anyway.
+    const CliRun run = run_framescribe(
+        {"monitor", "rtsp://u:p@127.0.0.1:9/cam?token=x", "--model", model.string(), "-t", "1",
+         "--alert", "door=Is the door open?", "--out", out.string(), "--duration", "5"},
+        dir / "stderr.txt");
+    EXPECT_EQ(run.exit_code, 1) << planted << "\n" << run.err;
+    EXPECT_NE(run.err.find((out / planted).string()), std::string::npos) << run.err;
+    EXPECT_NE(run.err.find("symbolic link"), std::string::npos) << run.err;
+    EXPECT_EQ(read_file(victim), "precious\n") << planted;
+  }
 }
 
 }  // namespace

@@ -20,6 +20,8 @@ packages=(
   libgtest-dev libgmock-dev                                 # tests
   chromium                                                  # headless browser for the HTML report test
   clang libclang-rt-dev                                     # libFuzzer, sanitizer runtimes
+  slurm-wlm munge                                           # a one-node Slurm cluster in tests (label slurm)
+  python3-venv                                              # the k8s schema check's venv (label slurm)
 )
 
 missing=()

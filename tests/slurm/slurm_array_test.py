@@ -21,6 +21,7 @@ not installed (tools/setup.sh installs them).
 
 import argparse
 import collections
+import ctypes
 import hashlib
 import json
 import os
@@ -35,6 +36,7 @@ import time
 
 SKIP = 77
 SHARDS = 8  # the script's --array=0-7
+BUDGET_S = 240  # every wait together; below ctest's TIMEOUT (300) so that cleanup always runs
 DAEMONS = ["munged", "mungekey", "slurmctld", "slurmd"]
 CLIENTS = ["sbatch", "squeue", "scancel", "scontrol"]
 
@@ -45,6 +47,12 @@ class Failure(Exception):
 
 def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def die_with_parent():
+    # A daemon gets SIGTERM if this driver is killed (SIGKILL from a ctest timeout included), so
+    # that no munged/slurmctld/slurmd outlives the test.
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def find(prog):
@@ -85,8 +93,11 @@ class Cluster:
     def __init__(self, root):
         self.root = root
         self.procs = {}
-        self.env = dict(os.environ)
+        # Nothing of an outer Slurm job (CI may itself run in one) or of the user's shard count.
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith("SLURM_") and k != "FRAMESCRIBE_SHARDS"}
         self.env["SLURM_CONF"] = os.path.join(root, "slurm.conf")
+        self.deadline = time.monotonic() + BUDGET_S
 
     def start(self):
         r = self.root
@@ -161,10 +172,10 @@ PartitionName=test Nodes=localhost Default=YES MaxTime=INFINITE State=UP
     def spawn(self, name, argv):
         out = open(os.path.join(self.root, "log", name + ".out"), "w")
         self.procs[name] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                            env=self.env, start_new_session=True)
+                                            env=self.env, preexec_fn=die_with_parent)
 
     def wait_for(self, cond, seconds, what):
-        deadline = time.monotonic() + seconds
+        deadline = min(time.monotonic() + seconds, self.deadline)
         while time.monotonic() < deadline:
             for name, p in self.procs.items():
                 if p.poll() is not None:
@@ -351,8 +362,8 @@ def main():
             raise Failure(f"job {job}: tasks {[(k, v[0], v[1]) for k, v in tasks.items()]}")
         f = tasks[0][2]
         # What the script asked for is what the tasks got.
-        if (f.get("NumCPUs"), f.get("MinMemoryNode"), f.get("TresPerNode")) != (
-                "8", "64G", "gres:gpu:1"):
+        if (f.get("NumCPUs"), f.get("MinMemoryNode")) != ("8", "64G") or not f.get(
+                "TresPerNode", "").endswith("gpu:1"):
             raise Failure(f"task 0 got {f.get('NumCPUs')} CPUs, {f.get('MinMemoryNode')}, "
                           f"{f.get('TresPerNode')}; the script asks for 8, 64G, gres:gpu:1")
         n = check_results(work, "clean", short, fs)

@@ -144,10 +144,13 @@ ReferenceCheckResult run_reference_check(Engine& engine, const std::filesystem::
   r.logits_rel_err = max_relative_error(logits, expected_logits);
 
   // 3. Greedy continuation from that prefill. The reference ran generate() with
-  // min_new_tokens = max_new_tokens, which masks EOS until the end: do the same.
+  // min_new_tokens = max_new_tokens, which masks EOS until the end: do the same. [IMG] is masked
+  // too, as generate() here does: fed back it would need image features that do not exist (the
+  // next eval would throw), and a reference cannot feed it back either.
   std::vector<float> last(logits.end() - vocab, logits.end());
   for (std::size_t g = 0; g < r.expected_tokens.size(); ++g) {
     last[static_cast<std::size_t>(cfg.eos_token_id)] = -std::numeric_limits<float>::infinity();
+    last[static_cast<std::size_t>(cfg.image_token_id)] = -std::numeric_limits<float>::infinity();
     const std::int32_t tok = argmax(last);
     r.engine_tokens.push_back(tok);
     if (g + 1 < r.expected_tokens.size()) last = engine.eval({&tok, 1}, {}, LogitsMode::kLast);

@@ -1,6 +1,7 @@
-// `framescribe reference-check --dump FILE` end to end on fixture A: the file holds the engine's
+// `framescribe reference-check` end to end on fixture A. --dump FILE: the file holds the engine's
 // own outputs (what tools/fixtures/crosscheck_random.py measures against a float64 reference),
-// not the expected values, and a dump that cannot be written fails clearly.
+// not the expected values, and a dump that cannot be written fails clearly. Greedy tokens: a
+// model that prefers [IMG] is compared, not crashed.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -118,6 +119,49 @@ TEST(ReferenceCheckDump, UnwritablePathFailsNamingIt) {
   EXPECT_NE(r.err.find(dump.string() + ".tmp"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--dump"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dump));
+}
+
+TEST(ReferenceCheckGreedy, MasksTheImageTokenAsGenerateDoes) {
+  // Fixture A's model with lm_head's [IMG] row = 4 x the row of the first reference token, so
+  // [IMG] has the largest logit where that token does (its logit there is positive). Before
+  // the mask, greedy chose [IMG], fed it back without image features and reference-check died
+  // with "the tokens hold 1 image tokens but 0 image feature rows were given".
+  TempDir tmp;
+  const fs::path model = tmp / "model";
+  fs::create_directory(model);
+  fs::copy_file(kFixture / "config.json", model / "config.json");
+  const fi::TensorStore weights = fi::TensorStore::open(kFixture / "model.safetensors");
+  const fi::TensorStore expected = fi::TensorStore::open(kExpected);
+  const std::vector<std::int64_t> ref_tokens = expected.load_i64("generated_ids");
+  ASSERT_FALSE(ref_tokens.empty());
+  std::map<std::string, testing::RawTensor> tensors;
+  for (const std::string& name : weights.names()) {
+    const fi::TensorInfo* info = weights.find(name);
+    std::vector<float> v = weights.load_f32(name, info->shape);
+    if (name == "language_model.lm_head.weight") {
+      const std::int64_t d = info->shape[1], img = 10;  // config.json image_token_index
+      for (std::int64_t j = 0; j < d; ++j) v[img * d + j] = 4 * v[ref_tokens[0] * d + j];
+    }
+    tensors[name] = testing::f32_tensor(info->shape, v);
+  }
+  testing::write_safetensors(model / "model.safetensors", tensors);
+
+  const fs::path dump = tmp / "engine.safetensors";
+  const auto r = run_framescribe(
+      {"reference-check", "-m", model.string(), "-e", kExpected.string(), "--dump", dump.string()},
+      tmp / "err.txt");
+  // The logits differ from the reference in the [IMG] column, so the check fails; it runs to the
+  // end, and the greedy tokens are still the reference's.
+  ASSERT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("result:          FAIL"), std::string::npos) << r.out;
+  const fi::TensorStore got = fi::TensorStore::open(dump);
+  std::vector<std::int64_t> shape;
+  const std::vector<float> logits = load(got, "logits", &shape);
+  ASSERT_EQ(shape.size(), 2u);
+  const float* last_row = logits.data() + (shape[0] - 1) * shape[1];
+  EXPECT_GT(last_row[10], last_row[ref_tokens[0]]);  // [IMG] really was the argmax
+  EXPECT_EQ(got.load_i64("generated_ids"), ref_tokens);
+  EXPECT_EQ(reported_engine_tokens(r.out), ref_tokens);
 }
 
 }  // namespace

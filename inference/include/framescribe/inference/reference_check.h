@@ -8,7 +8,8 @@
 //
 // Four checks: the projector output for the images; the logits of one prefill over the prompt;
 // a cached token-by-token decode of the prompt plus generated ids against logits_full; and
-// greedy generation against generated_ids. Errors are max|a - b| / max|b| over each tensor.
+// greedy generation (EOS and [IMG] masked) against generated_ids. Errors are max|a - b| / max|b|
+// over each tensor.
 //
 // With `dump_file` set the engine's own outputs are also written there (safetensors, float32
 // and int64, the expected file's names and shapes): image_features, logits, logits_full (the

@@ -205,6 +205,24 @@ TEST(JobConfig, OutputsStayInsideTheOutputDirectory) {
   EXPECT_EQ(expand_videos(job, check).at(0).stem, "video");
 }
 
+// A job file named by a relative path (`sbatch slurm-array.sh job.yaml`) resolves its paths
+// against its absolute directory: shards record their outputs by these paths, and `batch merge`
+// run from another directory found none of them ("missing or changed since its shard wrote it").
+TEST(JobConfig, RelativeJobFilePathGivesAbsolutePaths) {
+  const fs::path dir = scratch("relative");
+  std::ofstream(dir / "job.yaml") << "version: 1\ndefaults:\n  model: models/m\nbatch:\n"
+                                     "  out: out\njobs:\n  - name: a\n    inputs: [a.mp4]\n";
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir);
+  const fs::path here = fs::current_path();  // the directory as the OS names it
+  JobFile job;
+  EXPECT_NO_THROW(job = load_job_file("job.yaml"));
+  fs::current_path(cwd);
+  EXPECT_EQ(job.batch.out, (here / "out").string());
+  EXPECT_EQ(job.model, (here / "models/m").string());
+  EXPECT_TRUE(job.base_dir.is_absolute()) << job.base_dir;
+}
+
 TEST(Shard, ParseAndEnvironment) {
   EXPECT_EQ(parse_shard("2/3").index, 2);
   EXPECT_EQ(parse_shard("2/3").count, 3);

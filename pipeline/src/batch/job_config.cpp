@@ -314,9 +314,9 @@ JobFile load_job_file(const fs::path& path) {
   FS_CHECK(in.good(), kNotFound, path.string() << ": cannot read the job file");
   std::ostringstream ss;
   ss << in.rdbuf();
-  fs::path base = path.parent_path();
-  if (base.empty()) base = ".";
-  return parse_job_text(ss.str(), path.string(), base);
+  // Absolute: the shards record their outputs by these paths, and `batch merge` or a rerun from
+  // another directory (a Slurm task runs in the submit directory) must find them.
+  return parse_job_text(ss.str(), path.string(), fs::absolute(path).parent_path());
 }
 
 }  // namespace framescribe::pipeline::batch

@@ -5,8 +5,9 @@ Starts munged, slurmctld and slurmd from Debian's packages (slurm-wlm, munge) on
 with every file in a temporary directory and free ports on 127.0.0.1, then:
 
 1. submits the array script, unchanged (it is given to sbatch from configs/deploy/), on short
-   generated clips, waits, runs `framescribe batch merge` and checks every output and the
-   merged state and index;
+   generated clips (`sbatch slurm-array.sh clean.yaml` in the job's directory), waits, runs
+   `framescribe batch merge` from another directory and checks every output and the merged
+   state and index;
 2. submits it again on a second output directory with one long clip, cancels (scancel) the
    array task that is describing the long clip while it runs, resubmits only that task
    (`sbatch --array=K`, as one does on a real cluster), merges and checks that every video was
@@ -266,8 +267,9 @@ def check_results(work, out, videos, fs):
             owner[identity] = name
             if status != "done":
                 raise Failure(f"{name}: {identity!r} is {status}, not done")
-    merge = subprocess.run([fs, "batch", "merge", os.path.join(work, out + ".yaml")], cwd=work,
-                           capture_output=True, text=True)
+    # From another directory than the tasks' (as one merges on a login node).
+    merge = subprocess.run([fs, "batch", "merge", os.path.join(work, out + ".yaml")],
+                           cwd=os.path.dirname(work), capture_output=True, text=True)
     log(f"batch merge: {merge.stdout.strip()} {merge.stderr.strip()}")
     if merge.returncode != 0 or f"{len(videos)} done, 0 failed, 0 not done" not in merge.stdout:
         raise Failure(f"batch merge: exit {merge.returncode}: {merge.stdout}{merge.stderr}")
@@ -279,7 +281,9 @@ def check_results(work, out, videos, fs):
                              "JOIN videos v USING (identity)")
     per_video = collections.defaultdict(list)
     for video, path, digest in outputs:
-        full = path if os.path.isabs(path) else os.path.join(work, path)
+        if not os.path.isabs(path):
+            raise Failure(f"{state}: output path {path} is relative to a task's directory")
+        full = path
         if sha256(full) != digest:
             raise Failure(f"{full}: SHA-256 differs from the state's {digest}")
         per_video[video].append(full)
@@ -352,9 +356,10 @@ def main():
             p = cluster.run(["sbatch", "--parsable", *extra, script, job_file], env=env, cwd=work)
             return int(p.stdout.strip().split(";")[0])
 
-        # 1. The array, as submitted on a real cluster; then merge and check.
+        # 1. The array, as submitted on a real cluster (the job file relative to the submit
+        # directory, where the tasks run); then merge and check.
         write_job(os.path.join(work, "clean.yaml"), model, "clean", {"clips": short})
-        job = sbatch(os.path.join(work, "clean.yaml"))
+        job = sbatch("clean.yaml")
         cluster.wait_job(job, 120)
         tasks = cluster.tasks(job)
         if sorted(tasks) != list(range(SHARDS)) or any(

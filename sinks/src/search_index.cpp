@@ -59,7 +59,12 @@ class IndexSink final : public core::EventSink {
   void on_window(const core::WindowResult& w) override {
     events_.insert(events_.end(), w.events.begin(), w.events.end());
   }
-  void finish(const core::RunEnd&) override { index_.replace_events(video_, job_, events_); }
+  // Only a complete run: a stopped or failed one leaves its video not done in the state file,
+  // so its events so far must not be searchable (nor merged) either; earlier ones stay.
+  void finish(const core::RunEnd& end) override {
+    if (end.status == core::RunStatus::kComplete) index_.replace_events(video_, job_, events_);
+    events_.clear();
+  }
   void abort() noexcept override { events_.clear(); }
 
  private:

@@ -243,5 +243,35 @@ TEST(SearchIndex, MergeReplacesPerVideo) {
   EXPECT_EQ(sinks::search(fx.dir / "a.sqlite", "new").size(), 1u);
 }
 
+// A run stopped part-way (SIGTERM, scancel) leaves its video pending in the state file: its
+// events so far must not reach the index either, or a merge then held events of a video it
+// reports not done (tests/slurm/slurm_array_test.py cancels a Slurm task mid-video). The
+// video's earlier events are left as they were.
+TEST(SearchIndex, AStoppedRunIndexesNothing) {
+  Fixture fx("stopped");
+  sinks::SearchIndex index(fx.dir / "index.sqlite");
+  index.replace_events("v.mp4", "j", {{.start_ns = 0, .end_ns = 1, .text = "earlier run"}});
+  core::RunInfo info;
+  info.video = "v.mp4";
+  core::WindowResult w;
+  w.events = {{.start_ns = 0, .end_ns = 1, .text = "a red car"}};
+  for (const core::RunStatus status : {core::RunStatus::kStopped, core::RunStatus::kFailed}) {
+    std::unique_ptr<core::EventSink> sink = index.sink("v.mp4", "j");
+    sink->begin(info);
+    sink->on_window(w);
+    core::RunEnd end;
+    end.status = status;
+    sink->finish(end);
+    EXPECT_EQ(index.event_count(), 1);
+    EXPECT_EQ(sinks::search(fx.dir / "index.sqlite", "earlier").size(), 1u);
+  }
+  std::unique_ptr<core::EventSink> sink = index.sink("v.mp4", "j");
+  sink->begin(info);
+  sink->on_window(w);
+  sink->finish({});  // complete: the video's events are replaced
+  EXPECT_EQ(index.event_count(), 1);
+  EXPECT_EQ(sinks::search(fx.dir / "index.sqlite", "red").size(), 1u);
+}
+
 }  // namespace
 }  // namespace framescribe

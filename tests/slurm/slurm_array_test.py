@@ -9,7 +9,8 @@ with every file in a temporary directory and free ports on 127.0.0.1, then:
    `framescribe batch merge` from another directory and checks every output and the merged
    state and index;
 2. submits it again on a second output directory with one long clip, cancels (scancel) the
-   array task that is describing the long clip while it runs, resubmits only that task
+   array task that is describing the long clip while it runs, merges (one video not done),
+   resubmits only that task
    (`sbatch --array=K`, as one does on a real cluster), merges and checks that every video was
    done exactly once: by the shard it hashes to, no other shard's files touched, outputs'
    SHA-256 equal to the state's, every event once in the merged index.
@@ -407,11 +408,24 @@ def main():
                        f"SELECT status FROM videos WHERE input = '{long_clip}'")
         if rows[0][0] == "done":
             raise Failure(f"task {k} finished the long clip before scancel: not a mid-run cancel")
-        log(f"2. array job {job}: task {k} CANCELLED with the long clip {rows[0][0]}")
-        # Nothing else may change when task k is resubmitted: the other shards' files and the
-        # outputs already done stay as they are (same inode, time and content).
+        # A merge now says what is missing; it is merged again after the rerun.
+        merge = subprocess.run([fs, "batch", "merge", "resume.yaml"], cwd=work,
+                               capture_output=True, text=True)
+        if merge.returncode != 0 or f"{len(short)} done, 0 failed, 1 not done" not in merge.stdout:
+            raise Failure(f"batch merge after the cancel: exit {merge.returncode}: "
+                          f"{merge.stdout}{merge.stderr}")
+        partial = read_db(os.path.join(out_dir, "index.sqlite"),
+                          f"SELECT count(*) FROM events WHERE video = '{long_clip}'")[0][0]
+        if partial != 0:
+            raise Failure(f"the merged index holds {partial} events of the long clip, not done")
+        log(f"2. array job {job}: task {k} CANCELLED with the long clip {rows[0][0]}; "
+            f"{merge.stdout.strip()}")
+        # Nothing else may change when task k is resubmitted: the other shards' files, the
+        # merged files and the outputs already done stay as they are (same inode, time and
+        # content).
         others = [os.path.join(out_dir, f"{kind}-shard-{i}-of-{SHARDS}.sqlite")
                   for i in range(SHARDS) if i != k for kind in ("state", "index")]
+        others += [os.path.join(out_dir, "state.sqlite"), os.path.join(out_dir, "index.sqlite")]
         for root_dir, _, files in os.walk(out_dir):
             others += [os.path.join(root_dir, n) for n in files if n.rsplit(".", 1)[-1] in
                        ("jsonl", "srt", "vtt", "md") and "long" not in n]
@@ -424,8 +438,6 @@ def main():
         if snapshot(others) != before:
             changed = [p for p, v in snapshot(others).items() if before[p] != v]
             raise Failure(f"the resubmitted task {k} changed other shards' files: {changed}")
-        if os.path.exists(os.path.join(out_dir, "state.sqlite")):
-            raise Failure("the resubmitted task wrote the unsharded state.sqlite")
         n = check_results(work, "resume", videos, fs)
         log(f"3. resubmitted task {k} (job {again}) COMPLETED; merge: {len(videos)} videos done "
             f"once, {n} events once ({time.monotonic() - t0:.1f} s)")

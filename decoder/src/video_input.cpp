@@ -28,16 +28,18 @@ constexpr const char* kAccepted =
 VideoInput check_video_input(std::string_view input) {
   FS_CHECK(!input.empty(), kInvalidArgument,
            "empty video name; give a file path or an http(s) URL");
-  const std::string shown = core::redact_source(input);
+  // Messages name the input with every URL in it redacted, also one that is not at its start
+  // ("x:http://user:pw@host/..."): the fuzzer found that case.
+  const std::string shown = redact_urls_in_text(core::redact_source(input));
   for (const char c : input) {
     const auto u = static_cast<unsigned char>(c);
     FS_CHECK(u >= 0x20 && u != 0x7f, kInvalidArgument,
-             "video name '" << core::redact_source(std::string(input.substr(0, 200)))
+             "video name '" << redact_urls_in_text(core::redact_source(input.substr(0, 200)))
                             << "...' holds a control character (a line break?); give one file "
                                "path or URL per line");
   }
   VideoInput out;
-  out.display = shown;
+  out.display = core::redact_source(input);
   // "scheme://..." with a well-formed scheme (RFC 3986 3.1).
   const std::size_t sep = input.find("://");
   std::size_t scheme_len = 0;
@@ -73,7 +75,7 @@ VideoInput check_video_input(std::string_view input) {
   const std::size_t slash = input.find('/');
   if (colon != std::string_view::npos && (slash == std::string_view::npos || colon < slash)) {
     FS_FAIL(kUnsupported,
-            shown << ": '" << core::redact_source(input.substr(0, colon + 1))
+            shown << ": '" << shown.substr(0, shown.find(':') + 1)
                   << "' would be read by FFmpeg as a protocol, which is not "
                      "accepted; "
                   << kAccepted
@@ -121,13 +123,18 @@ std::string redact_urls_in_text(std::string_view text) {
        pos = text.find("://", pos + 3)) {
     std::size_t begin = pos;
     while (begin > done && scheme_char(text[begin - 1], false)) --begin;
-    if (begin == pos) continue;
     std::size_t end = pos + 3;
-    while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])) &&
-           text[end] != '\'' && text[end] != '"' && text[end] != '<' && text[end] != '>')
-      ++end;
+    // To the next white space: a quote or bracket may end the URL, but stopping there could
+    // leave a user-info that holds one; redacting a little too much is the safe side.
+    while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end]))) ++end;
+    // Closing quotes and brackets right at its end are the text's, not the URL's.
+    while (end > pos + 3 &&
+           std::string_view("'\"<>()[],;").find(text[end - 1]) != std::string_view::npos)
+      --end;
     out.append(text.substr(done, begin - done));
-    out += core::redact_source(text.substr(begin, end - begin));
+    // Behind an "x" so that what precedes "://" always reads as a scheme (even none, or one
+    // starting with a digit): the user-info and query values go whatever the scheme looks like.
+    out += core::redact_source("x" + std::string(text.substr(begin, end - begin))).substr(1);
     done = end;
     pos = end > 3 ? end - 3 : end;
   }

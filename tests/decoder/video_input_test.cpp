@@ -115,8 +115,21 @@ TEST(VideoInputCheck, RefusesOtherProtocolsWithAClearMessage) {
 
 TEST(VideoInputCheck, RedactsUrlsInFreeText) {
   EXPECT_EQ(redact_urls_in_text("Opening 'https://u:pw@h/a.m3u8?sig=1' for reading"),
-            "Opening 'https://h/a.m3u8?sig=***' for reading");
+            "Opening 'https://h/a.m3u8?sig=***' for reading");  // the closing quote stays
   EXPECT_EQ(redact_urls_in_text("no url here"), "no url here");
+  // Found by video_input_fuzzer: a URL that is not at the start of an input, one without a
+  // proper scheme, and a user-info holding a quote.
+  for (const std::string text : {std::string("Opening 'http://u:pw123456@h/a.m3u8?k=v' now"),
+                                 std::string("httoutps:/://ures:pw123456@exaep:smpl//n,,0,10"),
+                                 std::string("x 'http://u::pw123456'6@h/a' y")}) {
+    EXPECT_EQ(redact_urls_in_text(text).find("pw123456"), std::string::npos) << text;
+    try {
+      (void)check_video_input(text);
+      ADD_FAILURE() << text << ": accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).find("pw123456"), std::string::npos) << e.what();
+    }
+  }
   EXPECT_EQ(redact_urls_in_text("a http://u:p@x/ b tcp://h:1?k=v"),
             "a http://x/ b tcp://h:1?k=***");
 }

@@ -51,8 +51,9 @@ const char* protocol_whitelist(VideoInputKind kind);
 // is an AVInputFormat name (it may be a comma list such as "mov,mp4,m4a,3gp,3g2,mj2").
 bool nested_input_format(std::string_view format_name);
 
-// `text` with every URL in it (any "scheme://..." up to whitespace or a quote) passed through
-// core::redact_source: for lines written by others (FFmpeg's log) that may quote a URL.
+// `text` with every URL in it (any "scheme://...", the scheme possibly empty or odd, up to the
+// next white space) passed through core::redact_source: for lines written by others (FFmpeg's
+// log) and for messages that quote an input.
 std::string redact_urls_in_text(std::string_view text);
 
 }  // namespace framescribe::decoder

@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
+#include "framescribe/core/text_sanitizer.h"
 #include "framescribe/decoder/ffmpeg_source.h"  // route_ffmpeg_logs
 #include "framescribe/decoder/still_image.h"
 #include "framescribe/inference/engine.h"
@@ -130,14 +131,17 @@ int run_ask(const AskOptions& o) {
   go.sampling.seed = o.seed;
   go.stop_tokens = {tok.eos()};
 
-  // Text goes out as soon as it forms whole UTF-8 characters.
+  // Text goes out as soon as it forms whole UTF-8 characters, sanitised as events are: model
+  // text must not reach the terminal with escape sequences, C1 or bidi controls in it. The
+  // sanitiser is a stream, so ESC in one token and "[2J" in the next is caught too.
   StreamingDecoder stream(tok);
+  core::TextSanitizer terminal;
   std::string answer;
   auto on_token = [&](std::int32_t id) {
     std::string piece = stream.push(id);
     answer += piece;
     if (!o.json && !piece.empty()) {
-      std::cout << piece;
+      std::cout << terminal.feed(piece);
       std::cout.flush();
     }
     return true;
@@ -148,7 +152,7 @@ int run_ask(const AskOptions& o) {
   const double total_ms = ms_between(t_start, Clock::now());
 
   if (!o.json) {
-    std::cout << rest << "\n";
+    std::cout << terminal.feed(rest) << terminal.finish() << "\n";
     std::cout.flush();
     FS_LOG_INFO(r.tokens.size() << " tokens (" << to_string(r.stop_reason) << "), prompt "
                                 << r.prompt_tokens << " tokens; prefill " << r.prefill_ms
@@ -178,8 +182,12 @@ int run_ask(const AskOptions& o) {
   j["decode_tokens_per_s"] =
       r.decode_ms > 0 ? static_cast<double>(r.tokens.size()) * 1000.0 / r.decode_ms : 0.0;
   j["engine"] = engine->backend_name();
+  // The answer stays exactly the model's (as `tokens` are), so programs see what it said. JSON
+  // escapes C0 controls; ensure_ascii escapes DEL and everything above (C1 and bidi controls
+  // included) as \uXXXX, so the output is plain ASCII and nothing raw reaches a terminal.
   // Invalid UTF-8 (only possible if the model spells it) is replaced, not an exception.
-  std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  std::cout << j.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace)
+            << "\n";
   std::cout.flush();
   return 0;
 }

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "framescribe/core/text_sanitizer.h"
+
 namespace framescribe::core {
 
 std::string_view to_string(RunStatus status) {
@@ -19,50 +21,10 @@ std::string_view to_string(RunStatus status) {
 }
 
 std::string sanitize_text(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const std::size_t n = text.size();
-  std::size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      if (c >= 0x20 && c != 0x7F) {
-        out += static_cast<char>(c);
-      } else if (c == '\n' || c == '\t') {
-        out += static_cast<char>(c);
-      }
-      ++i;
-      continue;
-    }
-    // Length and the valid range of the second byte (RFC 3629: no overlongs, no surrogates).
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    }
-    bool ok = len > 0 && i + len <= n;
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      const unsigned char b = p[i + k];
-      ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
-    }
-    if (ok) {
-      // C1 controls (U+0080..U+009F) are removed too.
-      if (!(len == 2 && c == 0xC2 && p[i + 1] < 0xA0)) out.append(text.substr(i, len));
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
+  // One definition for events, summaries and the streamed answers of `ask`.
+  TextSanitizer sanitizer;
+  std::string out = sanitizer.feed(text);
+  out += sanitizer.finish();
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include "apps/cli_run.h"
 #include "apps/tiny_model.h"
 #include "decoder/image_test_util.h"
+#include "framescribe/core/event.h"
 #include "framescribe/decoder/still_image.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/inference/preprocess.h"
@@ -124,11 +125,18 @@ TEST_F(Ask, GreedyTokensMatchTheEngineCalledDirectly) {
   for (const char* k : {"images", "load", "vision", "prefill", "decode", "total"})
     EXPECT_TRUE(j.at("timings_ms").contains(k)) << k;
 
-  // Without --json the same answer is streamed as plain text.
+  // The JSON is plain ASCII: model text reaches a terminal only escaped (\uXXXX), C1 and bidi
+  // controls included.
+  for (const unsigned char c : r.out) {
+    ASSERT_TRUE((c >= 0x20 && c < 0x7f) || c == '\n') << "byte " << int(c) << " in " << r.out;
+  }
+
+  // Without --json the same answer is streamed as plain text, sanitised as events are
+  // (core::TextSanitizer; its own tests cover sequences split across tokens).
   CliRun plain = ask({"--image", image_a_.string(), "--image", data_uri_b_, "--max-tokens",
                       std::to_string(max_tokens), question_});
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
-  EXPECT_EQ(plain.out, text + "\n");
+  EXPECT_EQ(plain.out, core::sanitize_text(text) + "\n");
 }
 
 TEST_F(Ask, SystemPromptGoesInsideTheUserTurn) {

@@ -77,7 +77,9 @@ struct RunEnd {
 };
 
 // Model output made safe for every sink: invalid UTF-8 becomes U+FFFD, control characters other
-// than newline and tab are removed. Valid text passes unchanged.
+// than newline and tab (C0, DEL, C1) and the bidi override/isolate controls are removed
+// (core::TextSanitizer, text_sanitizer.h, which also does it for a stream). Valid text passes
+// unchanged otherwise.
 std::string sanitize_text(std::string_view text);
 
 // Wall-clock time now, ISO 8601 in UTC to the second: "2026-11-27T03:45:00Z".

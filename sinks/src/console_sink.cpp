@@ -1,5 +1,7 @@
 // The console sink: events as they arrive, then the summary and a tally. Nothing to make
-// atomic: a terminal shows what was printed.
+// atomic: a terminal shows what was printed. Model text (events, summary) and the error go
+// through core::sanitize_text first: escape sequences, C1 and bidi controls in it could
+// otherwise rewrite the user's terminal.
 #include <cerrno>
 #include <cstdio>
 #include <string>
@@ -30,7 +32,7 @@ class ConsoleSink final : public core::EventSink {
       std::string prefix = "[" + core::format_timestamp(e.start_ns);
       if (e.end_ns != e.start_ns) prefix += " - " + core::format_timestamp(e.end_ns);
       prefix += "] ";
-      const std::vector<std::string> lines = text_lines(e.text);
+      const std::vector<std::string> lines = text_lines(core::sanitize_text(e.text));
       text += prefix;
       // Continuation lines line up under the first line's text.
       for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -46,7 +48,8 @@ class ConsoleSink final : public core::EventSink {
 
   void finish(const core::RunEnd& end) override {
     std::string text;
-    const std::vector<std::string> summary = text_lines(end.summary);
+    // The summary is the model's answer as it came (the pipeline sanitises only events).
+    const std::vector<std::string> summary = text_lines(core::sanitize_text(end.summary));
     if (!summary.empty()) {
       text += "\nSummary:\n";
       for (const std::string& line : summary) text += line + "\n";
@@ -56,7 +59,9 @@ class ConsoleSink final : public core::EventSink {
             std::to_string(end.frames_skipped) + " skipped; engine " + one_decimal(end.engine_s) +
             " s, wall " + one_decimal(end.wall_s) + " s; " +
             std::string(core::to_string(end.status));
-    if (end.status == core::RunStatus::kFailed && !end.error.empty()) text += ": " + end.error;
+    if (end.status == core::RunStatus::kFailed && !end.error.empty()) {
+      text += ": " + core::sanitize_text(end.error);
+    }
     text += "\n";
     put(text);
   }

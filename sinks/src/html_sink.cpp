@@ -43,7 +43,7 @@ std::string time_range(const core::Event& e) {
 // The text on one line, cut at a character boundary, for a title attribute.
 std::string short_text(const std::string& text) {
   std::string joined;
-  for (const std::string& line : text_lines(text)) {
+  for (const std::string& line : text_lines(core::sanitize_text(text))) {
     if (!joined.empty()) joined += ' ';
     joined += line;
   }
@@ -170,7 +170,7 @@ class HtmlSink final : public FileSink {
   static void write_summary(std::string& out, const core::RunEnd& end) {
     out += "<section class=\"summary\">\n<h2>Summary</h2>\n";
     std::string text;
-    for (const std::string& line : text_lines(end.summary))
+    for (const std::string& line : text_lines(core::sanitize_text(end.summary)))
       text += (text.empty() ? "" : "\n") + line;
     out += text.empty() ? std::string("<p class=\"empty\">No summary was made.</p>\n")
                         : "<p>" + html_escape(text) + "</p>\n";
@@ -254,7 +254,8 @@ class HtmlSink final : public FileSink {
                "px;height:" + std::to_string(thumb_w * 9 / 16) + "px\">no frame</div>\n";
       }
       std::string text;
-      for (const std::string& line : text_lines(e.text)) text += (text.empty() ? "" : "\n") + line;
+      for (const std::string& line : text_lines(core::sanitize_text(e.text)))
+        text += (text.empty() ? "" : "\n") + line;
       out += "<div class=\"event-body\"><div class=\"event-time\"><a href=\"#" + id + "\">" +
              time_range(e) + "</a>" + (e.timed ? "" : "<span class=\"tag\">untimed</span>") +
              "</div>\n<p class=\"event-text\">" + html_escape(text) + "</p></div>\n</li>\n";

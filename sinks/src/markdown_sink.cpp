@@ -1,5 +1,9 @@
 // The Markdown report. Model text in the title, facts and table cells is escaped so it stays
-// plain text; the summary keeps the model's Markdown (lists, emphasis) but not raw HTML.
+// plain text; the summary keeps the model's Markdown (lists, emphasis, http/https/mailto links)
+// but not raw HTML, and not links to any other destination (javascript:, data:, vbscript:,
+// relative paths): a viewer that renders the report would make those clickable.
+#include <cctype>
+
 #include "file_sink.h"
 #include "framescribe/sinks/sinks.h"
 #include "report.h"
@@ -12,7 +16,7 @@ namespace {
 // allows a backslash before any ASCII punctuation); joins lines with <br> to stay in one cell.
 std::string md_inline(std::string_view text) {
   std::string out;
-  const std::vector<std::string> lines = text_lines(text);
+  const std::vector<std::string> lines = text_lines(core::sanitize_text(text));
   for (std::size_t i = 0; i < lines.size(); ++i) {
     if (i > 0) out += "<br>";
     for (const char c : lines[i]) {
@@ -23,7 +27,44 @@ std::string md_inline(std::string_view text) {
   return out;
 }
 
-// Keeps line structure and Markdown, neutralises raw HTML (&, <, > as entities).
+// Whether a link destination (the text after "](" or "]:") is one a reader may follow: it
+// starts, after spaces, with http://, https:// or mailto: spelled plainly. Anything else is
+// refused, also what could decode to such a scheme ("javascript\:" with an escaped colon, a
+// destination on the next line), so no spelling of javascript: slips through (entities cannot
+// form: '&' is already "&amp;").
+bool allowed_destination(std::string_view rest) {
+  const std::size_t start = rest.find_first_not_of(" \t");
+  if (start == std::string_view::npos) return false;
+  rest.remove_prefix(start);
+  for (std::string_view scheme : {"http://", "https://", "mailto:"}) {
+    if (rest.size() < scheme.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; same && i < scheme.size(); ++i) {
+      same = std::tolower(static_cast<unsigned char>(rest[i])) == scheme[i];
+    }
+    if (same) return true;
+  }
+  return false;
+}
+
+// Breaks inline links, images ("](dest") and reference definitions ("]: dest") whose
+// destination is not allowed: a backslash before the '(' or ':' makes them literal text, shown
+// as written. An escaped "\(" is never link syntax, whatever precedes the ']'.
+std::string neutralise_links(std::string_view line) {
+  std::string out;
+  out.reserve(line.size());
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    out += line[i];
+    if (line[i] == ']' && i + 1 < line.size() && (line[i + 1] == '(' || line[i + 1] == ':') &&
+        !allowed_destination(line.substr(i + 2))) {
+      out += '\\';
+    }
+  }
+  return out;
+}
+
+// Keeps line structure and Markdown, neutralises raw HTML (&, <, > as entities) and links to
+// anything but http, https and mailto.
 std::string md_block(std::string_view text) {
   std::string out;
   bool blank_pending = false;
@@ -42,7 +83,7 @@ std::string md_block(std::string_view text) {
     }
     if (blank_pending) out += "\n";
     blank_pending = false;
-    out += markup_escape(line);
+    out += neutralise_links(markup_escape(line));
     out += "\n";
   }
   return out;
@@ -81,7 +122,7 @@ class MarkdownSink final : public FileSink {
     const std::string note = status_note(end, covered_until_ns_);
     if (!note.empty()) out += "\n> **Note:** " + md_inline(note) + "\n";
     out += "\n## Summary\n\n";
-    const std::string summary = md_block(end.summary);
+    const std::string summary = md_block(core::sanitize_text(end.summary));
     out += summary.empty() ? std::string("_No summary was made._\n") : summary;
     out += "\n## Events\n\n";
     if (events_.empty()) {

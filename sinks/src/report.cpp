@@ -37,7 +37,8 @@ std::string status_note(const core::RunEnd& end, std::int64_t covered_until_ns) 
   if (end.status == core::RunStatus::kStopped) {
     return "The run was stopped before the end of the video. " + coverage;
   }
-  std::string error = end.error;
+  // An error may quote what it failed on (a model's text, a stream's message): no controls.
+  std::string error = core::sanitize_text(end.error);
   while (!error.empty() && (error.back() == '.' || error.back() == '\n')) error.pop_back();
   return (error.empty() ? std::string("The run failed. ") : "The run failed: " + error + ". ") +
          coverage;

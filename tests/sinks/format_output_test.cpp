@@ -65,6 +65,53 @@ TEST(ConsoleSink, FailedRunWithoutSummary) {
             "failed: CUDA error: out of memory\n");
 }
 
+// Bytes that would make a terminal act: C0 controls but newline, DEL, C1 controls (UTF-8
+// C2 80..C2 9F) and the bidi controls U+202A..U+202E, U+2066..U+2069.
+::testing::AssertionResult terminal_safe(const std::string& out) {
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto c = static_cast<unsigned char>(out[i]);
+    const auto next = i + 1 < out.size() ? static_cast<unsigned char>(out[i + 1]) : 0;
+    const auto third = i + 2 < out.size() ? static_cast<unsigned char>(out[i + 2]) : 0;
+    if ((c < 0x20 && c != '\n') || c == 0x7f || (c == 0xC2 && next >= 0x80 && next < 0xA0) ||
+        (c == 0xE2 && next == 0x80 && third >= 0xAA && third <= 0xAE) ||
+        (c == 0xE2 && next == 0x81 && third >= 0xA6 && third <= 0xA9)) {
+      return ::testing::AssertionFailure() << "byte " << int(c) << " at " << i << " of " << out;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// The summary is the model's answer as it came: escape sequences in it (clear screen, an OSC 8
+// hyperlink, a window title ended by BEL, a carriage-return overwrite, C1 CSI, a bidi override)
+// must not reach the terminal. The controls are removed as events are (core::sanitize_text);
+// what followed ESC stays as inert text.
+TEST(ConsoleSink, ControlSequencesInModelTextNeverReachTheTerminal) {
+  testing::SampleRun run = sample_run();
+  run.windows.resize(1);
+  run.windows[0].events.resize(1);
+  run.windows[0].events[0].text = "A car\x1b[8m hides";
+  run.end.summary =
+      "Done.\x1b[2J\x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\\n"
+      "\x1b]0;owned\x07ok\rX\b\n"
+      "csi\xC2\x9B"
+      "31m red \xE2\x80\xAE"
+      "desrever\xE2\x81\xA6!";
+  run.end.status = core::RunStatus::kFailed;
+  run.end.error = "engine said \x1b[31mno";
+  const std::string out = console_output(run);
+  EXPECT_TRUE(terminal_safe(out));
+  EXPECT_EQ(out,
+            "[00:02.5 - 00:06.0] A car[8m hides\n"
+            "\n"
+            "Summary:\n"
+            "Done.[2J]8;;http://evil.example/\\click]8;;\\\n"
+            "]0;ownedokX\n"
+            "csi31m red desrever!\n"
+            "\n"
+            "1 event in 2 windows; 7 frames sampled, 0 skipped; engine 4.2 s, wall 5.0 s; "
+            "failed: engine said [31mno\n");
+}
+
 TEST(JsonlSink, OneObjectPerEventInArrivalOrder) {
   testing::TempDir dir;
   auto sink = make_jsonl_sink(dir / "run.jsonl");
@@ -240,6 +287,44 @@ TEST(MarkdownSink, FailedRunSaysSoAndCoversWhatWasDone) {
             "| Time | Event |\n"
             "|---|---|\n"
             "| 00:02.5 - 00:06.0 | A red car \\<b\\>enters\\</b\\> \\& \"stops\" |\n");
+}
+
+// Model text keeps its Markdown links only to http, https and mailto: a javascript:, data: or
+// vbscript: link (or any other destination) in a rendered report would be one click from
+// running. The link syntax is broken with a backslash ("]\\(", "]\\:"), so the text shows as
+// written. Expected lines written by hand.
+TEST(MarkdownSink, SummaryLinksOnlyToHttpHttpsAndMailto) {
+  testing::TempDir dir;
+  testing::SampleRun run = sample_run();
+  run.end.summary =
+      "[site](https://example.com/a) [up](HTTP://example.com) [mail](mailto:a@example.com)\n"
+      "[x](javascript:alert(1)) and ![img](data:text/html;base64,PHNjcmlwdD4=)\n"
+      "[v](  VBScript:msgbox(1)) [e](javascript\\:alert(1)) [rel](notes.html)\n"
+      "[ref]: javascript:alert(document.cookie)\n"
+      "[next](\n"
+      "javascript:alert(2))\n"
+      "<a href=\"javascript:alert(3)\">y</a> [ok]: https://example.com\n"
+      "\x1b[2J[t](java\x1bscript:alert(4))";
+  auto sink = make_markdown_sink(dir / "run.md");
+  testing::feed(*sink, run);
+  const std::string md = read_text(dir / "run.md");
+  const std::size_t begin = md.find("## Summary\n\n");
+  const std::size_t end = md.find("\n## Events");
+  ASSERT_NE(begin, std::string::npos);
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_EQ(md.substr(begin, end - begin),
+            "## Summary\n"
+            "\n"
+            "[site](https://example.com/a) [up](HTTP://example.com) [mail](mailto:a@example.com)\n"
+            "[x]\\(javascript:alert(1)) and ![img]\\(data:text/html;base64,PHNjcmlwdD4=)\n"
+            "[v]\\(  VBScript:msgbox(1)) [e]\\(javascript\\:alert(1)) [rel]\\(notes.html)\n"
+            "[ref]\\: javascript:alert(document.cookie)\n"
+            "[next]\\(\n"
+            "javascript:alert(2))\n"
+            "&lt;a href=\"javascript:alert(3)\"&gt;y&lt;/a&gt; [ok]: https://example.com\n"
+            "[2J[t]\\(javascript:alert(4))\n");
+  // Event text in the table keeps no link syntax at all (brackets escaped).
+  EXPECT_NE(md.find("Door opens --\\> someone exits"), std::string::npos);
 }
 
 TEST(MarkdownSink, StoppedBeforeAnyWindow) {

@@ -79,6 +79,33 @@ TEST(HtmlSink, TextIsEscapedAndLinesKept) {
             std::string::npos);
 }
 
+// Model text never becomes a link or markup: the summary's Markdown links and HTML stay
+// escaped text, every href of the page is an in-page anchor, and control characters are
+// removed as in the events.
+TEST(HtmlSink, ModelTextNeverBecomesAnHrefOrMarkup) {
+  testing::SampleRun run = testing::sample_run();
+  run.end.summary =
+      "[x](javascript:alert(1)) <a href=\"javascript:alert(2)\">y</a>\n"
+      "<img src=x onerror=alert(3)> \x1b]8;;http://evil/\x07z\xC2\x9B";
+  run.windows[0].events[0].text = "<a href='data:text/html,x'>e</a>\x1b[2J";
+  const std::string html = render(run);
+  EXPECT_NE(html.find("<p>[x](javascript:alert(1)) &lt;a href=&quot;javascript:alert(2)&quot;&gt;"
+                      "y&lt;/a&gt;\n&lt;img src=x onerror=alert(3)&gt; ]8;;http://evil/z</p>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("&lt;a href=&#39;data:text/html,x&#39;&gt;e&lt;/a&gt;[2J"),
+            std::string::npos);
+  const std::regex href(R"re(href="([^"]*)")re");
+  std::size_t n = 0;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), href); it != std::sregex_iterator();
+       ++it, ++n) {
+    EXPECT_EQ((*it)[1].str().rfind("#event-", 0), 0u) << (*it)[1].str();
+  }
+  EXPECT_EQ(n, 2 * run.windows[0].events.size() + 2 * run.windows[1].events.size());
+  EXPECT_EQ(html.find('\x1b'), std::string::npos);
+  EXPECT_EQ(html.find("\xC2\x9B"), std::string::npos);
+}
+
 TEST(HtmlSink, SelfContained) {
   const std::string html = render(testing::sample_run());
   EXPECT_EQ(html.find("http:"), std::string::npos);

@@ -10,8 +10,9 @@
 //   batch:   {parallel, max_attempts, out, state, index}
 //   defaults: {model, device, engine_threads, sampling, packing, generation, prompts, outputs}
 //   jobs:
-//     - name: talks                             # required, unique, [A-Za-z0-9_.-]+
-//       inputs: [videos/*.mp4, https://host/a.mp4, {manifest: list.txt}]
+//     - name: talks                             # required, unique, [A-Za-z0-9_.-]+, not only dots
+//       inputs: [videos/*.mp4, https://host/a.mp4, {manifest: list.txt}]   # which URLs are
+//       # accepted is decided at expansion by the input check (plan.h expand_videos)
 //       sampling/packing/prompts/outputs: overrides of the defaults (generation and
 //       prompts.system belong to the one engine of the batch: defaults only)
 //

@@ -92,7 +92,7 @@ VideoInput check_video_input(std::string_view input) {
 }
 
 const char* protocol_whitelist(VideoInputKind kind) {
-  return kind == VideoInputKind::kFile ? "file" : "http,https,tls,tcp,crypto";
+  return kind == VideoInputKind::kFile ? "file" : "http,https,tls,tcp,crypto,httpproxy";
 }
 
 bool nested_input_format(std::string_view format_name) {

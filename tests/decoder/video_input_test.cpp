@@ -71,7 +71,7 @@ TEST(VideoInputCheck, AcceptsLocalPathsFileUrlsAndHttp) {
   EXPECT_EQ(in.location, "HTTPS://u:secret@host/v.mp4?token=abc");
   EXPECT_EQ(in.display, "HTTPS://host/v.mp4?token=***");
   EXPECT_STREQ(protocol_whitelist(VideoInputKind::kFile), "file");
-  EXPECT_STREQ(protocol_whitelist(VideoInputKind::kHttp), "http,https,tls,tcp,crypto");
+  EXPECT_STREQ(protocol_whitelist(VideoInputKind::kHttp), "http,https,tls,tcp,crypto,httpproxy");
 }
 
 TEST(VideoInputCheck, RefusesOtherProtocolsWithAClearMessage) {

@@ -42,7 +42,8 @@ struct VideoInput {
 VideoInput check_video_input(std::string_view input);
 
 // FFmpeg's protocol_whitelist for a kind: "file" for local files; for http(s) URLs
-// "http,https,tls,tcp,crypto" (https is tls over tcp; crypto decrypts AES-128 HLS segments).
+// "http,https,tls,tcp,crypto,httpproxy" (https is tls over tcp; crypto decrypts AES-128 HLS
+// segments; httpproxy tunnels https through a proxy set in $http_proxy).
 const char* protocol_whitelist(VideoInputKind kind);
 
 // True for a demuxer that opens further inputs named inside the file (HLS and DASH playlists,

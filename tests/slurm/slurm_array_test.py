@@ -329,7 +329,7 @@ def main():
     model = os.path.join(a.source_dir, "samples", "models", "framescribe-demo")
     fs = os.path.abspath(a.framescribe)
     # /tmp, not the build tree: munged's socket path must stay short.
-    root = tempfile.mkdtemp(prefix="fs-slurm-")
+    root = tempfile.mkdtemp(prefix="fs-slurm-", dir="/tmp")
     os.chmod(root, 0o755)
     cluster = Cluster(root)
     ok = False

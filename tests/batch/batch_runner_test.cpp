@@ -216,13 +216,17 @@ TEST(SearchIndex, ReturnsTheScriptedEvents) {
   const auto one = sinks::search(db, "boat", {.video = "blue2.mp4"});
   ASSERT_EQ(one.size(), 6u);
   for (const auto& h : one) EXPECT_EQ(h.video, "blue2.mp4");
-  EXPECT_EQ(sinks::search(db, "\"blue boat\" AND seen", {.video = "", .limit = 3}).size(), 3u);
   EXPECT_EQ(
-      sinks::search(db, "car*", {.video = "", .limit = 100, .mark_open = "<", .mark_close = ">"})[0]
-          .snippet,
-      "a red <car> seen");
+      sinks::search(db, "\"blue boat\" AND seen", {.video = "", .fts = true, .limit = 3}).size(),
+      3u);
+  EXPECT_EQ(sinks::search(
+                db, "car*",
+                {.video = "", .fts = true, .limit = 100, .mark_open = "<", .mark_close = ">"})[0]
+                .snippet,
+            "a red <car> seen");
   EXPECT_TRUE(sinks::search(db, "giraffe").empty());
-  EXPECT_THROW(sinks::search(db, "\"unclosed"), Error);
+  EXPECT_THROW(sinks::search(db, "\"unclosed", {.fts = true}), Error);
+  EXPECT_TRUE(sinks::search(db, "\"unclosed").empty());  // plain text: no syntax to get wrong
   EXPECT_THROW(sinks::search(fx.dir / "none.sqlite", "red"), Error);
 }
 

@@ -54,11 +54,18 @@ struct MonitorOptions {
   std::int64_t context = 0;
   int max_tokens = 128;
   int max_edge = 512;
+  float temperature = 0.0f, top_p = 1.0f;  // greedy by default
+  std::uint64_t seed = 0;
   double every_s = 10, window_s = 10, sample_s = 1;
+  bool realtime = true;  // local files at their own pace, like a camera
+  // Given on the command line (the model folder's framescribe.json fills in the others).
+  bool sample_given = false, max_edge_given = false, max_tokens_given = false;
+  bool every_deprecated = false;  // --every (old name of --interval) was used
   std::int64_t frames = 0, max_frames = 8, max_pending = 1;
   std::string prompt, system;
   std::vector<std::string> alerts;
-  double alert_threshold = 0.5, alert_cooldown_s = 60;
+  double alert_threshold = 0.5,
+         alert_cooldown_s = static_cast<double>(pipeline::kDefaultAlertCooldownNs) / 1e9;
   int alert_need = 1, alert_of = 1;
   std::string webhook, alert_command;
   double alert_command_timeout_s = 30;
@@ -76,12 +83,40 @@ extern "C" void on_monitor_signal(int) {
   if (g_stop != nullptr) g_stop->request();
 }
 
-int run_monitor(const MonitorOptions& o) {
+// Picks the model (--model, $FRAMESCRIBE_MODEL or the bundled demo model, as summarize does)
+// and applies what its framescribe.json recommends to the options the user did not give: fps
+// as --sample (1/fps seconds), max_edge, max_tokens.
+void apply_model_defaults(MonitorOptions& o) {
+  bool demo = false;
+  o.model = resolve_model_dir(o.model, &demo).string();
+  const ModelDefaults d = read_model_defaults(o.model);
+  if (!o.sample_given && d.fps) o.sample_s = 1.0 / *d.fps;
+  if (!o.max_edge_given && d.max_edge) o.max_edge = *d.max_edge;
+  if (!o.max_tokens_given && d.max_tokens) o.max_tokens = *d.max_tokens;
+  // Global -q (errors only) silences the notice.
+  if (demo && core::log_level() < core::LogLevel::kError) {
+    std::fprintf(
+        stderr,
+        "framescribe: no --model given: using the bundled demo model %s\n"
+        "             (%s)\n"
+        "             For real streams give --model DIR with Pixtral-12B "
+        "(mistral-community/pixtral-12b or mistralai/Pixtral-12B-2409).\n",
+        o.model.c_str(),
+        d.about.empty() ? "it knows only a synthetic world of moving shapes" : d.about.c_str());
+  }
+}
+
+int run_monitor(MonitorOptions o) {
+  if (o.every_deprecated)
+    FS_LOG_WARN(
+        "--every is deprecated for monitor: use --interval S (a window every S seconds; "
+        "--every means every Nth frame in summarize)");
   pipeline::LiveOptions lo;
-  lo.every_ns = seconds_to_ns_checked(o.every_s, "--every");
+  lo.every_ns = seconds_to_ns_checked(o.every_s, "--interval");
   lo.window_ns = seconds_to_ns_checked(o.window_s, "--window");
   lo.window_frames = o.frames;
   lo.sample_interval_ns = seconds_to_ns_checked(o.sample_s, "--sample");
+  // (after the model's recommended --sample is known)
   lo.max_frames_per_window = o.frames > 0 ? std::max(o.frames, o.max_frames) : o.max_frames;
   lo.max_pending_windows = static_cast<std::size_t>(std::max<std::int64_t>(o.max_pending, 1));
   lo.answer_reserve_tokens = o.max_tokens;
@@ -107,6 +142,11 @@ int run_monitor(const MonitorOptions& o) {
   if (!o.config.empty()) specs = pipeline::load_monitor_config(o.config, lo).streams;
   for (const std::string& url : o.urls) specs.push_back({url, {}, lo});
   FS_CHECK(!specs.empty(), kInvalidArgument, "no stream to watch: give URLs or --config FILE");
+  for (auto& spec : specs) {
+    decoder::check_live_input(spec.url);
+    // A file read as fast as possible waits for the engine rather than dropping windows.
+    spec.live.wait_for_engine = !o.realtime && !decoder::live_local_file(spec.url).empty();
+  }
   bool any_alerts = false;
   for (const auto& spec : specs) any_alerts |= !spec.live.alerts.empty();
   std::string http_host;
@@ -134,6 +174,9 @@ int run_monitor(const MonitorOptions& o) {
   wo.system = o.system;
   wo.max_answer_tokens = o.max_tokens;
   wo.context_tokens = o.context;
+  wo.sampling.temperature = o.temperature;
+  wo.sampling.top_p = o.top_p;
+  wo.sampling.seed = o.seed;
   wo.model_name = fs::path(o.model).filename().empty()
                       ? fs::path(o.model).parent_path().filename().string()
                       : fs::path(o.model).filename().string();
@@ -191,6 +234,7 @@ int run_monitor(const MonitorOptions& o) {
     go.stall_timeout_s = o.stall_s;
     go.backoff_initial_s = o.backoff_initial_s;
     go.backoff_max_s = std::max(o.backoff_max_s, o.backoff_initial_s);
+    go.realtime = o.realtime;
     s.source = std::make_unique<decoder::GstLiveSource>(go);
     s.adapter = std::make_unique<GstLiveAdapter>(*s.source);
     s.describe = scheduler.client(s.name, 0);
@@ -216,9 +260,10 @@ int run_monitor(const MonitorOptions& o) {
   }
 
   std::atomic<int> failures{0};
+  std::atomic<std::size_t> finished{0};  // streams whose job has ended (a file played out)
   std::vector<std::thread> threads;
   for (Stream& s : streams) {
-    threads.emplace_back([&s, &stop, &failures, &wo] {
+    threads.emplace_back([&s, &stop, &failures, &finished, &wo] {
       core::RunInfo info;
       info.video = s.name;
       info.model = wo.model_name;
@@ -234,13 +279,15 @@ int run_monitor(const MonitorOptions& o) {
                      std::string(to_string(e.code())).c_str(), e.what());
         stop.request(core::StopFlag::kFinishWindow);
       }
+      ++finished;
     });
   }
   // Status poller: refreshes the board and prints one line per stream now and then.
   const auto t0 = std::chrono::steady_clock::now();
   auto last_print = t0;
   bool timed_out = false;  // --duration reached (exit 0), not Ctrl-C (exit 130)
-  while (!stop.stop_requested()) {
+  // Until Ctrl-C, --duration, or every stream has ended (files played to their end).
+  while (!stop.stop_requested() && finished.load() < streams.size()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const auto now = std::chrono::steady_clock::now();
     for (Stream& s : streams) {
@@ -289,7 +336,7 @@ int run_monitor(const MonitorOptions& o) {
       std::fprintf(stderr, "framescribe: alert %s: %lld alerts dropped (delivery queue full)\n",
                    std::string(d->name()).c_str(), static_cast<long long>(d->dropped()));
   if (failures > 0) return 1;
-  return timed_out ? 0 : 130;
+  return timed_out || !stop.stop_requested() ? 0 : 130;
 }
 
 }  // namespace
@@ -302,11 +349,13 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
                   "monitor.yaml: streams with their own windows, prompts and alert rules "
                   "(docs/monitor.md); its values override the command line's")
       ->check(CLI::ExistingFile);
-  cmd->add_option("-m,--model", o->model, "Model directory")
-      ->required()
+  cmd->add_option("-m,--model", o->model,
+                  "Model directory; default: $FRAMESCRIBE_MODEL, else the bundled demo model "
+                  "(synthetic shapes only)")
       ->check(CLI::ExistingDirectory);
   add_engine_choice_options(cmd, &o->engine);
-  cmd->add_option("-t,--engine-threads", o->threads, "CPU engine threads (0: all)");
+  cmd->add_option("-t,--threads,--engine-threads", o->threads, "CPU engine threads (0: all)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--context", o->context, "Context tokens to use (default: the model's)");
   cmd->add_option("-n,--max-tokens", o->max_tokens, "Most tokens per description")
       ->capture_default_str()
@@ -314,7 +363,21 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-edge", o->max_edge, "Longest frame edge in pixels (patch grid)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--every", o->every_s, "A window every S seconds")->capture_default_str();
+  cmd->add_option("--temperature", o->temperature, "Sampling temperature (0: greedy)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 10.0f));
+  cmd->add_option("--top-p", o->top_p, "Nucleus sampling: keep tokens up to this probability")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 1.0f));
+  cmd->add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
+  auto* interval =
+      cmd->add_option("--interval", o->every_s, "A window every S seconds")->capture_default_str();
+  cmd->add_option("--every", o->every_s, "Deprecated: the old name of --interval")
+      ->excludes(interval)
+      ->group("Deprecated");
+  cmd->add_flag("--realtime,!--no-realtime", o->realtime,
+                "Play local files at their own pace, like a live stream (default; "
+                "--no-realtime: as fast as the engine goes, no window dropped)");
   auto* win =
       cmd->add_option("--window", o->window_s, "Of the last S seconds")->capture_default_str();
   cmd->add_option("--frames", o->frames, "Of the last K sampled frames instead")->excludes(win);
@@ -360,7 +423,17 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--status-every", o->status_every_s, "Status line every S seconds (0: never)")
       ->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "No descriptions on the console");
-  cmd->callback([o, exit_code] { *exit_code = run_monitor(*o); });
+  cmd->callback([o, cmd, exit_code] {
+    MonitorOptions opt = *o;
+    opt.sample_given = cmd->get_option("--sample")->count() > 0;
+    opt.max_edge_given = cmd->get_option("--max-edge")->count() > 0;
+    opt.max_tokens_given = cmd->get_option("--max-tokens")->count() > 0;
+    opt.every_deprecated = cmd->get_option("--every")->count() > 0;
+    // A missing local file fails at once, before the model is chosen or loaded.
+    for (const std::string& url : opt.urls) decoder::check_live_input(url);
+    apply_model_defaults(opt);
+    *exit_code = run_monitor(std::move(opt));
+  });
 }
 
 }  // namespace framescribe::apps

@@ -26,6 +26,19 @@ void parse_host_port(const std::string& text, std::string* host, int* port) {
   }
 }
 
+namespace {
+
+// Newest first, as on the page.
+nlohmann::json history_json(const std::deque<HistoryItem>& items) {
+  nlohmann::json out = nlohmann::json::array();
+  for (auto it = items.rbegin(); it != items.rend(); ++it)
+    out.push_back(
+        {{"wall_clock_ns", it->wall_clock_ns}, {"text", it->text}, {"seconds", it->seconds}});
+  return out;
+}
+
+}  // namespace
+
 MonitorHttp::MonitorHttp(const MonitorBoard& board, const std::string& host, int port)
     : board_(board), server_(std::make_unique<httplib::Server>()) {
   server_->Get("/", [this](const httplib::Request&, httplib::Response& res) {
@@ -46,7 +59,9 @@ MonitorHttp::MonitorHttp(const MonitorBoard& board, const std::string& host, int
                      {"gaps", s.gaps},
                      {"latency_s", s.job.last_latency_s},
                      {"description", s.description},
-                     {"alerts", s.recent_alerts}});
+                     {"alerts", s.recent_alerts},
+                     {"recent_descriptions", history_json(s.recent_descriptions)},
+                     {"recent_gaps", history_json(s.recent_gaps)}});
     res.set_content(all.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                     "application/json");
   });

@@ -1,6 +1,7 @@
 #include "monitor_outputs.h"
 
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 
 #include "framescribe/core/source_name.h"
@@ -14,6 +15,17 @@ std::string iso_utc(std::int64_t ns) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+std::string iso_utc_ms(std::int64_t ns) {
+  std::int64_t ms = ns / 1'000'000;
+  if (ns < 0 && ms * 1'000'000 != ns) --ms;  // floor: 1969 times stay ordered
+  const std::int64_t s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  std::string out = iso_utc(s * 1'000'000'000);
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms - s * 1000));
+  out.insert(out.size() - 1, frac);
+  return out;
 }
 
 std::string stream_file_stem(const std::string& url, const std::string& configured_name,

@@ -32,6 +32,8 @@ namespace framescribe::apps {
 
 // "2026-11-27T01:50:00Z"
 std::string iso_utc(std::int64_t ns);
+// "2026-11-27T01:50:00.123Z"
+std::string iso_utc_ms(std::int64_t ns);
 
 // Appends JSON lines, flushed per line, from any thread. Opened with sinks::open_append_file:
 // a symbolic link (or a FIFO, a device) already at `path` is refused, never written through,
@@ -71,7 +73,15 @@ class GstLiveAdapter final : public pipeline::LiveFrameSource {
   explicit GstLiveAdapter(decoder::GstLiveSource& src) : src_(src) {}
   std::optional<Item> next(std::chrono::milliseconds timeout) override {
     std::optional<decoder::LiveItem> i = src_.next(timeout);
-    if (!i) return std::nullopt;
+    if (!i) {
+      // A local file that gave no frame: not a video GStreamer can decode. An error, so the
+      // job ends as failed (sinks aborted) and the command exits 1.
+      const decoder::GstSourceStats st = src_.stats();
+      FS_CHECK(!st.failed, kInvalidArgument,
+               src_.name() << ": cannot play it as a video (" << st.last_error
+                           << "); give a video file or a stream URL");
+      return std::nullopt;
+    }
     Item out;
     out.frame = std::move(i->frame);
     if (i->gap)
@@ -101,18 +111,25 @@ class MonitorObserver final : public pipeline::LiveObserver {
   void on_frame(const std::string&, const core::Frame& f) override {
     board_.set_frame(index_, f.image);
   }
-  void on_window(const std::string& stream, const core::WindowResult& w, double latency) override {
-    board_.set_description(index_, w.answer);
+  // A record per window: media times (start, end: seconds of stream time) and the wall-clock
+  // time of its newest frame (ISO 8601 UTC with milliseconds, and ns since 1970).
+  void on_window(const std::string& stream, const core::WindowResult& w, double latency,
+                 std::int64_t wall_clock_ns) override {
+    board_.add_description(index_, HistoryItem{wall_clock_ns, w.answer, latency});
     if (descriptions_)
       descriptions_->write({{"type", "window"},
                             {"stream", stream},
                             {"window", w.id},
                             {"start", core::ns_to_seconds(w.start_ns)},
                             {"end", core::ns_to_seconds(w.end_ns)},
+                            {"wall_clock", iso_utc_ms(wall_clock_ns)},
+                            {"wall_clock_ns", wall_clock_ns},
                             {"latency_s", latency},
                             {"text", w.answer}});
   }
   void on_gap(const std::string& stream, const pipeline::LiveGap& g) override {
+    board_.add_gap(index_, HistoryItem{g.end_wall_ns, g.reason,
+                                       core::ns_to_seconds(g.end_wall_ns - g.start_wall_ns)});
     if (gaps_)
       gaps_->write({{"type", "gap"},
                     {"stream", stream},

@@ -1,6 +1,7 @@
 #include "monitor_status.h"
 
 #include <cstdio>
+#include <ctime>
 #include <sstream>
 
 #include "framescribe/core/event.h"
@@ -30,6 +31,30 @@ std::string num(double v) {
   return buf;
 }
 
+// For people: two decimals ("2.31"); the exact figure stays in /metrics.
+std::string fixed2(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+// "2026-11-27 01:50:00Z" (UTC), "-" for an unknown time.
+std::string when(std::int64_t ns) {
+  if (ns <= 0) return "-";
+  const std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
+  return buf;
+}
+
+template <typename T>
+void push_bounded(std::deque<T>& d, T item, std::size_t n) {
+  d.push_back(std::move(item));
+  while (d.size() > n) d.pop_front();
+}
+
 }  // namespace
 
 int MonitorBoard::add_stream(std::string name) {
@@ -47,6 +72,18 @@ void MonitorBoard::set_frame(int i, std::shared_ptr<const core::Image> image) {
 void MonitorBoard::set_description(int i, std::string text) {
   std::lock_guard lock(mu_);
   streams_.at(static_cast<std::size_t>(i)).description = std::move(text);
+}
+
+void MonitorBoard::add_description(int i, HistoryItem item) {
+  std::lock_guard lock(mu_);
+  StreamStatus& s = streams_.at(static_cast<std::size_t>(i));
+  s.description = item.text;
+  push_bounded(s.recent_descriptions, std::move(item), kRecent);
+}
+
+void MonitorBoard::add_gap(int i, HistoryItem item) {
+  std::lock_guard lock(mu_);
+  push_bounded(streams_.at(static_cast<std::size_t>(i)).recent_gaps, std::move(item), kRecent);
 }
 
 void MonitorBoard::add_alert(int i, std::string text) {
@@ -113,8 +150,13 @@ std::string status_page(const std::vector<StreamStatus>& streams) {
        ".stream{background:#fff;border-radius:6px;padding:1em;margin-bottom:1em;"
        "display:flex;gap:1em}.frame{width:320px;max-width:480px;background:#222;image-rendering:"
        "pixelated}"
-       ".health.ok{color:#070}.health.down{color:#b00}.alerts li{color:#b00}</style></head>"
-       "<body><h1>framescribe monitor</h1>\n";
+       ".health.ok{color:#070}.health.down{color:#b00}.alerts li{color:#b00}"
+       ".history{font-size:90%}.history h3{font-size:100%;margin:.6em 0 .2em}"
+       ".history ol{margin:0;padding-left:1.2em}time,.fig{color:#555;font-variant-numeric:"
+       "tabular-nums}</style></head>"
+       "<body><h1>framescribe monitor</h1>"
+       "<nav><a href=\"/metrics\">metrics</a> &middot; <a href=\"/status.json\">status.json</a>"
+       "</nav>\n";
   for (std::size_t i = 0; i < streams.size(); ++i) {
     const StreamStatus& s = streams[i];
     o << "<section class=\"stream\" data-stream=\"" << sinks::html_escape(s.name)
@@ -128,12 +170,31 @@ std::string status_page(const std::vector<StreamStatus>& streams) {
     o << "<p class=\"health " << (s.connected ? "ok" : "down") << "\">"
       << (s.connected ? "connected" : "disconnected") << " &middot; " << s.frames_received
       << " frames, " << s.job.windows_done << " windows (" << s.job.windows_dropped << " dropped), "
-      << s.reconnects << " reconnects, latency " << num(s.job.last_latency_s) << " s</p>";
+      << s.reconnects << " reconnects, latency <span class=\"fig latency\">"
+      << fixed2(s.job.last_latency_s) << " s</span></p>";
     o << "<p class=\"description\">" << sinks::html_escape(s.description) << "</p>";
     o << "<ul class=\"alerts\">";
     for (auto it = s.recent_alerts.rbegin(); it != s.recent_alerts.rend(); ++it)
       o << "<li class=\"alert\">" << sinks::html_escape(*it) << "</li>";
-    o << "</ul></div></section>\n";
+    o << "</ul>";
+    // Recent history, newest first.
+    o << "<div class=\"history\"><h3>Recent descriptions</h3><ol class=\"descriptions\">";
+    for (auto it = s.recent_descriptions.rbegin(); it != s.recent_descriptions.rend(); ++it)
+      o << "<li class=\"entry description\"><time>" << when(it->wall_clock_ns)
+        << "</time> <span class=\"fig latency\">" << fixed2(it->seconds) << " s</span> "
+        << sinks::html_escape(it->text) << "</li>";
+    if (s.recent_descriptions.empty()) o << "<li class=\"none\">none yet</li>";
+    o << "</ol><h3>Recent alerts</h3><ol class=\"alert-history\">";
+    for (auto it = s.recent_alerts.rbegin(); it != s.recent_alerts.rend(); ++it)
+      o << "<li class=\"entry alert\">" << sinks::html_escape(*it) << "</li>";
+    if (s.recent_alerts.empty()) o << "<li class=\"none\">none</li>";
+    o << "</ol><h3>Recent gaps</h3><ol class=\"gaps\">";
+    for (auto it = s.recent_gaps.rbegin(); it != s.recent_gaps.rend(); ++it)
+      o << "<li class=\"entry gap\"><time>" << when(it->wall_clock_ns)
+        << "</time> <span class=\"fig\">" << fixed2(it->seconds) << " s</span> without frames ("
+        << sinks::html_escape(it->text) << ")</li>";
+    if (s.recent_gaps.empty()) o << "<li class=\"none\">none</li>";
+    o << "</ol></div></div></section>\n";
   }
   o << "<script>window.addEventListener('load',()=>{const f=[...document.querySelectorAll("
        "'img.frame')];document.body.dataset.framesLoaded=f.filter(i=>i.complete&&"

@@ -23,11 +23,19 @@
 
 namespace framescribe::apps {
 
+// One entry of a stream's recent history (the page lists the last few, newest first).
+struct HistoryItem {
+  std::int64_t wall_clock_ns = 0;  // a description's newest frame; a gap's end
+  std::string text;                // the description; a gap's reason
+  double seconds = -1;             // a description's latency; a gap's length (-1: unknown)
+};
+
 struct StreamStatus {
   std::string name;  // credentials removed
   std::shared_ptr<const core::Image> latest_frame;
   std::string description;
-  std::deque<std::string> recent_alerts;  // newest last, at most kRecentAlerts
+  std::deque<std::string> recent_alerts;                     // newest last, at most kRecentAlerts
+  std::deque<HistoryItem> recent_descriptions, recent_gaps;  // newest last, at most kRecent
   pipeline::LiveStats job;
   // From the source.
   std::int64_t frames_received = 0, frames_dropped = 0, reconnects = 0, gaps = 0;
@@ -39,9 +47,13 @@ struct StreamStatus {
 class MonitorBoard {
  public:
   static constexpr std::size_t kRecentAlerts = 10;
+  static constexpr std::size_t kRecent = 10;  // descriptions and gaps kept per stream
   int add_stream(std::string name);
   void set_frame(int stream, std::shared_ptr<const core::Image> image);
   void set_description(int stream, std::string text);
+  // The latest description and its entry in the history.
+  void add_description(int stream, HistoryItem item);
+  void add_gap(int stream, HistoryItem item);
   void add_alert(int stream, std::string text);
   // Refreshes the counters of a stream (called by the status poller).
   void update(int stream, const std::function<void(StreamStatus&)>& fn);
@@ -57,7 +69,9 @@ class MonitorBoard {
 // metric family, a sample per stream labelled stream="name".
 std::string prometheus_metrics(const std::vector<StreamStatus>& streams);
 
-// The status page (HTML, server-rendered; reloads itself every few seconds).
+// The status page (HTML, server-rendered; reloads itself every few seconds): per stream its
+// latest frame, health, description and recent history (descriptions, alerts, gaps; newest
+// first), figures rounded for reading (latency 2.31 s); links to /metrics and /status.json.
 std::string status_page(const std::vector<StreamStatus>& streams);
 
 }  // namespace framescribe::apps

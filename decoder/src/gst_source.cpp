@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -117,6 +118,11 @@ struct GstLiveSource::Impl {
   std::vector<std::string> secrets;  // to scrub from any message (secrets_of)
   std::string uri;                   // what uridecodebin opens
   bool network = false;              // uri is a network URI: only network sources inside it
+  bool local = false;                // uri is a file:// URI: played once
+  // A local file read as fast as possible: the streaming thread waits for room in the queue
+  // instead of dropping (until stop, or `abandon` while the pipeline is torn down).
+  bool blocking = false;
+  std::atomic<bool> abandon{false};
 
   // A local source appeared inside a network stream's pipeline (this connection): its frames
   // are never delivered and the connection ends with `refusal` as its reason.
@@ -202,6 +208,11 @@ struct GstLiveSource::Impl {
     }
     const std::int64_t pts =
         GST_BUFFER_PTS_IS_VALID(buf) ? static_cast<std::int64_t>(GST_BUFFER_PTS(buf)) : mono;
+    if (blocking) {
+      std::unique_lock lock(mu);
+      cv.wait(lock,
+              [&] { return stop.load() || abandon.load() || queued_frames < opt.queue_frames; });
+    }
     {
       std::lock_guard lock(mu);
       if (conn_first) {
@@ -397,8 +408,11 @@ struct GstLiveSource::Impl {
     g_object_set(src, "caps", raw.get(), nullptr);
     g_signal_connect(src, "pad-added", G_CALLBACK(pad_cb), this);
     g_signal_connect(src, "source-setup", G_CALLBACK(setup_cb), this);
-    g_object_set(sink, "max-buffers", 2u, "drop", TRUE, "sync", FALSE, "emit-signals", FALSE,
-                 nullptr);
+    // sync: the sink waits for each frame's time on the pipeline clock (a local file played like
+    // a live stream); drop: a live stream never waits for us (a file read as fast as possible
+    // does, and loses nothing).
+    g_object_set(sink, "max-buffers", 2u, "drop", blocking ? FALSE : TRUE, "sync",
+                 local && opt.realtime ? TRUE : FALSE, "emit-signals", FALSE, nullptr);
     GstAppSinkCallbacks cbs{};
     cbs.new_sample = &sample_cb;
     gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cbs, this, nullptr);
@@ -424,6 +438,7 @@ struct GstLiveSource::Impl {
       refusal.clear();
     }
     refused.store(false);
+    abandon.store(false);
     if (!build()) return "cannot build the pipeline";
     GstBusPtr bus(gst_element_get_bus(pipeline.get()));
     if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
@@ -445,8 +460,9 @@ struct GstLiveSource::Impl {
         return "error: " + scrub(err != nullptr ? err->message : "unknown");
       }
       if (msg && GST_MESSAGE_TYPE(msg.get()) == GST_MESSAGE_EOS) return "end of stream";
+      // A file read as fast as we take it waits for us: that is no stall.
       const std::int64_t last = std::max(last_frame_mono.load(), started);
-      if (mono_now_ns() - last > stall_ns) return "stall";
+      if (!blocking && mono_now_ns() - last > stall_ns) return "stall";
     }
     return "stopped";
   }
@@ -465,7 +481,24 @@ struct GstLiveSource::Impl {
         return stats.frames_received;
       }();
       const std::string why = run_once();
+      {
+        std::lock_guard lock(mu);
+        abandon.store(true);  // a streaming thread waiting for room gives up
+      }
+      cv.notify_all();
       teardown();
+      if (local) {
+        // Played once: its end (or an error) ends the source; a retry would replay it.
+        std::lock_guard lock(mu);
+        stats.connected = false;
+        stats.ended = true;
+        stats.failed = stats.frames_received == 0 && why != "stopped";
+        if (why != "stopped") stats.last_error = why;
+        // A failure is the caller's to report (stats().failed); a cut-short file is a warning.
+        if (!stats.failed && why != "end of stream" && why != "stopped")
+          FS_LOG_WARN(name << ": " << why << " (the file ends here)");
+        break;
+      }
       bool had_frames = false;
       {
         std::lock_guard lock(mu);
@@ -509,6 +542,8 @@ GstLiveSource::GstLiveSource(GstSourceOptions options) : impl_(std::make_unique<
     m.uri = u.get();
   }
   m.network = network_scheme(scheme_of(m.uri.c_str()));
+  m.local = scheme_of(m.uri.c_str()) == "file";
+  m.blocking = m.local && !m.opt.realtime;
   m.supervisor = std::thread([&m] { m.supervise(); });
 }
 
@@ -521,16 +556,42 @@ GstLiveSource::~GstLiveSource() {
 std::optional<LiveItem> GstLiveSource::next(std::chrono::milliseconds timeout) {
   Impl& m = *impl_;
   std::unique_lock lock(m.mu);
-  m.cv.wait_for(lock, timeout, [&] { return m.stop.load() || !m.queue.empty(); });
+  m.cv.wait_for(lock, timeout, [&] { return m.stop.load() || !m.queue.empty() || m.stats.ended; });
   if (m.stop.load()) return std::nullopt;
-  if (m.queue.empty()) return LiveItem{};
+  if (m.queue.empty()) return m.stats.ended ? std::nullopt : std::optional<LiveItem>(LiveItem{});
   LiveItem item = std::move(m.queue.front());
   m.queue.pop_front();
   if (item.frame) {
     --m.queued_frames;
     item.frame->index = m.next_index++;
   }
+  lock.unlock();
+  m.cv.notify_all();  // room in the queue for a file's waiting streaming thread
   return item;
+}
+
+std::string live_local_file(const std::string& url) {
+  if (url.empty()) return {};
+  if (!gst_uri_is_valid(url.c_str())) return url;  // a path
+  if (scheme_of(url.c_str()) != "file") return {};
+  GError* err = nullptr;
+  GCharPtr path(g_filename_from_uri(url.c_str(), nullptr, &err));
+  GErrorPtr owned(err);
+  FS_CHECK(path != nullptr, kInvalidArgument,
+           core::redact_source(url) << ": not a valid file:// URL (write file:///absolute/path)");
+  return path.get();
+}
+
+void check_live_input(const std::string& url) {
+  const std::string path = live_local_file(url);
+  if (path.empty()) return;
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  FS_CHECK(std::filesystem::exists(st), kNotFound,
+           path << ": no such file (check the path; a camera is given by its URL, e.g. "
+                   "rtsp://host/stream)");
+  FS_CHECK(std::filesystem::is_regular_file(st), kInvalidArgument,
+           path << ": not a regular file (a video file, or a stream URL such as rtsp://)");
 }
 
 void GstLiveSource::request_stop() {

@@ -98,10 +98,13 @@ class ScriptedEngine final : public pipeline::WindowEngine {
 
 class RecordingObserver final : public pipeline::LiveObserver {
  public:
-  void on_window(const std::string&, const core::WindowResult& w, double latency) override {
+  void on_window(const std::string&, const core::WindowResult& w, double latency,
+                 std::int64_t wall_clock_ns) override {
     std::lock_guard lock(mu);
     windows.push_back(w.id);
     latencies.push_back(latency);
+    wall_clocks.push_back(wall_clock_ns);
+    newest_pts.push_back(w.frame_pts_ns.empty() ? -1 : w.frame_pts_ns.back());
   }
   void on_alert(const pipeline::LiveAlert& a) override {
     std::lock_guard lock(mu);
@@ -114,6 +117,7 @@ class RecordingObserver final : public pipeline::LiveObserver {
   std::mutex mu;
   std::vector<std::int64_t> windows;
   std::vector<double> latencies;
+  std::vector<std::int64_t> wall_clocks, newest_pts;  // per window: its newest frame's
   std::vector<pipeline::LiveAlert> alerts;
   std::vector<pipeline::LiveGap> gaps;
 };

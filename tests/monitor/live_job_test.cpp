@@ -129,6 +129,38 @@ TEST(LiveJob, DropsTheOldestWindowsWhenTheEngineFallsBehind) {
   EXPECT_LT(st.max_latency_s, 0.010 + 3 * 0.050 + 0.150);
 }
 
+// A file read as fast as possible (monitor --no-realtime): the same load as above, but the
+// reader waits for the engine, so no window is lost (before, wait_for_engine did not exist and
+// the oldest windows were dropped as for a camera).
+TEST(LiveJob, WaitForEngineDescribesEveryWindow) {
+  ScriptedEngine engine({}, /*describe_ms=*/5);
+  RecordingObserver obs;
+  ScriptedLiveSource src(40, kS);
+  LiveOptions o = every_second(/*pending=*/1);
+  o.wait_for_engine = true;
+  LiveJob job("cam", engine, nullptr, o, {}, &obs);
+  core::StopFlag stop;
+  job.run(src, {}, stop);
+  const LiveStats st = job.stats();
+  EXPECT_EQ(st.windows_made, 39);
+  EXPECT_EQ(st.windows_dropped, 0);
+  EXPECT_EQ(st.windows_done, 39);
+}
+
+// The observer learns each window's wall-clock time: that of its newest frame (the fake
+// source's frames are at 1.7e18 ns + pts), beside the media times.
+TEST(LiveJob, WindowsCarryTheWallClockOfTheirNewestFrame) {
+  ScriptedEngine engine;
+  RecordingObserver obs;
+  ScriptedLiveSource src(10, kS);
+  LiveJob job("cam", engine, nullptr, every_second(), {}, &obs);
+  core::StopFlag stop;
+  job.run(src, {}, stop);
+  ASSERT_EQ(obs.wall_clocks.size(), 9u);
+  for (std::size_t i = 0; i < obs.wall_clocks.size(); ++i)
+    EXPECT_EQ(obs.wall_clocks[i], 1'700'000'000'000'000'000 + obs.newest_pts[i]) << i;
+}
+
 TEST(LiveJob, GapsAreReportedAndNoWindowSpansOne) {
   ScriptedEngine engine;
   RecordingObserver obs;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "framescribe/core/error.h"
+#include "framescribe/core/log.h"
 #include "framescribe/pipeline/live/monitor_config.h"
 
 namespace framescribe {
@@ -60,6 +61,38 @@ TEST(MonitorConfig, DefaultsThenStreamOverrides) {
   EXPECT_EQ(c.streams[1].live.window_frames, 4);
   EXPECT_EQ(c.streams[1].live.prompt, "gate {start}-{end}");
   EXPECT_TRUE(c.streams[1].live.alerts.empty());  // the stream's own (empty) list replaces
+}
+
+// The key has the command line's name, interval; the old name every is still read, with one
+// warning naming interval; both at once is an error.
+TEST(MonitorConfig, IntervalAndTheOldEveryWithAWarning) {
+  std::vector<std::string> warnings;
+  core::set_log_sink([&](core::LogLevel level, std::string_view msg) {
+    if (level >= core::LogLevel::kWarn) warnings.emplace_back(msg);
+  });
+  const auto c = pipeline::parse_monitor_config(
+      "version: 1\ndefaults:\n  interval: 3\nstreams:\n  - url: a\n  - url: b\n    every: 7\n",
+      "m.yaml", base());
+  core::set_log_sink(nullptr);
+  ASSERT_EQ(c.streams.size(), 2u);
+  EXPECT_EQ(c.streams[0].live.every_ns, 3 * kSec);
+  EXPECT_EQ(c.streams[1].live.every_ns, 7 * kSec);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("m.yaml:7:12"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("'interval'"), std::string::npos) << warnings[0];
+  EXPECT_THROW(pipeline::parse_monitor_config(
+                   "version: 1\nstreams:\n  - {url: a, interval: 2, every: 2}\n", "m.yaml", base()),
+               Error);
+}
+
+// A rule without a cooldown waits 60 s between alerts, as --alert-cooldown's default (it was
+// 0 in YAML, so a config rule re-alerted on every new episode however close).
+TEST(MonitorConfig, AlertCooldownDefaultsTo60SecondsAsOnTheCommandLine) {
+  const auto c = pipeline::parse_monitor_config(
+      "version: 1\nstreams:\n  - url: a\n    alerts:\n      - question: q\n", "m.yaml", base());
+  ASSERT_EQ(c.streams[0].live.alerts.size(), 1u);
+  EXPECT_EQ(c.streams[0].live.alerts[0].cooldown_ns, 60 * kSec);
+  EXPECT_EQ(pipeline::kDefaultAlertCooldownNs, 60 * kSec);
 }
 
 TEST(MonitorConfig, TheExampleIsValid) {

@@ -12,7 +12,7 @@ framescribe_add_test(monitor_gst_source_test
   LABELS rtsp)
 framescribe_add_test(monitor_live_test
   SOURCES monitor/alert_rule_test.cpp monitor/live_job_test.cpp monitor/alert_delivery_test.cpp
-          monitor/monitor_config_test.cpp monitor/http_policy_test.cpp
+          monitor/monitor_config_test.cpp monitor/http_policy_test.cpp monitor/status_page_test.cpp
           ${PROJECT_SOURCE_DIR}/apps/framescribe/http_policy.cpp
           ${PROJECT_SOURCE_DIR}/apps/framescribe/monitor_http.cpp
           ${PROJECT_SOURCE_DIR}/apps/framescribe/monitor_status.cpp
@@ -64,7 +64,7 @@ if(FRAMESCRIBE_BUILD_APPS)
   # framescribe monitor end to end (RTSP server, tiny model, web page in Chromium, metrics).
   framescribe_add_cli_test(monitor_cli_test
     SOURCES monitor/monitor_cli_test.cpp apps/tiny_model.cpp
-            decoder/image_test_util.cpp
+            decoder/image_test_util.cpp decoder/video_clips.cpp
     LIBS framescribe_rtsp_test_server framescribe_decoder framescribe_inference PkgConfig::FFMPEG
          PkgConfig::CPP_HTTPLIB
          nlohmann_json::nlohmann_json Threads::Threads

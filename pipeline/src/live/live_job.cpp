@@ -36,7 +36,7 @@ struct Pending {
 }  // namespace
 
 void validate(const LiveOptions& o) {
-  FS_CHECK(o.every_ns > 0, kInvalidArgument, "--every must be > 0 seconds");
+  FS_CHECK(o.every_ns > 0, kInvalidArgument, "--interval must be > 0 seconds");
   FS_CHECK(o.window_frames > 0 || o.window_ns > 0, kInvalidArgument,
            "--window must be > 0 seconds (or --frames > 0)");
   FS_CHECK(o.sample_interval_ns >= 0, kInvalidArgument, "sample interval must be >= 0");
@@ -120,6 +120,7 @@ void LiveJob::run(LiveFrameSource& source, const core::RunInfo& info, const core
         p = std::move(s.pending.front());
         s.pending.pop_front();
       }
+      s.cv.notify_all();  // room for a reader that waits (wait_for_engine)
       try {
         if (const std::int64_t e = s.gap_epoch.load(); e != epoch) {
           epoch = e;
@@ -186,7 +187,7 @@ void LiveJob::run(LiveFrameSource& source, const core::RunInfo& info, const core
           s.stats.last_description = w.answer;
           s.stats.last_window_wall_ns = p.wall_clock_ns;
         }
-        if (s.observer) s.observer->on_window(stream_, w, latency);
+        if (s.observer) s.observer->on_window(stream_, w, latency, p.wall_clock_ns);
       } catch (...) {
         std::lock_guard lock(s.mu);
         s.error = std::current_exception();
@@ -274,7 +275,11 @@ void LiveJob::run(LiveFrameSource& source, const core::RunInfo& info, const core
       p.snapshot = chosen.back()->frame.frame.image;
       p.plan = std::move(*plan);
       {
-        std::lock_guard lock(s.mu);
+        std::unique_lock lock(s.mu);
+        // A stop is no notification: look again every 200 ms.
+        while (s.opt.wait_for_engine && s.pending.size() >= s.opt.max_pending_windows &&
+               s.error == nullptr && !stop.stop_requested())
+          s.cv.wait_for(lock, std::chrono::milliseconds(200));
         ++s.stats.windows_made;
         s.pending.push_back(std::move(p));
         while (s.pending.size() > s.opt.max_pending_windows) {

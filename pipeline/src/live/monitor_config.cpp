@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "framescribe/core/log.h"
 #include "yaml_fields.h"
 
 namespace framescribe::pipeline {
@@ -39,6 +40,7 @@ std::vector<AlertRule> parse_alerts(const Fields& f, const YAML::Node& n, const 
     f.check_map(a, ap, {"name", "question", "threshold", "need", "of", "cooldown"});
     AlertRule r;
     r.name = "alert" + std::to_string(i + 1);
+    r.cooldown_ns = kDefaultAlertCooldownNs;  // as --alert-cooldown's default
     if (a["name"]) {
       r.name = f.text(a["name"], ap + ".name", false);
       if (!valid_name(r.name))
@@ -63,7 +65,17 @@ std::vector<AlertRule> parse_alerts(const Fields& f, const YAML::Node& n, const 
 
 // The keys shared by `defaults` and each stream, applied over `o`.
 void parse_live(const Fields& f, const YAML::Node& n, const std::string& p, LiveOptions& o) {
-  if (n["every"]) o.every_ns = to_ns(f.number(n["every"], p + "every", 0, kMaxSeconds, true));
+  if (n["interval"] && n["every"])
+    f.fail(n["every"], p + "every", "give interval (every is its old name), not both");
+  if (n["interval"])
+    o.every_ns = to_ns(f.number(n["interval"], p + "interval", 0, kMaxSeconds, true));
+  if (n["every"]) {
+    // The old name, still read: --every means "every Nth frame" in summarize.
+    FS_LOG_WARN(batch::format_mark(f.mark(n["every"], p + "every"),
+                                   "'every' is deprecated: write 'interval' (seconds between "
+                                   "windows)"));
+    o.every_ns = to_ns(f.number(n["every"], p + "every", 0, kMaxSeconds, true));
+  }
   if (n["window"] && n["frames"])
     f.fail(n["frames"], p + "frames", "give window or frames, not both");
   if (n["window"]) {
@@ -99,9 +111,9 @@ MonitorConfig parse_monitor_config(const std::string& text, const std::string& f
   f.integer(root["version"], "version", 1, 1);
 
   LiveOptions defaults = base;
-  const std::set<std::string> live_keys = {
-      "every",       "window", "frames", "sample", "max_frames_per_window",
-      "max_pending", "prompt", "alerts"};
+  const std::set<std::string> live_keys = {"interval",    "every",  "window",
+                                           "frames",      "sample", "max_frames_per_window",
+                                           "max_pending", "prompt", "alerts"};
   if (const YAML::Node d = root["defaults"]) {
     f.check_map(d, "defaults", live_keys);
     parse_live(f, d, "defaults.", defaults);

@@ -22,9 +22,16 @@
 // segment sources, for example) must read a network URI too; a local one (filesrc for a
 // playlist's file:// segment) is refused before it starts, no frame of it is delivered, and
 // the connection ends with a reason starting "refused:" (stats().last_error, the gap's reason).
+// A local file (a path or file:// URI) is played once, never reconnected (a retry would replay
+// it from the start): its end, or an error, ends the source (next() returns nullopt once the
+// frames queued are taken; stats().ended). An error before its first frame (not a video) also
+// sets stats().failed with the reason in last_error. By default its frames come at the pace of
+// their timestamps, as a camera's would (ffmpeg's -re); with realtime false as fast as next()
+// takes them, none dropped (the decoder waits for room in the queue).
 // Threads: next() from one thread; stats() and request_stop() from any thread.
-// Errors: a bad option throws Error(kInvalidArgument) from the constructor; everything at run
-// time (connection refused, EOS, decode errors, stalls) is a log line, a counter and a retry.
+// Errors: a bad option throws Error(kInvalidArgument) from the constructor, a missing local file
+// Error(kNotFound) (check_live_input); everything at run time on a network stream (connection
+// refused, EOS, decode errors, stalls) is a log line, a counter and a retry.
 #pragma once
 
 #include <chrono>
@@ -47,6 +54,7 @@ struct GstSourceOptions {
   double stall_timeout_s = 5;      // no frame for this long (connected or connecting): retry
   double backoff_initial_s = 0.5;  // first wait before a retry; doubles up to backoff_max_s
   double backoff_max_s = 30;
+  bool realtime = true;  // local files: frames at their timestamps' pace (false: as fast as read)
 };
 
 void validate(const GstSourceOptions& options);  // throws Error(kInvalidArgument)
@@ -72,6 +80,8 @@ struct GstSourceStats {
   std::int64_t last_frame_wall_ns = core::kNoTimestamp;
   bool ntp_clock = false;  // wall-clock times come from the sender (RTCP NTP)
   std::string last_error;  // why the last connection ended ("" while none has), credentials removed
+  bool ended = false;      // a local file was played to its end (or failed): no more frames
+  bool failed = false;     // it ended before its first frame (not a video?): see last_error
 };
 
 struct LiveItem {
@@ -98,6 +108,12 @@ class GstLiveSource {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// The local file a live URL names (a path, or a file:// URI), or "" for any other URL.
+std::string live_local_file(const std::string& url);
+// Checks a live URL before anything starts: a local file must exist and be a regular file
+// (Error kNotFound / kInvalidArgument naming it); other URLs are not checked here.
+void check_live_input(const std::string& url);
 
 // Initialises GStreamer once per process (thread-safe; later calls do nothing).
 void ensure_gstreamer();

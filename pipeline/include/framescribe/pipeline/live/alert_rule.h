@@ -21,6 +21,10 @@
 
 namespace framescribe::pipeline {
 
+// The cooldown of a rule that names none, on the command line (--alert-cooldown) and in a
+// monitor config alike.
+inline constexpr std::int64_t kDefaultAlertCooldownNs = 60'000'000'000;
+
 struct AlertRule {
   std::string name;
   std::string question;                              // asked after the window's frames

@@ -62,6 +62,9 @@ struct LiveOptions {
   std::int64_t sample_interval_ns = 1'000'000'000;  // keep at most one frame per interval
   std::int64_t max_frames_per_window = 8;           // frames evenly thinned to this many
   std::size_t max_pending_windows = 1;              // waiting for the engine; oldest dropped
+  // A source read as fast as possible (a file with --no-realtime): the reader waits for room
+  // among the pending windows instead of dropping the oldest, so every window is described.
+  bool wait_for_engine = false;
   std::int64_t answer_reserve_tokens = 256;
   std::string prompt;  // window prompt template (empty: the default)
   std::vector<AlertRule> alerts;
@@ -95,9 +98,11 @@ class LiveObserver {
   virtual void on_frame(const std::string& stream, const core::Frame& frame) {
     (void)stream, (void)frame;
   }
+  // `wall_clock_ns`: when the window's newest frame was captured (UTC ns; the sender's clock
+  // when the stream carries one, else the local receipt time).
   virtual void on_window(const std::string& stream, const core::WindowResult& window,
-                         double latency_s) {
-    (void)stream, (void)window, (void)latency_s;
+                         double latency_s, std::int64_t wall_clock_ns) {
+    (void)stream, (void)window, (void)latency_s, (void)wall_clock_ns;
   }
   virtual void on_alert(const LiveAlert& alert) { (void)alert; }
   virtual void on_gap(const std::string& stream, const LiveGap& gap) { (void)stream, (void)gap; }

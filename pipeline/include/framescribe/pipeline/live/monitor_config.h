@@ -9,7 +9,8 @@
 // The file:
 //   version: 1                       # required
 //   defaults:                        # optional: over the command line's values, for every stream
-//     every: 10                      #   seconds between windows (> 0)
+//     interval: 10                   #   seconds between windows (> 0; 'every', its old name,
+//                                    #   is read with a warning)
 //     window: 10                     #   seconds of frames per window (> 0), or
 //     frames: 8                      #   the last K sampled frames (> 0) instead
 //     sample: 1                      #   seconds between kept frames (> 0)
@@ -22,11 +23,11 @@
 //         threshold: 0.5             #     P(yes) at or above is a hit, in [0, 1]
 //         need: 1                    #     hits needed ...
 //         of: 1                      #     ... in the last M windows (need <= of)
-//         cooldown: 60               #     seconds between two alerts of the rule (>= 0)
+//         cooldown: 60               #     seconds between two alerts of the rule (>= 0; 60)
 //   streams:                         # required, at least one
 //     - url: rtsp://cam1/stream      #   required
 //       name: dock                   #   optional display name (default: the URL, redacted)
-//       every: 5                     #   any key of defaults, for this stream only
+//       interval: 5                  #   any key of defaults, for this stream only
 //
 // Pure functions; thread-safe.
 #pragma once

@@ -26,6 +26,7 @@
 #include "framescribe/core/source_name.h"
 #include "framescribe/core/stop.h"
 #include "framescribe/decoder/ffmpeg_source.h"
+#include "framescribe/decoder/video_input.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/pipeline/packer.h"
 #include "framescribe/pipeline/prompt_template.h"
@@ -205,6 +206,9 @@ void apply_model_defaults(SummarizeOptions& o) {
 
 int run_summarize(SummarizeOptions o) {
   decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
+  // Every video name first (the input check FfmpegSource runs again at open): a refused URL
+  // scheme stops the run before anything is loaded.
+  for (const std::string& url : o.videos) (void)decoder::check_video_input(url);
   apply_model_defaults(o);
   if (o.video.fps == 0 && o.video.every == 0 && !o.video.keyframes && o.video.scene < 0)
     o.video.fps = 1.0;  // the default for descriptions: one frame per second

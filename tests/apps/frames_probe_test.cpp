@@ -152,6 +152,11 @@ TEST_F(FramesProbe, NestedInputsAndOtherProtocolsAreRefused) {
   r = run({"probe", "tcp://127.0.0.1:9/x.mp4"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("URL scheme 'tcp'"), std::string::npos) << r.err;
+  // summarize checks every name before it loads anything.
+  r = run({"summarize", clip_.string(), "subfile,,0,100,:" + clip_.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("protocol"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("demo model"), std::string::npos) << r.err;
 }
 
 }  // namespace

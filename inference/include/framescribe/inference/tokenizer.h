@@ -14,9 +14,9 @@
 // available, its classes made to match tiktoken's: Unicode 16.0 letters, marks and digits, and
 // `\s` as White_Space, so the pieces are mistral-common's; tests/crosscheck); a piece that is
 // itself a token is emitted whole, otherwise its bytes are merged pair by pair, always the
-// adjacent pair whose concatenation has the lowest rank (leftmost on ties), as tiktoken does. Special ids (BOS, [INST], [IMG], ...) never come out of encode():
-// the literal text "[INST]" is ordinary text. Control tokens are placed by the prompt builder
-// (prompt.h).
+// adjacent pair whose concatenation has the lowest rank (leftmost on ties), as tiktoken does.
+// Special ids (BOS, [INST], [IMG], ...) never come out of encode(): the literal text "[INST]" is
+// ordinary text. Control tokens are placed by the prompt builder (prompt.h).
 //
 // Bytes that are not valid UTF-8 are never matched by the regex (PCRE2_MATCH_INVALID_UTF);
 // each run of them between two matches becomes a piece of its own, encoded by the same byte

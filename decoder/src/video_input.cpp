@@ -134,7 +134,9 @@ std::string redact_urls_in_text(std::string_view text) {
     out.append(text.substr(done, begin - done));
     // Behind an "x" so that what precedes "://" always reads as a scheme (even none, or one
     // starting with a digit): the user-info and query values go whatever the scheme looks like.
-    out += core::redact_source("x" + std::string(text.substr(begin, end - begin))).substr(1);
+    std::string url = "x";
+    url.append(text.substr(begin, end - begin));
+    out += core::redact_source(url).substr(1);
     done = end;
     pos = end > 3 ? end - 3 : end;
   }

@@ -103,7 +103,7 @@ TEST(VideoInputCheck, RefusesOtherProtocolsWithAClearMessage) {
       EXPECT_EQ(m.find("secret"), std::string::npos) << m;
     }
   }
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string(), std::string("a.mp4\nb.mp4"), std::string("a\x1b.mp4")}) {
     EXPECT_THROW((void)check_video_input(bad), Error) << bad;
   }
@@ -119,9 +119,9 @@ TEST(VideoInputCheck, RedactsUrlsInFreeText) {
   EXPECT_EQ(redact_urls_in_text("no url here"), "no url here");
   // Found by video_input_fuzzer: a URL that is not at the start of an input, one without a
   // proper scheme, and a user-info holding a quote.
-  for (const std::string text : {std::string("Opening 'http://u:pw123456@h/a.m3u8?k=v' now"),
-                                 std::string("httoutps:/://ures:pw123456@exaep:smpl//n,,0,10"),
-                                 std::string("x 'http://u::pw123456'6@h/a' y")}) {
+  for (const std::string& text : {std::string("Opening 'http://u:pw123456@h/a.m3u8?k=v' now"),
+                                  std::string("httoutps:/://ures:pw123456@exaep:smpl//n,,0,10"),
+                                  std::string("x 'http://u::pw123456'6@h/a' y")}) {
     EXPECT_EQ(redact_urls_in_text(text).find("pw123456"), std::string::npos) << text;
     try {
       (void)check_video_input(text);

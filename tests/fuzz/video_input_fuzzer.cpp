@@ -132,9 +132,13 @@ void check_manifest(const std::string& text) {
         broken_promise("bad stem", v.stem);
       const fs::path rel = v.out_dir.lexically_relative(fs::path(job.batch.out));
       if (rel.empty() || *rel.begin() == "..") broken_promise("outside {out}", v.out_dir.string());
-      if (v.is_url && v.display != v.input &&
-          (framescribe::core::redact_source(v.display) != v.display ||
-           v.identity.find(v.input) != std::string::npos))
+      // The identity is the job and the redacted name, plus a hash when redaction changed it.
+      if (v.display != (v.is_url ? framescribe::core::redact_source(v.input) : v.input))
+        broken_promise("display", v.display);
+      const std::string want = "j\n" + v.display;
+      if (v.display == v.input
+              ? v.identity != want
+              : v.identity.rfind(want + "\n#", 0) != 0 || v.identity.size() != want.size() + 2 + 16)
         broken_promise("credentials in a name", v.identity);
     }
   } catch (const Error& e) {

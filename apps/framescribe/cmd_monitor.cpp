@@ -368,7 +368,18 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0.0f, 10.0f));
   cmd->add_option("--top-p", o->top_p, "Nucleus sampling: keep tokens up to this probability")
       ->capture_default_str()
-      ->check(CLI::Range(0.0f, 1.0f));
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            // The sampler takes (0, 1]: 0 would fail at the first window, not here (exit 2).
+            float p = 0;
+            try {
+              p = std::stof(v);
+            } catch (const std::logic_error&) {
+              return std::string("expected a number in (0, 1]");
+            }
+            return p > 0 && p <= 1 ? std::string() : std::string("must be in (0, 1]");
+          },
+          "(0, 1]"));
   cmd->add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
   auto* interval =
       cmd->add_option("--interval", o->every_s, "A window every S seconds")->capture_default_str();

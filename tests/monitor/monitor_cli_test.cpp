@@ -596,6 +596,12 @@ TEST(MonitorCli, SharedOptionNamesAndTheOldEvery) {
       {"monitor", clip.string(), "--model", model.string(), "--every", "2", "--interval", "2"},
       dir / "stderr.txt");
   EXPECT_EQ(both.exit_code, 2) << both.err;
+  for (const std::string& bad : {"0", "1.5", "x"}) {
+    const CliRun run = run_framescribe(
+        {"monitor", clip.string(), "--model", model.string(), "--top-p", bad}, dir / "stderr.txt");
+    EXPECT_EQ(run.exit_code, 2) << bad << "\n" << run.err;
+    EXPECT_NE(run.err.find("--top-p"), std::string::npos) << run.err;
+  }
 }
 
 }  // namespace

@@ -238,6 +238,14 @@ std::unique_ptr<FfmpegSource::Impl> FfmpegSource::open_impl(std::unique_ptr<Impl
     // Without it a stalled server blocks a read forever (only a stop request would end it).
     av_dict_set_int(&dict, "rw_timeout", std::int64_t{s.opt.network_timeout_ms} * 1000, 0);
   }
+  if (!custom_io && s.input.kind == VideoInputKind::kHttp) {
+    // FFmpeg's tls protocol does not verify the peer unless told to; nested https reads (an
+    // HLS playlist's segments) inherit these options.
+    if (!av_dict_get(dict, "tls_verify", nullptr, 0))
+      av_dict_set(&dict, "tls_verify", s.opt.tls_verify ? "1" : "0", 0);
+    if (!s.opt.tls_ca_file.empty() && !av_dict_get(dict, "ca_file", nullptr, 0))
+      av_dict_set(&dict, "ca_file", s.opt.tls_ca_file.c_str(), 0);
+  }
   AvDictionaryPtr dict_owner(dict);
   const AVInputFormat* forced = nullptr;
   if (!s.opt.format_name.empty()) {

@@ -104,6 +104,11 @@ struct SourceOptions {
   double sample_fps = 0;
   std::int64_t start_ns = 0;        // > 0: seek to the keyframe at or before, drop earlier frames
   int network_timeout_ms = 15'000;  // URLs: a read or connect stalled this long fails
+  // https URLs: the server's certificate is verified (FFmpeg's own default is not to) against
+  // the system's trust store, or against `tls_ca_file` (PEM) when it is set. A video fetched
+  // from an unverified server is whatever the network path chose to send.
+  bool tls_verify = true;
+  std::string tls_ca_file;
   std::map<std::string, std::string> format_options;  // passed to avformat_open_input
   std::string format_name;  // force a demuxer ("mp4", "matroska", ...); empty: probe
   // Extra stop condition polled by FFmpeg's interrupt callback (any thread may flip it).

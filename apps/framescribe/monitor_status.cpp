@@ -150,8 +150,9 @@ std::string status_page(const std::vector<StreamStatus>& streams) {
        ".stream{background:#fff;border-radius:6px;padding:1em;margin-bottom:1em;"
        "display:flex;gap:1em}.frame{width:320px;max-width:480px;background:#222;image-rendering:"
        "pixelated}"
-       ".health.ok{color:#070}.health.down{color:#b00}.alerts li{color:#b00}"
-       ".history{font-size:90%}.history h3{font-size:100%;margin:.6em 0 .2em}"
+       ".health.ok{color:#070}.health.down{color:#b00}.alerts li.alert{color:#b00}"
+       ".frame.none{color:#ccc;padding:.5em}.history{font-size:90%}.history "
+       "h3{font-size:100%;margin:.6em 0 .2em}"
        ".history ol{margin:0;padding-left:1.2em}time,.fig{color:#555;font-variant-numeric:"
        "tabular-nums}</style></head>"
        "<body><h1>framescribe monitor</h1>"
@@ -173,18 +174,14 @@ std::string status_page(const std::vector<StreamStatus>& streams) {
       << s.reconnects << " reconnects, latency <span class=\"fig latency\">"
       << fixed2(s.job.last_latency_s) << " s</span></p>";
     o << "<p class=\"description\">" << sinks::html_escape(s.description) << "</p>";
-    o << "<ul class=\"alerts\">";
-    for (auto it = s.recent_alerts.rbegin(); it != s.recent_alerts.rend(); ++it)
-      o << "<li class=\"alert\">" << sinks::html_escape(*it) << "</li>";
-    o << "</ul>";
     // Recent history, newest first.
     o << "<div class=\"history\"><h3>Recent descriptions</h3><ol class=\"descriptions\">";
     for (auto it = s.recent_descriptions.rbegin(); it != s.recent_descriptions.rend(); ++it)
       o << "<li class=\"entry description\"><time>" << when(it->wall_clock_ns)
-        << "</time> <span class=\"fig latency\">" << fixed2(it->seconds) << " s</span> "
-        << sinks::html_escape(it->text) << "</li>";
+        << "</time> <span class=\"fig latency\" title=\"latency\">" << fixed2(it->seconds)
+        << " s</span> " << sinks::html_escape(it->text) << "</li>";
     if (s.recent_descriptions.empty()) o << "<li class=\"none\">none yet</li>";
-    o << "</ol><h3>Recent alerts</h3><ol class=\"alert-history\">";
+    o << "</ol><h3>Recent alerts</h3><ol class=\"alerts\">";
     for (auto it = s.recent_alerts.rbegin(); it != s.recent_alerts.rend(); ++it)
       o << "<li class=\"entry alert\">" << sinks::html_escape(*it) << "</li>";
     if (s.recent_alerts.empty()) o << "<li class=\"none\">none</li>";

@@ -1,6 +1,7 @@
 // The monitor's status page, served by the real MonitorHttp on 127.0.0.1 and fetched over HTTP
-// (and, when Chromium is installed, rendered by it): each stream's recent history (the last
-// descriptions, alerts and gaps, newest first), figures rounded for people, a link to /metrics.
+// (and, when Chromium is installed, rendered by it, a screenshot kept in $FS_ARTIFACT_DIR): each
+// stream's recent history (the last descriptions, alerts and gaps, newest first), figures rounded
+// for people, a link to /metrics.
 #include <gtest/gtest.h>
 
 #include <httplib.h>
@@ -111,10 +112,32 @@ TEST(StatusPage, ShowsRecentHistoryNewestFirstWithRoundedFigures) {
     for (std::size_t k; (k = fread(buf, 1, sizeof buf, p)) > 0;) dom.append(buf, k);
     pclose(p);
   }
-  std::error_code ec;
-  std::filesystem::remove_all(profile, ec);
   ASSERT_FALSE(dom.empty()) << "chromium printed nothing";
   check_history(dom);
+  // A screenshot for people to look at (kept in $FS_ARTIFACT_DIR when set).
+  const std::filesystem::path png = profile / "status-history.png";
+  const std::string shot =
+      "timeout -k 5 45 '" + chromium +
+      "' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
+      "--no-first-run --hide-scrollbars --user-data-dir='" +
+      profile.string() + "' --window-size=1280,1400 --virtual-time-budget=1000 --screenshot='" +
+      png.string() + "' http://127.0.0.1:" + std::to_string(http.port()) + "/ >/dev/null 2>&1";
+  EXPECT_EQ(std::system(shot.c_str()), 0);
+  std::string bytes;
+  if (FILE* f = std::fopen(png.c_str(), "rb")) {
+    char buf[4096];
+    for (std::size_t k; (k = fread(buf, 1, sizeof buf, f)) > 0;) bytes.append(buf, k);
+    std::fclose(f);
+  }
+  EXPECT_GT(bytes.size(), 1000u);
+  EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  if (const char* art = std::getenv("FS_ARTIFACT_DIR"); art != nullptr && *art != '\0') {
+    std::filesystem::create_directories(art);
+    std::filesystem::copy_file(png, std::filesystem::path(art) / "monitor-status-history.png",
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(profile, ec);
 }
 
 }  // namespace

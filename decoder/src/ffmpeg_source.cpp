@@ -28,6 +28,8 @@ constexpr int kIoBufferBytes = 64 * 1024;
 // Damaged input can make a decoder fail on every call; after this many failures in a row
 // without a frame, the rest of the input is given up on (with a warning), so no input hangs us.
 constexpr int kMaxConsecutiveErrors = 1000;
+// Skipped packets remembered at most (a decoder holds far fewer packets than this in flight).
+constexpr std::size_t kMaxSkippedPts = 1024;
 
 int interrupt_cb(void* opaque) {
   return static_cast<const FfmpegSource::Impl*>(opaque)->stop_requested() ? 1 : 0;
@@ -496,9 +498,16 @@ std::optional<DecodedFrame> FfmpegSource::next() {
       // when the packet is submitted, also with frame threads).
       AVDiscard want = AVDISCARD_DEFAULT;
       std::int64_t rel = 0;
-      if (s.pkt->pts != AV_NOPTS_VALUE && !__builtin_sub_overflow(s.pkt->pts, s.start_pts, &rel) &&
-          far_from_tick(av_rescale_q(rel, s.time_base, kNsTimeBase)))
-        want = AVDISCARD_NONREF;
+      if (s.pkt->pts != AV_NOPTS_VALUE && !__builtin_sub_overflow(s.pkt->pts, s.start_pts, &rel)) {
+        const std::int64_t pkt_ns = av_rescale_q(rel, s.time_base, kNsTimeBase);
+        if (far_from_tick(pkt_ns)) {
+          want = AVDISCARD_NONREF;
+          // Remembered so that the hole it may leave is not taken for damage (note_interval).
+          if (s.skipped_pts_ns.size() >= kMaxSkippedPts)
+            s.skipped_pts_ns.erase(s.skipped_pts_ns.begin());
+          s.skipped_pts_ns.push_back(pkt_ns);
+        }
+      }
       s.dec->skip_frame = want;
     }
     ret = avcodec_send_packet(s.dec.get(), s.pkt.get());
@@ -591,14 +600,19 @@ void FfmpegSource::note_interval(std::int64_t pts_ns) {
         static_cast<std::int64_t>(std::min(std::round(step / nominal) - 1.0, 1e15));
     // With --fps sampling the decoder skips non-reference frames far from a tick on purpose
     // (read loop): such a hole is no damage, and the regular run goes on across it, so that a
-    // real hole later is still seen. A hole longer than a sampling period holds a frame near a
-    // tick, which is never skipped.
-    if (s.opt.sample_fps > 0 && step < 1e9 / s.opt.sample_fps && missing <= 10000) {
-      bool skipped_on_purpose = true;
-      for (std::int64_t k = 1; skipped_on_purpose && k <= missing; ++k)
-        skipped_on_purpose = far_from_tick(
-            s.last_pts_ns + static_cast<std::int64_t>(static_cast<double>(k) * nominal));
-      if (skipped_on_purpose) return;
+    // real hole later is still seen. The hole is deliberate when every frame missing from it
+    // was a packet sent for skipping; the packets' own times are compared, not times
+    // reconstructed from the frame interval (B-frames: the decoder's order and rounding made
+    // the arithmetic disagree by a nanosecond and clean x264 files were reported damaged).
+    if (s.opt.sample_fps > 0 && !s.skipped_pts_ns.empty()) {
+      const double half = 0.5 * nominal;
+      std::int64_t skipped = 0;
+      for (const std::int64_t t : s.skipped_pts_ns) {
+        const double d = static_cast<double>(t);
+        if (d > static_cast<double>(s.last_pts_ns) + half && d < static_cast<double>(pts_ns) - half)
+          ++skipped;
+      }
+      if (skipped >= missing) return;
     }
     if (s.regular_run >= 25) {
       s.stats.frames_missing += missing;
@@ -651,6 +665,9 @@ std::optional<DecodedFrame> FfmpegSource::take_frame() {
   }
   note_interval(pts_ns);
   s.last_pts_ns = pts_ns;
+  // Packets come in decode order, frames in presentation order: a skipped packet's time is kept
+  // until a decoded frame has passed it.
+  std::erase_if(s.skipped_pts_ns, [pts_ns](std::int64_t t) { return t <= pts_ns; });
 
   if ((av->flags & AV_FRAME_FLAG_CORRUPT) || av->decode_error_flags != 0) ++s.stats.frames_damaged;
 

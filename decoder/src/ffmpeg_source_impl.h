@@ -49,6 +49,10 @@ struct FfmpegSource::Impl {
   bool draining_reported = false;
   bool damage_reported = false;
   std::int64_t regular_run = 0;  // consecutive frames one nominal interval apart
+  // Media times (ns) of the packets sent with skip_frame = AVDISCARD_NONREF that no decoded
+  // frame has passed yet: a timestamp hole made only of these is the decoder skipping frames
+  // on purpose, not damage (bounded: pruned as frames pass, at most kMaxSkippedPts).
+  std::vector<std::int64_t> skipped_pts_ns;
 
   SwsContextPtr sws;  // RGB conversion, reused while the input format holds
   int sws_colorspace = -1;

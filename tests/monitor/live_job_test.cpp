@@ -147,6 +147,31 @@ TEST(LiveJob, WaitForEngineDescribesEveryWindow) {
   EXPECT_EQ(st.windows_done, 39);
 }
 
+// A source that ends by itself (a file played out) gets one last window of the frames since
+// the previous one: 5 s of frames with a window every 10 s is described once (before: never).
+TEST(LiveJob, ASourceThatEndsGetsALastWindow) {
+  ScriptedEngine engine;
+  RecordingObserver obs;
+  ScriptedLiveSource src(5, kS);
+  LiveOptions o = every_second();
+  o.every_ns = 10 * kS;
+  o.window_ns = 10 * kS;
+  LiveJob job("cam", engine, nullptr, o, {}, &obs);
+  core::StopFlag stop;
+  job.run(src, {}, stop);
+  ASSERT_EQ(engine.plans.size(), 1u);
+  EXPECT_EQ(engine.plans[0].frames.size(), 5u);
+  EXPECT_EQ(engine.plans[0].frames.back().frame.pts_ns, 4 * kS);
+  // Stopped, a source makes no last window.
+  ScriptedEngine engine2;
+  ScriptedLiveSource src2(5, kS);
+  LiveJob job2("cam", engine2, nullptr, o, {}, nullptr);
+  core::StopFlag stopped;
+  stopped.request(core::StopFlag::kFinishWindow);
+  job2.run(src2, {}, stopped);
+  EXPECT_TRUE(engine2.plans.empty());
+}
+
 // The observer learns each window's wall-clock time: that of its newest frame (the fake
 // source's frames are at 1.7e18 ns + pts), beside the media times.
 TEST(LiveJob, WindowsCarryTheWallClockOfTheirNewestFrame) {

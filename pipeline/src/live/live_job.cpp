@@ -203,6 +203,43 @@ void LiveJob::run(LiveFrameSource& source, const core::RunInfo& info, const core
   std::int64_t next_window = core::kNoTimestamp;
   std::int64_t next_id = 0;
   std::int64_t seq = 0;
+  // The ring (its newest frame at `pts`) as a window, queued for the engine.
+  std::int64_t last_window_pts = core::kNoTimestamp;
+  auto make_window = [&](std::int64_t pts) {
+    last_window_pts = pts;
+    // Lay the window out with the packer (labels, instruction, exact token count).
+    const std::vector<const Sampled*> chosen = thin(ring, s.opt.max_frames_per_window);
+    PackingOptions po;
+    po.answer_reserve_tokens = s.opt.answer_reserve_tokens;
+    po.max_frames_per_window = static_cast<std::int64_t>(chosen.size());
+    po.prompt_template = s.opt.prompt;
+    po.video_name = stream_;
+    WindowPacker packer(po, s.describe.coster());
+    for (const Sampled* c : chosen) (void)packer.push(c->frame);
+    std::optional<WindowPlan> plan =
+        packer.finish(pts + std::max<std::int64_t>(s.opt.sample_interval_ns, 1));
+    if (!plan || plan->frames.empty()) return;
+    plan->id = next_id++;
+    Pending p;
+    p.captured_mono_ns = chosen.back()->received_mono_ns;
+    p.wall_clock_ns = chosen.back()->frame.frame.wall_clock_ns;
+    p.snapshot = chosen.back()->frame.frame.image;
+    p.plan = std::move(*plan);
+    {
+      std::unique_lock lock(s.mu);
+      // A stop is no notification: look again every 200 ms.
+      while (s.opt.wait_for_engine && s.pending.size() >= s.opt.max_pending_windows &&
+             s.error == nullptr && !stop.stop_requested())
+        s.cv.wait_for(lock, std::chrono::milliseconds(200));
+      ++s.stats.windows_made;
+      s.pending.push_back(std::move(p));
+      while (s.pending.size() > s.opt.max_pending_windows) {
+        s.pending.pop_front();
+        ++s.stats.windows_dropped;
+      }
+    }
+    s.cv.notify_all();
+  };
   auto failed = [&] {
     std::lock_guard lock(s.mu);
     return s.error != nullptr;
@@ -210,7 +247,15 @@ void LiveJob::run(LiveFrameSource& source, const core::RunInfo& info, const core
   try {
     while (!stop.stop_requested() && !failed()) {
       std::optional<LiveFrameSource::Item> item = source.next(std::chrono::milliseconds(200));
-      if (!item) break;
+      if (!item) {
+        // The source ended (a file played out; a live source ends only when stopped): the
+        // frames sampled since the last window make one more, so a file shorter than the
+        // interval is still described.
+        if (!stop.stop_requested() && !ring.empty() &&
+            ring.back().frame.frame.pts_ns != last_window_pts)
+          make_window(ring.back().frame.frame.pts_ns);
+        break;
+      }
       if (item->gap) {
         {
           std::lock_guard lock(s.mu);
@@ -256,38 +301,7 @@ void LiveJob::run(LiveFrameSource& source, const core::RunInfo& info, const core
       next_window += s.opt.every_ns;
       if (next_window <= pts) next_window = pts + s.opt.every_ns;
 
-      // Lay the window out with the packer (labels, instruction, exact token count).
-      const std::vector<const Sampled*> chosen = thin(ring, s.opt.max_frames_per_window);
-      PackingOptions po;
-      po.answer_reserve_tokens = s.opt.answer_reserve_tokens;
-      po.max_frames_per_window = static_cast<std::int64_t>(chosen.size());
-      po.prompt_template = s.opt.prompt;
-      po.video_name = stream_;
-      WindowPacker packer(po, s.describe.coster());
-      for (const Sampled* c : chosen) (void)packer.push(c->frame);
-      std::optional<WindowPlan> plan =
-          packer.finish(pts + std::max<std::int64_t>(s.opt.sample_interval_ns, 1));
-      if (!plan || plan->frames.empty()) continue;
-      plan->id = next_id++;
-      Pending p;
-      p.captured_mono_ns = chosen.back()->received_mono_ns;
-      p.wall_clock_ns = chosen.back()->frame.frame.wall_clock_ns;
-      p.snapshot = chosen.back()->frame.frame.image;
-      p.plan = std::move(*plan);
-      {
-        std::unique_lock lock(s.mu);
-        // A stop is no notification: look again every 200 ms.
-        while (s.opt.wait_for_engine && s.pending.size() >= s.opt.max_pending_windows &&
-               s.error == nullptr && !stop.stop_requested())
-          s.cv.wait_for(lock, std::chrono::milliseconds(200));
-        ++s.stats.windows_made;
-        s.pending.push_back(std::move(p));
-        while (s.pending.size() > s.opt.max_pending_windows) {
-          s.pending.pop_front();
-          ++s.stats.windows_dropped;
-        }
-      }
-      s.cv.notify_all();
+      make_window(pts);
     }
   } catch (...) {
     std::lock_guard lock(s.mu);

@@ -8,6 +8,10 @@
 //   pipeline::LiveJob job("cam1", *describe_client, alert_client.get(), opt, sinks, &observer);
 //   job.run(source, stop);      // blocks until the source ends or stop is requested
 //
+// When the source ends by itself (a file played out; a live source ends only when stopped), the
+// frames sampled since the last window make one last window: a file shorter than the interval
+// is still described.
+//
 // Latency bound: with an engine taking at most T per call (description plus every alert
 // question), a description is emitted at most every_ns + (max_pending_windows + 1) * T after
 // the capture of the window's newest frame (it waits for the call in progress, then for the

@@ -486,6 +486,7 @@ EngineBenchReport run_engine_bench(const EngineBenchOptions& o,
   eo.n_threads = o.threads;
   eo.load_format = o.load_format;
   eo.dummy_seed = o.seed;
+  eo.attention = o.attention;
   eo.max_context_tokens = context;
   if (o.device == fi::Device::kCpu) {
     // float32 weights + a KV cache of the largest context: refuse before the allocation fails.

@@ -65,6 +65,7 @@ struct EngineBenchOptions {
   std::string model_dir;  // empty: Pixtral-12B's configuration
   inference::LoadFormat load_format = inference::LoadFormat::kDummy;
   std::uint64_t seed = 0;
+  inference::AttentionChoice attention = inference::AttentionChoice::kAuto;  // CUDA
   int threads = 0;
   int decode_tokens = 32;          // per decode row
   int window_decode_tokens = 128;  // after a window's prefill

@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "cuda/cuda_check.h"
+#include "cuda/cuda_setup.h"
 #include "cuda/ops.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
@@ -105,6 +106,18 @@ CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) 
   FS_CUDA_CHECK(cudaGetDevice(&device));
   FS_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
   device_name_ = prop.name;
+
+  // Which attention kernels, decided once here (attention_plan.h); --attention cudnn that cannot
+  // be honoured throws before anything is allocated. The cuDNN path is not built yet (issue 18):
+  // every path runs the own kernels, and the log says where cuDNN was planned.
+  {
+    const CudaSetupReport setup = setup_report(config_, options.attention);
+    FS_CHECK(setup.plan_error.empty(), kUnsupported, setup.plan_error);
+    FS_LOG_INFO("CUDA engine on " << device_name_ << " (compute " << prop.major << "." << prop.minor
+                                  << "): " << versions_line(setup) << "\nattention (--attention "
+                                  << to_string(options.attention) << "):\n"
+                                  << setup.plan.summary());
+  }
 
   // Before anything is allocated (the weight layout alone walks every layer on the host): the
   // bf16 weights and the KV cache + activations arena against the device's free memory, and the

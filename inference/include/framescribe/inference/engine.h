@@ -40,6 +40,12 @@ std::string_view to_string(Device device);
 // same seed). The answers are meaningless.
 enum class LoadFormat { kCheckpoint, kDummy };
 
+// Which attention kernels the CUDA engine uses (decided once at load, attention_plan.h):
+// kAuto = cuDNN's fused attention where the cuDNN found at run time supports the path, else the
+// engine's own kernels (the reason logged once); kCudnn = cuDNN or a load error naming why;
+// kOwn = the engine's own kernels. The CPU engine ignores it.
+enum class AttentionChoice { kAuto, kCudnn, kOwn };
+
 struct EngineOptions {
   Device device = Device::kCpu;
   int n_threads = 0;                    // CPU engine: 0 = all hardware threads
@@ -48,6 +54,7 @@ struct EngineOptions {
   std::uint64_t dummy_seed = 0;           // kDummy: the same seed gives the same weights
   std::int64_t prefill_chunk_tokens = 0;  // CUDA: tokens per prefill step (0 = 2048)
   std::int64_t vision_batch_tokens = 0;   // CUDA: patches per vision step (0 = 16384)
+  AttentionChoice attention = AttentionChoice::kAuto;  // CUDA: --attention auto|cudnn|own
 };
 
 // Memory an engine holds, in bytes. device_used/device_total: the whole device as its driver

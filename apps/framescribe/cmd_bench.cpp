@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "engine_bench.h"
 #include "framescribe/core/error.h"
+#include "framescribe/inference/attention_plan.h"
 
 namespace framescribe::apps {
 
@@ -35,6 +36,7 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       "(the table then goes to stderr).");
   struct Opts {
     std::string device = "cpu", model, load_format = "auto", rows = "default", json;
+    std::string attention = "auto";
     std::uint64_t seed = 0;
     int threads = 0, decode_tokens = 32, window_decode_tokens = 128;
   };
@@ -51,6 +53,11 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"auto", "checkpoint", "dummy"}))
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the dummy weights")->capture_default_str();
+  cmd->add_option("--attention", o->attention,
+                  "CUDA attention kernels: auto (cuDNN where it supports the path), cudnn (or "
+                  "fail at load), own; the plan is logged at load")
+      ->check(CLI::IsMember({"auto", "cudnn", "own"}))
+      ->capture_default_str();
   cmd->add_option("--rows", o->rows, "Comma-separated rows (see below)")
       ->check(
           [](const std::string& list) {
@@ -82,6 +89,7 @@ void add_bench_command(CLI::App& app, int* exit_code) {
                          ? inference::LoadFormat::kDummy
                          : inference::LoadFormat::kCheckpoint;
     bo.seed = o->seed;
+    bo.attention = inference::parse_attention_choice(o->attention);
     bo.threads = o->threads;
     bo.decode_tokens = o->decode_tokens;
     bo.window_decode_tokens = o->window_decode_tokens;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "framescribe/inference/prompt.h"
 #include "framescribe/inference/tokenizer.h"
 #include "model_defaults.h"
+#include "video_options.h"  // max_edge_message, number_range
 
 namespace framescribe::apps {
 namespace {
@@ -54,6 +56,53 @@ struct LoadedImage {
   inference::PixelImage pixels;
 };
 
+// Tokens of the image blocks of a prompt ([IMG], [IMG_BREAK] and [IMG_END]).
+std::size_t image_tokens(const inference::Prompt& p) {
+  std::size_t n = 0;
+  for (const inference::ImagePlacement& i : p.images) n += i.n_tokens;
+  return n;
+}
+
+// The engine's context when EngineOptions::max_context_tokens is 0: the model's, at most 128k.
+constexpr std::int64_t kEngineDefaultContext = 131072;
+
+std::string thousands(std::int64_t n) {
+  // Built forwards (no insert: GCC 12 warns -Wrestrict on std::string::insert here).
+  const std::string digits = std::to_string(n);
+  std::string s;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0 && digits[i - 1] != '-') s += ',';
+    s += digits[i];
+  }
+  return s;
+}
+
+// The largest longest edge (a multiple of the patch size, at most `edge_px`) at which the
+// images and `text_tokens` other tokens leave at least one token of `context` free; 0 if none.
+int largest_fitting_edge(const std::vector<LoadedImage>& images, int patch_px, int edge_px,
+                         std::int64_t text_tokens, std::int64_t context) {
+  for (int e = edge_px; e >= patch_px; e -= patch_px) {
+    std::int64_t n = text_tokens;
+    for (const LoadedImage& li : images)
+      n += inference::target_size(li.source_width_px, li.source_height_px, e, patch_px).n_tokens();
+    if (n < context) return e;
+  }
+  return 0;
+}
+
+// An extreme aspect ratio leaves one patch across: the model sees a strip of smeared pixels.
+void warn_if_strip(const LoadedImage& li, int patch_px) {
+  const int cols = li.pixels.width_px / patch_px, rows = li.pixels.height_px / patch_px;
+  const int short_src = std::min(li.source_width_px, li.source_height_px);
+  if (std::min(cols, rows) == 1 && std::max(cols, rows) > 1 && short_src > patch_px) {
+    FS_LOG_WARN(li.name << ": " << li.source_width_px << "x" << li.source_height_px << " becomes "
+                        << li.pixels.width_px << "x" << li.pixels.height_px << ", one patch "
+                        << (rows == 1 ? "high" : "wide")
+                        << ": a strip the model can hardly read; crop the image or ask about "
+                           "parts of it");
+  }
+}
+
 int run_ask(const AskOptions& o) {
   using namespace framescribe::inference;
   using Clock = std::chrono::steady_clock;
@@ -74,10 +123,11 @@ int run_ask(const AskOptions& o) {
   }
   const int patch_px = config.vision.patch_px;
   const int edge_px = o.max_image_edge_px > 0 ? o.max_image_edge_px : config.vision.image_size_px;
-  FS_CHECK(edge_px % patch_px == 0 && edge_px <= config.vision.image_size_px, kInvalidArgument,
-           "--max-image-edge " << edge_px << ": must be a multiple of the patch size (" << patch_px
-                               << ") and at most the model's image size ("
-                               << config.vision.image_size_px << ")");
+  // The model's patch and image sizes bound the edge; a bad value is a usage error (exit 2).
+  if (edge_px % patch_px != 0 || edge_px < patch_px || edge_px > config.vision.image_size_px) {
+    throw CLI::ValidationError(
+        max_edge_message("--max-edge", edge_px, patch_px, config.vision.image_size_px));
+  }
 
   // Images: read, decode, preprocess (each failure names its image). FFmpeg's own complaints
   // about a damaged file go to the log (shown with -v); the error says what matters.
@@ -94,6 +144,7 @@ int run_ask(const AskOptions& o) {
     li.source_width_px = img.width_px();
     li.source_height_px = img.height_px();
     li.pixels = preprocess_image(img.view(), pre);
+    warn_if_strip(li, patch_px);
     FS_LOG_DEBUG(li.name << ": " << img.width_px() << "x" << img.height_px() << " -> "
                          << li.pixels.width_px << "x" << li.pixels.height_px);
     images.push_back(std::move(li));
@@ -115,6 +166,27 @@ int run_ask(const AskOptions& o) {
   std::vector<PixelImage> ordered;
   for (const ImagePlacement& p : prompt.images) ordered.push_back(images.at(p.source_index).pixels);
   const std::vector<std::int32_t> ids(prompt.ids.begin(), prompt.ids.end());
+  // The context must hold the prompt and at least one answer token: else say which --max-edge
+  // fits (before the weights load).
+  const std::int64_t context =
+      std::min<std::int64_t>(config.text.max_context, kEngineDefaultContext);
+  if (static_cast<std::int64_t>(ids.size()) >= context) {
+    std::ostringstream m;
+    m << (images.size() == 1 ? "the image needs " : "the images need ")
+      << thousands(static_cast<std::int64_t>(image_tokens(prompt))) << " tokens (the prompt "
+      << thousands(static_cast<std::int64_t>(ids.size())) << " in all); the context is "
+      << thousands(context) << ": ";
+    const int fit = largest_fitting_edge(
+        images, patch_px, edge_px,
+        static_cast<std::int64_t>(ids.size()) - static_cast<std::int64_t>(image_tokens(prompt)),
+        context);
+    if (fit > 0) {
+      m << "use --max-edge " << fit;
+    } else {
+      m << "no --max-edge fits; give fewer images or a shorter question";
+    }
+    throw CLI::ValidationError(m.str());
+  }
 
   const auto t_load = Clock::now();
   EngineOptions eo = engine_options(o.engine);
@@ -203,7 +275,7 @@ void add_ask_command(CLI::App& app, int* exit_code) {
       "refers\n"
       "to them. JPEG EXIF orientation is applied; transparency is composited over white. Images "
       "are\n"
-      "resized so the longer edge is at most --max-image-edge (default: the model's 1024).\n"
+      "resized so the longer edge is at most --max-edge (default: the model's 1024).\n"
       "The answer is streamed to stdout; --json prints one object instead (answer, token counts,\n"
       "stop reason, timings). MODEL must hold tekken.json or tokenizer.json.");
   auto o = std::make_shared<AskOptions>();
@@ -216,7 +288,7 @@ void add_ask_command(CLI::App& app, int* exit_code) {
   cmd->add_option("-s,--system", o->system, "System prompt");
   cmd->add_option("-n,--max-tokens", o->max_tokens, "Most tokens to generate")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(number_range(1, 1 << 20));
   cmd->add_option("--temperature", o->temperature, "Sampling temperature (0 = greedy)")
       ->capture_default_str()
       ->check(CLI::Range(0.0f, 10.0f));
@@ -224,13 +296,13 @@ void add_ask_command(CLI::App& app, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(0.0f, 1.0f));
   cmd->add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
-  cmd->add_option("--max-image-edge", o->max_image_edge_px,
+  cmd->add_option("--max-edge,--max-image-edge", o->max_image_edge_px,
                   "Longest image edge in pixels, a multiple of the patch size (0 = the model's)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("-t,--threads", o->threads, "CPU threads (0 = all)")
+      ->check(number_range(0, 1 << 16));
+  cmd->add_option("-t,--threads,--engine-threads", o->threads, "CPU engine threads (0: all)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(number_range(0, 1024));
   add_engine_choice_options(cmd, &o->engine);
   cmd->add_flag("--json", o->json, "Print one JSON object instead of streaming text");
   cmd->add_option("question", o->question, "The question")->required();

@@ -44,6 +44,7 @@ struct BatchOptions {
   std::string shard;
   int shards = 0;
   int parallel = 0;  // 0: the job file's batch.parallel
+  int threads = -1;  // -1: the job file's defaults.threads
   bool quiet = false;
 };
 
@@ -140,12 +141,13 @@ int run_batch_command(const BatchOptions& o) {
   inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(job.model));
   inference::EngineOptions eo;
   eo.device = job.device == "cuda" ? inference::Device::kCuda : inference::Device::kCpu;
-  eo.n_threads = job.engine_threads;
+  eo.n_threads = o.threads >= 0 ? o.threads : job.engine_threads;
   eo.max_context_tokens = context;
   PixtralWindowOptions wo;
   wo.system = first.prompts.system;
   wo.max_answer_tokens = first.generation.max_tokens;
   wo.sampling.temperature = static_cast<float>(first.generation.temperature);
+  wo.sampling.top_p = static_cast<float>(first.generation.top_p);
   wo.sampling.seed = first.generation.seed;
   wo.context_tokens = context;
   wo.model_name = fs::path(job.model).filename().empty()
@@ -265,6 +267,9 @@ void add_batch_command(CLI::App& app, int* exit_code) {
       ->excludes(shard);
   cmd->add_option("-j,--parallel", o->parallel, "Videos decoded at once (default: batch.parallel)")
       ->check(CLI::Range(1, 64));
+  cmd->add_option("-t,--threads,--engine-threads", o->threads,
+                  "CPU engine threads (0: all; default: defaults.threads)")
+      ->check(CLI::Range(0, 1024));
   cmd->add_flag("--quiet", o->quiet, "No progress line");
   cmd->footer(kBatchHelp);
   auto merge_file = std::make_shared<std::string>();

@@ -77,7 +77,9 @@ void add_bench_command(CLI::App& app, int* exit_code) {
                   "Tokens generated after a window's prefill")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  cmd->add_option("--threads", o->threads, "CPU engine threads (0 = all)")->capture_default_str();
+  cmd->add_option("-t,--threads,--engine-threads", o->threads, "CPU engine threads (0: all)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   cmd->add_option("--json", o->json, "Write the results as JSON to FILE ('-': stdout)");
   cmd->callback([o, exit_code] {
     EngineBenchOptions bo;

@@ -24,7 +24,7 @@ void add_frames_command(CLI::App& app, int* exit_code) {
     bool progress = true;
   };
   auto opts = std::make_shared<Opts>();
-  add_video_options(cmd, &opts->video);
+  add_video_options(cmd, &opts->video, /*positional=*/true, /*threads_alias=*/true);
   cmd->add_option("-o,--out", opts->out, "Output directory (created if missing)")->required();
   cmd->add_flag("!--no-progress", opts->progress, "No progress lines on stderr");
   cmd->footer(

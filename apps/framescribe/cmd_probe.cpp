@@ -74,7 +74,7 @@ void add_probe_command(CLI::App& app, int* exit_code) {
     bool exact = false;
   };
   auto opts = std::make_shared<Opts>();
-  add_video_options(cmd, &opts->video);
+  add_video_options(cmd, &opts->video, /*positional=*/true, /*threads_alias=*/true);
   cmd->add_flag("--json", opts->json, "Print JSON instead of text");
   cmd->add_flag("--exact", opts->exact,
                 "Count sampled frames by decoding (default: estimate when possible)");

@@ -33,13 +33,13 @@ void add_reference_check_command(CLI::App& app, int* exit_code) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--tolerance", opts->tolerance, "Largest relative error accepted")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1e-12, 1.0));
   cmd->add_option("--dump", opts->dump,
                   "Also write the engine's outputs here (safetensors: image_features, logits, "
                   "logits_full, generated_ids = the engine's greedy tokens)");
-  cmd->add_option("-t,--threads", opts->threads, "CPU threads (0 = all)")
+  cmd->add_option("-t,--threads,--engine-threads", opts->threads, "CPU engine threads (0: all)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 1024));
   cmd->callback([opts, exit_code] {
     using namespace framescribe::inference;
     EngineOptions eo;

@@ -51,6 +51,7 @@ struct SummarizeOptions {
   std::int64_t context = 0;
   int max_tokens = 512;
   float temperature = 0.0f;
+  float top_p = 1.0f;
   std::uint64_t seed = 0;
   double window_s = 0;
   std::int64_t max_frames_per_window = 0;
@@ -252,6 +253,7 @@ int run_summarize(SummarizeOptions o) {
   wo.system = o.system;
   wo.max_answer_tokens = o.max_tokens;
   wo.sampling.temperature = o.temperature;
+  wo.sampling.top_p = o.top_p;
   wo.sampling.seed = o.seed;
   wo.context_tokens = o.context;
   wo.dump_prompts = dump;
@@ -334,7 +336,7 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
                   "$FRAMESCRIBE_MODEL, else the bundled demo model (synthetic shapes only)")
       ->check(CLI::ExistingDirectory);
   add_engine_choice_options(cmd, &o->engine);
-  cmd->add_option("-t,--engine-threads", o->threads, "CPU engine threads (0: all)")
+  cmd->add_option("-t,--threads,--engine-threads", o->threads, "CPU engine threads (0: all)")
       ->check(CLI::NonNegativeNumber);
   o->video.max_edge_px = 512;  // summaries: 512 px frames (594 tokens at 16:9) by default
   add_video_options(cmd, &o->video, /*positional=*/false);
@@ -347,6 +349,9 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--temperature", o->temperature, "Sampling temperature (0: greedy)")
       ->capture_default_str()
       ->check(CLI::Range(0.0f, 10.0f));
+  cmd->add_option("--top-p", o->top_p, "Nucleus sampling threshold")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 1.0f));
   cmd->add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
   cmd->add_option("--window-seconds", o->window_s, "A window spans less than S seconds of frames")
       ->check(CLI::NonNegativeNumber);

@@ -55,11 +55,13 @@ void add_tokenize_command(CLI::App& app, int* exit_code) {
     bool decode = false;
   };
   auto opts = std::make_shared<Opts>();
-  cmd->add_option("-t,--tokenizer", opts->tokenizer,
-                  "tekken.json, tokenizer.json or a model folder")
+  // No -t: -t is --threads in every command that runs an engine.
+  cmd->add_option("--tokenizer", opts->tokenizer, "tekken.json, tokenizer.json or a model folder")
       ->required();
-  cmd->add_option("text", opts->text, "Text to encode (with --decode: ids, e.g. \"1 3 1097\")");
-  cmd->add_option("-f,--file", opts->file, "Read the text from this file instead ('-': stdin)");
+  auto* text =
+      cmd->add_option("text", opts->text, "Text to encode (with --decode: ids, e.g. \"1 3 1097\")");
+  cmd->add_option("-f,--file", opts->file, "Read the text from this file instead ('-': stdin)")
+      ->excludes(text);
   cmd->add_flag("--json", opts->json, "Print a JSON array (with --decode: a JSON string)");
   cmd->add_flag("--decode", opts->decode, "Decode ids to text instead");
   cmd->callback([opts, exit_code] {

@@ -5,8 +5,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <vector>
 
 #include "framescribe/core/error.h"
+#include "framescribe/core/media_time.h"
 
 namespace framescribe::apps {
 
@@ -34,30 +38,101 @@ const char* const kSamplingHelp =
     "applied;\n"
     "--max-frame-tokens N instead picks the largest edge whose frame costs <= N tokens.";
 
-void add_video_options(CLI::App* cmd, VideoOptions* o, bool positional) {
+CLI::Validator media_time_validator() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        const std::optional<double> s = core::parse_media_time(value);
+        if (!s) {
+          return "'" + value +
+                 "' is not a time: give seconds (90, 90.5) or [HH:]MM:SS[.ms] (1:30, 01:02:03.250)";
+        }
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.9f", *s);
+        value = buf;
+        return std::string();
+      },
+      "TIME", "media time");
+}
+
+std::string max_edge_message(const std::string& option, long long value, int patch_px, int max_px) {
+  std::ostringstream m;
+  m << option << (option.empty() ? "" : " ") << "must be a multiple of " << patch_px << " between "
+    << patch_px << " and " << max_px << ", got " << value;
+  // The nearest valid values: the multiples of the patch size around it, clamped to the range.
+  long long lo = value / patch_px * patch_px;
+  long long hi = lo + patch_px;
+  if (value < patch_px) lo = hi = patch_px;
+  if (value > max_px) lo = hi = max_px;
+  if (lo == hi) {
+    m << ": try " << lo;
+  } else {
+    m << ": try " << lo << " or " << hi;
+  }
+  return m.str();
+}
+
+CLI::Validator max_edge_validator(int patch_px, int max_px) {
+  return CLI::Validator(
+      [patch_px, max_px](std::string& value) -> std::string {
+        long long v = 0;
+        if (!CLI::detail::lexical_cast(value, v))
+          return "takes a whole number of pixels, got '" + value + "'";
+        if (v >= patch_px && v <= max_px && v % patch_px == 0) return std::string();
+        return max_edge_message("", v, patch_px, max_px);  // CLI11 puts "--max-edge: " first
+      },
+      "PX", "max edge");
+}
+
+CLI::Validator number_range(double lo, double hi, bool lo_open) {
+  return CLI::Validator(
+      [lo, hi, lo_open](std::string& value) -> std::string {
+        double v = 0;
+        const bool ok = CLI::detail::lexical_cast(value, v) && std::isfinite(v) &&
+                        (lo_open ? v > lo : v >= lo) && v <= hi;
+        if (ok) return std::string();
+        std::ostringstream m;
+        m << "must be " << (lo_open ? "> " : ">= ") << lo << " and <= " << hi << ", got " << value;
+        return m.str();
+      },
+      "", "range");
+}
+
+void add_video_options(CLI::App* cmd, VideoOptions* o, bool positional, bool threads_alias) {
   if (positional)
     cmd->add_option("VIDEO", o->video, "Video file or URL (http, https, rtsp, ...)")->required();
-  auto* fps = cmd->add_option("--fps", o->fps, "Sample at F frames per second (fixed rate)");
-  auto* every = cmd->add_option("--every", o->every, "Sample every Nth frame");
+  auto* fps = cmd->add_option("--fps", o->fps, "Sample at F frames per second (fixed rate)")
+                  ->check(number_range(0, 1000, /*lo_open=*/true));
+  auto* every = cmd->add_option("--every", o->every, "Sample every Nth frame")
+                    ->check(number_range(1, 1'000'000));
   auto* key = cmd->add_flag("--keyframes", o->keyframes, "Sample keyframes only (fast)");
   auto* scene =
-      cmd->add_option("--scene", o->scene, "Sample on scene changes with threshold T in [0, 1]");
+      cmd->add_option("--scene", o->scene, "Sample on scene changes with threshold T in (0, 1]")
+          ->check(number_range(0, 1, /*lo_open=*/true));
   fps->excludes(every, key, scene);
   every->excludes(key, scene);
   key->excludes(scene);
   cmd->add_option("--scene-min-gap", o->scene_min_gap_s,
-                  "With --scene: seconds between scene samples at least");
-  cmd->add_option("--max-gap", o->max_gap_s, "Never leave more than S seconds between samples");
-  cmd->add_option("--start", o->start_s, "Start at S seconds (seeks)");
-  cmd->add_option("--end", o->end_s, "Stop at S seconds (exclusive)");
-  cmd->add_option("--max-frames", o->max_frames, "Stop after N sampled frames");
-  auto* edge =
-      cmd->add_option("--max-edge", o->max_edge_px, "Longest edge in pixels, a multiple of 16")
-          ->capture_default_str();
+                  "With --scene: seconds between scene samples at least")
+      ->check(number_range(0, 1e6));
+  cmd->add_option("--max-gap", o->max_gap_s, "Never leave more than S seconds between samples")
+      ->check(number_range(0, 1e6));
+  cmd->add_option("--start", o->start_s, "Start at TIME: seconds or [HH:]MM:SS[.ms] (seeks)")
+      ->transform(media_time_validator());
+  cmd->add_option("--end", o->end_s, "Stop at TIME: seconds or [HH:]MM:SS[.ms] (exclusive)")
+      ->transform(media_time_validator());
+  cmd->add_option("--max-frames", o->max_frames, "Stop after N sampled frames")
+      ->check(number_range(0, 1e9));
+  auto* edge = cmd->add_option("--max-edge", o->max_edge_px,
+                               "Longest edge in pixels, a multiple of 16 from 16 to 1024")
+                   ->capture_default_str()
+                   ->check(max_edge_validator());
   auto* tok = cmd->add_option("--max-frame-tokens", o->max_frame_tokens,
-                              "Token budget per frame (picks the size)");
+                              "Token budget per frame (picks the size)")
+                  ->check(number_range(1, 1 << 20));
   edge->excludes(tok);
-  cmd->add_option("--threads", o->threads, "Decoder threads (0: one per core)");
+  cmd->add_option(threads_alias ? "--decoder-threads,--threads" : "--decoder-threads", o->threads,
+                  "Decoder threads (0: one per core)")
+      ->check(number_range(0, 1024));
 }
 
 decoder::SamplingOptions VideoOptions::sampling() const {

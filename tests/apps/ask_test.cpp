@@ -230,5 +230,44 @@ TEST_F(Ask, DummyWeightsNeedOnlyTheConfigAndTokenizer) {
   EXPECT_EQ(j.at("tokens").get<std::vector<std::int32_t>>(), want.tokens);
 }
 
+// Images too large for the context: a usage error (exit 2) before the weights load, naming the
+// tokens, the context and the largest --max-edge that fits; that edge is checked here with the
+// patch-grid rule directly (the tiny model's context is 8,192 tokens; two 1024 px squares need
+// 2 x 64 x 65 = 8,320).
+TEST_F(Ask, ImagesTooLargeForTheContextNameTheMaxEdgeThatFits) {
+  const fs::path big = dir_ / "big.png";
+  ASSERT_TRUE(testing::ffmpeg_encode(testing::quadrants_rgb(1024, 1024), 1024, 1024, "rgb24", big));
+  const CliRun r = ask({"--image", big.string(), "--image", big.string(), question_});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(r.err.find("the images need 8,320 tokens"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the context is 8,192"), std::string::npos) << r.err;
+  const std::size_t at = r.err.find("use --max-edge ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const int edge = std::stoi(r.err.substr(at + 15));
+  // <s>[INST], the question's bytes, [/INST]: the prompt's text tokens.
+  const int text_tokens = 3 + static_cast<int>(question_.size());
+  auto prompt_tokens = [&](int e) {
+    return text_tokens + 2 * inference::target_size(1024, 1024, e, 16).n_tokens();
+  };
+  EXPECT_EQ(edge % 16, 0);
+  EXPECT_LT(prompt_tokens(edge), 8192) << edge;
+  EXPECT_GE(prompt_tokens(edge + 16), 8192) << edge;
+}
+
+// An extreme aspect ratio leaves one patch across: said, not silently described as a strip.
+TEST_F(Ask, AnImageShrunkToAStripIsWarnedAbout) {
+  const fs::path strip = dir_ / "strip.png";
+  ASSERT_TRUE(testing::ffmpeg_encode(testing::quadrants_rgb(4000, 40), 4000, 40, "rgb24", strip));
+  const CliRun r = ask({"--max-tokens", "1", "--image", strip.string(), question_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("strip.png: 4000x40 becomes 1024x16, one patch high"), std::string::npos)
+      << r.err;
+  // An ordinary picture gives no such warning.
+  const CliRun plain = ask({"--max-tokens", "1", "--image", image_a_.string(), question_});
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.err.find("one patch"), std::string::npos) << plain.err;
+}
+
 }  // namespace
 }  // namespace framescribe

@@ -8,10 +8,13 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "framescribe/core/error.h"
+#include "framescribe/core/log.h"
+#include "framescribe/core/media_time.h"
 #include "framescribe/pipeline/prompt_template.h"
 #include "yaml_fields.h"
 
@@ -23,6 +26,24 @@ namespace fs = std::filesystem;
 const std::set<std::string> kFormats = {"jsonl", "srt", "vtt", "md", "html"};
 
 using Ctx = detail::YamlFields;
+
+// A media time key: a number of seconds or "[HH:]MM:SS[.ms]" as on the command line (--start).
+double media_time(const Ctx& c, const YAML::Node& n, const std::string& path, double lo, double hi,
+                  bool lo_open = false) {
+  const std::string s = c.scalar(n, path, "a time");
+  if (s.find(':') == std::string::npos) return c.number(n, path, lo, hi, lo_open);
+  const std::optional<double> v = core::parse_media_time(s);
+  if (!v) c.fail(n, path, "expected seconds or [HH:]MM:SS[.ms], got '" + s + "'");
+  if ((lo_open ? *v <= lo : *v < lo) || *v > hi) c.fail(n, path, "out of range, got '" + s + "'");
+  return *v;
+}
+
+// A key read under an old name: still read, with one warning naming the new one.
+void warn_old_key(const Ctx& c, const YAML::Node& key_node, const std::string& old_path,
+                  const std::string& new_path) {
+  FS_LOG_WARN(batch::format_mark(c.mark(key_node, old_path),
+                                 "an old name, read as " + new_path + "; write " + new_path));
+}
 
 void parse_sampling(const Ctx& c, const YAML::Node& n, const std::string& p, SamplingSettings& s) {
   c.check_map(n, p,
@@ -43,8 +64,8 @@ void parse_sampling(const Ctx& c, const YAML::Node& n, const std::string& p, Sam
     if (!s.keyframes) c.fail(n["keyframes"], p + ".keyframes", "only 'true' selects this mode");
   }
   if (n["scene"]) s.scene = c.number(n["scene"], p + ".scene", 0, 1, /*lo_open=*/true);
-  if (n["start"]) s.start_s = c.number(n["start"], p + ".start", 0, 1e7);
-  if (n["end"]) s.end_s = c.number(n["end"], p + ".end", 0, 1e7, /*lo_open=*/true);
+  if (n["start"]) s.start_s = media_time(c, n["start"], p + ".start", 0, 1e7);
+  if (n["end"]) s.end_s = media_time(c, n["end"], p + ".end", 0, 1e7, /*lo_open=*/true);
   if (s.end_s >= 0 && s.end_s <= s.start_s)
     c.fail(n["end"] ? n["end"] : n, p + ".end", "must be after sampling.start");
   if (n["max_frames"])
@@ -74,10 +95,11 @@ void parse_packing(const Ctx& c, const YAML::Node& n, const std::string& p, Pack
 
 void parse_generation(const Ctx& c, const YAML::Node& n, const std::string& p,
                       GenerationSettings& s) {
-  c.check_map(n, p, {"max_tokens", "temperature", "seed"});
+  c.check_map(n, p, {"max_tokens", "temperature", "top_p", "seed"});
   if (n["max_tokens"])
     s.max_tokens = static_cast<int>(c.integer(n["max_tokens"], p + ".max_tokens", 1, 1 << 20));
   if (n["temperature"]) s.temperature = c.number(n["temperature"], p + ".temperature", 0, 10);
+  if (n["top_p"]) s.top_p = c.number(n["top_p"], p + ".top_p", 0, 1, /*lo_open=*/true);
   if (n["seed"])
     s.seed = static_cast<std::uint64_t>(
         c.integer(n["seed"], p + ".seed", 0, std::numeric_limits<std::int64_t>::max()));
@@ -247,17 +269,25 @@ JobFile parse_job_text(const std::string& text, const std::string& file_name,
   const YAML::Node d = root["defaults"];
   if (d) {
     c.check_map(d, "defaults",
-                {"model", "device", "engine_threads", "sampling", "packing", "generation",
-                 "prompts", "outputs"});
+                {"model", "device", "threads", "engine_threads", "sampling", "packing",
+                 "generation", "prompts", "outputs"});
     if (d["model"]) job.model = resolve(base_dir, c.text(d["model"], "defaults.model", false));
     if (d["device"]) {
       job.device = c.text(d["device"], "defaults.device");
       if (job.device != "cpu" && job.device != "cuda")
         c.fail(d["device"], "defaults.device", "must be cpu or cuda, got '" + job.device + "'");
     }
-    if (d["engine_threads"])
+    // threads, as -t/--threads on the command line; engine_threads is its old name.
+    if (d["threads"] && d["engine_threads"])
+      c.fail(d["engine_threads"], "defaults.engine_threads",
+             "the old name of defaults.threads, given beside it; keep threads only");
+    if (d["threads"])
+      job.engine_threads = static_cast<int>(c.integer(d["threads"], "defaults.threads", 0, 1024));
+    if (d["engine_threads"]) {
+      warn_old_key(c, d["engine_threads"], "defaults.engine_threads", "defaults.threads");
       job.engine_threads =
           static_cast<int>(c.integer(d["engine_threads"], "defaults.engine_threads", 0, 1024));
+    }
     parse_sections(c, d, "defaults", defaults);
   }
 

@@ -8,7 +8,7 @@
 //
 //   version: 1                                  # required, must be 1
 //   batch:   {parallel, max_attempts, out, state, index}
-//   defaults: {model, device, engine_threads, sampling, packing, generation, prompts, outputs}
+//   defaults: {model, device, threads, sampling, packing, generation, prompts, outputs}
 //   jobs:
 //     - name: talks                             # required, unique, [A-Za-z0-9_.-]+, not only dots
 //       inputs: [videos/*.mp4, https://host/a.mp4, {manifest: list.txt}]   # which URLs are
@@ -68,6 +68,7 @@ struct PackingSettings {
 struct GenerationSettings {
   int max_tokens = 512;    // most tokens per answer
   double temperature = 0;  // 0: greedy
+  double top_p = 1;        // nucleus sampling threshold, (0, 1]
   std::uint64_t seed = 0;
 };
 

@@ -56,6 +56,7 @@ int print_cuda_report(const inference::ModelConfig& cfg, inference::AttentionCho
   }
   if (!r.backend_built) {
     std::cout << "CUDA backend: not built (" << r.no_device_why << ")\n";
+    if (!r.plan_error.empty()) std::cerr << "error: " << r.plan_error << "\n";
     return r.plan_error.empty() ? 0 : 1;
   }
   std::cout << "device:      "

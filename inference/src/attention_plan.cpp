@@ -225,11 +225,21 @@ CudaSetupReport cuda_setup_report(const ModelConfig& config, AttentionChoice cho
 #if FRAMESCRIBE_HAVE_CUDA
   return cuda::setup_report(config, choice);
 #else
-  (void)config;
-  (void)choice;
   CudaSetupReport r;
   r.cudnn.why_unavailable = "this build has no CUDA backend (FRAMESCRIBE_CUDA=OFF)";
   r.no_device_why = r.cudnn.why_unavailable;
+  AttentionPlanInput in;
+  in.choice = choice;
+  in.cudnn = r.cudnn;
+  in.text_head_dim = config.text.head_dim;
+  in.vision_head_dim = config.vision.head_dim;
+  try {
+    r.plan = plan_attention(in);
+  } catch (const Error& e) {
+    r.plan_error = e.what();
+    in.choice = AttentionChoice::kAuto;
+    r.plan = plan_attention(in);
+  }
   return r;
 #endif
 }

@@ -354,5 +354,40 @@ TEST(CudaEngine, DummyWeightsMatchTheCpuEngineAtRealHeadShapes) {
   }
 }
 
+// Issue 18: the attention plan is decided at load. The cuDNN path is not built yet, so
+// --attention cudnn must fail before anything is allocated (never a silent switch to the own
+// kernels), and own/auto must load and run the own kernels. Never ran on a GPU so far.
+TEST(CudaEngine, AttentionChoiceIsDecidedAtLoad) {
+  FS_REQUIRE_GPU();
+  fi::ModelConfig c = fi::pixtral_12b_config();
+  c.text.n_embd = 256;
+  c.text.n_layer = 1;
+  c.text.n_ff = 256;
+  c.text.n_vocab = 512;
+  c.text.max_context = 64;
+  c.vision.n_layer = 1;
+  c.vision.n_embd = 128;
+  c.vision.n_ff = 128;
+  c.vision.n_head = 2;
+  fi::EngineOptions o;
+  o.device = fi::Device::kCuda;
+  o.load_format = fi::LoadFormat::kDummy;
+  o.attention = fi::AttentionChoice::kCudnn;
+  try {
+    (void)fi::make_engine(c, o);
+    ADD_FAILURE() << "--attention cudnn loaded although the cuDNN path is not built";
+  } catch (const framescribe::Error& e) {
+    EXPECT_EQ(e.code(), framescribe::ErrorCode::kUnsupported) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--attention cudnn"), std::string::npos) << e.what();
+  }
+  for (fi::AttentionChoice a : {fi::AttentionChoice::kOwn, fi::AttentionChoice::kAuto}) {
+    o.attention = a;
+    auto engine = fi::make_engine(c, o);
+    const std::int32_t tok = 1;
+    const std::vector<float> l = engine->eval({&tok, 1}, {}, fi::LogitsMode::kLast);
+    ASSERT_EQ(l.size(), static_cast<std::size_t>(c.text.n_vocab));
+  }
+}
+
 }  // namespace
 }  // namespace framescribe::gpu_test

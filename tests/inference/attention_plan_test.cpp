@@ -229,6 +229,11 @@ TEST(AttentionPlan, ReportWithoutCudaSaysWhy) {
   if (!fi::cuda_backend_built()) {
     EXPECT_FALSE(r.backend_built);
     EXPECT_NE(r.cudnn.why_unavailable.find("FRAMESCRIBE_CUDA=OFF"), std::string::npos);
+    EXPECT_NE(r.plan.text_prefill.reason.find("FRAMESCRIBE_CUDA=OFF"), std::string::npos);
+    EXPECT_EQ(r.plan.decode.runs, AttentionKernel::kOwn);
+    EXPECT_NE(fi::cuda_setup_report(fi::pixtral_12b_config(), AttentionChoice::kCudnn)
+                  .plan_error.find("--attention cudnn"),
+              std::string::npos);
   } else {
     EXPECT_TRUE(r.backend_built);
     EXPECT_GT(r.cudnn.headers.major, 0);

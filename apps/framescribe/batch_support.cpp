@@ -43,7 +43,7 @@ std::string sha256_file(const fs::path& path) {
 }
 
 BatchProgressLine::BatchProgressLine(bool enabled)
-    : enabled_(enabled), tty_(isatty(STDERR_FILENO) != 0) {}
+    : enabled_(enabled), line_(enabled, stderr, std::nullopt, 10.0, /*quiet_s=*/0) {}
 
 namespace {
 std::string line_text(const pipeline::batch::BatchProgress& p) {
@@ -61,21 +61,17 @@ void BatchProgressLine::update(const pipeline::batch::BatchProgress& p) {
   const bool finished = p.last.ends_with(": done") ||
                         p.last.find(": failed") != std::string::npos ||
                         p.last.find(": gave up") != std::string::npos;
-  if (tty_) {
-    if (!finished && p.elapsed_s - last_ < 0.5) return;
-    last_ = p.elapsed_s;
-    if (finished) std::fprintf(stderr, "\r\033[K%s\n", p.last.c_str());
-    std::fprintf(stderr, "\r\033[K%s", line_text(p).c_str());
-  } else {
-    if (!finished) return;
-    std::fprintf(stderr, "%s | %s\n", p.last.c_str(), line_text(p).c_str());
+  if (finished) {
+    line_.print_line(line_.tty() ? p.last : p.last + " | " + line_text(p));
+    if (line_.tty()) line_.show(line_text(p), /*force=*/true);
+    return;
   }
-  std::fflush(stderr);
+  if (line_.due()) line_.show(line_text(p));
 }
 
 void BatchProgressLine::done(const pipeline::batch::BatchProgress& p) {
   if (!enabled_) return;
-  std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", line_text(p).c_str());
+  line_.print_line(line_text(p));
 }
 
 namespace {

@@ -17,13 +17,15 @@
 #include "framescribe/pipeline/batch/batch_runner.h"
 #include "framescribe/pipeline/batch/job_config.h"
 #include "framescribe/pipeline/batch/plan.h"
+#include "summarize_support.h"  // ProgressLine
 
 namespace framescribe::apps {
 
 std::string sha256_file(const std::filesystem::path& path);
 
-// "videos 12/30 done, 1 failed, 2 running, 5 skipped; 1 min 05 s, ETA 2 min 10 s" on stderr,
-// redrawn in place on a terminal (at most twice a second); elsewhere one line per finished video.
+// "videos 12/30 done, 1 failed, 2 running, 5 skipped; 1 min 05 s, ETA 2 min 10 s" on stderr (a
+// ProgressLine: redrawn in place on a terminal, log messages never inside it), one line per
+// finished video above it (elsewhere: one line per finished video, with the totals).
 class BatchProgressLine {
  public:
   explicit BatchProgressLine(bool enabled);
@@ -32,8 +34,7 @@ class BatchProgressLine {
 
  private:
   bool enabled_;
-  bool tty_;
-  double last_ = -1;
+  ProgressLine line_;
 };
 
 // The state and index files of `shard`: batch.state / batch.index with {out} replaced, named

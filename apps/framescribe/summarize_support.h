@@ -2,6 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "framescribe/pipeline/video_pipeline.h"
@@ -15,8 +18,39 @@ std::int64_t seconds_to_ns_checked(double seconds, const char* option);
 // "1.2 s", "3 min 05 s", "1 h 02 min".
 std::string format_duration(double seconds);
 
-// One status line on stderr, redrawn at most twice a second when stderr is a terminal (every
-// 10 s otherwise): media position and percentage, frames, windows, real-time factor, ETA.
+// The one status line of a long command (summarize, batch, frames). On a terminal it is redrawn
+// in place at most twice a second, and while it is alive every log message (a warning from the
+// decoder or the pipeline) first clears it, so no message lands in the middle of it; the next
+// show() draws it again. Elsewhere (a file, a pipe) it prints a whole line every
+// `plain_interval_s` (10 s), so a log shows the run is alive. Nothing in the first
+// `quiet_s` (short runs stay quiet). One ProgressLine at a time: it owns the log sink (restored to
+// the default stderr sink by the destructor). show() and the log may be called from different
+// threads.
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool enabled, std::FILE* out = stderr, std::optional<bool> tty = {},
+                        double plain_interval_s = 10.0, double quiet_s = 0.5);
+  ~ProgressLine();
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+
+  // Whether show() would draw now (the text is built only then).
+  bool due() const;
+  // Draws `text` when due or when `force`; a terminal's line is replaced in place.
+  void show(const std::string& text, bool force = false);
+  // A whole line above the status line (a video finished): the status line is cleared first.
+  void print_line(const std::string& text);
+  // Clears a drawn terminal line (before other output, and at the end).
+  void clear();
+  bool tty() const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> s_;
+};
+
+// One status line on stderr (a ProgressLine): media position and percentage, frames, windows,
+// real-time factor, ETA.
 class SummarizeProgress {
  public:
   SummarizeProgress(std::string video, bool enabled);
@@ -25,10 +59,7 @@ class SummarizeProgress {
 
  private:
   std::string video_;
-  bool enabled_;
-  bool tty_;
-  double last_ = -1;
-  bool printed_ = false;
+  ProgressLine line_;
 };
 
 extern const char* const kSummarizeHelp;

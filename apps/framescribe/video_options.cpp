@@ -1,7 +1,5 @@
 #include "video_options.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,10 +15,6 @@ namespace framescribe::apps {
 namespace {
 std::int64_t seconds_to_ns(double s) {
   return std::llround(s * 1e9);
-}
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 }  // namespace
 
@@ -180,30 +174,22 @@ decoder::SourceOptions VideoOptions::source() const {
 }
 
 Progress::Progress(std::string what, bool enabled)
-    : what_(std::move(what)), enabled_(enabled), tty_(isatty(STDERR_FILENO) != 0) {}
+    : what_(std::move(what)), line_(enabled, stderr, std::nullopt, /*plain_interval_s=*/5.0) {}
 
 void Progress::update(double at_s, double total_s, long long sampled) {
-  if (!enabled_) return;
-  double t = now_s();
-  if (last_print_ >= 0 && t - last_print_ < (tty_ ? 0.5 : 5.0)) return;
-  if (last_print_ < 0) {
-    last_print_ = t;  // nothing for the first moment: short runs stay quiet
-    return;
-  }
-  last_print_ = t;
+  if (!line_.due()) return;
+  char buf[512];
   if (total_s > 0) {
-    std::fprintf(stderr, "%s%s: %.1f / %.1f s (%.0f%%), %lld frames%s", tty_ ? "\r" : "",
-                 what_.c_str(), at_s, total_s, 100.0 * std::min(1.0, at_s / total_s), sampled,
-                 tty_ ? "   " : "\n");
+    std::snprintf(buf, sizeof buf, "%s: %.1f / %.1f s (%.0f%%), %lld frames", what_.c_str(), at_s,
+                  total_s, 100.0 * std::min(1.0, at_s / total_s), sampled);
   } else {
-    std::fprintf(stderr, "%s%s: %.1f s, %lld frames%s", tty_ ? "\r" : "", what_.c_str(), at_s,
-                 sampled, tty_ ? "   " : "\n");
+    std::snprintf(buf, sizeof buf, "%s: %.1f s, %lld frames", what_.c_str(), at_s, sampled);
   }
-  printed_ = true;
+  line_.show(buf);
 }
 
 void Progress::done() {
-  if (printed_ && tty_) std::fprintf(stderr, "\n");
+  line_.clear();
 }
 
 }  // namespace framescribe::apps

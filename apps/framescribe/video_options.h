@@ -8,6 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "summarize_support.h"  // ProgressLine
+
 #include "framescribe/decoder/ffmpeg_source.h"
 #include "framescribe/decoder/output_size.h"
 #include "framescribe/decoder/sampler.h"
@@ -57,7 +59,8 @@ CLI::Validator number_range(double lo, double hi, bool lo_open = false);
 // Help text describing the sampling modes, for command footers.
 extern const char* const kSamplingHelp;
 
-// Prints progress to stderr at most every half second, on one line when stderr is a terminal.
+// Progress of `frames` on stderr (a ProgressLine: in place on a terminal, at most twice a second,
+// log messages never inside it; elsewhere a line every 5 s).
 class Progress {
  public:
   explicit Progress(std::string what, bool enabled = true);
@@ -66,10 +69,7 @@ class Progress {
 
  private:
   std::string what_;
-  bool enabled_;
-  bool tty_;
-  double last_print_ = -1;
-  bool printed_ = false;
+  ProgressLine line_;
 };
 
 }  // namespace framescribe::apps

@@ -12,6 +12,8 @@ extern "C" {
 #include <vector>
 
 #include "framescribe/core/error.h"
+#include "framescribe/inference/model_config.h"
+#include "framescribe/inference/tokenizer.h"
 #include "framescribe/pipeline/prompt_template.h"
 #include "summarize_support.h"
 
@@ -72,6 +74,60 @@ void BatchProgressLine::update(const pipeline::batch::BatchProgress& p) {
 void BatchProgressLine::done(const pipeline::batch::BatchProgress& p) {
   if (!enabled_) return;
   line_.print_line(line_text(p));
+}
+
+namespace {
+std::string sampling_text(const pipeline::batch::SamplingSettings& s) {
+  char buf[160];
+  if (s.fps > 0) {
+    std::snprintf(buf, sizeof buf, "fps %g", s.fps);
+  } else if (s.every > 0) {
+    std::snprintf(buf, sizeof buf, "every %lld", static_cast<long long>(s.every));
+  } else if (s.keyframes) {
+    std::snprintf(buf, sizeof buf, "keyframes");
+  } else if (s.scene >= 0) {
+    std::snprintf(buf, sizeof buf, "scene %g", s.scene);
+  } else {
+    std::snprintf(buf, sizeof buf, "every frame");
+  }
+  std::string t = buf;
+  if (s.end_s >= 0) {
+    std::snprintf(buf, sizeof buf, ", %g s to %g s", s.start_s, s.end_s);
+    t += buf;
+  } else if (s.start_s > 0) {
+    std::snprintf(buf, sizeof buf, ", from %g s", s.start_s);
+    t += buf;
+  }
+  return t;
+}
+}  // namespace
+
+int print_batch_check(const std::string& file, const pipeline::batch::JobFile& job,
+                      const std::vector<pipeline::batch::BatchVideo>& videos) {
+  // The model folder as the run will load it, less the weights: a wrong folder, a broken
+  // config or a tokenizer of another model fails here, not hours into a batch.
+  const inference::ModelConfig config =
+      inference::load_model_config(job.model, inference::WeightFile::kOptional);
+  const inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(job.model));
+  FS_CHECK(tok.vocab_size() <= config.text.n_vocab, kMalformedModel,
+           tok.source() << ": " << tok.vocab_size()
+                        << " tokens, more than the model's vocabulary of " << config.text.n_vocab
+                        << " (" << config.config_path.string()
+                        << "); the tokenizer does not belong to this model");
+  FS_CHECK(tok.img() == config.image_token_id, kMalformedModel,
+           tok.source() << ": [IMG] is id " << tok.img() << " but " << config.config_path.string()
+                        << " says " << config.image_token_id
+                        << "; the tokenizer does not belong to this model");
+  std::printf("%s: ok: %zu jobs, %zu videos; model %s (config and tokenizer checked)\n",
+              file.c_str(), job.jobs.size(), videos.size(), job.model.c_str());
+  for (const pipeline::batch::BatchVideo& v : videos) {
+    const pipeline::batch::JobSettings& s = v.spec->settings;
+    std::printf("  %s [%s]: %s, max_edge %d, max_tokens %d, temperature %g -> %s\n",
+                v.display.c_str(), v.job.c_str(), sampling_text(s.sampling).c_str(),
+                s.sampling.max_edge_px, s.generation.max_tokens, s.generation.temperature,
+                v.out_dir.string().c_str());
+  }
+  return 0;
 }
 
 namespace {

@@ -44,6 +44,13 @@ std::filesystem::path state_path(const pipeline::batch::JobFile& job,
 std::filesystem::path index_path(const pipeline::batch::JobFile& job,
                                  const pipeline::batch::Shard& shard);
 
+// batch --check: loads the model folder's config and tokenizer (no weights; an error names the
+// file) and checks that they agree, then prints "FILE: ok: ..." and one line per video with the
+// settings it will run with (after the model folder's framescribe.json) and its output folder.
+// Returns the exit status (0).
+int print_batch_check(const std::string& file, const pipeline::batch::JobFile& job,
+                      const std::vector<pipeline::batch::BatchVideo>& videos);
+
 extern const char* const kBatchHelp;
 
 }  // namespace framescribe::apps

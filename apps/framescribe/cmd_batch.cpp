@@ -111,9 +111,7 @@ int run_batch_command(const BatchOptions& o) {
   std::unique_ptr<Loaded> l = load(o.file);
   const batch::JobFile& job = l->job;
   if (o.check) {
-    std::printf("%s: ok: %zu jobs, %zu videos\n", o.file.c_str(), job.jobs.size(),
-                l->videos.size());
-    return 0;
+    return print_batch_check(o.file, job, l->videos);
   }
   if (o.quiet && core::log_level() < core::LogLevel::kWarn)
     core::set_log_level(core::LogLevel::kWarn);

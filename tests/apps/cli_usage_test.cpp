@@ -207,5 +207,35 @@ TEST(CliUsage, JobFileVocabularyAndItsOldKey) {
   fs::remove_all(dir);
 }
 
+// batch --check loads the model folder's config and tokenizer (never the weights) and lists each
+// video with the settings it will run with.
+TEST(CliUsage, BatchCheckLoadsTheModelFolderAndListsTheVideos) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("fs-cli-usage-check-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "model");
+  for (const char* f : {"config.json", "tekken.json", "framescribe.json"})
+    fs::copy_file(fs::path(kDemo) / f, dir / "model" / f);
+  const fs::path p = dir / "job.yaml";
+  std::ofstream(p) << "version: 1\n"
+                   << "batch: {out: \"" << (dir / "out").string() << "\"}\n"
+                   << "defaults:\n"
+                   << "  model: \"" << (dir / "model").string() << "\"\n"
+                   << "  sampling: {every: 5, max_edge: 32}\n"
+                   << "jobs:\n"
+                   << "  - name: clips\n"
+                   << "    inputs: [\"" << kClip << "\"]\n";
+  const testing::CliRun ok = run({"batch", "--check", p.string()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;  // no model.safetensors: the weights are not read
+  EXPECT_TRUE(has(ok.out, "config and tokenizer checked")) << ok.out;
+  EXPECT_TRUE(has(ok.out, "shapes-demo.mp4 [clips]: every 5, max_edge 32")) << ok.out;
+  // A model folder without its tokenizer fails the check, naming what is missing.
+  fs::remove(dir / "model" / "tekken.json");
+  const testing::CliRun bad = run({"batch", "--check", p.string()});
+  EXPECT_EQ(bad.exit_code, 1) << bad.err;
+  EXPECT_TRUE(has(bad.err, "tokenizer") || has(bad.err, "tekken")) << bad.err;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace framescribe

@@ -28,6 +28,7 @@
 #include "framescribe/pipeline/batch/state_store.h"
 #include "framescribe/sinks/search_index.h"
 #include "framescribe/sinks/sinks.h"
+#include "model_defaults.h"
 #include "pixtral_window_engine.h"
 #include "summarize_support.h"
 #include "video_options.h"
@@ -43,8 +44,9 @@ struct BatchOptions {
   bool check = false;
   std::string shard;
   int shards = 0;
-  int parallel = 0;  // 0: the job file's batch.parallel
-  int threads = -1;  // -1: the job file's defaults.threads
+  int parallel = 0;                        // 0: the job file's batch.parallel
+  std::string load_format = "checkpoint";  // --load-format: checkpoint | dummy
+  int threads = -1;                        // -1: the job file's defaults.threads
   bool quiet = false;
 };
 
@@ -93,6 +95,23 @@ struct Loaded {
 std::unique_ptr<Loaded> load(const std::string& file) {
   auto l = std::make_unique<Loaded>();
   l->job = batch::load_job_file(file);
+  // What a job leaves out, the model folder's framescribe.json recommends, exactly as for
+  // summarize (resolve_model_settings): the demo model runs at its 64 px, not at 512 px.
+  for (batch::JobSpec& j : l->job.jobs) {
+    batch::SamplingSettings& s = j.settings.sampling;
+    ModelRequest r;
+    r.model = l->job.model;
+    r.sampling_given = s.mode_given;
+    r.size_given = s.max_edge_given;
+    r.max_tokens_given = j.settings.generation.max_tokens_given;
+    VideoOptions v = video_options(s);
+    (void)resolve_model_settings(r, &v, &j.settings.generation.max_tokens);
+    s.fps = v.fps;
+    s.every = v.every;
+    s.keyframes = v.keyframes;
+    s.scene = v.scene;
+    s.max_edge_px = v.max_edge_px;
+  }
   // The decoder's check of every video input, for YAML inputs and manifest lines alike.
   l->videos = batch::expand_videos(l->job, [](const std::string& input) {
     const decoder::VideoInput in = decoder::check_video_input(input);
@@ -135,10 +154,14 @@ int run_batch_command(const BatchOptions& o) {
     context = std::max(context, j.settings.packing.context_tokens);
   }
   const batch::JobSettings& first = job.jobs.front().settings;
-  const inference::ModelConfig config = inference::load_model_config(job.model);
+  ModelRequest request;
+  request.model = job.model;
+  request.engine = {.device = job.device, .load_format = o.load_format};
+  request.context = context;
+  const EngineChoice& choice = request.engine;
+  const inference::ModelConfig config = load_config(job.model, choice);
   inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(job.model));
-  inference::EngineOptions eo;
-  eo.device = job.device == "cuda" ? inference::Device::kCuda : inference::Device::kCpu;
+  inference::EngineOptions eo = resolve_model_settings(request, nullptr, nullptr).engine;
   eo.n_threads = o.threads >= 0 ? o.threads : job.engine_threads;
   eo.max_context_tokens = context;
   PixtralWindowOptions wo;
@@ -268,6 +291,11 @@ void add_batch_command(CLI::App& app, int* exit_code) {
   cmd->add_option("-t,--threads,--engine-threads", o->threads,
                   "CPU engine threads (0: all; default: defaults.threads)")
       ->check(CLI::Range(0, 1024));
+  cmd->add_option("--load-format", o->load_format,
+                  "checkpoint, or dummy: random weights of the model's sizes, only its config "
+                  "and tokenizer are read (speed and memory checks; the text is meaningless)")
+      ->check(CLI::IsMember({"checkpoint", "dummy"}))
+      ->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "No progress line");
   cmd->footer(kBatchHelp);
   auto merge_file = std::make_shared<std::string>();

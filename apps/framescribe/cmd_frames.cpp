@@ -11,6 +11,7 @@
 #include "framescribe/core/log.h"
 #include "framescribe/decoder/ffmpeg_source.h"
 #include "framescribe/decoder/image_writer.h"
+#include "model_defaults.h"
 #include "video_options.h"
 
 namespace framescribe::apps {
@@ -22,11 +23,16 @@ void add_frames_command(CLI::App& app, int* exit_code) {
     VideoOptions video;
     std::string out;
     bool progress = true;
+    std::string model;
   };
   auto opts = std::make_shared<Opts>();
   add_video_options(cmd, &opts->video, /*positional=*/true, /*threads_alias=*/true);
   cmd->add_option("-o,--out", opts->out, "Output directory (created if missing)")->required();
   cmd->add_flag("!--no-progress", opts->progress, "No progress lines on stderr");
+  cmd->add_option("-m,--model", opts->model,
+                  "Plan with this model's recommended settings (framescribe.json), as summarize "
+                  "does; default: $FRAMESCRIBE_MODEL, else the bundled demo model")
+      ->check(CLI::ExistingDirectory);
   cmd->footer(
       std::string(kSamplingHelp) +
       "\n\nOutput: DIR/<seconds>.png (e.g. 0000012.345.png, the frame's timestamp) and\n"
@@ -34,8 +40,10 @@ void add_frames_command(CLI::App& app, int* exit_code) {
       "width, height, tokens (Pixtral tokens of this frame), file, keyframe, source_width,\n"
       "source_height (the picture as displayed, after rotation and aspect ratio).\n"
       "Example: framescribe frames talk.mp4 --fps 0.5 --max-frame-tokens 256 --out talk-frames");
-  cmd->callback([opts, exit_code] {
+  cmd->callback([cmd, opts, exit_code] {
     decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
+    // The frames summarize would give the model: its sampling and size defaults, not every frame.
+    apply_planning_defaults(*cmd, opts->model, &opts->video);
     const VideoOptions& v = opts->video;
     decoder::SamplingOptions sampling = v.sampling();
     decoder::OutputSizing sizing = v.sizing();
@@ -71,7 +79,7 @@ void add_frames_command(CLI::App& app, int* exit_code) {
       const int frame_tokens =
           core::TargetSize{img.width_px(), img.height_px(), sizing.patch_px}.n_tokens();
       nlohmann::ordered_json j;
-      j["pts_s"] = core::ns_to_seconds(f->pts_ns);
+      j["pts_s"] = core::media_seconds(f->pts_ns);
       j["index"] = f->index;
       j["width"] = img.width_px();
       j["height"] = img.height_px();

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "framescribe/core/log.h"
 #include "framescribe/decoder/ffmpeg_source.h"
+#include "model_defaults.h"
 #include "video_options.h"
 
 namespace framescribe::apps {
@@ -72,12 +73,17 @@ void add_probe_command(CLI::App& app, int* exit_code) {
     VideoOptions video;
     bool json = false;
     bool exact = false;
+    std::string model;
   };
   auto opts = std::make_shared<Opts>();
   add_video_options(cmd, &opts->video, /*positional=*/true, /*threads_alias=*/true);
   cmd->add_flag("--json", opts->json, "Print JSON instead of text");
   cmd->add_flag("--exact", opts->exact,
                 "Count sampled frames by decoding (default: estimate when possible)");
+  cmd->add_option("-m,--model", opts->model,
+                  "Plan with this model's recommended settings (framescribe.json), as summarize "
+                  "does; default: $FRAMESCRIBE_MODEL, else the bundled demo model")
+      ->check(CLI::ExistingDirectory);
   cmd->footer(
       std::string(kSamplingHelp) +
       "\n\nThe token plan: frames sampled, tokens per frame (Pixtral patch grid of the target "
@@ -87,13 +93,29 @@ void add_probe_command(CLI::App& app, int* exit_code) {
       "--scene\n"
       "(or --exact) scan the video.\n"
       "Example: framescribe probe match.mkv --fps 1 --max-frame-tokens 300 --json");
-  cmd->callback([opts, exit_code] {
+  cmd->callback([cmd, opts, exit_code] {
     decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
+    // The plan summarize would make: its sampling and size defaults, not every frame at 1024 px.
+    apply_planning_defaults(*cmd, opts->model, &opts->video);
     const VideoOptions& v = opts->video;
     decoder::SamplingOptions sampling = v.sampling();
     decoder::OutputSizing sizing = v.sizing();
     auto src = decoder::FfmpegSource::open(v.video, v.source());
-    const decoder::StreamInfo& in = src->info();
+    std::string pixel_format_seen;
+    int bit_depth_seen = 0;
+    if (src->info().pixel_format.empty()) {
+      // Not in the stream parameters (seen with http inputs): a probe that just opened the input
+      // decodes one picture to say it, then reopens it for the plan.
+      (void)src->next();
+      pixel_format_seen = src->info().pixel_format;
+      bit_depth_seen = src->info().bit_depth;
+      src = decoder::FfmpegSource::open(v.video, v.source());
+    }
+    decoder::StreamInfo in = src->info();
+    if (in.pixel_format.empty()) {
+      in.pixel_format = pixel_format_seen.empty() ? "unknown" : pixel_format_seen;
+      in.bit_depth = bit_depth_seen;
+    }
     const std::string shown = in.url;  // credentials redacted
     core::TargetSize ts{};
     if (in.display_width_px > 0 && in.display_height_px > 0) {
@@ -105,7 +127,7 @@ void add_probe_command(CLI::App& app, int* exit_code) {
     const long long per_frame = ts.n_tokens();
     const long long total = frames * per_frame;
     const long long windows = total > 0 ? (total + kContextTokens - 1) / kContextTokens : 0;
-    const double duration_s = in.duration_ns > 0 ? core::ns_to_seconds(in.duration_ns) : -1;
+    const double duration_s = in.duration_ns > 0 ? core::media_seconds(in.duration_ns) : -1;
 
     if (opts->json) {
       nlohmann::ordered_json j;

@@ -121,7 +121,7 @@ int dry_run(const SummarizeOptions& o) {
     j["video"] = name;
     j["duration_s"] = source.end_ns() == core::kNoTimestamp
                           ? nlohmann::ordered_json(nullptr)
-                          : nlohmann::ordered_json(core::ns_to_seconds(source.end_ns()));
+                          : nlohmann::ordered_json(core::media_seconds(source.end_ns()));
     j["sampling"] = source.sampling_text();
     j["context_tokens"] = p.packing.context_tokens > 0
                               ? std::min(p.packing.context_tokens, coster.context_tokens())
@@ -146,9 +146,9 @@ int dry_run(const SummarizeOptions& o) {
       j["budget_tokens"] = packer.budget_tokens();
       auto add = [&](const pipeline::WindowPlan& w) {
         nlohmann::ordered_json times = nlohmann::ordered_json::array();
-        for (const auto& f : w.frames) times.push_back(core::ns_to_seconds(f.frame.pts_ns));
-        windows.push_back({{"start_s", core::ns_to_seconds(w.start_ns)},
-                           {"end_s", core::ns_to_seconds(w.end_ns)},
+        for (const auto& f : w.frames) times.push_back(core::media_seconds(f.frame.pts_ns));
+        windows.push_back({{"start_s", core::media_seconds(w.start_ns)},
+                           {"end_s", core::media_seconds(w.end_ns)},
                            {"frames", w.frames.size()},
                            {"tokens", w.planned_tokens + w.carry_budget},
                            {"frame_times", times}});
@@ -185,24 +185,21 @@ int dry_run(const SummarizeOptions& o) {
 }
 
 // Picks the model (--model, $FRAMESCRIBE_MODEL or the bundled demo model) and applies the
-// settings its framescribe.json recommends to every option the user did not give.
-void apply_model_defaults(SummarizeOptions& o) {
-  bool demo = false;
-  o.model = resolve_model_dir(o.model, &demo).string();
-  const ModelDefaults d = read_model_defaults(o.model);
-  if (!o.sampling_given && d.fps) o.video.fps = *d.fps;
-  if (!o.size_given && d.max_edge) o.video.max_edge_px = *d.max_edge;
-  if (!o.max_tokens_given && d.max_tokens) o.max_tokens = *d.max_tokens;
-  if (demo && !o.quiet) {
-    std::fprintf(
-        stderr,
-        "framescribe: no --model given: using the bundled demo model %s\n"
-        "             (%s)\n"
-        "             For real videos give --model DIR with Pixtral-12B "
-        "(mistral-community/pixtral-12b or mistralai/Pixtral-12B-2409).\n",
-        o.model.c_str(),
-        d.about.empty() ? "it knows only a synthetic world of moving shapes" : d.about.c_str());
-  }
+// settings its framescribe.json recommends to every option the user did not give (the same
+// function as batch, probe and frames: resolve_model_settings).
+inference::EngineOptions apply_model_defaults(SummarizeOptions& o) {
+  ModelRequest r;
+  r.model = o.model;
+  r.engine = o.engine;
+  r.threads = o.threads;
+  r.context = o.context;
+  r.sampling_given = o.sampling_given;
+  r.size_given = o.size_given;
+  r.max_tokens_given = o.max_tokens_given;
+  const ModelSettings m = resolve_model_settings(r, &o.video, &o.max_tokens);
+  o.model = m.dir.string();
+  if (!o.quiet) print_demo_model_notice(m);
+  return m.engine;
 }
 
 int run_summarize(SummarizeOptions o) {
@@ -210,9 +207,7 @@ int run_summarize(SummarizeOptions o) {
   // Every video name first (the input check FfmpegSource runs again at open): a refused URL
   // scheme stops the run before anything is loaded.
   for (const std::string& url : o.videos) (void)decoder::check_video_input(url);
-  apply_model_defaults(o);
-  if (o.video.fps == 0 && o.video.every == 0 && !o.video.keyframes && o.video.scene < 0)
-    o.video.fps = 1.0;  // the default for descriptions: one frame per second
+  const inference::EngineOptions eo = apply_model_defaults(o);
   // Check every option before any work.
   (void)o.video.sampling();
   (void)o.video.sizing();
@@ -225,16 +220,16 @@ int run_summarize(SummarizeOptions o) {
       sinks::parse_formats(!o.formats.empty() ? o.formats
                            : o.out.empty()    ? std::string("console")
                                               : std::string("console,jsonl,srt,vtt,md,html"));
-  bool needs_dir = false;
-  for (const std::string& f : formats) needs_dir |= f != "console";
+  bool needs_dir = false, console = false;
+  for (const std::string& f : formats) {
+    needs_dir |= f != "console";
+    console |= f == "console";
+  }
   FS_CHECK(!needs_dir || !o.out.empty(), kInvalidArgument,
            "--format names files; give --out DIR for them");
 
   const inference::ModelConfig config = load_config(o.model, o.engine);
   inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
-  inference::EngineOptions eo = engine_options(o.engine);
-  eo.n_threads = o.threads;
-  eo.max_context_tokens = o.context;
   std::unique_ptr<inference::Engine> engine = inference::load_engine(o.model, eo);
 
   std::FILE* dump = nullptr;
@@ -279,6 +274,11 @@ int run_summarize(SummarizeOptions o) {
     for (int k = 2; !stems.insert(stem).second; ++k) stem = base_stem + "-" + std::to_string(k);
     try {
       FileFrameSource source(url, o.video, stop);
+      if (o.videos.size() > 1 && !o.quiet && console) {
+        // Several videos on one console: each block says whose it is.
+        std::printf("%s== %s ==\n", &url == &o.videos.front() ? "" : "\n", name.c_str());
+        std::fflush(stdout);
+      }
       std::vector<std::unique_ptr<core::EventSink>> owned;
       std::vector<core::EventSink*> sinks;
       for (const std::string& f : formats) {
@@ -300,8 +300,25 @@ int run_summarize(SummarizeOptions o) {
       pipeline::RunResult r =
           vp.run(source, info, stop, [&](const pipeline::PipelineStats& s) { progress.update(s); });
       progress.done(r.stats);
+      if (!o.quiet && core::log_level() < core::LogLevel::kError) {
+        // What was written, one path a line (the files exist only now, renamed into place).
+        for (const std::string& f : formats) {
+          const fs::path file = fs::path(o.out) / (stem + "." + f);
+          std::error_code ec;
+          if (f != "console" && fs::is_regular_file(file, ec))
+            std::fprintf(stderr, "framescribe: wrote %s\n", file.c_str());
+        }
+      }
       if (r.end.status == core::RunStatus::kStopped) {
         FS_LOG_WARN(name << ": stopped; outputs hold the " << r.end.windows << " windows done");
+      } else if (r.end.status == core::RunStatus::kFailed) {
+        // No exception but nothing described (no frame decoded): a failure, never "complete".
+        ++failures;
+        std::fprintf(stderr, "framescribe: %s: error: %s\n", name.c_str(), r.end.error.c_str());
+        continue;
+      } else if (r.end.status == core::RunStatus::kPartial) {
+        FS_LOG_WARN(name << ": partial: " << r.end.error
+                         << "; the outputs describe the frames before that");
       }
       FS_LOG_INFO(name << ": " << r.stats.windows_done << " windows, " << r.stats.frames_described
                        << " frames described, " << r.end.frames_skipped << " skipped, "
@@ -389,11 +406,11 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
                   "Write every prompt (text, images as placeholders, token counts) as JSONL");
   cmd->footer(std::string(kSummarizeHelp) + "\n\n" + kSamplingHelp);
   cmd->callback([cmd, o, exit_code] {
-    for (const char* name : {"--fps", "--every", "--keyframes", "--scene"})
-      o->sampling_given |= cmd->get_option(name)->count() > 0;
-    for (const char* name : {"--max-edge", "--max-frame-tokens"})
-      o->size_given |= cmd->get_option(name)->count() > 0;
-    o->max_tokens_given = cmd->get_option("--max-tokens")->count() > 0;
+    ModelRequest given;
+    note_given_options(*cmd, &given);
+    o->sampling_given = given.sampling_given;
+    o->size_given = given.size_given;
+    o->max_tokens_given = given.max_tokens_given;
     *exit_code = run_summarize(*o);
   });
 }

@@ -22,10 +22,11 @@ class FileFrameSource final : public pipeline::FrameSource {
  public:
   // FFmpeg's blocking reads end when `stop` is raised (its interrupt callback polls it).
   FileFrameSource(const std::string& url, const VideoOptions& options, core::StopFlag& stop);
-  std::optional<core::Frame> next() override { return reader_->next(); }
+  std::optional<core::Frame> next() override;
   void request_stop() override { source_->request_stop(); }
   std::int64_t end_ns() const override;
   std::int64_t interval_ns() const override;
+  std::string incomplete_reason() const override;
   const decoder::StreamInfo& info() const { return source_->info(); }
   const decoder::SourceStats& stats() const { return source_->stats(); }
   std::string sampling_text() const { return decoder::describe(sampling_); }
@@ -34,6 +35,8 @@ class FileFrameSource final : public pipeline::FrameSource {
   decoder::SamplingOptions sampling_;
   std::unique_ptr<decoder::FfmpegSource> source_;
   std::unique_ptr<decoder::SampledReader> reader_;
+  std::int64_t last_pts_ns_ = core::kNoTimestamp;  // the newest frame given
+  bool at_end_ = false;                            // next() gave nullopt
 };
 
 }  // namespace framescribe::apps

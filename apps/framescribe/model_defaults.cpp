@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <vector>
@@ -132,6 +133,64 @@ inference::ModelConfig load_config(const std::string& model_dir, const EngineCho
   return inference::load_model_config(model_dir, choice.load_format == "dummy"
                                                      ? inference::WeightFile::kOptional
                                                      : inference::WeightFile::kRequired);
+}
+
+void note_given_options(const CLI::App& cmd, ModelRequest* r) {
+  const auto given = [&cmd](const char* name) {
+    const CLI::Option* o = cmd.get_option_no_throw(name);
+    return o != nullptr && o->count() > 0;
+  };
+  for (const char* name : {"--fps", "--every", "--keyframes", "--scene"})
+    r->sampling_given |= given(name);
+  for (const char* name : {"--max-edge", "--max-frame-tokens"}) r->size_given |= given(name);
+  r->max_tokens_given |= given("--max-tokens");
+}
+
+ModelSettings resolve_model_settings(const ModelRequest& r, VideoOptions* video, int* max_tokens) {
+  ModelSettings s;
+  try {
+    s.dir = resolve_model_dir(r.model, &s.is_demo);
+    s.recommended = read_model_defaults(s.dir);
+  } catch (const Error& e) {
+    if (r.model_required || e.code() != ErrorCode::kNotFound) throw;
+  }
+  if (video != nullptr && !r.sampling_given) {
+    // The model's rate, else one frame per second: the other modes are the user's choice only.
+    video->fps = s.recommended.fps.value_or(kDefaultFps);
+    video->every = 0;
+    video->keyframes = false;
+    video->scene = -1;
+  }
+  if (video != nullptr && !r.size_given) {
+    video->max_edge_px = s.recommended.max_edge.value_or(kDefaultMaxEdge);
+    video->max_frame_tokens = 0;
+  }
+  if (max_tokens != nullptr && !r.max_tokens_given)
+    *max_tokens = s.recommended.max_tokens.value_or(kDefaultMaxTokens);
+  s.engine = engine_options(r.engine);
+  s.engine.n_threads = r.threads;
+  s.engine.max_context_tokens = r.context;
+  return s;
+}
+
+void apply_planning_defaults(const CLI::App& cmd, const std::string& model, VideoOptions* video) {
+  ModelRequest r;
+  r.model = model;
+  r.model_required = !model.empty();
+  note_given_options(cmd, &r);
+  (void)resolve_model_settings(r, video, nullptr);
+}
+
+void print_demo_model_notice(const ModelSettings& s) {
+  if (!s.is_demo || core::log_level() >= core::LogLevel::kError) return;  // -q: errors only
+  std::fprintf(stderr,
+               "framescribe: no --model given: using the bundled demo model %s\n"
+               "             (%s)\n"
+               "             For real videos give --model DIR with Pixtral-12B "
+               "(mistral-community/pixtral-12b or mistralai/Pixtral-12B-2409).\n",
+               s.dir.c_str(),
+               s.recommended.about.empty() ? "it knows only a synthetic world of moving shapes"
+                                           : s.recommended.about.c_str());
 }
 
 }  // namespace framescribe::apps

@@ -15,6 +15,7 @@
 
 #include "framescribe/inference/engine.h"
 #include "framescribe/inference/model_config.h"
+#include "video_options.h"
 
 namespace framescribe::apps {
 
@@ -46,6 +47,44 @@ void add_engine_choice_options(CLI::App* cmd, EngineChoice* choice);
 inference::EngineOptions engine_options(const EngineChoice& choice);
 // The model's config; with --load-format dummy the folder needs no weight file.
 inference::ModelConfig load_config(const std::string& model_dir, const EngineChoice& choice);
+
+// The settings of a command that loads a model, from three layers: what the user gave (command
+// line or job file) wins, then the model folder's framescribe.json, then the commands' own
+// defaults (1 frame per second, 512 px frames, 512 answer tokens). summarize, batch, probe and
+// frames go through resolve_model_settings, so that one video is planned the same way by all.
+inline constexpr double kDefaultFps = 1.0;
+inline constexpr int kDefaultMaxEdge = 512;
+inline constexpr int kDefaultMaxTokens = 512;
+struct ModelRequest {
+  std::string model;  // --model / defaults.model; empty: $FRAMESCRIBE_MODEL, else the demo model
+  EngineChoice engine;
+  int threads = 0;           // CPU engine threads (0: all)
+  std::int64_t context = 0;  // context tokens (0: the model's)
+  // Which of the settings framescribe.json may recommend the user gave:
+  bool sampling_given = false;  // a sampling mode (--fps, --every, --keyframes, --scene)
+  bool size_given = false;      // a size rule (--max-edge, --max-frame-tokens)
+  bool max_tokens_given = false;
+  // False (probe, frames): with no model to be found, the commands' defaults apply instead of
+  // the error.
+  bool model_required = true;
+};
+// Sets r's *_given flags from the options parsed on `cmd` (--fps, --every, --keyframes, --scene;
+// --max-edge, --max-frame-tokens; --max-tokens), whichever of them it has.
+void note_given_options(const CLI::App& cmd, ModelRequest* r);
+struct ModelSettings {
+  std::filesystem::path dir;        // the model folder used
+  bool is_demo = false;             // the bundled demo model was picked
+  ModelDefaults recommended;        // its framescribe.json
+  inference::EngineOptions engine;  // device, load format, threads, context
+};
+// Resolves the model folder (resolve_model_dir), reads its framescribe.json and fills what the
+// user did not give: `video`'s sampling mode and size, `*max_tokens` (either may be null). The
+// engine options follow r.engine (a warning for dummy weights). Throws like the functions above.
+ModelSettings resolve_model_settings(const ModelRequest& r, VideoOptions* video, int* max_tokens);
+// probe and frames: the sampling and size summarize would use on the same command line and model.
+void apply_planning_defaults(const CLI::App& cmd, const std::string& model, VideoOptions* video);
+// The notice printed when the bundled demo model was picked (not with -q).
+void print_demo_model_notice(const ModelSettings& s);
 
 // The bundled demo model's folder name.
 inline constexpr const char* kDemoModelName = "framescribe-demo";

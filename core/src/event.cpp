@@ -14,6 +14,8 @@ std::string_view to_string(RunStatus status) {
       return "complete";
     case RunStatus::kStopped:
       return "stopped";
+    case RunStatus::kPartial:
+      return "partial";
     case RunStatus::kFailed:
       return "failed";
   }

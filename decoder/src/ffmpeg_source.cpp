@@ -670,6 +670,15 @@ std::optional<DecodedFrame> FfmpegSource::take_frame() {
   std::erase_if(s.skipped_pts_ns, [pts_ns](std::int64_t t) { return t <= pts_ns; });
 
   if ((av->flags & AV_FRAME_FLAG_CORRUPT) || av->decode_error_flags != 0) ++s.stats.frames_damaged;
+  if (s.info.pixel_format.empty()) {
+    // The stream parameters did not say it (an http input probed from fewer bytes): the first
+    // decoded picture does.
+    if (const AVPixFmtDescriptor* pd =
+            av_pix_fmt_desc_get(static_cast<AVPixelFormat>(av->format))) {
+      s.info.pixel_format = pd->name;
+      s.info.bit_depth = pd->comp[0].depth;
+    }
+  }
 
   DecodedFrame out;
   out.av.reset(av_frame_alloc());

@@ -483,8 +483,18 @@ RunResult VideoPipeline::run(FrameSource& source, const core::RunInfo& info, cor
     end.error = st.error_text;
   } else if (stop.stop_requested() || stats_before.windows_dropped > 0) {
     end.status = core::RunStatus::kStopped;
+  } else if (stats_before.frames_sampled == 0) {
+    // Nothing described is no success: an input that gives no frame (an mp4 whose index is
+    // at the end, served without seeking; a file cut before its first picture) fails.
+    const std::string why = source.incomplete_reason();
+    end.status = core::RunStatus::kFailed;
+    end.error = "no frame to describe" + (why.empty() ? std::string() : ": " + why);
+  } else if (std::string why = source.incomplete_reason(); !why.empty()) {
+    end.status = core::RunStatus::kPartial;
+    end.error = std::move(why);
   }
-  if (end.status == core::RunStatus::kComplete && opt_.summary && !summary_items.empty()) {
+  if ((end.status == core::RunStatus::kComplete || end.status == core::RunStatus::kPartial) &&
+      opt_.summary && !summary_items.empty()) {
     st.report(true);
     try {
       SummaryOptions so;

@@ -1,4 +1,6 @@
-// JSON Lines: one object per event, streamed into the temporary file window by window.
+// JSON Lines: one object per event ("type": "event"), streamed into the temporary file window
+// by window, then one final record ("type": "summary") with the summary, the run's status and
+// its counts, so that a program gets everything from one file.
 #include <nlohmann/json.hpp>
 
 #include "file_sink.h"
@@ -17,19 +19,22 @@ class JsonlSink final : public FileSink {
   void start(AtomicFile&, const core::RunInfo& run) override {
     video_ = run.video;
     model_ = run.model;
+    events_ = 0;
   }
 
   void window(AtomicFile& file, const core::WindowResult& window) override {
     if (window.events.empty()) return;
     nlohmann::ordered_json frame_times = nlohmann::ordered_json::array();
-    for (const std::int64_t pts : window.frame_pts_ns) frame_times.push_back(seconds(pts));
+    for (const std::int64_t pts : window.frame_pts_ns)
+      frame_times.push_back(core::media_seconds(pts));
     std::string lines;
     for (const core::Event& e : window.events) {
       // ordered_json keeps the documented key order, so lines diff well between runs.
       nlohmann::ordered_json line;
+      line["type"] = "event";
       line["video"] = video_;
-      line["start"] = seconds(e.start_ns);
-      line["end"] = seconds(e.end_ns);
+      line["start"] = core::media_seconds(e.start_ns);
+      line["end"] = core::media_seconds(e.end_ns);
       line["text"] = e.text;
       line["window"] = window.id;
       line["frame_times"] = frame_times;
@@ -40,15 +45,30 @@ class JsonlSink final : public FileSink {
       lines += line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       lines += '\n';
     }
+    events_ += static_cast<std::int64_t>(window.events.size());
     file.write(lines);
     file.flush();
   }
 
-  void end(AtomicFile&, const core::RunEnd&) override {}
+  void end(AtomicFile& file, const core::RunEnd& end) override {
+    nlohmann::ordered_json line;
+    line["type"] = "summary";
+    line["video"] = video_;
+    line["summary"] = end.summary;
+    line["status"] = std::string(core::to_string(end.status));
+    if (!end.error.empty()) line["reason"] = end.error;
+    line["events"] = events_;
+    line["windows"] = end.windows;
+    line["frames_sampled"] = end.frames_sampled;
+    line["frames_skipped"] = end.frames_skipped;
+    line["model"] = model_;
+    file.write(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  }
 
  private:
   std::string video_;
   std::string model_;
+  std::int64_t events_ = 0;
 };
 
 }  // namespace

@@ -144,7 +144,9 @@ TEST_F(DemoModel, NamesAndTimesTheEventsOfHeldOutClips) {
         tmp_.path() / "err.txt");
     ASSERT_EQ(r.exit_code, 0) << video << "\n" << r.err;
     const json truth = read_json(fs::path(video).replace_extension(".truth.json"));
-    const std::vector<json> events = read_jsonl(out / (video.stem().string() + ".jsonl"));
+    std::vector<json> events;
+    for (json& j : read_jsonl(out / (video.stem().string() + ".jsonl")))
+      if (j["type"] == "event") events.push_back(std::move(j));
     const Score s = score(truth, events, 1.0);
     std::ostringstream got;
     for (const json& e : events) got << "\n  " << e["start"] << "-" << e["end"] << " " << e["text"];
@@ -200,6 +202,42 @@ TEST_F(DemoModel, QuickStartCommandDescribesTheSample) {
 TEST_F(DemoModel, DescribesTheBusierSample) {
   // samples/shapes-three.mp4: three events over a noisy background.
   expect_describes(fs::path(FS_SOURCE_DIR) / "samples" / "shapes-three.mp4", tmp_.path() / "e.txt");
+}
+
+}  // namespace
+}  // namespace framescribe
+
+namespace framescribe {
+namespace {
+
+// The events of a JSONL file (the records that carry a caption; not the summary record).
+std::vector<json> events_of(const fs::path& jsonl) {
+  std::vector<json> out;
+  for (json& j : read_jsonl(jsonl))
+    if (j.contains("text") && j.value("type", "event") == "event")
+      out.push_back({{"start", j["start"]}, {"end", j["end"]}, {"text", j["text"]}});
+  return out;
+}
+
+TEST_F(DemoModel, BatchUsesTheModelSettingsLikeSummarize) {
+  // A batch job that names no max_edge nor fps ran the demo model at 512 px and gave garbage
+  // where summarize (which read the model's framescribe.json: 64 px, 1 fps) named every event.
+  // One function now fills both: the same clip gives the same events.
+  const fs::path sum_out = tmp_.path() / "summarize";
+  testing::CliRun r = testing::run_framescribe(
+      {"summarize", kSample.string(), "--out", sum_out.string(), "--format", "jsonl", "--quiet"},
+      tmp_.path() / "err.txt");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path job = tmp_.path() / "job.yaml";
+  std::ofstream(job) << "version: 1\nbatch: {out: " << (tmp_.path() / "batch").string()
+                     << "}\ndefaults:\n  model: " << kDemoModel.string()
+                     << "\n  outputs: {formats: [jsonl]}\njobs:\n  - name: demo\n    inputs: ["
+                     << kSample.string() << "]\n";
+  r = testing::run_framescribe({"batch", job.string(), "--quiet"}, tmp_.path() / "err.txt");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<json> want = events_of(sum_out / "shapes-demo.jsonl");
+  ASSERT_FALSE(want.empty());
+  EXPECT_EQ(events_of(tmp_.path() / "batch" / "demo" / "shapes-demo" / "shapes-demo.jsonl"), want);
 }
 
 }  // namespace

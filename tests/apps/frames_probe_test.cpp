@@ -48,7 +48,7 @@ std::pair<int, int> png_size(const fs::path& p) {
 }
 
 TEST_F(FramesProbe, ProbeDescribesTheClipAndItsTokenPlan) {
-  CliRun r = run({"probe", clip_.string(), "--fps", "2", "--json"});
+  CliRun r = run({"probe", clip_.string(), "--fps", "2", "--max-edge", "1024", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json j = json::parse(r.out);
   EXPECT_EQ(j.at("codec"), "h264");
@@ -65,6 +65,30 @@ TEST_F(FramesProbe, ProbeDescribesTheClipAndItsTokenPlan) {
   EXPECT_EQ(plan.at("frames"), 4);
   EXPECT_EQ(plan.at("total_tokens"), 352);
   EXPECT_EQ(plan.at("context_windows_128k"), 1);
+}
+
+TEST_F(FramesProbe, ProbeAndFramesPlanLikeSummarizeByDefault) {
+  // probe and frames used every frame at 1024 px while summarize used the model's settings (the
+  // demo model: 1 fps, 64 px), so "exactly as the model will see them" was not true by default.
+  const fs::path model = fs::path(FS_SOURCE_DIR) / "samples" / "models" / "framescribe-demo";
+  if (!fs::is_regular_file(model / "config.json")) GTEST_SKIP() << "no demo model";
+  CliRun r = run({"summarize", clip_.string(), "--model", model.string(), "--dry-run", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json plan = json::parse(r.out);
+  r = run({"probe", clip_.string(), "--model", model.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json probe = json::parse(r.out).at("plan");
+  EXPECT_EQ(probe.at("frames"), plan.at("frames"));
+  EXPECT_EQ(probe.at("frame_width"), plan.at("frame_width_px"));
+  EXPECT_EQ(probe.at("frame_height"), plan.at("frame_height_px"));
+  const fs::path out = dir_ / "default-frames";
+  r = run({"frames", clip_.string(), "--model", model.string(), "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(out / "frames.jsonl");
+  int n = 0;
+  for (std::string line; std::getline(in, line); ++n)
+    EXPECT_EQ(json::parse(line).at("width"), plan.at("frame_width_px")) << line;
+  EXPECT_EQ(n, plan.at("frames").get<int>());
 }
 
 TEST_F(FramesProbe, FramesWritesTheSampledFramesAndTheirIndex) {

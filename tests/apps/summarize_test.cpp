@@ -22,10 +22,12 @@
 #include <thread>
 #include <vector>
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "apps/cli_run.h"
 #include "apps/tiny_model.h"
+#include "decoder/image_test_util.h"
 #include "decoder/video_clips.h"
 #include "inference/test_files.h"
 
@@ -49,6 +51,14 @@ std::vector<json> read_jsonl(const fs::path& p) {
     if (line.empty()) continue;
     out.push_back(json::parse(line));  // throws (fails the test) on a malformed line
   }
+  return out;
+}
+
+// The event records of a summarize JSONL file (not its final "summary" record).
+std::vector<json> read_events(const fs::path& p) {
+  std::vector<json> out;
+  for (json& j : read_jsonl(p))
+    if (j["type"] == "event") out.push_back(std::move(j));
   return out;
 }
 
@@ -137,8 +147,14 @@ TEST_F(Summarize, WindowsOverlapExactlyAndPromptsLabelEveryFrame) {
   EXPECT_EQ(*covered.rbegin(), 29);
 
   // JSONL: every line parses, start <= end within the video.
-  const std::vector<json> events = read_jsonl(out / "thirty.jsonl");
+  const std::vector<json> events = read_events(out / "thirty.jsonl");
   ASSERT_FALSE(events.empty());
+  // The last record sums the run up: a program needs no other file.
+  const json last = read_jsonl(out / "thirty.jsonl").back();
+  EXPECT_EQ(last["type"], "summary");
+  EXPECT_EQ(last["status"], "complete");
+  EXPECT_EQ(last["events"], events.size());
+  EXPECT_GT(last["windows"].get<int>(), 0);
   for (const json& e : events) {
     EXPECT_LE(0.0, e["start"].get<double>());
     EXPECT_LE(e["start"].get<double>(), e["end"].get<double>());
@@ -222,6 +238,72 @@ TEST_F(Summarize, DummyWeightsRunWithOnlyTheConfigAndTokenizer) {
   EXPECT_EQ(frames, 10u);
 }
 
+TEST_F(Summarize, AnInputThatGivesNoFrameFailsSayingWhy) {
+  // An mp4 with its index at the end, served without Range support: FFmpeg cannot seek back to
+  // the pictures and decodes nothing. That run printed "complete" and exited 0.
+  const fs::path video = clip("index-at-end.mp4", 4);
+  std::ifstream in(video, std::ios::binary);
+  const auto bytes = std::make_shared<std::string>(std::istreambuf_iterator<char>(in),
+                                                   std::istreambuf_iterator<char>());
+  testing::LocalHttpServer http(std::chrono::seconds(60));
+  http.server().Get("/clip.mp4", [bytes](const httplib::Request&, httplib::Response& res) {
+    // Chunked, without Content-Length: no byte ranges, the reader cannot seek.
+    res.set_chunked_content_provider(
+        "video/mp4", [bytes](std::size_t offset, httplib::DataSink& sink) {
+          if (offset >= bytes->size()) {
+            sink.done();
+            return true;
+          }
+          return sink.write(bytes->data() + offset,
+                            std::min<std::size_t>(64 * 1024, bytes->size() - offset));
+        });
+  });
+  http.start();
+  const fs::path out = dir() / "no-frames";
+  const auto r = run({http.url("/clip.mp4"), "--fps", "1", "--max-edge", "64", "--max-tokens", "6",
+                      "--no-summary", "--out", out.string(), "--format", "console,jsonl"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("no frame to describe: no video packet could be read"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out.find("complete"), std::string::npos) << r.out;
+}
+
+TEST_F(Summarize, ATruncatedFileIsPartialAndNoEventEndsAfterItsLastFrame) {
+  // A 10 s clip (index first) cut at 45% of its bytes: the header still announces 10 s. The last
+  // window used to end at 10 s (events in the part that is missing) and the run said "complete".
+  std::string error;
+  const auto whole = testing::make_clip("faststart-ten.mp4",
+                                        "-f lavfi -i testsrc2=size=160x96:rate=10 -t 10 -c:v "
+                                        "libx264 -preset ultrafast -g 20 -pix_fmt yuv420p "
+                                        "-movflags +faststart",
+                                        &error);
+  ASSERT_TRUE(whole) << error;
+  const fs::path cut = dir() / "cut.mp4";
+  {
+    std::ifstream in(*whole, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(cut, std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size() * 45 / 100));
+  }
+  const fs::path out = dir() / "truncated";
+  const auto r = run({cut.string(), "--fps", "1", "--max-edge", "64", "--max-tokens", "6",
+                      "--max-frames-per-window", "2", "--no-summary", "--out", out.string(),
+                      "--format", "jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("partial"), std::string::npos) << r.err;
+  double last_frame = -1, last_end = -1;
+  for (const json& j : read_events(out / "cut.jsonl")) {
+    for (const json& t : j["frame_times"]) last_frame = std::max(last_frame, t.get<double>());
+    last_end = std::max(last_end, j["end"].get<double>());
+  }
+  ASSERT_GE(last_frame, 0) << "no events to check";
+  EXPECT_LT(last_frame, 9.0) << "the cut removed nothing";
+  EXPECT_LE(last_end, last_frame + 1.0 + 1e-6) << "an event ends after the last frame (1 s apart)";
+  const json summary = read_jsonl(out / "cut.jsonl").back();
+  EXPECT_EQ(summary["status"], "partial");
+  EXPECT_NE(summary["reason"].get<std::string>().find("ended early"), std::string::npos);
+}
+
 TEST_F(Summarize, KilledRunsLeaveThePreviousOrTheNewFilesNeverAPartialOne) {
   const fs::path video = clip("twomin.mp4", 120);
   const fs::path previous = dir() / "kill-previous";
@@ -291,7 +373,7 @@ TEST_F(Summarize, CtrlCWritesCompleteFilesAndExits130) {
   kill(pid, SIGINT);
   const int code = testing::wait_framescribe(pid);
   ASSERT_EQ(code, 130) << slurp(dir() / "int-err.txt");
-  const std::vector<json> events = read_jsonl(out / "twomin.jsonl");
+  const std::vector<json> events = read_events(out / "twomin.jsonl");
   ASSERT_FALSE(events.empty());
   EXPECT_LT(events.back()["end"].get<double>(), 120.0);  // stopped before the end
   EXPECT_NE(slurp(out / "twomin.md").find("stopped"), std::string::npos);
@@ -324,7 +406,7 @@ TEST_F(Summarize, PeakMemoryDoesNotGrowWithTheVideo) {
               100.0 * (static_cast<double>(large) - small) / small);
   EXPECT_LT(static_cast<double>(large), 1.2 * static_cast<double>(small));
   // The 20-minute run really read 1,200 frames (a stand-in that stopped early would pass above).
-  EXPECT_EQ(read_jsonl(dir() / "mem" / "mem-20min.jsonl").back()["end"].get<double>() >= 1180,
+  EXPECT_EQ(read_events(dir() / "mem" / "mem-20min.jsonl").back()["end"].get<double>() >= 1180,
             true);
 }
 

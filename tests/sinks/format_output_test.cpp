@@ -112,17 +112,18 @@ TEST(ConsoleSink, ControlSequencesInModelTextNeverReachTheTerminal) {
             "failed: engine said [31mno\n");
 }
 
-TEST(JsonlSink, OneObjectPerEventInArrivalOrder) {
+TEST(JsonlSink, OneObjectPerEventInArrivalOrderThenTheSummary) {
   testing::TempDir dir;
   auto sink = make_jsonl_sink(dir / "run.jsonl");
   EXPECT_EQ(sink->name(), "jsonl");
   testing::feed(*sink, sample_run());
   EXPECT_EQ(
       read_text(dir / "run.jsonl"),
-      R"({"video":"street_cam.mp4","start":2.5,"end":6.0,"text":"A red car <b>enters</b> & \"stops\"","window":0,"frame_times":[0.0,2.5,5.0,7.5],"model":"pixtral-tiny","prompt_hash":"0123456789abcdef","timed":true}
-{"video":"street_cam.mp4","start":8.0,"end":8.0,"text":"Door opens --> someone exits","window":0,"frame_times":[0.0,2.5,5.0,7.5],"model":"pixtral-tiny","prompt_hash":"0123456789abcdef","timed":true}
-{"video":"street_cam.mp4","start":8.0,"end":20.0,"text":"Two people talk.\n\n  They walk away | left.  ","window":1,"frame_times":[8.0,12.0,16.0],"model":"pixtral-tiny","prompt_hash":"fedcba9876543210","timed":false}
-{"video":"street_cam.mp4","start":8.5,"end":11.0,"text":"Light turns green","window":1,"frame_times":[8.0,12.0,16.0],"model":"pixtral-tiny","prompt_hash":"fedcba9876543210","timed":true}
+      R"({"type":"event","video":"street_cam.mp4","start":2.5,"end":6.0,"text":"A red car <b>enters</b> & \"stops\"","window":0,"frame_times":[0.0,2.5,5.0,7.5],"model":"pixtral-tiny","prompt_hash":"0123456789abcdef","timed":true}
+{"type":"event","video":"street_cam.mp4","start":8.0,"end":8.0,"text":"Door opens --> someone exits","window":0,"frame_times":[0.0,2.5,5.0,7.5],"model":"pixtral-tiny","prompt_hash":"0123456789abcdef","timed":true}
+{"type":"event","video":"street_cam.mp4","start":8.0,"end":20.0,"text":"Two people talk.\n\n  They walk away | left.  ","window":1,"frame_times":[8.0,12.0,16.0],"model":"pixtral-tiny","prompt_hash":"fedcba9876543210","timed":false}
+{"type":"event","video":"street_cam.mp4","start":8.5,"end":11.0,"text":"Light turns green","window":1,"frame_times":[8.0,12.0,16.0],"model":"pixtral-tiny","prompt_hash":"fedcba9876543210","timed":true}
+{"type":"summary","video":"street_cam.mp4","summary":"A car arrives and stops.\nTwo people talk & leave.","status":"complete","events":4,"windows":2,"frames_sampled":7,"frames_skipped":0,"model":"pixtral-tiny"}
 )");
 }
 

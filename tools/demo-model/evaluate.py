@@ -71,7 +71,8 @@ def main():
                 cmd += ["--model", a.model]
             subprocess.run(cmd, check=True)
             with open(os.path.join(work, f"clip-{seed}.jsonl")) as f:
-                events = [json.loads(line) for line in f if line.strip()]
+                records = [json.loads(line) for line in f if line.strip()]
+            events = [r for r in records if r.get("type") == "event"]  # not the summary record
             s = score(truth, events, a.interval)
             tot = [x + y for x, y in zip(tot, s)]
             print(f"seed {seed}: {s[0]} true, {s[1]} named, {s[2]} timed, {s[3]} extra")

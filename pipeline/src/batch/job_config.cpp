@@ -57,6 +57,7 @@ void parse_sampling(const Ctx& c, const YAML::Node& n, const std::string& p, Sam
     s.keyframes = false;
     s.scene = -1;
   }
+  if (modes > 0) s.mode_given = true;
   if (n["fps"]) s.fps = c.number(n["fps"], p + ".fps", 0, 1000, /*lo_open=*/true);
   if (n["every"]) s.every = c.integer(n["every"], p + ".every", 1, 1'000'000);
   if (n["keyframes"]) {
@@ -70,6 +71,7 @@ void parse_sampling(const Ctx& c, const YAML::Node& n, const std::string& p, Sam
     c.fail(n["end"] ? n["end"] : n, p + ".end", "must be after sampling.start");
   if (n["max_frames"])
     s.max_frames = c.integer(n["max_frames"], p + ".max_frames", 0, 1'000'000'000);
+  if (n["max_edge"]) s.max_edge_given = true;
   if (n["max_edge"])
     s.max_edge_px = static_cast<int>(c.integer(n["max_edge"], p + ".max_edge", 16, 8192));
 }
@@ -96,6 +98,7 @@ void parse_packing(const Ctx& c, const YAML::Node& n, const std::string& p, Pack
 void parse_generation(const Ctx& c, const YAML::Node& n, const std::string& p,
                       GenerationSettings& s) {
   c.check_map(n, p, {"max_tokens", "temperature", "top_p", "seed"});
+  if (n["max_tokens"]) s.max_tokens_given = true;
   if (n["max_tokens"])
     s.max_tokens = static_cast<int>(c.integer(n["max_tokens"], p + ".max_tokens", 1, 1 << 20));
   if (n["temperature"]) s.temperature = c.number(n["temperature"], p + ".temperature", 0, 10);

@@ -62,6 +62,7 @@ enum class RunStatus {
   kComplete,  // every sampled frame was described
   kStopped,   // the user stopped it (Ctrl-C): the windows done so far
   kFailed,    // a fatal error: the windows done before it
+  kPartial,   // the input ended early (truncated, a read error): every frame it gave described
 };
 std::string_view to_string(RunStatus status);
 

@@ -8,6 +8,7 @@
 // and safe to hand to another thread; nobody mutates `image` after the source created it.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 
@@ -30,6 +31,12 @@ struct Frame {
 // Seconds as a double, for printing and JSON.
 inline double ns_to_seconds(std::int64_t ns) {
   return static_cast<double>(ns) * 1e-9;
+}
+
+// Media time in seconds rounded to the microsecond, for JSON and JSONL: 120 s stays 120, not
+// 120.00000000000001 (nanosecond times through a float product), and 15 s prints as 15.0.
+inline double media_seconds(std::int64_t ns) {
+  return std::round(static_cast<double>(ns) / 1e3) / 1e6;
 }
 
 }  // namespace framescribe::core

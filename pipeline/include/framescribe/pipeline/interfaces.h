@@ -35,6 +35,10 @@ class FrameSource {
   // The usual time between two sampled frames (fixed-rate sampling), or 0 if it varies or is
   // unknown. Sizes the in-flight limit when windows are limited in seconds.
   virtual std::int64_t interval_ns() const { return 0; }
+  // After next() returned nullopt: why the input ended before its end (a truncated file, a
+  // failed read), or empty when it was read to the end or stopped on request. The run is then
+  // "partial", or failed when not one frame came.
+  virtual std::string incomplete_reason() const { return {}; }
 };
 
 // The exact number of tokens each piece of a window prompt costs. A window prompt is

@@ -54,6 +54,10 @@ struct SamplingSettings {
   double end_s = -1;            // media time to stop at; -1: the end
   std::int64_t max_frames = 0;  // 0: no limit
   int max_edge_px = 512;        // longest side of a frame after resizing
+  // Whether the file gave a sampling mode / max_edge: what it leaves out, the model folder's
+  // framescribe.json may recommend (apps::resolve_model_settings).
+  bool mode_given = false;
+  bool max_edge_given = false;
 };
 
 struct PackingSettings {
@@ -66,9 +70,10 @@ struct PackingSettings {
 };
 
 struct GenerationSettings {
-  int max_tokens = 512;    // most tokens per answer
-  double temperature = 0;  // 0: greedy
-  double top_p = 1;        // nucleus sampling threshold, (0, 1]
+  int max_tokens = 512;           // most tokens per answer
+  bool max_tokens_given = false;  // else the model's recommendation may apply
+  double temperature = 0;         // 0: greedy
+  double top_p = 1;               // nucleus sampling threshold, (0, 1]
   std::uint64_t seed = 0;
 };
 

@@ -41,8 +41,11 @@ CudaSetupReport setup_report(const ModelConfig& config, AttentionChoice choice) 
     r.no_device_why =
         status != cudaSuccess ? cudaGetErrorString(status) : "cudaGetDeviceCount reports 0";
   } else {
+    // The current device (the one an engine loads on; 0 unless the caller chose another).
+    int device = 0;
+    if (cudaGetDevice(&device) != cudaSuccess) device = 0;
     cudaDeviceProp prop{};
-    if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
+    if (cudaGetDeviceProperties(&prop, device) == cudaSuccess) {
       r.device = prop.name;
       r.cc_major = prop.major;
       r.cc_minor = prop.minor;

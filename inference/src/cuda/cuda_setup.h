@@ -11,7 +11,7 @@ namespace framescribe::inference::cuda {
 // The plan's input for `config` on a device of compute capability cc_major.cc_minor (0: none).
 AttentionPlanInput attention_plan_input(const ModelConfig& config, AttentionChoice choice,
                                         int cc_major, int cc_minor);
-// Versions, device 0 (if any) and the plan; a kCudnn that cannot be honoured lands in
+// Versions, the current device (if any) and the plan; a kCudnn that cannot be honoured lands in
 // plan_error (with the plan of kAuto beside it), it does not throw.
 CudaSetupReport setup_report(const ModelConfig& config, AttentionChoice choice);
 // One line: "cuDNN library 9.14.0 (libcudnn.so.9), headers 9.19.0; cuBLASLt 130100; ..."

@@ -65,8 +65,10 @@ class ListSource final : public pipeline::FrameSource {
   }
   void request_stop() override { stopped_.store(true); }
   std::int64_t end_ns() const override { return n_ * interval_ns_; }
+  std::string incomplete_reason() const override { return reason; }
 
   std::int64_t throw_at = -1;
+  std::string reason;  // incomplete_reason(): set, the input "ended early"
   std::function<void(std::int64_t)> on_frame;
   std::atomic<std::int64_t> produced{0};
 

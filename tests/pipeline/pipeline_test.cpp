@@ -290,19 +290,38 @@ TEST(Pipeline, StopBeforeTheFirstFrameWritesEmptyOutputs) {
   EXPECT_TRUE(sink.windows.empty());
 }
 
-TEST(Pipeline, EmptySourceCompletesWithNoWindows) {
+TEST(Pipeline, EmptySourceFailsWithNoWindows) {
+  // Nothing described is no success: the run fails and says why (it said "complete").
   FakeEngine engine(600, 0);
   RecordingSink sink;
   pipeline::PipelineOptions o = options();
   o.summary = true;
   pipeline::VideoPipeline p(engine, {&sink}, o);
   ListSource src(0, kSec);
+  src.reason = "no video packet could be read";
   core::StopFlag stop;
   const pipeline::RunResult r = p.run(src, {}, stop);
-  EXPECT_EQ(r.end.status, core::RunStatus::kComplete);
+  EXPECT_EQ(r.end.status, core::RunStatus::kFailed);
+  EXPECT_EQ(r.end.error, "no frame to describe: no video packet could be read");
   EXPECT_TRUE(sink.windows.empty());
   EXPECT_TRUE(r.end.summary.empty());
   EXPECT_TRUE(engine.summary_prompts.empty());
+}
+
+TEST(Pipeline, ASourceThatEndedEarlyIsPartialWithItsReasonAndStillSummarised) {
+  FakeEngine engine(600, 0);
+  RecordingSink sink;
+  pipeline::PipelineOptions o = options();
+  o.summary = true;
+  pipeline::VideoPipeline p(engine, {&sink}, o);
+  ListSource src(6, kSec);
+  src.reason = "the input ended early after 5 s";
+  core::StopFlag stop;
+  const pipeline::RunResult r = p.run(src, {}, stop);
+  EXPECT_EQ(r.end.status, core::RunStatus::kPartial);
+  EXPECT_EQ(r.end.error, src.reason);
+  EXPECT_FALSE(sink.windows.empty());
+  EXPECT_FALSE(r.end.summary.empty());
 }
 
 TEST(Pipeline, FramesTooLargeForTheContextAreSkippedAndCounted) {

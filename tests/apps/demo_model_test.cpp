@@ -199,6 +199,15 @@ TEST_F(DemoModel, QuickStartCommandDescribesTheSample) {
   EXPECT_NE(r.err.find("--model"), std::string::npos) << "says how to use Pixtral-12B instead";
 }
 
+TEST_F(DemoModel, GlobalQuietHidesTheNotice) {
+  // -q after the command is the global one: errors only, so no demo-model notice either.
+  const testing::CliRun r =
+      testing::run_framescribe({"summarize", kSample.string(), "-q"}, tmp_.path() / "err.txt");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("demo model"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("Summary"), std::string::npos) << "the console output stays";
+}
+
 TEST_F(DemoModel, DescribesTheBusierSample) {
   // samples/shapes-three.mp4: three events over a noisy background.
   expect_describes(fs::path(FS_SOURCE_DIR) / "samples" / "shapes-three.mp4", tmp_.path() / "e.txt");

@@ -304,6 +304,48 @@ TEST_F(Summarize, ATruncatedFileIsPartialAndNoEventEndsAfterItsLastFrame) {
   EXPECT_NE(summary["reason"].get<std::string>().find("ended early"), std::string::npos);
 }
 
+TEST_F(Summarize, SaysWhatItWroteAndLabelsEachVideo) {
+  const fs::path a = clip("label-a.mp4", 3), b = clip("label-b.mp4", 3);
+  const fs::path out = dir() / "labels";
+  const auto r = run({a.string(), b.string(), "--fps", "1", "--max-edge", "64", "--max-tokens", "6",
+                      "--no-summary", "--out", out.string(), "--format", "console,jsonl,srt"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const fs::path& v : {a, b}) {
+    EXPECT_NE(r.out.find("== " + v.string() + " =="), std::string::npos) << r.out;
+    for (const char* ext : {".jsonl", ".srt"}) {
+      const fs::path file = out / (v.stem().string() + ext);
+      EXPECT_TRUE(fs::is_regular_file(file)) << file;
+      EXPECT_NE(r.err.find("wrote " + file.string() + "\n"), std::string::npos) << r.err;
+    }
+  }
+  EXPECT_LT(r.out.find("== " + a.string()), r.out.find("== " + b.string()));
+  // Global -q (after the command too): errors only, no list.
+  const auto q = run({a.string(), "-q", "--fps", "1", "--max-edge", "64", "--max-tokens", "6",
+                      "--no-summary", "--out", out.string(), "--format", "jsonl"});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_EQ(q.err.find("wrote"), std::string::npos) << q.err;
+}
+
+TEST_F(Summarize, MediaTimesInJsonAreRoundedToTheMicrosecond) {
+  // 15 s is 15e9 ns; times 1e-9 in floating point it printed as 15.000000000000002, and a
+  // 120 s duration as 120.00000000000001. Every number in the JSON has at most 6 decimals.
+  const fs::path video = clip("thirty.mp4", 30);
+  const std::regex long_fraction(R"(\d\.\d{7,})");
+  const auto plan = run({video.string(), "--fps", "1", "--max-edge", "64", "--dry-run", "--json"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_FALSE(std::regex_search(plan.out, long_fraction)) << plan.out;
+  EXPECT_NE(plan.out.find("15.0"), std::string::npos) << plan.out;
+  const fs::path out = dir() / "rounded";
+  const auto r = run({video.string(), "--fps", "1", "--max-edge", "64", "--max-tokens", "6",
+                      "--no-summary", "--out", out.string(), "--format", "jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(std::regex_search(slurp(out / "thirty.jsonl"), long_fraction))
+      << slurp(out / "thirty.jsonl");
+  const auto probe = testing::run_framescribe({"probe", video.string(), "--json"}, dir() / "e.txt");
+  ASSERT_EQ(probe.exit_code, 0) << probe.err;
+  EXPECT_FALSE(std::regex_search(probe.out, long_fraction)) << probe.out;
+}
+
 TEST_F(Summarize, KilledRunsLeaveThePreviousOrTheNewFilesNeverAPartialOne) {
   const fs::path video = clip("twomin.mp4", 120);
   const fs::path previous = dir() / "kill-previous";

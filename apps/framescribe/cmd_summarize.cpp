@@ -206,7 +206,8 @@ int run_summarize(SummarizeOptions o) {
   decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
   // Every video name first (the input check FfmpegSource runs again at open): a refused URL
   // scheme stops the run before anything is loaded.
-  for (const std::string& url : o.videos) (void)decoder::check_video_input(url);
+  for (const std::string& url : o.videos)
+    (void)decoder::check_video_input(url, /*allow_stdin=*/true);
   const inference::EngineOptions eo = apply_model_defaults(o);
   // Check every option before any work.
   (void)o.video.sampling();

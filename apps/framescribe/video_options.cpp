@@ -167,6 +167,7 @@ decoder::OutputSizing VideoOptions::sizing() const {
 decoder::SourceOptions VideoOptions::source() const {
   decoder::SourceOptions s;
   s.decoder_threads = threads;
+  s.allow_stdin = true;  // "-": summarize, probe and frames read a stream from standard input
   s.keyframes_only = keyframes;
   s.sample_fps = fps;  // fixed rate: non-reference frames far from every tick are not decoded
   s.start_ns = seconds_to_ns(start_s);

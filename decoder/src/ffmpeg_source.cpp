@@ -86,6 +86,13 @@ std::string stream_kinds(const AVFormatContext* fmt) {
     FS_FAIL(kIo, n << ": cannot open (" << redact_urls_in_text(av_error_string(ret))
                    << "); check the URL, the network and that the server is up");
   }
+  // A pipe cannot seek: an mp4 whose index (moov) is at the end cannot be read from it.
+  FS_CHECK(custom_io || impl.input.kind != VideoInputKind::kStdin, kUnsupported,
+           "standard input: cannot be read as video ("
+               << av_error_string(ret)
+               << "); from a pipe give a stream format (MPEG-TS, Matroska) or an mp4 with its "
+                  "index first (ffmpeg -movflags +faststart); an mp4 with the index at the end "
+                  "must be given as a file");
   FS_FAIL(kUnsupported, n << ": cannot be read as video (" << av_error_string(ret)
                           << "); is it a complete video file? `ffprobe` shows what FFmpeg sees");
 }
@@ -186,7 +193,7 @@ void FfmpegSource::request_stop() {
 std::unique_ptr<FfmpegSource> FfmpegSource::open(const std::string& url,
                                                  const SourceOptions& options) {
   auto impl = std::make_unique<Impl>();
-  impl->input = check_video_input(url);  // the one check of every path and URL
+  impl->input = check_video_input(url, options.allow_stdin);  // the one check of every input
   impl->name = impl->input.display;
   impl->opt = options;
   return std::unique_ptr<FfmpegSource>(new FfmpegSource(open_impl(std::move(impl))));
@@ -300,6 +307,17 @@ std::unique_ptr<FfmpegSource::Impl> FfmpegSource::open_impl(std::unique_ptr<Impl
   dict_owner.reset(d);
   if (ret < 0) throw_open_error(s, ret, custom_io);  // fmt was freed by avformat_open_input
   s.fmt.reset(fmt);
+  // From a pipe (no seeking back), an mp4 whose index (moov) follows its media data has been
+  // read past every frame to reach that index: say so instead of decoding nothing.
+  if (!custom_io && s.input.kind == VideoInputKind::kStdin) {
+    for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+      const AVIndexEntry* first = avformat_index_get_entry(fmt->streams[i], 0);
+      FS_CHECK(first == nullptr || first->pos >= avio_tell(fmt->pb), kUnsupported,
+               "standard input: an mp4 whose index (moov) is at the end cannot be read from a "
+               "pipe; give it as a file, remux it with ffmpeg -movflags +faststart, or pipe a "
+               "stream format (ffmpeg ... -f mpegts -)");
+    }
+  }
 
   // The decoders find_stream_info opens get the pixel limit too: a giant first picture is never
   // decoded, not even there.

@@ -25,7 +25,7 @@ constexpr const char* kAccepted =
 
 }  // namespace
 
-VideoInput check_video_input(std::string_view input) {
+VideoInput check_video_input(std::string_view input, bool allow_stdin) {
   FS_CHECK(!input.empty(), kInvalidArgument,
            "empty video name; give a file path or an http(s) URL");
   // Messages name the input with every URL in it redacted, also one that is not at its start
@@ -39,6 +39,16 @@ VideoInput check_video_input(std::string_view input) {
                                "path or URL per line");
   }
   VideoInput out;
+  // "-": standard input, as ffmpeg reads it; only the pipe protocol is whitelisted for it.
+  if (input == "-") {
+    FS_CHECK(allow_stdin, kUnsupported,
+             "'-' (standard input) is read only by summarize, probe and frames; give a file "
+             "path or an http(s) URL");
+    out.kind = VideoInputKind::kStdin;
+    out.location = "pipe:0";
+    out.display = "-";
+    return out;
+  }
   out.display = core::redact_source(input);
   // "scheme://..." with a well-formed scheme (RFC 3986 3.1).
   const std::size_t sep = input.find("://");
@@ -92,6 +102,7 @@ VideoInput check_video_input(std::string_view input) {
 }
 
 const char* protocol_whitelist(VideoInputKind kind) {
+  if (kind == VideoInputKind::kStdin) return "pipe";
   return kind == VideoInputKind::kFile ? "file" : "http,https,tls,tcp,crypto,httpproxy";
 }
 

@@ -3,8 +3,11 @@
 // shared vocabulary (-t/--threads, --max-edge, -n/--max-tokens, --temperature/--top-p/--seed,
 // --every, --decoder-threads) in every command, old spellings still read; out-of-range values
 // exit 2 naming the nearest valid ones; media times in seconds or [HH:]MM:SS[.ms].
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -234,6 +237,63 @@ TEST(CliUsage, BatchCheckLoadsTheModelFolderAndListsTheVideos) {
   const testing::CliRun bad = run({"batch", "--check", p.string()});
   EXPECT_EQ(bad.exit_code, 1) << bad.err;
   EXPECT_TRUE(has(bad.err, "tokenizer") || has(bad.err, "tekken")) << bad.err;
+  fs::remove_all(dir);
+}
+
+// "-" reads the video from standard input: a stream format or an mp4 with its index first; an
+// mp4 with its index at the end says why it cannot be read from a pipe; batch refuses "-".
+testing::CliRun run_with_stdin(const std::vector<std::string>& args, const fs::path& input) {
+  const int saved = ::dup(0);
+  const int fd = ::open(input.c_str(), O_RDONLY);
+  EXPECT_GE(fd, 0) << input;
+  ::dup2(fd, 0);
+  ::close(fd);
+  testing::CliRun r = run(args);
+  ::dup2(saved, 0);
+  ::close(saved);
+  return r;
+}
+
+TEST(CliUsage, StandardInputWhereTheFormatAllowsIt) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("fs-cli-usage-stdin-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto remux = [&](const std::string& name, const std::string& options) {
+    const std::string cmd = "ffmpeg -v error -y -i '" + kClip + "' -c copy " + options + " '" +
+                            (dir / name).string() + "'";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    return dir / name;
+  };
+  const fs::path ts = remux("clip.ts", "-f mpegts");
+  const fs::path fast = remux("fast.mp4", "-movflags +faststart");
+  const fs::path late = remux("late.mp4", "");  // ffmpeg's default: the index after the data
+
+  const std::vector<std::string> plan = {"probe", "--fps", "1", "--max-edge", "64", "--json"};
+  std::vector<std::string> from_file = plan, from_stdin = plan;
+  from_file.insert(from_file.begin() + 1, kClip);
+  from_stdin.insert(from_stdin.begin() + 1, "-");
+  const testing::CliRun want = run(from_file);
+  ASSERT_EQ(want.exit_code, 0) << want.err;
+  for (const fs::path& in : {ts, fast}) {
+    const testing::CliRun r =
+        run_with_stdin({"frames", "-", "--fps", "1", "--max-edge", "64", "-o",
+                        (dir / ("frames-" + in.filename().string())).string()},
+                       in);
+    EXPECT_EQ(r.exit_code, 0) << in << "\n" << r.err;
+    const auto want_frames = nlohmann::json::parse(want.out).at("plan").at("frames");
+    std::size_t files = 0;
+    for (const auto& e : fs::directory_iterator(dir / ("frames-" + in.filename().string())))
+      files += e.path().extension() != ".jsonl";
+    EXPECT_EQ(static_cast<long long>(files), want_frames.get<long long>()) << in;
+  }
+  const testing::CliRun bad = run_with_stdin(from_stdin, late);
+  EXPECT_EQ(bad.exit_code, 1) << bad.err;
+  EXPECT_TRUE(has(bad.err, "index (moov) is at the end cannot be read from a pipe")) << bad.err;
+  // The same file by name reads fine: only the pipe is the problem.
+  std::vector<std::string> by_name = plan;
+  by_name.insert(by_name.begin() + 1, late.string());
+  EXPECT_EQ(run(by_name).exit_code, 0);
   fs::remove_all(dir);
 }
 

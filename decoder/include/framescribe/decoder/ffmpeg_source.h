@@ -97,6 +97,9 @@ struct SourceOptions {
   // HLS and DASH playlists from http(s) URLs (whose nested reads stay on http(s)). A forced
   // format_name counts as asking for it.
   bool allow_nested_inputs = false;
+  // "-" reads the video from standard input (a stream format: MPEG-TS, Matroska, an mp4 with
+  // its index first); refused unless set (decoder/video_input.h).
+  bool allow_stdin = false;
   // > 0: fixed-rate sampling at this rate is planned, so frames no other frame depends on
   // (non-reference B-frames) further than two frame intervals from every tick are not decoded.
   // Frame indices are then estimated from timestamps. Safe while the real frame interval stays

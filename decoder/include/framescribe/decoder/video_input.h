@@ -28,22 +28,26 @@
 
 namespace framescribe::decoder {
 
-enum class VideoInputKind { kFile, kHttp };
+// kStdin: "-", the video read from standard input (a pipe), accepted only where the caller
+// allows it (summarize, probe, frames: SourceOptions::allow_stdin).
+enum class VideoInputKind { kFile, kHttp, kStdin };
 
 struct VideoInput {
   VideoInputKind kind = VideoInputKind::kFile;
-  std::string location;  // kFile: the local path (file:// removed); kHttp: the URL as given
+  std::string location;  // kFile: the local path (file:// removed); kHttp: the URL as given;
+                         // kStdin: "pipe:0"
   std::string display;   // the input as it may be printed or stored (core::redact_source)
 };
 
 // Classifies `input` or throws Error (kUnsupported for a refused scheme or protocol prefix,
 // kInvalidArgument for an empty name or control characters); the message names the input
 // (redacted) and says what is accepted.
-VideoInput check_video_input(std::string_view input);
+VideoInput check_video_input(std::string_view input, bool allow_stdin = false);
 
 // FFmpeg's protocol_whitelist for a kind: "file" for local files; for http(s) URLs
 // "http,https,tls,tcp,crypto,httpproxy" (https is tls over tcp; crypto decrypts AES-128 HLS
-// segments; httpproxy tunnels https through a proxy set in $http_proxy).
+// segments; httpproxy tunnels https through a proxy set in $http_proxy); "pipe" for standard
+// input (only the pipe protocol: nothing else can be opened from it).
 const char* protocol_whitelist(VideoInputKind kind);
 
 // True for a demuxer that opens further inputs named inside the file (HLS and DASH playlists,

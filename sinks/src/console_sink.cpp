@@ -59,7 +59,8 @@ class ConsoleSink final : public core::EventSink {
             std::to_string(end.frames_skipped) + " skipped; engine " + one_decimal(end.engine_s) +
             " s, wall " + one_decimal(end.wall_s) + " s; " +
             std::string(core::to_string(end.status));
-    if (end.status == core::RunStatus::kFailed && !end.error.empty()) {
+    if ((end.status == core::RunStatus::kFailed || end.status == core::RunStatus::kPartial) &&
+        !end.error.empty()) {
       text += ": " + core::sanitize_text(end.error);
     }
     text += "\n";

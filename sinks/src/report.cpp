@@ -40,6 +40,9 @@ std::string status_note(const core::RunEnd& end, std::int64_t covered_until_ns) 
   // An error may quote what it failed on (a model's text, a stream's message): no controls.
   std::string error = core::sanitize_text(end.error);
   while (!error.empty() && (error.back() == '.' || error.back() == '\n')) error.pop_back();
+  if (end.status == core::RunStatus::kPartial)  // a truncated input: described as far as it goes
+    return "Partial: " + (error.empty() ? std::string("the input ended early") : error) + ". " +
+           coverage;
   return (error.empty() ? std::string("The run failed. ") : "The run failed: " + error + ". ") +
          coverage;
 }

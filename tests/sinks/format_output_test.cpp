@@ -294,6 +294,30 @@ TEST(MarkdownSink, FailedRunSaysSoAndCoversWhatWasDone) {
 // vbscript: link (or any other destination) in a rendered report would be one click from
 // running. The link syntax is broken with a backslash ("]\\(", "]\\:"), so the text shows as
 // written. Expected lines written by hand.
+TEST(ReportSinks, APartialRunSaysWhyAndHowFarNotFailed) {
+  // A truncated input: every frame it gave was described, the reason is said, and it is not
+  // called complete (nor failed).
+  testing::TempDir dir;
+  testing::SampleRun run = sample_run();
+  run.end.status = core::RunStatus::kPartial;
+  run.end.error = "the input ended early after 16 s of the 40 s it announces";
+  const std::string console = console_output(run);
+  EXPECT_NE(console.find("; partial: the input ended early after 16 s"), std::string::npos)
+      << console;
+  auto md = make_markdown_sink(dir / "run.md");
+  testing::feed(*md, run);
+  const std::string text = read_text(dir / "run.md");
+  EXPECT_NE(text.find("Partial: the input ended early after 16 s of the 40 s it announces. "),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("failed"), std::string::npos) << text;
+  auto jsonl = make_jsonl_sink(dir / "run.jsonl");
+  testing::feed(*jsonl, run);
+  EXPECT_NE(read_text(dir / "run.jsonl")
+                .find(R"("status":"partial","reason":"the input ended early after 16 s)"),
+            std::string::npos);
+}
+
 TEST(MarkdownSink, SummaryLinksOnlyToHttpHttpsAndMailto) {
   testing::TempDir dir;
   testing::SampleRun run = sample_run();

@@ -29,9 +29,11 @@ namespace framescribe::sinks {
 // at finish the summary and a one-line tally. Writes to `out` (stdout when null); no file.
 std::unique_ptr<core::EventSink> make_console_sink(std::FILE* out);
 
-// JSON Lines: one object per event, {"video","start","end","text","window","frame_times",
-// "model","prompt_hash","timed"} (times in seconds). Lines are streamed into the temporary file
-// (flushed per window) and the file is renamed over `path` at finish.
+// JSON Lines: one object per event, {"type":"event","video","start","end","text","window",
+// "frame_times","model","prompt_hash","timed"} (times in seconds, rounded to the microsecond),
+// then at finish one {"type":"summary","video","summary","status","reason" (when not complete),
+// "events","windows","frames_sampled","frames_skipped","model"}. Lines are streamed into the
+// temporary file (flushed per window) and the file is renamed over `path` at finish.
 std::unique_ptr<core::EventSink> make_jsonl_sink(const std::filesystem::path& path);
 
 // SubRip and WebVTT subtitles: cues numbered from 1, sorted by start (ties keep arrival

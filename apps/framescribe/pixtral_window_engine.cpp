@@ -155,10 +155,10 @@ pipeline::WindowAnswer PixtralWindowEngine::describe(const pipeline::WindowPlan&
     }
     flush();
     std::vector<double> times;
-    for (const auto& f : plan.frames) times.push_back(core::ns_to_seconds(f.frame.pts_ns));
+    for (const auto& f : plan.frames) times.push_back(core::media_seconds(f.frame.pts_ns));
     nlohmann::json j = {{"window", plan.id},
-                        {"start", core::ns_to_seconds(plan.start_ns)},
-                        {"end", core::ns_to_seconds(plan.end_ns)},
+                        {"start", core::media_seconds(plan.start_ns)},
+                        {"end", core::media_seconds(plan.end_ns)},
                         {"frame_times", times},
                         {"labels", plan.labels},
                         {"prompt_tokens", prompt.ids.size()},

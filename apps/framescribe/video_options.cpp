@@ -19,7 +19,7 @@ std::int64_t seconds_to_ns(double s) {
 }  // namespace
 
 const char* const kSamplingHelp =
-    "Sampling (pick at most one; default: every frame):\n"
+    "Sampling (pick at most one; default: the model folder's framescribe.json fps, else --fps 1):\n"
     "  --fps F         the frame nearest each tick t = start + k/F (no drift over long videos)\n"
     "  --every N       every Nth frame from the start\n"
     "  --keyframes     keyframes only; the others are never decoded, so this is the fastest\n"
@@ -116,9 +116,11 @@ void add_video_options(CLI::App* cmd, VideoOptions* o, bool positional, bool thr
       ->transform(media_time_validator());
   cmd->add_option("--max-frames", o->max_frames, "Stop after N sampled frames")
       ->check(number_range(0, 1e9));
+  // No default shown: the effective one is the model folder's framescribe.json max_edge, else
+  // 512 (apps::resolve_model_settings), which the option's own initial value does not know.
   auto* edge = cmd->add_option("--max-edge", o->max_edge_px,
-                               "Longest edge in pixels, a multiple of 16 from 16 to 1024")
-                   ->capture_default_str()
+                               "Longest edge in pixels, a multiple of 16 from 16 to 1024 "
+                               "(default: the model's framescribe.json max_edge, else 512)")
                    ->check(max_edge_validator());
   auto* tok = cmd->add_option("--max-frame-tokens", o->max_frame_tokens,
                               "Token budget per frame (picks the size)")

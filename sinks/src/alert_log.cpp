@@ -67,7 +67,7 @@ std::string alert_json(const AlertRecord& a) {
   j["hits"] = a.hits;
   j["of"] = a.of;
   j["window"] = a.window_id;
-  j["pts"] = core::ns_to_seconds(a.pts_ns);
+  j["pts"] = core::media_seconds(a.pts_ns);
   j["time"] = iso_utc(a.wall_clock_ns);
   j["wall_clock_ns"] = a.wall_clock_ns;
   if (!a.snapshot_path.empty()) j["snapshot"] = a.snapshot_path;

@@ -68,6 +68,19 @@ bool has(const std::string& text, const std::string& what) {
   return text.find(what) != std::string::npos;
 }
 
+// The sampling and size defaults the help names are the ones summarize, probe and frames use
+// (the model's framescribe.json, else 1 fps and 512 px), not "every frame" at 1024 px.
+TEST(CliUsage, HelpStatesTheRealSamplingAndSizeDefaults) {
+  for (const char* cmd : {"summarize", "probe", "frames"}) {
+    const testing::CliRun r = run({cmd, "--help"});
+    ASSERT_EQ(r.exit_code, 0) << cmd << r.err;
+    EXPECT_EQ(r.out.find("every frame)"), std::string::npos) << cmd << "\n" << r.out;
+    EXPECT_NE(r.out.find("else --fps 1"), std::string::npos) << cmd << "\n" << r.out;
+    EXPECT_EQ(r.out.find("INT=1024"), std::string::npos) << cmd << "\n" << r.out;
+    EXPECT_NE(r.out.find("else 512"), std::string::npos) << cmd << "\n" << r.out;
+  }
+}
+
 TEST(CliUsage, EveryCommandListsTheSharedOptionNames) {
   struct Case {
     std::vector<std::string> command;

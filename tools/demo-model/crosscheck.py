@@ -30,6 +30,9 @@ import data  # noqa: E402
 import model as M  # noqa: E402
 import tokenizer as T  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from expected_file import write_expected  # noqa: E402
+
 
 def load_model(directory):
     with open(os.path.join(directory, "config.json")) as f:
@@ -85,21 +88,6 @@ def _heads_of(key, c):
     if key.endswith("self_attn.k_proj.weight"):
         return c.t_kv_heads
     return 0
-
-
-def write_expected(path, tensors):
-    header, offset, blobs = {}, 0, []
-    for k in sorted(tensors):
-        a = tensors[k]
-        dt = "I64" if a.dtype == np.int64 else "F32"
-        a = np.ascontiguousarray(a, dtype="<i8" if dt == "I64" else "<f4")
-        header[k] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
-        offset += a.nbytes
-        blobs.append(a.tobytes())
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def main():

@@ -6,7 +6,10 @@ extern "C" {
 #include <libavutil/hash.h>
 }
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <vector>
@@ -44,15 +47,43 @@ std::string sha256_file(const fs::path& path) {
   return std::string(reinterpret_cast<const char*>(hex));
 }
 
+namespace {
+// FRAMESCRIBE_PROGRESS_INTERVAL: seconds between two plain (not a terminal) progress lines.
+double plain_interval_s() {
+  if (const char* env = std::getenv("FRAMESCRIBE_PROGRESS_INTERVAL");
+      env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const double v = std::strtod(env, &end);
+    if (end != env && *end == '\0' && std::isfinite(v) && v >= 0) return v;
+  }
+  return 10.0;
+}
+}  // namespace
+
 BatchProgressLine::BatchProgressLine(bool enabled)
-    : enabled_(enabled), line_(enabled, stderr, std::nullopt, 10.0, /*quiet_s=*/0) {}
+    : enabled_(enabled), line_(enabled, stderr, std::nullopt, plain_interval_s(), /*quiet_s=*/0) {}
 
 namespace {
 std::string line_text(const pipeline::batch::BatchProgress& p) {
   std::string s = "videos " + std::to_string(p.done + p.skipped) + "/" + std::to_string(p.total) +
                   " done (" + std::to_string(p.skipped) + " earlier), " + std::to_string(p.failed) +
-                  " failed, " + std::to_string(p.running) + " running; " +
-                  format_duration(p.elapsed_s);
+                  " failed, " + std::to_string(p.running) + " running";
+  char buf[64];
+  for (std::size_t k = 0; k < p.current.size(); ++k) {
+    const pipeline::batch::RunningVideo& v = p.current[k];
+    s += k == 0 ? ": " : ", ";
+    s += v.name + " ";
+    if (v.duration_s > 0) {
+      std::snprintf(buf, sizeof buf, "%.0f%%",
+                    100.0 * std::min(1.0, v.media_done_s / v.duration_s));
+    } else if (v.media_done_s > 0) {  // a stream without a duration
+      std::snprintf(buf, sizeof buf, "at %s", format_duration(v.media_done_s).c_str());
+    } else {
+      std::snprintf(buf, sizeof buf, "starting");
+    }
+    s += buf;
+  }
+  s += "; " + format_duration(p.elapsed_s);
   if (p.eta_s >= 0) s += ", ETA " + format_duration(p.eta_s);
   return s;
 }
@@ -60,9 +91,19 @@ std::string line_text(const pipeline::batch::BatchProgress& p) {
 
 void BatchProgressLine::update(const pipeline::batch::BatchProgress& p) {
   if (!enabled_) return;
-  const bool finished = p.last.ends_with(": done") ||
-                        p.last.find(": failed") != std::string::npos ||
-                        p.last.find(": gave up") != std::string::npos;
+  using pipeline::batch::ProgressChange;
+  if (p.change == ProgressChange::kPlanned) {
+    std::string s =
+        std::to_string(p.skipped) + " already done, " + std::to_string(p.to_run) + " to run";
+    if (p.gave_up > 0)
+      s += ", " + std::to_string(p.gave_up) + " given up on (failed batch.max_attempts times)";
+    line_.print_line(s);
+    return;
+  }
+  const bool finished =
+      p.change == ProgressChange::kVideo &&
+      (p.last.ends_with(": done") || p.last.find(": failed") != std::string::npos ||
+       p.last.find(": gave up") != std::string::npos);
   if (finished) {
     line_.print_line(line_.tty() ? p.last : p.last + " | " + line_text(p));
     if (line_.tty()) line_.show(line_text(p), /*force=*/true);
@@ -156,6 +197,11 @@ Sharding: --shard I/N runs the videos whose identity hashes to I; under Slurm
 (SLURM_ARRAY_TASK_ID/COUNT) and Kubernetes Indexed Jobs (JOB_COMPLETION_INDEX with --shards N)
 the shard is read from the environment. Each shard writes its own state and index file;
 `framescribe batch merge FILE` combines them and checks every output's checksum.
+
+Progress (stderr; --quiet: none): first "N already done, M to run", then the videos in progress
+with their percentage and an ETA for the whole batch weighted by duration; redrawn in place on a
+terminal, elsewhere a line per finished video and one every 10 s
+(FRAMESCRIBE_PROGRESS_INTERVAL=SECONDS changes that).
 
 Exit: 0 every video done, 1 some failed (or an error), 2 usage, 130 interrupted.)";
 

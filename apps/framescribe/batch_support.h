@@ -23,9 +23,11 @@ namespace framescribe::apps {
 
 std::string sha256_file(const std::filesystem::path& path);
 
-// "videos 12/30 done, 1 failed, 2 running, 5 skipped; 1 min 05 s, ETA 2 min 10 s" on stderr (a
-// ProgressLine: redrawn in place on a terminal, log messages never inside it), one line per
-// finished video above it (elsewhere: one line per finished video, with the totals).
+// "5 already done, 25 to run" at the start, then "videos 12/30 done (5 earlier), 1 failed, 2
+// running: a.mp4 45%, b.mp4 3%; 1 min 05 s, ETA 2 min 10 s" on stderr (a ProgressLine: redrawn in
+// place on a terminal, log messages never inside it), one line per finished video above it
+// (elsewhere: one line per finished video, with the totals, and the status line every 10 s, or
+// every $FRAMESCRIBE_PROGRESS_INTERVAL seconds). The ETA is the runner's, weighted by duration.
 class BatchProgressLine {
  public:
   explicit BatchProgressLine(bool enabled);

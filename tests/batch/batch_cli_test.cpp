@@ -6,7 +6,8 @@
 //   after `batch merge` the index holds the same events as one unsharded run;
 // - runs killed with SIGKILL at random moments, each followed by a rerun, end with outputs
 //   identical to an uninterrupted run, no temporary or missing file, and a state file that
-//   passes PRAGMA integrity_check after every kill.
+//   passes PRAGMA integrity_check after every kill;
+// - progress: "1 already done, 2 to run", then percentages and an ETA; --quiet: none.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -19,6 +20,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -257,6 +259,42 @@ TEST_F(Batch, SearchPrintsMatchingEventsWithTimesAndSnippets) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("FTS5 syntax"), std::string::npos) << bad.err;
   EXPECT_EQ(run({"search", (dir() / "missing.sqlite").string(), "red"}).exit_code, 1);
+}
+
+// Progress on a stderr that is not a terminal: first what is done and what is left, then lines
+// with the videos in progress, their percentage and an ETA for the batch (every
+// FRAMESCRIBE_PROGRESS_INTERVAL seconds: 0 here, every update); --quiet prints none of it.
+TEST_F(Batch, ProgressSaysWhatIsLeftWithPercentagesAndAnEta) {
+  const fs::path in = clips("progress", 1);
+  const fs::path j = job("progress", in, dir() / "out-progress");
+  const testing::CliRun before = run({"batch", j.string(), "--quiet"});
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  clips("progress", 3);  // two more: 3 s and 4 s
+
+  ::setenv("FRAMESCRIBE_PROGRESS_INTERVAL", "0", 1);
+  const testing::CliRun r = run({"batch", j.string()});
+  ::unsetenv("FRAMESCRIBE_PROGRESS_INTERVAL");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  if (std::getenv("FS_SHOW_OUTPUT") != nullptr) std::printf("%s\n", r.err.c_str());
+  EXPECT_NE(r.err.find("1 already done, 2 to run\n"), std::string::npos) << r.err;
+  const std::regex progress(R"(running: clip0[12]\.mp4 \d+%.*; [0-9.]+ s, ETA [0-9.]+ s)");
+  int lines = 0;
+  std::istringstream ss(r.err);
+  for (std::string line; std::getline(ss, line);)
+    if (std::regex_search(line, progress)) ++lines;
+  EXPECT_GE(lines, 1) << r.err;
+  EXPECT_NE(r.err.find("videos 3/3 done (1 earlier), 0 failed, 0 running"), std::string::npos)
+      << r.err;
+
+  ::setenv("FRAMESCRIBE_PROGRESS_INTERVAL", "0", 1);
+  const testing::CliRun quiet =
+      run({"batch", job("progress-quiet", in, dir() / "out-progress-quiet").string(), "--quiet"});
+  ::unsetenv("FRAMESCRIBE_PROGRESS_INTERVAL");
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("to run"), std::string::npos) << quiet.err;
+  EXPECT_EQ(quiet.err.find("%"), std::string::npos) << quiet.err;
+  EXPECT_EQ(quiet.err.find("ETA"), std::string::npos) << quiet.err;
+  EXPECT_EQ(quiet.err.find("videos "), std::string::npos) << quiet.err;
 }
 
 TEST_F(Batch, KilledRunsResumeToIdenticalOutputs) {

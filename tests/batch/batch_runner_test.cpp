@@ -193,6 +193,62 @@ TEST(BatchRunner, RunsRecordsFailuresAndResumes) {
   EXPECT_EQ(index.integrity_check(), "ok");
 }
 
+// Progress: first the plan (done earlier, to run), then the videos in progress with their media
+// position and duration, and an ETA weighted by duration once some media is done.
+TEST(BatchRunner, ProgressSaysWhatIsLeftWithPercentagesAndAnEta) {
+  Fixture fx("progress");
+  StateStore state(fx.dir / "state.sqlite");
+  sinks::SearchIndex index(fx.dir / "index.sqlite");
+  ScriptedEngine engine;
+  core::StopFlag stop;
+  const std::vector<BatchVideo> first(fx.videos.begin(), fx.videos.begin() + 2);
+  run_batch(first, state, engine, {.parallel = 2, .max_attempts = 2}, fx.hooks(index), stop);
+  std::vector<BatchProgress> seen;
+  const BatchSummary s =
+      run_batch(fx.videos, state, engine, {.parallel = 2, .max_attempts = 2, .tick_s = 0.01},
+                fx.hooks(index), stop, [&](const BatchProgress& p) { seen.push_back(p); });
+  EXPECT_EQ(s.final.skipped, 2);
+  EXPECT_EQ(s.final.done, 2);
+  EXPECT_EQ(s.final.failed, 1);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.front().change, ProgressChange::kPlanned);
+  EXPECT_EQ(seen.front().skipped, 2);
+  EXPECT_EQ(seen.front().to_run, 3);
+  EXPECT_EQ(seen.front().gave_up, 0);
+  EXPECT_EQ(seen.front().done + seen.front().failed + seen.front().running, 0);
+  int media = 0, with_eta = 0;
+  for (const BatchProgress& p : seen) {
+    if (p.change != ProgressChange::kMedia) continue;
+    for (const RunningVideo& v : p.current) {
+      EXPECT_TRUE(v.name == "red2.mp4" || v.name == "broken.mp4" || v.name == "blue2.mp4")
+          << v.name;
+      if (v.duration_s < 0) continue;        // not opened yet
+      EXPECT_DOUBLE_EQ(v.duration_s, 18.0);  // 6 frames 3 s apart
+      EXPECT_LE(v.media_done_s, v.duration_s);
+      if (v.media_done_s > 0) ++media;
+    }
+    if (p.media_done_s > 0 && p.eta_s >= 0 && p.media_left_s > 0) ++with_eta;
+  }
+  EXPECT_GT(media, 0);
+  EXPECT_GT(with_eta, 0);
+  EXPECT_EQ(seen.back().change, ProgressChange::kVideo);
+  EXPECT_EQ(seen.back().done + seen.back().failed, 3);
+
+  // Rerun: everything decided at the start; the broken video given up on (max_attempts 2).
+  seen.clear();
+  run_batch(fx.videos, state, engine, {.parallel = 2, .max_attempts = 2}, fx.hooks(index), stop,
+            [&](const BatchProgress& p) { seen.push_back(p); });
+  seen.clear();
+  run_batch(fx.videos, state, engine, {.parallel = 2, .max_attempts = 2}, fx.hooks(index), stop,
+            [&](const BatchProgress& p) { seen.push_back(p); });
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].change, ProgressChange::kPlanned);
+  EXPECT_EQ(seen[0].skipped, 4);
+  EXPECT_EQ(seen[0].to_run, 0);
+  EXPECT_EQ(seen[0].gave_up, 1);
+  EXPECT_NE(seen[1].last.find("broken.mp4: gave up"), std::string::npos) << seen[1].last;
+}
+
 TEST(SearchIndex, ReturnsTheScriptedEvents) {
   Fixture fx("search");
   const fs::path db = fx.dir / "index.sqlite";

@@ -1,8 +1,11 @@
 // The batch runner: worker threads, skip/retry decisions, state changes, progress.
 #include "framescribe/pipeline/batch/batch_runner.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -92,63 +95,134 @@ BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
   std::mutex mu;
   BatchProgress p;
   p.total = static_cast<std::int64_t>(videos.size());
+
+  // Only the redacted name is printed or stored (the input may hold credentials).
+  auto shown_of = [](const BatchVideo& v) { return v.display.empty() ? v.input : v.display; };
+  auto name_of = [&](const BatchVideo& v) { return v.job + ":" + shown_of(v); };
+
+  // Every video decided first, so the start can say how much there is to do.
+  std::vector<std::size_t> todo;
+  std::vector<std::string> gave_up;
+  for (std::size_t i = 0; i < videos.size(); ++i) {
+    Decision d = Decision::kRun;
+    try {
+      d = decide(videos[i], state, options, hooks);
+    } catch (const Error& e) {
+      FS_LOG_WARN(name_of(videos[i]) << ": cannot read its state: " << e.what());
+    }
+    if (d == Decision::kRun)
+      todo.push_back(i);
+    else if (d == Decision::kSkipDone)
+      ++p.skipped;
+    else
+      gave_up.push_back(name_of(videos[i]));
+  }
+  p.to_run = static_cast<std::int64_t>(todo.size());
+  p.gave_up = static_cast<std::int64_t>(gave_up.size());
+
   const Clock::time_point t0 = Clock::now();
-  double run_s_sum = 0;                         // wall time of the videos finished in this run
-  auto report = [&](const std::string& last) {  // call with mu held
+  double run_s_sum = 0;  // wall time of the videos finished in this run
+  // Media time, for the duration-weighted ETA (all under mu); a video whose duration is not
+  // known yet counts as long as the mean of those known.
+  std::map<std::size_t, RunningVideo> running;  // by position in `videos` (start order)
+  double finished_media_s = 0;                  // of the videos finished in this run
+  double known_duration_s = 0;                  // sum of the durations known so far
+  std::int64_t known_durations = 0, started = 0;
+  auto report = [&](ProgressChange change, const std::string& last) {  // call with mu held
+    p.change = change;
     p.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
     p.last = last;
-    const std::int64_t finished = p.done + p.failed;
-    const std::int64_t left = p.total - p.skipped - finished;
-    if (finished > 0) {
+    p.current.clear();
+    double done_s = finished_media_s, left_s = 0;
+    const double mean_s =
+        known_durations > 0 ? known_duration_s / static_cast<double>(known_durations) : -1;
+    bool left_known = mean_s >= 0;
+    for (const auto& [i, r] : running) {
+      p.current.push_back(r);
+      done_s += r.media_done_s;
+      const double d = r.duration_s >= 0 ? r.duration_s : mean_s;
+      if (d >= 0) left_s += std::max(0.0, d - r.media_done_s);
+    }
+    const std::int64_t not_started = p.to_run - started;
+    if (not_started > 0) left_s += static_cast<double>(not_started) * mean_s;
+    if (p.to_run - p.done - (p.failed - p.gave_up) <= 0) {
+      left_s = 0;
+      left_known = true;
+    }
+    p.media_done_s = done_s;
+    p.media_left_s = left_known ? left_s : -1;
+    const std::int64_t finished = p.done + p.failed - p.gave_up;
+    const std::int64_t left = p.to_run - finished;
+    if (left_known && done_s > 0 && p.elapsed_s > 0) {
+      p.eta_s = left_s / (done_s / p.elapsed_s);
+    } else if (finished > 0) {  // no media times (streams without a duration): by video count
       p.eta_s = run_s_sum / static_cast<double>(finished) * static_cast<double>(left) /
                 static_cast<double>(options.parallel);
     }
     if (progress) progress(p);
   };
 
+  {
+    std::lock_guard lock(mu);
+    report(ProgressChange::kPlanned, "");
+    for (const std::string& name : gave_up) {
+      ++p.failed;
+      report(ProgressChange::kVideo, name + ": gave up (max_attempts)");
+    }
+  }
+
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     while (!stop.stop_requested()) {
-      const std::size_t i = next.fetch_add(1);
-      if (i >= videos.size()) return;
+      const std::size_t k = next.fetch_add(1);
+      if (k >= todo.size()) return;
+      const std::size_t i = todo[k];
       const BatchVideo& v = videos[i];
-      // Only the redacted name is printed or stored (the input may hold credentials).
-      const std::string shown = v.display.empty() ? v.input : v.display;
-      const std::string name = v.job + ":" + shown;
-      Decision d = Decision::kRun;
-      try {
-        d = decide(v, state, options, hooks);
-      } catch (const Error& e) {
-        FS_LOG_WARN(name << ": cannot read its state: " << e.what());
-      }
-      if (d != Decision::kRun) {
-        std::lock_guard lock(mu);
-        if (d == Decision::kSkipDone)
-          ++p.skipped;
-        else
-          ++p.failed;
-        report(name + (d == Decision::kSkipDone ? ": already done" : ": gave up (max_attempts)"));
-        continue;
-      }
+      const std::string shown = shown_of(v);
+      const std::string name = name_of(v);
       const Clock::time_point v0 = Clock::now();
       {
         std::lock_guard lock(mu);
         ++p.running;
-        report(name + ": started");
+        ++started;
+        std::string file = fs::path(shown).filename().string();
+        running[i] = RunningVideo{.name = file.empty() ? shown : file};
+        report(ProgressChange::kVideo, name + ": started");
       }
       std::string failure;
       bool stopped = false;
+      bool complete = false;
       try {
         state.mark_running(v.identity, v.job, shown);
         remove_stale_temporaries(v);
         core::RunInfo info;
         std::unique_ptr<FrameSource> source = hooks.open(v, stop, info);
+        {
+          std::lock_guard lock(mu);
+          if (info.duration_ns != core::kNoTimestamp && info.duration_ns > 0) {
+            running[i].duration_s = static_cast<double>(info.duration_ns) / 1e9;
+            known_duration_s += running[i].duration_s;
+            ++known_durations;
+          }
+        }
         VideoSinks vs = hooks.sinks(v);
         std::vector<core::EventSink*> sinks;
         for (auto& s : vs.sinks) sinks.push_back(s.get());
         std::unique_ptr<WindowEngine> client = scheduler.client(name);
         VideoPipeline pipeline(*client, sinks, hooks.options(v));
-        const RunResult r = pipeline.run(*source, info, stop);
+        const RunResult r = pipeline.run(*source, info, stop, [&](const PipelineStats& st) {
+          std::lock_guard lock(mu);
+          RunningVideo& rv = running[i];
+          if (rv.duration_s < 0 && st.media_end_ns != core::kNoTimestamp && st.media_end_ns > 0) {
+            rv.duration_s = static_cast<double>(st.media_end_ns) / 1e9;  // the source's end
+            known_duration_s += rv.duration_s;
+            ++known_durations;
+          }
+          const double at = static_cast<double>(st.media_done_ns) / 1e9;
+          if (at <= rv.media_done_s) return;  // nothing new (a frame sampled)
+          rv.media_done_s = rv.duration_s >= 0 ? std::min(at, rv.duration_s) : at;
+          report(ProgressChange::kMedia, name);
+        });
         if (r.end.status == core::RunStatus::kComplete) {
           std::vector<OutputRecord> outputs;
           for (const fs::path& f : vs.files) {
@@ -162,6 +236,7 @@ BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
           const std::string input_hash =
               !v.is_url && hooks.sha256 ? hooks.sha256(v.input) : std::string();
           state.mark_done(v.identity, st.size, st.mtime_ns, input_hash, outputs);
+          complete = true;
         } else if (r.end.status == core::RunStatus::kStopped) {
           stopped = true;
           state.mark_pending(v.identity);
@@ -187,28 +262,53 @@ BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
       std::lock_guard lock(mu);
       --p.running;
       run_s_sum += std::chrono::duration<double>(Clock::now() - v0).count();
+      {
+        const RunningVideo& rv = running[i];
+        finished_media_s += complete && rv.duration_s >= 0 ? rv.duration_s : rv.media_done_s;
+        running.erase(i);
+      }
       if (stopped) {
-        report(name + ": stopped");
+        report(ProgressChange::kVideo, name + ": stopped");
       } else if (failure.empty()) {
         ++p.done;
-        report(name + ": done");
+        report(ProgressChange::kVideo, name + ": done");
       } else {
         ++p.failed;
-        report(name + ": failed: " + failure);
+        report(ProgressChange::kVideo, name + ": failed: " + failure);
       }
     }
   };
 
+  // The ticker: progress at least every tick_s while videos run (a window may take minutes).
+  std::mutex tick_mu;
+  std::condition_variable tick_cv;
+  bool workers_done = false;
+  std::thread ticker([&] {
+    std::unique_lock tl(tick_mu);
+    const auto period = std::chrono::duration<double>(std::max(0.01, options.tick_s));
+    while (!tick_cv.wait_for(tl, period, [&] { return workers_done; })) {
+      std::lock_guard lock(mu);
+      if (p.running > 0) report(ProgressChange::kMedia, "");
+    }
+  });
+
   std::vector<std::thread> threads;
   const int n =
-      std::min<int>(options.parallel, static_cast<int>(std::max<std::size_t>(videos.size(), 1)));
+      std::min<int>(options.parallel, static_cast<int>(std::max<std::size_t>(todo.size(), 1)));
   for (int k = 0; k < n; ++k) threads.emplace_back(worker);
   for (std::thread& t : threads) t.join();
+  {
+    std::lock_guard tl(tick_mu);
+    workers_done = true;
+  }
+  tick_cv.notify_all();
+  ticker.join();
 
   BatchSummary s;
   std::lock_guard lock(mu);
   p.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
   p.eta_s = 0;
+  p.current.clear();
   s.final = p;
   s.stopped = stop.stop_requested();
   return s;

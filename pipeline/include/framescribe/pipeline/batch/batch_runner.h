@@ -21,9 +21,16 @@
 // that can batch would take several queued windows at once inside EngineScheduler (the
 // queue is there: the waiting tickets), without any change here.
 //
-// Threads: run_batch blocks; it starts `parallel` worker threads. The hooks are called from
-// worker threads, concurrently (they must be thread-safe); `progress` is called under a lock,
-// one call at a time.
+// Progress: first one kPlanned call (every video decided: already done, given up, to run), then
+// a kVideo call whenever a video is given up on, starts or ends, and kMedia calls while videos
+// run: from their pipelines (a frame sampled, a window described) and at least every
+// RunnerOptions::tick_s, so a display can redraw regularly even while a long window runs. The
+// ETA is weighted by duration: media seconds left (videos not opened yet counted at the mean
+// duration of those opened) / media seconds done per wall second so far.
+//
+// Threads: run_batch blocks; it starts `parallel` worker threads and one ticker. The hooks are
+// called from worker threads, concurrently (they must be thread-safe); `progress` is called
+// under a lock, one call at a time.
 #pragma once
 
 #include <cstdint>
@@ -60,14 +67,34 @@ struct BatchHooks {
 struct RunnerOptions {
   int parallel = 2;
   int max_attempts = 3;
+  double tick_s = 0.5;  // kMedia progress at least this often while videos run
+};
+
+// A video in progress.
+struct RunningVideo {
+  std::string name;         // its file name (redacted input's last component)
+  double media_done_s = 0;  // the end of its last described window
+  double duration_s = -1;   // -1: not known (not opened yet, or a stream without a duration)
+};
+
+enum class ProgressChange {
+  kPlanned,  // at the start: skipped, failed (given up) and to_run are known
+  kVideo,    // a video given up on, started or finished (`last` says which and how)
+  kMedia,    // media time advanced (or the regular tick): `current` and the ETA
 };
 
 struct BatchProgress {
+  ProgressChange change = ProgressChange::kPlanned;
   std::int64_t total = 0;    // videos of this shard
   std::int64_t skipped = 0;  // done before this run
   std::int64_t done = 0;     // done in this run
   std::int64_t failed = 0;   // failed in this run, or given up on (max_attempts)
   std::int64_t running = 0;
+  std::int64_t to_run = 0;   // videos this run processes (neither done before nor given up)
+  std::int64_t gave_up = 0;  // of `failed`: failed max_attempts times before this run
+  std::vector<RunningVideo> current;  // the videos in progress, in start order
+  double media_done_s = 0;            // media seconds processed in this run
+  double media_left_s = -1;           // estimated media seconds left; -1: unknown yet
   double elapsed_s = 0;
   double eta_s = -1;  // -1: unknown yet
   std::string last;   // the video that just changed, and how ("done", "failed: ...")

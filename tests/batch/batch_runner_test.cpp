@@ -281,7 +281,7 @@ TEST(SearchIndex, ReturnsTheScriptedEvents) {
                 .snippet,
             "a red <car> seen");
   EXPECT_TRUE(sinks::search(db, "giraffe").empty());
-  EXPECT_THROW(sinks::search(db, "\"unclosed", {.fts = true}), Error);
+  EXPECT_THROW(sinks::search(db, "\"unclosed", {.video = "", .fts = true}), Error);
   EXPECT_TRUE(sinks::search(db, "\"unclosed").empty());  // plain text: no syntax to get wrong
   EXPECT_THROW(sinks::search(fx.dir / "none.sqlite", "red"), Error);
 }

@@ -43,6 +43,8 @@ struct AskOptions {
   int threads = 0;
   EngineChoice engine;
   bool json = false;
+  // Which of the settings a model's framescribe.json may recommend were given by the user.
+  bool size_given = false, max_tokens_given = false;
 };
 
 double ms_between(std::chrono::steady_clock::time_point a,
@@ -103,10 +105,29 @@ void warn_if_strip(const LoadedImage& li, int patch_px) {
   }
 }
 
-int run_ask(const AskOptions& o) {
+// Picks the model (--model, $FRAMESCRIBE_MODEL or the bundled demo model) and applies what its
+// framescribe.json recommends (max_edge, max_tokens) to the options the user did not give, as
+// summarize does. The notice of the demo model goes to stderr (not with -q).
+inference::EngineOptions apply_model_defaults(AskOptions& o) {
+  ModelRequest r;
+  r.model = o.model;
+  r.engine = o.engine;
+  r.threads = o.threads;
+  r.size_given = o.size_given;
+  r.max_tokens_given = o.max_tokens_given;
+  // No VideoOptions: ask's own default edge is the model's image size, not summarize's 512.
+  const ModelSettings m = resolve_model_settings(r, nullptr, &o.max_tokens);
+  o.model = m.dir.string();
+  if (!o.size_given && m.recommended.max_edge) o.max_image_edge_px = *m.recommended.max_edge;
+  print_demo_model_notice(m);
+  return m.engine;
+}
+
+int run_ask(AskOptions o) {
   using namespace framescribe::inference;
   using Clock = std::chrono::steady_clock;
   const auto t_start = Clock::now();
+  const EngineOptions eo = apply_model_defaults(o);
 
   // Cheap checks first: the tokenizer and the model must agree before any weight is read.
   const ModelConfig config = load_config(o.model, o.engine);
@@ -189,8 +210,6 @@ int run_ask(const AskOptions& o) {
   }
 
   const auto t_load = Clock::now();
-  EngineOptions eo = engine_options(o.engine);
-  eo.n_threads = o.threads;
   std::unique_ptr<Engine> engine = load_engine(o.model, eo);
   const double load_ms = ms_between(t_load, Clock::now());
   FS_LOG_DEBUG("engine " << engine->backend_name() << ", prompt " << ids.size() << " tokens, "
@@ -277,10 +296,13 @@ void add_ask_command(CLI::App& app, int* exit_code) {
       "are\n"
       "resized so the longer edge is at most --max-edge (default: the model's 1024).\n"
       "The answer is streamed to stdout; --json prints one object instead (answer, token counts,\n"
-      "stop reason, timings). MODEL must hold tekken.json or tokenizer.json.");
+      "stop reason, timings). MODEL must hold tekken.json or tokenizer.json; without --model,\n"
+      "$FRAMESCRIBE_MODEL, else the bundled demo model (synthetic shapes only). The model's\n"
+      "framescribe.json (max_edge, max_tokens) applies to the options not given.");
   auto o = std::make_shared<AskOptions>();
-  cmd->add_option("-m,--model", o->model, "Model directory (either layout, with its tokenizer)")
-      ->required()
+  cmd->add_option("-m,--model", o->model,
+                  "Model directory (either layout, with its tokenizer); default: "
+                  "$FRAMESCRIBE_MODEL, else the bundled demo model (synthetic shapes only)")
       ->check(CLI::ExistingDirectory);
   // One value per --image, so the question may follow the last image.
   cmd->add_option("-i,--image", o->images, "An image: file, http(s) URL or data: URI (repeatable)")
@@ -306,7 +328,13 @@ void add_ask_command(CLI::App& app, int* exit_code) {
   add_engine_choice_options(cmd, &o->engine);
   cmd->add_flag("--json", o->json, "Print one JSON object instead of streaming text");
   cmd->add_option("question", o->question, "The question")->required();
-  cmd->callback([o, exit_code] { *exit_code = run_ask(*o); });
+  cmd->callback([cmd, o, exit_code] {
+    ModelRequest given;
+    note_given_options(*cmd, &given);
+    o->size_given = given.size_given;
+    o->max_tokens_given = given.max_tokens_given;
+    *exit_code = run_ask(*o);
+  });
 }
 
 }  // namespace framescribe::apps

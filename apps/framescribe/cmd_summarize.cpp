@@ -26,6 +26,7 @@
 #include "framescribe/core/source_name.h"
 #include "framescribe/core/stop.h"
 #include "framescribe/decoder/ffmpeg_source.h"
+#include "framescribe/decoder/output_size.h"
 #include "framescribe/decoder/video_input.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/pipeline/packer.h"
@@ -103,6 +104,75 @@ pipeline::PipelineOptions pipeline_options(const SummarizeOptions& o, const std:
                            : o.summary_prompt;
   pipeline::validate(p.packing);
   return p;
+}
+
+// Tokens of a window of one frame of a `width_px` x `height_px` picture (as displayed) resized by
+// `sizing`, beside the packer's budget: the packer's own rule (fixed tokens, the frame's label and
+// image block, the instruction for one frame, the carry reserve), the label and instruction at
+// `pts_ns`. `frame_tokens` gets the frame's own tokens (label and image).
+std::int64_t one_frame_window_tokens(const pipeline::WindowPacker& packer,
+                                     const pipeline::PromptCoster& coster,
+                                     const pipeline::PackingOptions& packing, int width_px,
+                                     int height_px, const decoder::OutputSizing& sizing,
+                                     std::int64_t pts_ns, std::int64_t* frame_tokens) {
+  const core::TargetSize ts = decoder::plan_output_size(width_px, height_px, sizing);
+  const std::int64_t frame = coster.text_tokens(pipeline::frame_label(pts_ns)) +
+                             coster.image_tokens(ts.width_px, ts.height_px);
+  if (frame_tokens != nullptr) *frame_tokens = frame;
+  return coster.fixed_tokens() + frame + coster.text_tokens(packer.instruction(pts_ns, pts_ns, 1)) +
+         packing.carry_tokens;
+}
+
+// Before a video is decoded: a frame at the planned size must fit a window of its own, else no
+// frame could be described (the packer would skip every one). Returns "" when it fits, else the
+// usage error: "a frame needs N tokens; the context is C: use --max-edge E", E the largest
+// multiple of the patch size whose frame fits (the same token costs as the packer's).
+std::string frame_fit_problem(const pipeline::PackingOptions& packing,
+                              const pipeline::PromptCoster& coster, int width_px, int height_px,
+                              const decoder::OutputSizing& sizing,
+                              const std::vector<std::int64_t>& label_pts) {
+  if (width_px <= 0 || height_px <= 0) return {};  // unknown until decoded: the packer decides
+  const pipeline::WindowPacker packer(packing, coster);
+  const std::int64_t budget = packer.budget_tokens();
+  // The costliest of the labels given (a later label may be longer).
+  auto worst = [&](const decoder::OutputSizing& z, std::int64_t* frame_tokens) {
+    std::int64_t most = 0;
+    for (const std::int64_t pts : label_pts) {
+      std::int64_t f = 0;
+      const std::int64_t n =
+          one_frame_window_tokens(packer, coster, packing, width_px, height_px, z, pts, &f);
+      if (n >= most) {
+        most = n;
+        if (frame_tokens != nullptr) *frame_tokens = std::max(*frame_tokens, f);
+      }
+    }
+    return most;
+  };
+  std::int64_t frame_tokens = 0;
+  const std::int64_t need = worst(sizing, &frame_tokens);
+  if (need <= budget) return {};
+  const std::int64_t context =
+      packing.context_tokens > 0 ? packing.context_tokens : coster.context_tokens();
+  std::ostringstream m;
+  m << "a frame needs " << frame_tokens << " tokens; the context is " << context << ": ";
+  int fit = 0;
+  for (int e = sizing.longest_edge_px - sizing.patch_px; e >= sizing.patch_px;
+       e -= sizing.patch_px) {
+    decoder::OutputSizing z = sizing;
+    z.longest_edge_px = e;
+    if (worst(z, nullptr) <= budget) {
+      fit = e;
+      break;
+    }
+  }
+  if (fit > 0) {
+    m << "use --max-edge " << fit;
+  } else {
+    m << "no --max-edge fits; give a larger --context or a smaller --max-tokens";
+  }
+  m << " (the prompt and the answer reserve take " << need - frame_tokens + (context - budget)
+    << " of the context)";
+  return m.str();
 }
 
 // --dry-run: the windows the run would make, without loading the weights.
@@ -275,6 +345,21 @@ int run_summarize(SummarizeOptions o) {
     for (int k = 2; !stems.insert(stem).second; ++k) stem = base_stem + "-" + std::to_string(k);
     try {
       FileFrameSource source(url, o.video, stop);
+      {
+        // Frames too large for the context: a usage error before anything is decoded.
+        std::vector<std::int64_t> label_pts = {seconds_to_ns_checked(o.video.start_s, "--start")};
+        if (source.end_ns() != core::kNoTimestamp) label_pts.push_back(source.end_ns());
+        const std::string problem =
+            frame_fit_problem(pipeline_options(o, fs::path(name).filename().string()).packing,
+                              window_engine.coster(), source.info().display_width_px,
+                              source.info().display_height_px, o.video.sizing(), label_pts);
+        if (!problem.empty()) {
+          g_stop = nullptr;
+          std::signal(SIGINT, SIG_DFL);
+          std::signal(SIGTERM, SIG_DFL);
+          throw CLI::ValidationError(name + ": " + problem);
+        }
+      }
       if (o.videos.size() > 1 && !o.quiet && console) {
         // Several videos on one console: each block says whose it is.
         std::printf("%s== %s ==\n", &url == &o.videos.front() ? "" : "\n", name.c_str());

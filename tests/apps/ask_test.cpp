@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -267,6 +268,51 @@ TEST_F(Ask, AnImageShrunkToAStripIsWarnedAbout) {
   const CliRun plain = ask({"--max-tokens", "1", "--image", image_a_.string(), question_});
   EXPECT_EQ(plain.exit_code, 0) << plain.err;
   EXPECT_EQ(plain.err.find("one patch"), std::string::npos) << plain.err;
+}
+
+// No --model: the bundled demo model answers, as summarize falls back to it, with a notice on
+// stderr that global -q (given after the command) hides; its framescribe.json's max_edge (64)
+// and max_tokens (192) apply to the options not given, and --max-edge given wins.
+TEST_F(Ask, WithoutAModelTheDemoModelAnswers) {
+  const fs::path demo = fs::path(FS_SOURCE_DIR) / "samples" / "models" / "framescribe-demo";
+  if (!fs::is_regular_file(demo / "model.safetensors"))
+    GTEST_SKIP() << "the demo model is not under " << demo;
+  unsetenv("FRAMESCRIBE_MODEL");  // the default model must be the bundled one
+  const fs::path picture = dir_ / "picture.png";
+  ASSERT_TRUE(testing::ffmpeg_encode(testing::quadrants_rgb(320, 240), 320, 240, "rgb24", picture));
+  const std::string notice = "no --model given: using the bundled demo model";
+
+  const CliRun r = run_framescribe(
+      {"ask", "--threads", "2", "--image", picture.string(), "--json", "What do you see?"},
+      dir_ / "stderr.txt");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find(notice), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("framescribe-demo"), std::string::npos) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_FALSE(j.at("answer").get<std::string>().empty()) << r.out;
+  EXPECT_GT(j.at("generated_tokens").get<int>(), 0);
+  EXPECT_LE(j.at("generated_tokens").get<int>(), 192);  // framescribe.json's max_tokens
+  ASSERT_EQ(j.at("images").size(), 1u);
+  EXPECT_EQ(j["images"][0]["model_width_px"].get<int>(), 64);  // framescribe.json's max_edge
+  EXPECT_EQ(j["images"][0]["model_height_px"].get<int>(), 48);
+
+  // Streamed text and global -q after the command: the answer, no notice.
+  const CliRun quiet = run_framescribe(
+      {"ask", "--threads", "2", "--image", picture.string(), "What do you see?", "-q"},
+      dir_ / "stderr.txt");
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("demo model"), std::string::npos) << quiet.err;
+  EXPECT_GT(quiet.out.size(), 1u) << "an answer, not only the final newline";
+
+  // What the user gives wins over framescribe.json.
+  const CliRun given =
+      run_framescribe({"ask", "--threads", "2", "--image", picture.string(), "--max-edge", "128",
+                       "--max-tokens", "3", "--json", "What do you see?"},
+                      dir_ / "stderr.txt");
+  ASSERT_EQ(given.exit_code, 0) << given.err;
+  const json g = json::parse(given.out);
+  EXPECT_EQ(g["images"][0]["model_width_px"].get<int>(), 128);
+  EXPECT_LE(g.at("generated_tokens").get<int>(), 3);
 }
 
 }  // namespace

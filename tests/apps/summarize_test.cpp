@@ -213,6 +213,65 @@ TEST_F(Summarize, NoPromptExceedsASmallContext) {
   }
 }
 
+// Frames too large for the context: a usage error (exit 2) once the model is loaded, before any
+// frame is decoded, naming the frame's tokens, the context and the largest --max-edge whose frame
+// fits. That edge is checked with the packer itself (--dry-run, which loads no weights and still
+// packs): at it no frame is skipped, 16 px more and every frame would be.
+TEST_F(Summarize, FramesTooLargeForTheContextNameTheMaxEdgeThatFits) {
+  const fs::path video = clip("three.mp4", 3);  // 160x96
+  const std::vector<std::string> common = {video.string(), "--fps", "1",
+                                           "--max-tokens", "16",    "--no-summary"};
+  auto plan = [&](int edge, std::int64_t context, std::vector<std::string> more = {}) {
+    std::vector<std::string> a = common;
+    a.insert(a.end(), {"--max-edge", std::to_string(edge), "--context", std::to_string(context),
+                       "--dry-run", "--json"});
+    a.insert(a.end(), more.begin(), more.end());
+    const auto r = run(a);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out);
+  };
+  // The tokens of a window of one 16 px frame, less the frame's own: the prompt around a frame.
+  const json small = plan(16, 4096, {"--max-frames-per-window", "1"});
+  const std::int64_t around = small["windows"][0]["tokens"].get<std::int64_t>() -
+                              small["tokens_per_frame"].get<std::int64_t>();
+  ASSERT_GT(around, 0);
+  // Room for the prompt, the answer and a frame of 40 tokens: a 160 px frame (10 x 6 patches,
+  // 6 x 11 image tokens and a 9-token label = 75) does not fit.
+  const std::int64_t context = around + 16 + 40;
+  const fs::path out = dir() / "too-large";
+  std::vector<std::string> a = common;
+  a.insert(a.end(),
+           {"--max-edge", "160", "--context", std::to_string(context), "--out", out.string()});
+  const auto r = run(a);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_EQ(r.err.find("skipped"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("three.mp4: a frame needs 75 tokens; the context is " +
+                       std::to_string(context) + ": use --max-edge "),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(out / "three.jsonl")) << "nothing was described";
+  const std::size_t at = r.err.find("use --max-edge ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const int edge = std::stoi(r.err.substr(at + 15));
+  EXPECT_EQ(edge % 16, 0);
+  ASSERT_GE(edge, 16);
+  ASSERT_LT(edge, 160);
+  const json fits = plan(edge, context);
+  EXPECT_EQ(fits["frames_skipped"], 0) << fits.dump();
+  EXPECT_EQ(fits["frames"], 3);
+  const json larger = plan(edge + 16, context);
+  EXPECT_EQ(larger["frames_skipped"], larger["frames"]) << larger.dump();
+
+  // At that edge the run describes every frame.
+  std::vector<std::string> ok = common;
+  ok.insert(ok.end(),
+            {"--max-edge", std::to_string(edge), "--context", std::to_string(context), "--quiet"});
+  const auto done = run(ok);
+  EXPECT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_EQ(done.err.find("does not fit"), std::string::npos) << done.err;
+}
+
 // --load-format dummy: a model folder with only its config and tokenizer runs the whole pipeline
 // (random weights: the text is meaningless, the windows and prompts are the real ones).
 TEST_F(Summarize, DummyWeightsRunWithOnlyTheConfigAndTokenizer) {

@@ -45,8 +45,12 @@ void add_frames_command(CLI::App& app, int* exit_code) {
     // The frames summarize would give the model: its sampling and size defaults, not every frame.
     apply_planning_defaults(*cmd, opts->model, &opts->video);
     const VideoOptions& v = opts->video;
-    decoder::SamplingOptions sampling = v.sampling();
-    decoder::OutputSizing sizing = v.sizing();
+    decoder::SamplingOptions sampling;
+    decoder::OutputSizing sizing;
+    check_usage([&] {
+      sampling = v.sampling();
+      sizing = v.sizing();
+    });
     const auto t0 = std::chrono::steady_clock::now();
     auto source = decoder::FfmpegSource::open(v.video, v.source());
     const decoder::StreamInfo& info = source->info();

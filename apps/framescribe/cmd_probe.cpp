@@ -98,8 +98,12 @@ void add_probe_command(CLI::App& app, int* exit_code) {
     // The plan summarize would make: its sampling and size defaults, not every frame at 1024 px.
     apply_planning_defaults(*cmd, opts->model, &opts->video);
     const VideoOptions& v = opts->video;
-    decoder::SamplingOptions sampling = v.sampling();
-    decoder::OutputSizing sizing = v.sizing();
+    decoder::SamplingOptions sampling;
+    decoder::OutputSizing sizing;
+    check_usage([&] {
+      sampling = v.sampling();
+      sizing = v.sizing();
+    });
     auto src = decoder::FfmpegSource::open(v.video, v.source());
     std::string pixel_format_seen;
     int bit_depth_seen = 0;

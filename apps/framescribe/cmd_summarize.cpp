@@ -279,25 +279,26 @@ int run_summarize(SummarizeOptions o) {
   for (const std::string& url : o.videos)
     (void)decoder::check_video_input(url, /*allow_stdin=*/true);
   const inference::EngineOptions eo = apply_model_defaults(o);
-  // Check every option before any work.
-  (void)o.video.sampling();
-  (void)o.video.sizing();
-  (void)pipeline_options(o, "x");
+  // Check every option and combination of options before any work: a usage error (exit 2).
+  std::vector<std::string> formats;
+  bool needs_dir = false, console = false;
+  check_usage([&] {
+    (void)o.video.sampling();
+    (void)o.video.sizing();
+    (void)pipeline_options(o, "x");
+    formats = sinks::parse_formats(!o.formats.empty() ? o.formats
+                                   : o.out.empty()    ? std::string("console")
+                                                   : std::string("console,jsonl,srt,vtt,md,html"));
+    for (const std::string& f : formats) {
+      needs_dir |= f != "console";
+      console |= f == "console";
+    }
+    FS_CHECK(o.dry_run || !needs_dir || !o.out.empty(), kInvalidArgument,
+             "--format names files; give --out DIR for them");
+  });
   if (o.dry_run) return dry_run(o);
   if (o.quiet && core::log_level() < core::LogLevel::kWarn)
     core::set_log_level(core::LogLevel::kWarn);
-
-  const std::vector<std::string> formats =
-      sinks::parse_formats(!o.formats.empty() ? o.formats
-                           : o.out.empty()    ? std::string("console")
-                                              : std::string("console,jsonl,srt,vtt,md,html"));
-  bool needs_dir = false, console = false;
-  for (const std::string& f : formats) {
-    needs_dir |= f != "console";
-    console |= f == "console";
-  }
-  FS_CHECK(!needs_dir || !o.out.empty(), kInvalidArgument,
-           "--format names files; give --out DIR for them");
 
   const inference::ModelConfig config = load_config(o.model, o.engine);
   inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));

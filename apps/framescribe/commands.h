@@ -4,7 +4,24 @@
 
 #include <CLI/CLI.hpp>
 
+#include "framescribe/core/error.h"
+
 namespace framescribe::apps {
+
+// Runs `checks` of a command's options (ranges and combinations: --end after --start, --overlap
+// shorter than the window, files named by --format need --out, ...). What they refuse with
+// Error(kInvalidArgument) is the user's command line, so it becomes a usage error: a
+// CLI::ValidationError, which main prints with "Run with --help" and exits 2 for, as CLI11's own
+// checks. Other errors (a missing file, a bad model folder) pass through unchanged (exit 1).
+template <typename Checks>
+void check_usage(Checks&& checks) {
+  try {
+    checks();
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kInvalidArgument) throw;
+    throw CLI::ValidationError(e.what());
+  }
+}
 
 void add_info_command(CLI::App& app, int* exit_code);
 void add_reference_check_command(CLI::App& app, int* exit_code);

@@ -81,6 +81,32 @@ TEST(CliUsage, HelpStatesTheRealSamplingAndSizeDefaults) {
   }
 }
 
+// Options that are each valid but wrong together are usage errors too (exit 2, the message says
+// which), checked before any model or video is opened.
+TEST(CliUsage, ContradictoryOptionsExit2BeforeAnyWork) {
+  const std::string clip = std::string(FS_SOURCE_DIR) + "/samples/shapes-demo.mp4";
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"summarize", clip, "-q", "--start", "10", "--end", "5"}, "must be after --start"},
+           {{"summarize", clip, "-q", "--format", "srt"}, "give --out DIR"},
+           {{"summarize", clip, "-q", "--overlap", "100", "--window-seconds", "10"},
+            "must be shorter than --window-seconds"},
+           {{"summarize", clip, "-q", "--format", "nope", "--out", "/nonexistent/x"},
+            "unknown output format"},
+           {{"probe", clip, "--start", "1:00", "--end", "0:30"}, "must be after --start"},
+           {{"frames", clip, "--start", "10", "--end", "5", "--out", "/nonexistent/x"},
+            "must be after --start"},
+       }) {
+    const testing::CliRun r = run(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args[0] << " " << c.says << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+}
+
 TEST(CliUsage, EveryCommandListsTheSharedOptionNames) {
   struct Case {
     std::vector<std::string> command;

@@ -449,7 +449,7 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
   cmd->add_option("-n,--max-tokens", o->max_tokens,
                   "Most tokens per answer (reserved in every window's context)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(number_range(1, 1 << 20));
   cmd->add_option("--temperature", o->temperature, "Sampling temperature (0: greedy)")
       ->capture_default_str()
       ->check(CLI::Range(0.0f, 10.0f));

@@ -84,16 +84,26 @@ CLI::Validator number_range(double lo, double hi, bool lo_open) {
         const bool ok = CLI::detail::lexical_cast(value, v) && std::isfinite(v) &&
                         (lo_open ? v > lo : v >= lo) && v <= hi;
         if (ok) return std::string();
-        std::ostringstream m;
-        m << "must be " << (lo_open ? "> " : ">= ") << lo << " and <= " << hi << ", got " << value;
-        return m.str();
+        // Whole bounds print whole (1048576, not 1.04858e+06).
+        const auto num = [](double x) {
+          std::ostringstream o;
+          if (x == std::floor(x) && std::fabs(x) < 1e15)
+            o << static_cast<long long>(x);
+          else
+            o << x;
+          return o.str();
+        };
+        return "must be " + std::string(lo_open ? "> " : ">= ") + num(lo) + " and <= " + num(hi) +
+               ", got " + value;
       },
       "", "range");
 }
 
 void add_video_options(CLI::App* cmd, VideoOptions* o, bool positional, bool threads_alias) {
   if (positional)
-    cmd->add_option("VIDEO", o->video, "Video file or URL (http, https, rtsp, ...)")->required();
+    cmd->add_option("VIDEO", o->video,
+                    "Video file, file:// or http(s):// URL, or - for standard input")
+        ->required();
   auto* fps = cmd->add_option("--fps", o->fps, "Sample at F frames per second (fixed rate)")
                   ->check(number_range(0, 1000, /*lo_open=*/true));
   auto* every = cmd->add_option("--every", o->every, "Sample every Nth frame")

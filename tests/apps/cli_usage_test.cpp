@@ -99,6 +99,7 @@ TEST(CliUsage, ContradictoryOptionsExit2BeforeAnyWork) {
            {{"probe", clip, "--start", "1:00", "--end", "0:30"}, "must be after --start"},
            {{"frames", clip, "--start", "10", "--end", "5", "--out", "/nonexistent/x"},
             "must be after --start"},
+           {{"summarize", clip, "-q", "-n", "99999999"}, "<= 1048576, got 99999999"},
        }) {
     const testing::CliRun r = run(c.args);
     EXPECT_EQ(r.exit_code, 2) << c.args[0] << " " << c.says << "\n" << r.err;

@@ -518,7 +518,9 @@ TEST(MonitorCli, FilesPlayInRealTimeUnlessToldNotAndRecordsCarryWallClock) {
     EXPECT_EQ(parse_iso_ms(j["wall_clock"].get<std::string>()), ns / 1'000'000 * 1'000'000)
         << j.dump();
     // Paced: a window's newest frame comes about a second after the previous window's.
-    if (previous != 0) EXPECT_GT(ns - previous, 500'000'000) << j.dump();
+    if (previous != 0) {
+      EXPECT_GT(ns - previous, 500'000'000) << j.dump();
+    }
     previous = ns;
     EXPECT_TRUE(j.contains("start") && j.contains("end")) << j.dump();
   }
@@ -597,7 +599,7 @@ TEST(MonitorCli, SharedOptionNamesAndTheOldEvery) {
       {"monitor", clip.string(), "--model", model.string(), "--every", "2", "--interval", "2"},
       dir / "stderr.txt");
   EXPECT_EQ(both.exit_code, 2) << both.err;
-  for (const std::string& bad : {"0", "1.5", "x"}) {
+  for (const std::string bad : {"0", "1.5", "x"}) {
     const CliRun run = run_framescribe(
         {"monitor", clip.string(), "--model", model.string(), "--top-p", bad}, dir / "stderr.txt");
     EXPECT_EQ(run.exit_code, 2) << bad << "\n" << run.err;

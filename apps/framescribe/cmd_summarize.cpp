@@ -123,6 +123,23 @@ std::int64_t one_frame_window_tokens(const pipeline::WindowPacker& packer,
          packing.carry_tokens;
 }
 
+// An extreme aspect ratio leaves frames one patch high (or wide): the model sees a strip of
+// smeared pixels. Said once per video, before decoding, with what to do about it.
+void warn_if_strip(const std::string& name, int width_px, int height_px,
+                   const decoder::OutputSizing& sizing) {
+  if (width_px <= 0 || height_px <= 0) return;
+  const core::TargetSize ts = decoder::plan_output_size(width_px, height_px, sizing);
+  const int patch = sizing.patch_px;
+  const int cols = ts.width_px / patch, rows = ts.height_px / patch;
+  if (std::min(cols, rows) == 1 && std::max(cols, rows) > 1 &&
+      std::min(width_px, height_px) > patch) {
+    FS_LOG_WARN(name << ": " << width_px << "x" << height_px << " frames become " << ts.width_px
+                     << "x" << ts.height_px << ", one patch " << (rows == 1 ? "high" : "wide")
+                     << ": a strip the model can hardly read; crop the video (ffmpeg -vf crop=...) "
+                        "or give a larger --max-edge");
+  }
+}
+
 // Before a video is decoded: a frame at the planned size must fit a window of its own, else no
 // frame could be described (the packer would skip every one). Returns "" when it fits, else the
 // usage error: "a frame needs N tokens; the context is C: use --max-edge E", E the largest
@@ -360,6 +377,8 @@ int run_summarize(SummarizeOptions o) {
           std::signal(SIGTERM, SIG_DFL);
           throw CLI::ValidationError(name + ": " + problem);
         }
+        warn_if_strip(name, source.info().display_width_px, source.info().display_height_px,
+                      o.video.sizing());
       }
       if (o.videos.size() > 1 && !o.quiet && console) {
         // Several videos on one console: each block says whose it is.

@@ -274,6 +274,32 @@ TEST_F(Summarize, FramesTooLargeForTheContextNameTheMaxEdgeThatFits) {
 
 // --load-format dummy: a model folder with only its config and tokenizer runs the whole pipeline
 // (random weights: the text is meaningless, the windows and prompts are the real ones).
+// A video of an extreme aspect ratio becomes frames one patch high: said once, before decoding,
+// with what to do; an ordinary one says nothing of the kind.
+TEST_F(Summarize, FramesShrunkToAStripAreWarnedAboutOnce) {
+  std::string error;
+  const auto strip = testing::make_clip("strip.mp4",
+                                        "-f lavfi -i testsrc2=size=1024x32:rate=5 -t 2 -c:v "
+                                        "libx264 -preset ultrafast -pix_fmt yuv420p",
+                                        &error);
+  ASSERT_TRUE(strip.has_value()) << error;
+  const std::vector<std::string> common = {"--fps",        "1", "--max-edge",  "256",
+                                           "--max-tokens", "6", "--no-summary"};
+  std::vector<std::string> a = {strip->string()};
+  a.insert(a.end(), common.begin(), common.end());
+  const auto r = run(a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string warning = "1024x32 frames become 256x16, one patch high";
+  const std::size_t at = r.err.find(warning);
+  EXPECT_NE(at, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(warning, at + 1), std::string::npos) << "said more than once:\n" << r.err;
+  std::vector<std::string> b = {clip("three.mp4", 3).string()};
+  b.insert(b.end(), common.begin(), common.end());
+  const auto ordinary = run(b);
+  ASSERT_EQ(ordinary.exit_code, 0) << ordinary.err;
+  EXPECT_EQ(ordinary.err.find("one patch"), std::string::npos) << ordinary.err;
+}
+
 TEST_F(Summarize, DummyWeightsRunWithOnlyTheConfigAndTokenizer) {
   const fs::path bare = dir() / "bare-model";
   fs::create_directories(bare);

@@ -239,8 +239,15 @@ def make_clip(path, seconds, color, rate=5):
                     "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-y", path], check=True)
 
 
-def write_job(path, model, out, inputs_by_job):
-    jobs = "".join(f"  - name: {name}\n    inputs: {json.dumps(inputs)}\n"
+def write_job(path, model, out, inputs_by_job, sampling_by_job=None):
+    sampling_by_job = sampling_by_job or {}
+
+    def sampling(name):
+        keys = sampling_by_job.get(name)
+        if not keys:
+            return ""
+        return "    sampling:\n" + "".join(f"      {k}: {v}\n" for k, v in keys.items())
+    jobs = "".join(f"  - name: {name}\n    inputs: {json.dumps(inputs)}\n{sampling(name)}"
                    for name, inputs in inputs_by_job.items())
     with open(path, "w") as f:
         f.write(f"version: 1\ndefaults:\n  model: {model}\nbatch:\n  out: {out}\njobs:\n{jobs}")
@@ -375,8 +382,11 @@ def main():
 
         # 2. Cancel the task describing the long clip mid-run, resubmit only that task.
         videos = short + [long_clip]
+        # The long clip at 5 fps and 128 px takes ~15 s alone with the demo model (at the demo
+        # model's own 1 fps and 64 px, which the batch applies, about 1 s: too short to cancel).
         write_job(os.path.join(work, "resume.yaml"), model, "resume",
-                  {"clips": short, "long": [long_clip]})
+                  {"clips": short, "long": [long_clip]},
+                  {"long": {"fps": 5, "max_edge": 128}})
         out_dir = os.path.join(work, "resume")
         job = sbatch(os.path.join(work, "resume.yaml"))
         running = {}

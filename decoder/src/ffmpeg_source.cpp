@@ -88,7 +88,8 @@ std::string stream_kinds(const AVFormatContext* fmt) {
   }
   // A pipe cannot seek: an mp4 whose index (moov) is at the end cannot be read from it.
   FS_CHECK(custom_io || impl.input.kind != VideoInputKind::kStdin, kUnsupported,
-           "standard input: cannot be read as video (" << av_error_string(ret)
+           "standard input: cannot be read as video ("
+               << av_error_string(ret)
                << "); from a pipe give a stream format (MPEG-TS, Matroska) or an mp4 with its "
                   "index first (ffmpeg -movflags +faststart); an mp4 with the index at the end "
                   "must be given as a file");

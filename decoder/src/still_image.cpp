@@ -108,7 +108,9 @@ ImageSourceKind classify_image_source(std::string_view source) {
   return ImageSourceKind::kFile;
 }
 
-std::string redact_url(std::string_view url) { return core::redact_source(url); }
+std::string redact_url(std::string_view url) {
+  return core::redact_source(url);
+}
 
 std::string describe_image_source(std::string_view source) {
   switch (classify_image_source(source)) {

@@ -19,6 +19,7 @@ packages=(
   libgstrtspserver-1.0-dev                                  # an in-process RTSP server in tests
   libgtest-dev libgmock-dev                                 # tests
   chromium                                                  # headless browser for the HTML report test
+  openssl                                                   # a self-signed certificate in the https-input test
   clang libclang-rt-dev                                     # libFuzzer, sanitizer runtimes
   slurm-wlm munge                                           # a one-node Slurm cluster in tests (label slurm)
   python3-venv                                              # the k8s schema check's venv (label slurm)

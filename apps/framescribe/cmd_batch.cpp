@@ -5,7 +5,6 @@
 // Composition: pipeline::batch (job file, plan, state, runner) + FileFrameSource (decoder) +
 // PixtralWindowEngine (inference) + sinks (files and the search index). The model is loaded
 // once; each video gets its own pipeline and a client of the shared engine.
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -26,10 +25,12 @@
 #include "framescribe/pipeline/batch/job_config.h"
 #include "framescribe/pipeline/batch/plan.h"
 #include "framescribe/pipeline/batch/state_store.h"
+#include "framescribe/sinks/progress_line.h"
 #include "framescribe/sinks/search_index.h"
 #include "framescribe/sinks/sinks.h"
 #include "model_defaults.h"
 #include "pixtral_window_engine.h"
+#include "run_support.h"
 #include "summarize_support.h"
 #include "video_options.h"
 
@@ -49,11 +50,6 @@ struct BatchOptions {
   int threads = -1;                        // -1: the job file's defaults.threads
   bool quiet = false;
 };
-
-core::StopFlag* g_stop = nullptr;
-extern "C" void on_batch_signal(int) {
-  if (g_stop != nullptr) g_stop->request();
-}
 
 VideoOptions video_options(const batch::SamplingSettings& s) {
   VideoOptions v;
@@ -171,21 +167,14 @@ int run_batch_command(const BatchOptions& o) {
   wo.sampling.top_p = static_cast<float>(first.generation.top_p);
   wo.sampling.seed = first.generation.seed;
   wo.context_tokens = context;
-  wo.model_name = fs::path(job.model).filename().empty()
-                      ? fs::path(job.model).parent_path().filename().string()
-                      : fs::path(job.model).filename().string();
+  wo.model_name = model_display_name(job.model);
   PixtralWindowEngine engine(config, tok, inference::load_engine(job.model, eo), wo);
 
   batch::BatchHooks hooks;
   hooks.open = [&](const batch::BatchVideo& v, core::StopFlag& stop, core::RunInfo& info) {
     auto src =
         std::make_unique<FileFrameSource>(v.input, video_options(v.spec->settings.sampling), stop);
-    info.video = v.display;
-    info.duration_ns = src->end_ns();
-    info.width_px = src->info().display_width_px;
-    info.height_px = src->info().display_height_px;
-    info.model = wo.model_name;
-    info.sampling = src->sampling_text();
+    info = file_run_info(v.display, *src, wo.model_name);
     return std::unique_ptr<pipeline::FrameSource>(std::move(src));
   };
   hooks.sinks = [&](const batch::BatchVideo& v) {
@@ -203,18 +192,14 @@ int run_batch_command(const BatchOptions& o) {
   hooks.sha256 = [](const fs::path& p) { return sha256_file(p); };
 
   core::StopFlag stop;
-  g_stop = &stop;
-  std::signal(SIGINT, on_batch_signal);
-  std::signal(SIGTERM, on_batch_signal);
-  BatchProgressLine line(!o.quiet);
+  ScopedStopSignals signals(stop);
+  sinks::ProgressLine line(!o.quiet, stderr, std::nullopt, progress_interval_s(), /*quiet_s=*/0);
   const batch::RunnerOptions ro{.parallel = o.parallel > 0 ? o.parallel : job.batch.parallel,
                                 .max_attempts = job.batch.max_attempts};
-  const batch::BatchSummary s = batch::run_batch(
-      mine, state, engine, ro, hooks, stop, [&](const batch::BatchProgress& p) { line.update(p); });
-  line.done(s.final);
-  g_stop = nullptr;
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  const batch::BatchSummary s =
+      batch::run_batch(mine, state, engine, ro, hooks, stop,
+                       [&](const batch::BatchProgress& p) { show_batch_progress(line, p); });
+  if (!o.quiet) line.print_line(batch_progress_text(s.final));
   if (s.stopped) return 130;
   return s.final.failed > 0 ? 1 : 0;
 }

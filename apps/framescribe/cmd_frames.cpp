@@ -11,7 +11,9 @@
 #include "framescribe/core/log.h"
 #include "framescribe/decoder/ffmpeg_source.h"
 #include "framescribe/decoder/image_writer.h"
+#include "framescribe/sinks/progress_line.h"
 #include "model_defaults.h"
+#include "summarize_support.h"
 #include "video_options.h"
 
 namespace framescribe::apps {
@@ -67,7 +69,7 @@ void add_frames_command(CLI::App& app, int* exit_code) {
     FS_LOG_INFO(info.url << ": " << info.codec << " " << info.display_width_px << "x"
                          << info.display_height_px << ", sampling " << decoder::describe(sampling));
     decoder::SampledReader reader(*source, sampling, sizing);
-    Progress progress("frames", opts->progress);
+    sinks::ProgressLine progress(opts->progress, stderr, std::nullopt, /*plain_interval_s=*/5.0);
     const double total_s = info.duration_ns > 0 ? core::ns_to_seconds(info.duration_ns) : 0;
     long long n = 0, tokens = 0;
     std::string last_name;
@@ -95,9 +97,11 @@ void add_frames_command(CLI::App& app, int* exit_code) {
       jsonl += j.dump() + "\n";
       ++n;
       tokens += frame_tokens;
-      progress.update(core::ns_to_seconds(f->pts_ns), total_s, n);
+      progress.update([&] {
+        return media_progress_text("frames", core::ns_to_seconds(f->pts_ns), total_s, n);
+      });
     }
-    progress.done();
+    progress.clear();
     decoder::write_file_atomic(dir / "frames.jsonl",
                                {reinterpret_cast<const std::uint8_t*>(jsonl.data()), jsonl.size()});
     const decoder::SourceStats& st = source->stats();

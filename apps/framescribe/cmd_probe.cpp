@@ -8,7 +8,9 @@
 #include "commands.h"
 #include "framescribe/core/log.h"
 #include "framescribe/decoder/ffmpeg_source.h"
+#include "framescribe/sinks/progress_line.h"
 #include "model_defaults.h"
+#include "summarize_support.h"
 #include "video_options.h"
 
 namespace framescribe::apps {
@@ -49,7 +51,7 @@ long long estimate_frames(const decoder::StreamInfo& info, const decoder::Sampli
 long long scan_frames(decoder::FfmpegSource& src, const decoder::SamplingOptions& s,
                       bool progress_on) {
   decoder::Sampler sampler(s);
-  Progress progress("probe", progress_on);
+  sinks::ProgressLine progress(progress_on, stderr, std::nullopt, /*plain_interval_s=*/5.0);
   const double total_s =
       src.info().duration_ns > 0 ? core::ns_to_seconds(src.info().duration_ns) : 0;
   while (!sampler.done()) {
@@ -58,10 +60,13 @@ long long scan_frames(decoder::FfmpegSource& src, const decoder::SamplingOptions
     decoder::FrameFacts facts{f->pts_ns, f->index, f->keyframe, -1.0, f->duration_ns};
     if (sampler.wants_scene_score()) facts.scene_score = src.scene_score(*f);
     sampler.offer(facts);
-    progress.update(core::ns_to_seconds(f->pts_ns), total_s, sampler.emitted());
+    progress.update([&] {
+      return media_progress_text("probe", core::ns_to_seconds(f->pts_ns), total_s,
+                                 sampler.emitted());
+    });
   }
   sampler.finish();
-  progress.done();
+  progress.clear();
   return sampler.emitted();
 }
 }  // namespace

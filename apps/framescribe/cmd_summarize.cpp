@@ -6,7 +6,6 @@
 // for all videos. Ctrl-C: the first finishes the window in progress and writes the outputs of
 // what was done (exit 130); a second abandons that window.
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -32,9 +31,11 @@
 #include "framescribe/pipeline/packer.h"
 #include "framescribe/pipeline/prompt_template.h"
 #include "framescribe/pipeline/video_pipeline.h"
+#include "framescribe/sinks/progress_line.h"
 #include "framescribe/sinks/sinks.h"
 #include "model_defaults.h"
 #include "pixtral_window_engine.h"
+#include "run_support.h"
 #include "summarize_support.h"
 #include "video_options.h"
 
@@ -71,11 +72,6 @@ struct SummarizeOptions {
   // Which of the settings a model's framescribe.json may recommend were given by the user.
   bool sampling_given = false, size_given = false, max_tokens_given = false;
 };
-
-core::StopFlag* g_stop = nullptr;
-extern "C" void on_signal(int) {
-  if (g_stop != nullptr) g_stop->request();
-}
 
 std::string read_text_file(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
@@ -341,15 +337,11 @@ int run_summarize(SummarizeOptions o) {
   wo.sampling.seed = o.seed;
   wo.context_tokens = o.context;
   wo.dump_prompts = dump;
-  wo.model_name = fs::path(o.model).filename().empty()
-                      ? fs::path(o.model).parent_path().filename().string()
-                      : fs::path(o.model).filename().string();
+  wo.model_name = model_display_name(o.model);
   PixtralWindowEngine window_engine(config, tok, std::move(engine), wo);
 
   core::StopFlag stop;
-  g_stop = &stop;
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  ScopedStopSignals signals(stop);
 
   int failures = 0;
   std::set<std::string> stems;
@@ -371,12 +363,7 @@ int run_summarize(SummarizeOptions o) {
             frame_fit_problem(pipeline_options(o, fs::path(name).filename().string()).packing,
                               window_engine.coster(), source.info().display_width_px,
                               source.info().display_height_px, o.video.sizing(), label_pts);
-        if (!problem.empty()) {
-          g_stop = nullptr;
-          std::signal(SIGINT, SIG_DFL);
-          std::signal(SIGTERM, SIG_DFL);
-          throw CLI::ValidationError(name + ": " + problem);
-        }
+        if (!problem.empty()) throw CLI::ValidationError(name + ": " + problem);
         warn_if_strip(name, source.info().display_width_px, source.info().display_height_px,
                       o.video.sizing());
       }
@@ -392,20 +379,15 @@ int run_summarize(SummarizeOptions o) {
         owned.push_back(sinks::make_sink(f, o.out, stem, stdout));
         if (owned.back()) sinks.push_back(owned.back().get());
       }
-      core::RunInfo info;
-      info.video = name;
-      info.duration_ns = source.end_ns();
-      info.width_px = source.info().display_width_px;
-      info.height_px = source.info().display_height_px;
-      info.model = wo.model_name;
-      info.sampling = source.sampling_text();
+      core::RunInfo info = file_run_info(name, source, wo.model_name);
       info.started_at = core::utc_now_iso8601();
       pipeline::VideoPipeline vp(window_engine, sinks,
                                  pipeline_options(o, fs::path(name).filename().string()));
-      SummarizeProgress progress(name, !o.quiet);
-      pipeline::RunResult r =
-          vp.run(source, info, stop, [&](const pipeline::PipelineStats& s) { progress.update(s); });
-      progress.done(r.stats);
+      sinks::ProgressLine progress(!o.quiet);
+      pipeline::RunResult r = vp.run(source, info, stop, [&](const pipeline::PipelineStats& s) {
+        progress.update([&] { return summarize_progress_text(name, s); });
+      });
+      progress.clear();
       if (!o.quiet && core::log_level() < core::LogLevel::kError) {
         // What was written, one path a line (the files exist only now, renamed into place).
         for (const std::string& f : formats) {
@@ -428,8 +410,8 @@ int run_summarize(SummarizeOptions o) {
       }
       FS_LOG_INFO(name << ": " << r.stats.windows_done << " windows, " << r.stats.frames_described
                        << " frames described, " << r.end.frames_skipped << " skipped, "
-                       << r.stats.events << " events; " << format_duration(r.stats.wall_s)
-                       << " (engine " << format_duration(r.stats.engine_s) << ")");
+                       << r.stats.events << " events; " << sinks::format_duration(r.stats.wall_s)
+                       << " (engine " << sinks::format_duration(r.stats.engine_s) << ")");
     } catch (const Error& e) {
       // A video that cannot be read does not stop the others; an engine failure does.
       ++failures;
@@ -440,9 +422,6 @@ int run_summarize(SummarizeOptions o) {
         break;
     }
   }
-  g_stop = nullptr;
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
   if (stop.stop_requested()) return 130;
   return failures > 0 ? 1 : 0;
 }

@@ -181,16 +181,21 @@ void apply_planning_defaults(const CLI::App& cmd, const std::string& model, Vide
   (void)resolve_model_settings(r, video, nullptr);
 }
 
-void print_demo_model_notice(const ModelSettings& s) {
+void print_demo_model_notice(const ModelSettings& s, const char* inputs) {
   if (!s.is_demo || core::log_level() >= core::LogLevel::kError) return;  // -q: errors only
   std::fprintf(stderr,
                "framescribe: no --model given: using the bundled demo model %s\n"
                "             (%s)\n"
-               "             For real videos give --model DIR with Pixtral-12B "
+               "             For real %s give --model DIR with Pixtral-12B "
                "(mistral-community/pixtral-12b or mistralai/Pixtral-12B-2409).\n",
                s.dir.c_str(),
                s.recommended.about.empty() ? "it knows only a synthetic world of moving shapes"
-                                           : s.recommended.about.c_str());
+                                           : s.recommended.about.c_str(),
+               inputs);
+}
+
+std::string model_display_name(const fs::path& dir) {
+  return dir.filename().empty() ? dir.parent_path().filename().string() : dir.filename().string();
 }
 
 }  // namespace framescribe::apps

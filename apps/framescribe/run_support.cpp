@@ -1,0 +1,39 @@
+#include "run_support.h"
+
+#include <csignal>
+
+namespace framescribe::apps {
+namespace {
+
+core::StopFlag* g_stop = nullptr;
+extern "C" void on_stop_signal(int) {
+  if (g_stop != nullptr) g_stop->request();
+}
+
+}  // namespace
+
+ScopedStopSignals::ScopedStopSignals(core::StopFlag& stop) {
+  g_stop = &stop;
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+}
+
+ScopedStopSignals::~ScopedStopSignals() {
+  g_stop = nullptr;
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+core::RunInfo file_run_info(const std::string& name, const FileFrameSource& source,
+                            const std::string& model_name) {
+  core::RunInfo info;
+  info.video = name;
+  info.duration_ns = source.end_ns();
+  info.width_px = source.info().display_width_px;
+  info.height_px = source.info().display_height_px;
+  info.model = model_name;
+  info.sampling = source.sampling_text();
+  return info;
+}
+
+}  // namespace framescribe::apps

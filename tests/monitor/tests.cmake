@@ -59,7 +59,7 @@ target_include_directories(monitor_alert_score_test PRIVATE ${PROJECT_SOURCE_DIR
 if(FRAMESCRIBE_BUILD_APPS)
   # framescribe monitor end to end (RTSP server, tiny model, web page in Chromium, metrics).
   framescribe_add_cli_test(monitor_cli_test
-    SOURCES monitor/monitor_cli_test.cpp apps/tiny_model.cpp
+    SOURCES monitor/monitor_cli_test.cpp monitor/monitor_cli_local_test.cpp apps/tiny_model.cpp
             decoder/image_test_util.cpp decoder/video_clips.cpp
     LIBS framescribe_rtsp_test_server framescribe_decoder framescribe_inference PkgConfig::FFMPEG
          PkgConfig::CPP_HTTPLIB

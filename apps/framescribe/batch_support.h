@@ -1,14 +1,11 @@
-// Pieces of `framescribe batch` and `framescribe search`: content checksums (SHA-256 through
-// libavutil's AVHashContext), the one progress line of a batch, and the paths of its state and
-// index files.
+// Pieces of `framescribe batch` and `framescribe search`: the progress line of a batch, the
+// paths of its state and index files, and what --check prints.
 //
-//   std::string hex = sha256_file("out/talk.srt");      // 64 hex digits; throws Error(kIo)
 //   sinks::ProgressLine line(!quiet, stderr, std::nullopt, progress_interval_s(), 0);
 //   run_batch(..., [&](const BatchProgress& p) { show_batch_progress(line, p); });
 //   line.print_line(batch_progress_text(summary.final));
 //
-// sha256_file is thread-safe (its own context per call). show_batch_progress is called under
-// the runner's lock (one call at a time).
+// show_batch_progress is called under the runner's lock (one call at a time).
 #pragma once
 
 #include <filesystem>
@@ -20,8 +17,6 @@
 #include "framescribe/sinks/progress_line.h"
 
 namespace framescribe::apps {
-
-std::string sha256_file(const std::filesystem::path& path);
 
 // "5 already done, 25 to run" at the start, then "videos 12/30 done (5 earlier), 1 failed, 2
 // running: a.mp4 45%, b.mp4 3%; 1 min 05 s, ETA 2 min 10 s" on stderr (a ProgressLine: redrawn in

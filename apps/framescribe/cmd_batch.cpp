@@ -25,6 +25,7 @@
 #include "framescribe/pipeline/batch/job_config.h"
 #include "framescribe/pipeline/batch/plan.h"
 #include "framescribe/pipeline/batch/state_store.h"
+#include "framescribe/sinks/checksum.h"
 #include "framescribe/sinks/progress_line.h"
 #include "framescribe/sinks/search_index.h"
 #include "framescribe/sinks/sinks.h"
@@ -189,7 +190,7 @@ int run_batch_command(const BatchOptions& o) {
   hooks.options = [&](const batch::BatchVideo& v) {
     return pipeline_options(v.spec->settings, fs::path(v.display).filename().string());
   };
-  hooks.sha256 = [](const fs::path& p) { return sha256_file(p); };
+  hooks.sha256 = [](const fs::path& p) { return sinks::sha256_file(p); };
 
   core::StopFlag stop;
   ScopedStopSignals signals(stop);
@@ -238,7 +239,7 @@ int run_merge(const std::string& file) {
       ++done;
       for (const batch::OutputRecord& out : r.outputs) {
         std::error_code ec;
-        if (!fs::is_regular_file(out.path, ec) || sha256_file(out.path) != out.sha256) {
+        if (!fs::is_regular_file(out.path, ec) || sinks::sha256_file(out.path) != out.sha256) {
           ++bad_outputs;
           std::fprintf(stderr, "framescribe: %s: missing or changed since its shard wrote it\n",
                        out.path.c_str());

@@ -85,10 +85,7 @@ void add_probe_command(CLI::App& app, int* exit_code) {
   cmd->add_flag("--json", opts->json, "Print JSON instead of text");
   cmd->add_flag("--exact", opts->exact,
                 "Count sampled frames by decoding (default: estimate when possible)");
-  cmd->add_option("-m,--model", opts->model,
-                  "Plan with this model's recommended settings (framescribe.json), as summarize "
-                  "does; default: $FRAMESCRIBE_MODEL, else the bundled demo model")
-      ->check(CLI::ExistingDirectory);
+  add_planning_model_option(cmd, &opts->model);
   cmd->footer(
       std::string(kSamplingHelp) +
       "\n\nThe token plan: frames sampled, tokens per frame (Pixtral patch grid of the target "
@@ -99,16 +96,9 @@ void add_probe_command(CLI::App& app, int* exit_code) {
       "(or --exact) scan the video.\n"
       "Example: framescribe probe match.mkv --fps 1 --max-frame-tokens 300 --json");
   cmd->callback([cmd, opts, exit_code] {
-    decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
     // The plan summarize would make: its sampling and size defaults, not every frame at 1024 px.
-    apply_planning_defaults(*cmd, opts->model, &opts->video);
+    const auto [sampling, sizing] = plan_video(*cmd, opts->model, &opts->video);
     const VideoOptions& v = opts->video;
-    decoder::SamplingOptions sampling;
-    decoder::OutputSizing sizing;
-    check_usage([&] {
-      sampling = v.sampling();
-      sizing = v.sizing();
-    });
     auto src = decoder::FfmpegSource::open(v.video, v.source());
     std::string pixel_format_seen;
     int bit_depth_seen = 0;

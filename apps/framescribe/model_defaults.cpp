@@ -10,8 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "commands.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
+#include "framescribe/decoder/ffmpeg_source.h"
 
 namespace framescribe::apps {
 
@@ -173,12 +175,26 @@ ModelSettings resolve_model_settings(const ModelRequest& r, VideoOptions* video,
   return s;
 }
 
-void apply_planning_defaults(const CLI::App& cmd, const std::string& model, VideoOptions* video) {
+void add_planning_model_option(CLI::App* cmd, std::string* model) {
+  cmd->add_option("-m,--model", *model,
+                  "Plan with this model's recommended settings (framescribe.json), as summarize "
+                  "does; default: $FRAMESCRIBE_MODEL, else the bundled demo model")
+      ->check(CLI::ExistingDirectory);
+}
+
+PlannedVideo plan_video(const CLI::App& cmd, const std::string& model, VideoOptions* video) {
+  decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
   ModelRequest r;
   r.model = model;
   r.model_required = !model.empty();
   note_given_options(cmd, &r);
   (void)resolve_model_settings(r, video, nullptr);
+  PlannedVideo p;
+  check_usage([&] {
+    p.sampling = video->sampling();
+    p.sizing = video->sizing();
+  });
+  return p;
 }
 
 void print_demo_model_notice(const ModelSettings& s, const char* inputs) {

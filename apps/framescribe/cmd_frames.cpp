@@ -41,7 +41,7 @@ void add_frames_command(CLI::App& app, int* exit_code) {
       "Example: framescribe frames talk.mp4 --fps 0.5 --max-frame-tokens 256 --out talk-frames");
   cmd->callback([cmd, opts, exit_code] {
     // The frames summarize would give the model: its sampling and size defaults, not every frame.
-    const auto [sampling, sizing] = plan_video(*cmd, opts->model, &opts->video);
+    const auto [sampling, sizing] = planned_sampling(*cmd, opts->model, &opts->video);
     const VideoOptions& v = opts->video;
     const auto t0 = std::chrono::steady_clock::now();
     auto source = decoder::FfmpegSource::open(v.video, v.source());

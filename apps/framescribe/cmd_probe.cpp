@@ -97,7 +97,7 @@ void add_probe_command(CLI::App& app, int* exit_code) {
       "Example: framescribe probe match.mkv --fps 1 --max-frame-tokens 300 --json");
   cmd->callback([cmd, opts, exit_code] {
     // The plan summarize would make: its sampling and size defaults, not every frame at 1024 px.
-    const auto [sampling, sizing] = plan_video(*cmd, opts->model, &opts->video);
+    const auto [sampling, sizing] = planned_sampling(*cmd, opts->model, &opts->video);
     const VideoOptions& v = opts->video;
     auto src = decoder::FfmpegSource::open(v.video, v.source());
     std::string pixel_format_seen;

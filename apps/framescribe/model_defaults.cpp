@@ -182,14 +182,15 @@ void add_planning_model_option(CLI::App* cmd, std::string* model) {
       ->check(CLI::ExistingDirectory);
 }
 
-PlannedVideo plan_video(const CLI::App& cmd, const std::string& model, VideoOptions* video) {
+PlannedSampling planned_sampling(const CLI::App& cmd, const std::string& model,
+                                 VideoOptions* video) {
   decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
   ModelRequest r;
   r.model = model;
   r.model_required = !model.empty();
   note_given_options(cmd, &r);
   (void)resolve_model_settings(r, video, nullptr);
-  PlannedVideo p;
+  PlannedSampling p;
   check_usage([&] {
     p.sampling = video->sampling();
     p.sizing = video->sizing();

@@ -86,11 +86,12 @@ void add_planning_model_option(CLI::App* cmd, std::string* model);
 // probe and frames, after parsing: the sampling and size summarize would use on the same command
 // line and model, checked (a bad combination is a usage error, exit 2); FFmpeg's own log goes
 // to ours (shown with -v).
-struct PlannedVideo {
+struct PlannedSampling {
   decoder::SamplingOptions sampling;
   decoder::OutputSizing sizing;
 };
-PlannedVideo plan_video(const CLI::App& cmd, const std::string& model, VideoOptions* video);
+PlannedSampling planned_sampling(const CLI::App& cmd, const std::string& model,
+                                 VideoOptions* video);
 // The notice printed when the bundled demo model was picked (not with -q): "For real `inputs`
 // give --model DIR with Pixtral-12B".
 void print_demo_model_notice(const ModelSettings& s, const char* inputs = "videos");

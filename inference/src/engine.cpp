@@ -22,6 +22,8 @@ std::string_view to_string(StopReason reason) {
       return "context_full";
     case StopReason::kCallback:
       return "stopped";
+    case StopReason::kStopString:
+      return "stop_string";
   }
   return "?";
 }
@@ -66,8 +68,26 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }
 }  // namespace
 
+std::vector<const PixelImage*> image_pointers(std::span<const PixelImage> images) {
+  std::vector<const PixelImage*> p;
+  p.reserve(images.size());
+  for (const PixelImage& img : images) p.push_back(&img);
+  return p;
+}
+
+std::vector<float> Engine::encode_images(std::span<const PixelImage> images) {
+  return encode_images(std::span<const PixelImage* const>(image_pointers(images)));
+}
+
 GenerateResult generate(Engine& engine, std::span<const std::int32_t> prompt,
                         std::span<const PixelImage> images, const GenerateOptions& options,
+                        const TokenCallback& on_token) {
+  const std::vector<const PixelImage*> p = image_pointers(images);
+  return generate(engine, prompt, std::span<const PixelImage* const>(p), options, on_token);
+}
+
+GenerateResult generate(Engine& engine, std::span<const std::int32_t> prompt,
+                        std::span<const PixelImage* const> images, const GenerateOptions& options,
                         const TokenCallback& on_token) {
   FS_CHECK(!prompt.empty(), kInvalidArgument, "generate: empty prompt");
   FS_CHECK(options.max_new_tokens >= 0, kInvalidArgument, "max_new_tokens must be >= 0");

@@ -357,7 +357,7 @@ namespace {
 class BytePairMerger {
  public:
   void encode(std::string_view piece, const RankTable& table, int id_offset,
-              std::vector<int>& out) {
+              std::vector<std::int32_t>& out) {
     if (piece.empty()) return;
     if (std::uint32_t r = table.find(piece); r != RankTable::kNone) {  // whole piece first
       out.push_back(static_cast<int>(r) + id_offset);
@@ -406,7 +406,7 @@ class BytePairMerger {
 
  private:
   static void encode_small(std::string_view piece, const RankTable& table, int id_offset,
-                           std::vector<int>& out) {
+                           std::vector<std::int32_t>& out) {
     std::uint32_t start[kSmall + 1];  // start[k]: first byte of part k; start[m] == n
     std::uint32_t part_rank[kSmall];  // rank of part k
     std::uint32_t pair_rank[kSmall];  // rank of parts k and k+1 joined, or kNone
@@ -466,13 +466,13 @@ class BytePairMerger {
 
 }  // namespace
 
-std::vector<int> Tokenizer::encode(std::string_view text) const {
-  std::vector<int> out;
+std::vector<std::int32_t> Tokenizer::encode(std::string_view text) const {
+  std::vector<std::int32_t> out;
   encode_append(text, out);
   return out;
 }
 
-void Tokenizer::encode_append(std::string_view text, std::vector<int>& out) const {
+void Tokenizer::encode_append(std::string_view text, std::vector<std::int32_t>& out) const {
   FS_CHECK(text.size() < std::numeric_limits<std::uint32_t>::max(), kInvalidArgument,
            "tokenizer: text of " << text.size() << " bytes is too long to encode at once");
   const Impl& impl = *impl_;
@@ -547,7 +547,7 @@ bool Tokenizer::uses_jit() const {
   return impl_->jit;
 }
 
-std::string Tokenizer::special_token(int id) const {
+std::string Tokenizer::special_token(std::int32_t id) const {
   FS_CHECK(
       is_special(id), kInvalidArgument,
       impl_->source << ": id " << id << " is not a special token (0.." << num_special() - 1 << ")");
@@ -555,7 +555,7 @@ std::string Tokenizer::special_token(int id) const {
   return "<SPECIAL_" + std::to_string(id) + ">";  // mistral-common's filler names
 }
 
-std::string_view Tokenizer::token_bytes(int id) const {
+std::string_view Tokenizer::token_bytes(std::int32_t id) const {
   FS_CHECK(id >= num_special() && id < vocab_size(), kInvalidArgument,
            impl_->source << ": id " << id << " is not a BPE token id (" << num_special() << ".."
                          << vocab_size() - 1 << ")");
@@ -589,10 +589,10 @@ int Tokenizer::special_id(std::string_view name) const {
   return *id;
 }
 
-std::string Tokenizer::decode(std::span<const int> ids, SpecialTokenPolicy policy) const {
+std::string Tokenizer::decode(std::span<const std::int32_t> ids, SpecialTokenPolicy policy) const {
   std::string out;
   out.reserve(ids.size() * 4);
-  for (int id : ids) {
+  for (std::int32_t id : ids) {
     if (is_special(id)) {
       if (policy == SpecialTokenPolicy::kKeep) {
         out += special_token(id);
@@ -641,10 +641,10 @@ std::string StreamingDecoder::take_complete() {
   return out;
 }
 
-std::string StreamingDecoder::push(int id) {
+std::string StreamingDecoder::push(std::int32_t id) {
   if (tokenizer_->is_special(id)) {
     if (policy_ == SpecialTokenPolicy::kIgnore) return {};
-    pending_ += tokenizer_->decode(std::span<const int>(&id, 1), policy_);
+    pending_ += tokenizer_->decode(std::span<const std::int32_t>(&id, 1), policy_);
   } else {
     pending_ += tokenizer_->token_bytes(id);
   }

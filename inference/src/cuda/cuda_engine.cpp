@@ -217,7 +217,8 @@ std::vector<float> CudaEngine::encode_images(std::span<const PixelImage* const> 
     std::int64_t row = 0, group_patches = 0;
     for (std::size_t i = 0; i <= images.size(); ++i) {
       const std::int64_t patches =
-          i < images.size() ? std::int64_t{images[i]->height_px / p} * (images[i]->width_px / p) : 0;
+          i < images.size() ? std::int64_t{images[i]->height_px / p} * (images[i]->width_px / p)
+                            : 0;
       if (i == images.size() || group_patches + patches > vision_tokens_) {
         if (i > first) {
           encode_group(images.subspan(first, i - first), out.data() + row * td);

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "framescribe/core/error.h"
+#include "sample_loop.h"
 
 namespace framescribe::inference {
 namespace {
@@ -143,68 +144,45 @@ ChatResult run_chat(Engine& engine, const Tokenizer& tokenizer, const ChatPrompt
   r.usage.image_tokens = prompt.image_block_tokens();
   std::vector<float> logits = encode_and_prefill(engine, prompt, r.timings);
 
-  Sampler sampler(o.sampling);
   StreamingDecoder decoder(tokenizer);
   std::size_t emitted = 0;  // r.text[0, emitted) has been streamed
-  const auto img = static_cast<std::size_t>(engine.config().image_token_id);
   const auto t_decode = Clock::now();
-  for (;;) {
-    if (static_cast<int>(r.tokens.size()) >= o.max_tokens) {
-      r.stop_reason = StopReason::kMaxTokens;
-      break;
-    }
-    GeneratedToken g;
-    double lse = 0;
-    if (want_logprobs) {
-      lse = log_sum_exp(logits);
-      g.top = top_logprobs(logits, o.top_logprobs);
-    }
-    // As generate(): image tokens only come from the prompt, so [IMG] is never sampled.
-    const float img_logit = img < logits.size() ? logits[img] : 0.0f;
-    if (img < logits.size()) logits[img] = -std::numeric_limits<float>::infinity();
-    g.id = sampler.sample(logits);
-    if (r.tokens.empty()) r.timings.first_token_ms = ms_since(t_start);
-    if (std::find(stops.begin(), stops.end(), g.id) != stops.end()) {
-      r.stop_reason = StopReason::kEos;
-      break;
-    }
-    if (want_logprobs) {
-      const auto u = static_cast<std::size_t>(g.id);
-      g.logprob = static_cast<double>(u == img ? img_logit : logits[u]) - lse;
-    }
-    r.tokens.push_back(g.id);
-    r.text += decoder.push(g.id);
-    if (want_logprobs) r.logprobs.push_back(g);
+  r.stop_reason = sample_loop(
+      engine, std::move(logits), o.sampling, stops, o.max_tokens,
+      [&](const SampledToken& t) -> std::optional<StopReason> {
+        if (r.tokens.empty()) r.timings.first_token_ms = ms_since(t_start);
+        GeneratedToken g;
+        g.id = t.id;
+        if (want_logprobs) {
+          g.logprob =
+              static_cast<double>(t.logits[static_cast<std::size_t>(t.id)]) - log_sum_exp(t.logits);
+          g.top = top_logprobs(t.logits, o.top_logprobs);
+        }
+        r.tokens.push_back(g.id);
+        r.text += decoder.push(g.id);
+        if (want_logprobs) r.logprobs.push_back(g);
 
-    // Stop strings: a match can only start in text not yet streamed (see held_back).
-    std::size_t found = std::string::npos;
-    for (const std::string& s : o.stop_strings) {
-      const std::size_t at = r.text.find(s, emitted);
-      if (at < found) {
-        found = at;
-        r.stop_string = s;
-      }
-    }
-    if (found != std::string::npos) {
-      r.text.resize(found);
-      r.stop_reason = StopReason::kStopString;
-      if (on_piece) on_piece(ChatPiece{&g, std::string_view(r.text).substr(emitted)});
-      emitted = r.text.size();
-      break;
-    }
-    const std::size_t safe = r.text.size() - held_back(r.text, emitted, o.stop_strings);
-    const std::string_view piece = std::string_view(r.text).substr(emitted, safe - emitted);
-    emitted = safe;
-    if (on_piece && !on_piece(ChatPiece{&g, piece})) {
-      r.stop_reason = StopReason::kCallback;
-      break;
-    }
-    if (engine.n_past() >= engine.max_context()) {
-      r.stop_reason = StopReason::kContextFull;
-      break;
-    }
-    logits = engine.eval(std::span<const std::int32_t>(&g.id, 1), {}, LogitsMode::kLast);
-  }
+        // Stop strings: a match can only start in text not yet streamed (see held_back).
+        std::size_t found = std::string::npos;
+        for (const std::string& s : o.stop_strings) {
+          const std::size_t at = r.text.find(s, emitted);
+          if (at < found) {
+            found = at;
+            r.stop_string = s;
+          }
+        }
+        if (found != std::string::npos) {
+          r.text.resize(found);
+          if (on_piece) on_piece(ChatPiece{&g, std::string_view(r.text).substr(emitted)});
+          emitted = r.text.size();
+          return StopReason::kStopString;
+        }
+        const std::size_t safe = r.text.size() - held_back(r.text, emitted, o.stop_strings);
+        const std::string_view piece = std::string_view(r.text).substr(emitted, safe - emitted);
+        emitted = safe;
+        if (on_piece && !on_piece(ChatPiece{&g, piece})) return StopReason::kCallback;
+        return std::nullopt;
+      });
   if (r.stop_reason != StopReason::kStopString) {
     r.text += decoder.flush();
     if (on_piece && emitted < r.text.size())

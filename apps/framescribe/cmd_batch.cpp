@@ -25,12 +25,12 @@
 #include "framescribe/pipeline/batch/job_config.h"
 #include "framescribe/pipeline/batch/plan.h"
 #include "framescribe/pipeline/batch/state_store.h"
+#include "framescribe/pixtral/window_engine.h"
 #include "framescribe/sinks/checksum.h"
 #include "framescribe/sinks/progress_line.h"
 #include "framescribe/sinks/search_index.h"
 #include "framescribe/sinks/sinks.h"
 #include "model_defaults.h"
-#include "pixtral_window_engine.h"
 #include "run_support.h"
 #include "summarize_support.h"
 #include "video_options.h"
@@ -161,7 +161,7 @@ int run_batch_command(const BatchOptions& o) {
   inference::EngineOptions eo = resolve_model_settings(request, nullptr, nullptr).engine;
   eo.n_threads = o.threads >= 0 ? o.threads : job.engine_threads;
   eo.max_context_tokens = context;
-  PixtralWindowOptions wo;
+  pixtral::PixtralWindowOptions wo;
   wo.system = first.prompts.system;
   wo.max_answer_tokens = first.generation.max_tokens;
   wo.sampling.temperature = static_cast<float>(first.generation.temperature);
@@ -169,7 +169,7 @@ int run_batch_command(const BatchOptions& o) {
   wo.sampling.seed = first.generation.seed;
   wo.context_tokens = context;
   wo.model_name = model_display_name(job.model);
-  PixtralWindowEngine engine(config, tok, inference::load_engine(job.model, eo), wo);
+  pixtral::PixtralWindowEngine engine(config, tok, inference::load_engine(job.model, eo), wo);
 
   batch::BatchHooks hooks;
   hooks.open = [&](const batch::BatchVideo& v, core::StopFlag& stop, core::RunInfo& info) {

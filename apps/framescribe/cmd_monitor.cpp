@@ -31,12 +31,12 @@
 #include "framescribe/pipeline/engine_scheduler.h"
 #include "framescribe/pipeline/live/live_job.h"
 #include "framescribe/pipeline/live/monitor_config.h"
+#include "framescribe/pixtral/window_engine.h"
 #include "framescribe/sinks/alerts.h"
 #include "framescribe/sinks/live_outputs.h"
 #include "framescribe/sinks/sinks.h"
 #include "framescribe/sinks/status_http.h"
 #include "model_defaults.h"
-#include "pixtral_window_engine.h"
 #include "run_support.h"
 #include "summarize_support.h"
 
@@ -216,7 +216,7 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   }
   const inference::ModelConfig config = load_config(o.model, o.engine);
   inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
-  PixtralWindowOptions wo;
+  pixtral::PixtralWindowOptions wo;
   wo.system = o.system;
   wo.max_answer_tokens = o.max_tokens;
   wo.context_tokens = o.context;
@@ -224,7 +224,7 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   wo.sampling.top_p = o.top_p;
   wo.sampling.seed = o.seed;
   wo.model_name = model_display_name(o.model);
-  PixtralWindowEngine engine(config, tok, inference::load_engine(o.model, eo), wo);
+  pixtral::PixtralWindowEngine engine(config, tok, inference::load_engine(o.model, eo), wo);
   pipeline::EngineScheduler scheduler(engine);
 
   // Each delivery on a thread of its own behind a bounded queue: the stream threads only

@@ -31,10 +31,10 @@
 #include "framescribe/pipeline/packer.h"
 #include "framescribe/pipeline/prompt_template.h"
 #include "framescribe/pipeline/video_pipeline.h"
+#include "framescribe/pixtral/window_engine.h"
 #include "framescribe/sinks/progress_line.h"
 #include "framescribe/sinks/sinks.h"
 #include "model_defaults.h"
-#include "pixtral_window_engine.h"
 #include "run_support.h"
 #include "summarize_support.h"
 #include "video_options.h"
@@ -192,7 +192,7 @@ std::string frame_fit_problem(const pipeline::PackingOptions& packing,
 int dry_run(const SummarizeOptions& o) {
   const inference::ModelConfig config = load_config(o.model, o.engine);
   const inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
-  const PixtralCoster coster(config, tok, o.system, o.context);
+  const pixtral::PixtralCoster coster(config, tok, o.system, o.context);
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   core::StopFlag stop;
   for (const std::string& url : o.videos) {
@@ -329,7 +329,7 @@ int run_summarize(SummarizeOptions o) {
     }
   } dump_closer{dump};
 
-  PixtralWindowOptions wo;
+  pixtral::PixtralWindowOptions wo;
   wo.system = o.system;
   wo.max_answer_tokens = o.max_tokens;
   wo.sampling.temperature = o.temperature;
@@ -338,7 +338,7 @@ int run_summarize(SummarizeOptions o) {
   wo.context_tokens = o.context;
   wo.dump_prompts = dump;
   wo.model_name = model_display_name(o.model);
-  PixtralWindowEngine window_engine(config, tok, std::move(engine), wo);
+  pixtral::PixtralWindowEngine window_engine(config, tok, std::move(engine), wo);
 
   core::StopFlag stop;
   ScopedStopSignals signals(stop);

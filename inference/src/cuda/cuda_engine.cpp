@@ -200,14 +200,14 @@ void CudaEngine::truncate(std::int64_t n_tokens) {
   n_past_ = std::min(n_past_, std::max<std::int64_t>(0, n_tokens));
 }
 
-std::vector<float> CudaEngine::encode_images(std::span<const PixelImage> images) {
+std::vector<float> CudaEngine::encode_images(std::span<const PixelImage* const> images) {
   check_usable();
   const VisionConfig& v = config_.vision;
   const int p = v.patch_px;
   std::int64_t n = 0;
   for (std::size_t i = 0; i < images.size(); ++i) {
-    const PixelImage& img = images[i];
-    n += check_image(v, img, i);
+    FS_CHECK(images[i] != nullptr, kInvalidArgument, "image " << i << " is null");
+    n += check_image(v, *images[i], i);
   }
   const std::int64_t td = config_.text.n_embd;
   std::vector<float> out(static_cast<std::size_t>(n * td));
@@ -217,7 +217,8 @@ std::vector<float> CudaEngine::encode_images(std::span<const PixelImage> images)
     std::int64_t row = 0, group_patches = 0;
     for (std::size_t i = 0; i <= images.size(); ++i) {
       const std::int64_t patches =
-          i < images.size() ? std::int64_t{images[i].height_px / p} * (images[i].width_px / p) : 0;
+          i < images.size() ? std::int64_t{images[i]->height_px / p} * (images[i]->width_px / p)
+                            : 0;
       if (i == images.size() || group_patches + patches > vision_tokens_) {
         if (i > first) {
           encode_group(images.subspan(first, i - first), out.data() + row * td);

@@ -60,7 +60,8 @@ class CudaEngine final : public Engine {
   std::string_view backend_name() const override { return "cuda-bf16"; }
   std::string device_name() const override { return device_name_; }
   MemoryUse memory_use() const override;
-  std::vector<float> encode_images(std::span<const PixelImage> images) override;
+  using Engine::encode_images;
+  std::vector<float> encode_images(std::span<const PixelImage* const> images) override;
   std::vector<float> eval(std::span<const std::int32_t> tokens,
                           std::span<const float> image_embeddings, LogitsMode mode) override;
   std::int64_t n_past() const override { return n_past_; }
@@ -72,7 +73,7 @@ class CudaEngine final : public Engine {
 
  private:
   // vision_forward.cpp: one group of whole images, features to `out` (host, [patches, td]).
-  void encode_group(std::span<const PixelImage> images, float* out);
+  void encode_group(std::span<const PixelImage* const> images, float* out);
   // text_forward.cpp: n tokens (already on the device in text_ scratch) at positions pos0..,
   // through every layer; leaves the final residual in text_.x.
   void forward_chunk(std::int64_t n, std::int64_t pos0);

@@ -10,7 +10,7 @@
 
 namespace framescribe::inference::cuda {
 
-void CudaEngine::encode_group(std::span<const PixelImage> images, float* out) {
+void CudaEngine::encode_group(std::span<const PixelImage* const> images, float* out) {
   const VisionConfig& v = config_.vision;
   const std::int64_t vd = v.n_embd, td = config_.text.n_embd, ff = v.n_ff;
   const int p = v.patch_px, side = v.max_patches_per_side();
@@ -20,7 +20,8 @@ void CudaEngine::encode_group(std::span<const PixelImage> images, float* out) {
   // Positions restart at (0, 0) for every image; token t = r * cols + c (docs/pixtral.md 2.4).
   std::vector<std::int32_t> positions, seq_begin{0};
   int max_len = 0;
-  for (const PixelImage& img : images) {
+  for (const PixelImage* img_ptr : images) {
+    const PixelImage& img = *img_ptr;
     const int rows = img.height_px / p, cols = img.width_px / p;
     for (int r = 0; r < rows; ++r)
       for (int c = 0; c < cols; ++c) positions.push_back(r * side + c);
@@ -37,7 +38,7 @@ void CudaEngine::encode_group(std::span<const PixelImage> images, float* out) {
   // Patch embedding: pixels up, im2col per image, one GEMM for the group (Conv2d, no bias).
   std::int64_t pixel_off = 0;
   for (std::size_t i = 0; i < images.size(); ++i) {
-    const PixelImage& img = images[i];
+    const PixelImage& img = *images[i];
     FS_CUDA_CHECK(cudaMemcpyAsync(vision_.pixels + pixel_off, img.chw.data(),
                                   img.chw.size() * sizeof(float), cudaMemcpyHostToDevice, s));
     launch_im2col_patches(vision_.pixels + pixel_off, img.height_px, img.width_px, p,

@@ -156,8 +156,6 @@ int run_batch_command(const BatchOptions& o) {
   request.engine = {.device = job.device, .load_format = o.load_format};
   request.context = context;
   const EngineChoice& choice = request.engine;
-  const inference::ModelConfig config = load_config(job.model, choice);
-  inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(job.model));
   inference::EngineOptions eo = resolve_model_settings(request, nullptr, nullptr).engine;
   eo.n_threads = o.threads >= 0 ? o.threads : job.engine_threads;
   eo.max_context_tokens = context;
@@ -169,7 +167,8 @@ int run_batch_command(const BatchOptions& o) {
   wo.sampling.seed = first.generation.seed;
   wo.context_tokens = context;
   wo.model_name = model_display_name(job.model);
-  pixtral::PixtralWindowEngine engine(config, tok, inference::load_engine(job.model, eo), wo);
+  const std::unique_ptr<pixtral::PixtralWindowEngine> engine =
+      load_window_engine(job.model, choice, eo, wo);
 
   batch::BatchHooks hooks;
   hooks.open = [&](const batch::BatchVideo& v, core::StopFlag& stop, core::RunInfo& info) {
@@ -198,7 +197,7 @@ int run_batch_command(const BatchOptions& o) {
   const batch::RunnerOptions ro{.parallel = o.parallel > 0 ? o.parallel : job.batch.parallel,
                                 .max_attempts = job.batch.max_attempts};
   const batch::BatchSummary s =
-      batch::run_batch(mine, state, engine, ro, hooks, stop,
+      batch::run_batch(mine, state, *engine, ro, hooks, stop,
                        [&](const batch::BatchProgress& p) { show_batch_progress(line, p); });
   if (!o.quiet) line.print_line(batch_progress_text(s.final));
   if (s.stopped) return 130;

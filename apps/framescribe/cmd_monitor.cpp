@@ -214,8 +214,6 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
                       "or choose another --out)");
     }
   }
-  const inference::ModelConfig config = load_config(o.model, o.engine);
-  inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
   pixtral::PixtralWindowOptions wo;
   wo.system = o.system;
   wo.max_answer_tokens = o.max_tokens;
@@ -224,8 +222,9 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   wo.sampling.top_p = o.top_p;
   wo.sampling.seed = o.seed;
   wo.model_name = model_display_name(o.model);
-  pixtral::PixtralWindowEngine engine(config, tok, inference::load_engine(o.model, eo), wo);
-  pipeline::EngineScheduler scheduler(engine);
+  const std::unique_ptr<pixtral::PixtralWindowEngine> engine =
+      load_window_engine(o.model, o.engine, eo, wo);
+  pipeline::EngineScheduler scheduler(*engine);
 
   // Each delivery on a thread of its own behind a bounded queue: the stream threads only
   // enqueue, so a slow webhook or command never holds up descriptions or other streams.

@@ -313,10 +313,6 @@ int run_summarize(SummarizeOptions o) {
   if (o.quiet && core::log_level() < core::LogLevel::kWarn)
     core::set_log_level(core::LogLevel::kWarn);
 
-  const inference::ModelConfig config = load_config(o.model, o.engine);
-  inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
-  std::unique_ptr<inference::Engine> engine = inference::load_engine(o.model, eo);
-
   std::FILE* dump = nullptr;
   if (!o.dump_prompts.empty()) {
     dump = std::fopen(o.dump_prompts.c_str(), "wb");
@@ -338,7 +334,8 @@ int run_summarize(SummarizeOptions o) {
   wo.context_tokens = o.context;
   wo.dump_prompts = dump;
   wo.model_name = model_display_name(o.model);
-  pixtral::PixtralWindowEngine window_engine(config, tok, std::move(engine), wo);
+  const std::unique_ptr<pixtral::PixtralWindowEngine> window_engine =
+      load_window_engine(o.model, o.engine, eo, wo);
 
   core::StopFlag stop;
   ScopedStopSignals signals(stop);
@@ -361,7 +358,7 @@ int run_summarize(SummarizeOptions o) {
         if (source.end_ns() != core::kNoTimestamp) label_pts.push_back(source.end_ns());
         const std::string problem =
             frame_fit_problem(pipeline_options(o, fs::path(name).filename().string()).packing,
-                              window_engine.coster(), source.info().display_width_px,
+                              window_engine->coster(), source.info().display_width_px,
                               source.info().display_height_px, o.video.sizing(), label_pts);
         if (!problem.empty()) throw CLI::ValidationError(name + ": " + problem);
         warn_if_strip(name, source.info().display_width_px, source.info().display_height_px,
@@ -381,7 +378,7 @@ int run_summarize(SummarizeOptions o) {
       }
       core::RunInfo info = file_run_info(name, source, wo.model_name);
       info.started_at = core::utc_now_iso8601();
-      pipeline::VideoPipeline vp(window_engine, sinks,
+      pipeline::VideoPipeline vp(*window_engine, sinks,
                                  pipeline_options(o, fs::path(name).filename().string()));
       sinks::ProgressLine progress(!o.quiet);
       pipeline::RunResult r = vp.run(source, info, stop, [&](const pipeline::PipelineStats& s) {

@@ -12,6 +12,15 @@ extern "C" void on_stop_signal(int) {
 
 }  // namespace
 
+std::unique_ptr<pixtral::PixtralWindowEngine> load_window_engine(
+    const std::string& model_dir, const EngineChoice& choice,
+    const inference::EngineOptions& engine, pixtral::PixtralWindowOptions window) {
+  const inference::ModelConfig config = load_config(model_dir, choice);
+  inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(model_dir));
+  return std::make_unique<pixtral::PixtralWindowEngine>(
+      config, std::move(tok), inference::load_engine(model_dir, engine), std::move(window));
+}
+
 ScopedStopSignals::ScopedStopSignals(core::StopFlag& stop) {
   g_stop = &stop;
   std::signal(SIGINT, on_stop_signal);

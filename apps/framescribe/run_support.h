@@ -1,5 +1,7 @@
-// What the commands that run the pipeline share: Ctrl-C handling and the facts of a run.
+// What the commands that run the pipeline share: loading the model, Ctrl-C handling and the
+// facts of a run.
 //
+//   auto engine = load_window_engine(model_dir, choice, engine_options, window_options);
 //   core::StopFlag stop;
 //   ScopedStopSignals signals(stop);   // SIGINT/SIGTERM raise `stop` until `signals` is gone
 //   core::RunInfo info = file_run_info(name, source, model_display_name(model_dir));
@@ -13,8 +15,18 @@
 #include "file_frame_source.h"
 #include "framescribe/core/event.h"
 #include "framescribe/core/stop.h"
+#include "framescribe/inference/engine.h"
+#include "framescribe/pixtral/window_engine.h"
+#include "model_defaults.h"
 
 namespace framescribe::apps {
+
+// The model of a run (summarize, batch, monitor), loaded once: the folder's config (with
+// --load-format dummy no weight file is needed) and tokenizer, the engine with `engine` (from
+// resolve_model_settings), and the Pixtral window engine over them. Throws Error as the loaders.
+std::unique_ptr<pixtral::PixtralWindowEngine> load_window_engine(
+    const std::string& model_dir, const EngineChoice& choice,
+    const inference::EngineOptions& engine, pixtral::PixtralWindowOptions window);
 
 // SIGINT and SIGTERM call stop.request() while alive: the first asks to finish the window in
 // progress, a second to abandon it. The destructor restores the default handlers.

@@ -7,6 +7,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_setup.h"
+#include "cuda/cudnn_text_attention.h"
 #include "cuda/ops.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
@@ -108,16 +109,11 @@ CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) 
   device_name_ = prop.name;
 
   // Which attention kernels, decided once here (attention_plan.h); --attention cudnn that cannot
-  // be honoured throws before anything is allocated. The cuDNN path is not built yet (issue 18):
-  // every path runs the own kernels, and the log says where cuDNN was planned.
-  {
-    const CudaSetupReport setup = setup_report(config_, options.attention);
-    FS_CHECK(setup.plan_error.empty(), kUnsupported, setup.plan_error);
-    FS_LOG_INFO("CUDA engine on " << device_name_ << " (compute " << prop.major << "." << prop.minor
-                                  << "): " << versions_line(setup) << "\nattention (--attention "
-                                  << to_string(options.attention) << "):\n"
-                                  << setup.plan.summary());
-  }
+  // be honoured throws before anything is allocated. The cuDNN plans are built (and may fall
+  // back) once the cache exists, below; the final plan is logged once, there.
+  const CudaSetupReport setup = setup_report(config_, options.attention);
+  FS_CHECK(setup.plan_error.empty(), kUnsupported, setup.plan_error);
+  attention_plan_ = setup.plan;
 
   // Before anything is allocated (the weight layout alone walks every layer on the host): the
   // bf16 weights and the KV cache + activations arena against the device's free memory, and the
@@ -165,6 +161,26 @@ CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) 
   launch_rope_table_2d(rope_vision_, v.max_patches_per_side(), v.head_dim, v.rope_theta,
                        stream_.get());
   stream_.synchronize();
+  // cuDNN text attention: plans for this chunk size and context, self-tested on layer 0 of the
+  // cache (nothing is cached yet); a path that fails falls back with cuDNN's error (auto).
+  if (attention_plan_.text_prefill.runs != AttentionKernel::kOwn ||
+      attention_plan_.decode.runs != AttentionKernel::kOwn) {
+    CudnnTextAttention::Setup cs;
+    cs.n_head = t.n_head;
+    cs.n_head_kv = t.n_head_kv;
+    cs.head_dim = t.head_dim;
+    cs.chunk_tokens = chunk_tokens_;
+    cs.max_context = max_context_;
+    cs.choice = options.attention;
+    cudnn_ = std::make_unique<CudnnTextAttention>(cs, attention_plan_, k_cache_, v_cache_,
+                                                  stream_.get());
+    if (!cudnn_->any()) cudnn_.reset();
+    stream_.synchronize();
+  }
+  FS_LOG_INFO("CUDA engine on " << device_name_ << " (compute " << prop.major << "." << prop.minor
+                                << "): " << versions_line(setup) << "\nattention (--attention "
+                                << to_string(options.attention) << "):\n"
+                                << attention_plan_.summary());
   FS_LOG_INFO("CUDA engine: weights " << (weights_.arena.size_bytes() >> 20) << " MiB, cache + "
                                       << "activations " << (state_.size_bytes() >> 20)
                                       << " MiB, context " << max_context_ << " tokens");

@@ -19,9 +19,12 @@
 #include "cuda/device_memory.h"
 #include "cuda/gemm.h"
 #include "cuda/handles.h"
+#include "framescribe/inference/attention_plan.h"
 #include "framescribe/inference/engine.h"
 
 namespace framescribe::inference::cuda {
+
+class CudnnTextAttention;  // cudnn_text_attention.h
 
 // Per-chunk text activations.
 struct TextScratch {
@@ -97,6 +100,10 @@ class CudaEngine final : public Engine {
   float2* rope_vision_ = nullptr;  // [max_side^2, vhd/2]
   TextScratch text_;
   VisionScratch vision_;
+  // Which attention each path runs (decided at load, after cuDNN's plans were built and
+  // self-tested), and the cuDNN text attention when a text path runs on it.
+  AttentionPlan attention_plan_;
+  std::unique_ptr<CudnnTextAttention> cudnn_;
   std::int64_t n_past_ = 0;
   bool failed_ = false;
 };

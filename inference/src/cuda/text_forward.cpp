@@ -6,6 +6,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_engine.h"
+#include "cuda/cudnn_text_attention.h"
 #include "cuda/ops.h"
 
 namespace framescribe::inference::cuda {
@@ -16,6 +17,11 @@ void CudaEngine::forward_chunk(std::int64_t n, std::int64_t pos0) {
   const std::int64_t qd = std::int64_t{t.n_head} * hd, kvd = std::int64_t{t.n_head_kv} * hd;
   const std::int64_t qkv_dim = qd + 2 * kvd;
   cudaStream_t s = stream_.get();
+  // cuDNN (when the load-time plan kept it): one query on the decode plan, more on the
+  // prefill plan; both read this chunk's lengths from device memory.
+  const bool cudnn_decode = cudnn_ && n == 1 && cudnn_->decode_on_cudnn();
+  const bool cudnn_prefill = cudnn_ && n > 1 && cudnn_->prefill_on_cudnn();
+  if (cudnn_decode || cudnn_prefill) cudnn_->set_lengths(n, pos0, s);
   for (int l = 0; l < t.n_layer; ++l) {
     const DeviceBlock& b = weights_.text[static_cast<std::size_t>(l)];
     bf16* k_layer = k_cache_ + std::int64_t{l} * max_context_ * kvd;
@@ -30,7 +36,11 @@ void CudaEngine::forward_chunk(std::int64_t n, std::int64_t pos0) {
     launch_rope(text_.qkv + qd, qkv_dim, k_layer + pos0 * kvd, kvd, n, t.n_head_kv, t.head_dim,
                 rope_text_, nullptr, pos0, s);
     launch_f32_to_bf16(text_.qkv + qd + kvd, qkv_dim, v_layer + pos0 * kvd, kvd, n, kvd, s);
-    if (n <= kDecodeMaxQueries) {
+    if (cudnn_decode) {
+      cudnn_->decode(text_.q, k_layer, v_layer, text_.h);
+    } else if (cudnn_prefill) {
+      cudnn_->prefill(text_.q, k_layer, v_layer, text_.h);
+    } else if (n <= kDecodeMaxQueries) {
       launch_attention_decode(
           text_.q, qd, k_layer, v_layer, kvd, text_.h, qd, n, pos0, t.n_head, t.n_head_kv,
           t.head_dim, text_.attn_workspace,

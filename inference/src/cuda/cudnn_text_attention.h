@@ -1,0 +1,75 @@
+// The CUDA engine's text attention on cuDNN (cudnn_attention.h): the text-prefill plan (causal,
+// GQA, Q from the chunk, K/V from one cache layer by strides) and the decode plan (one query,
+// sequence lengths only), both built once at engine load for the engine's chunk size and
+// context, never per call.
+//
+//   CudnnTextAttention cudnn(setup, plan, k_cache, v_cache, stream);  // may fall back paths
+//   cudnn.set_lengths(n, pos0, stream);       // once per chunk, before the layer loop
+//   if (cudnn.prefill_on_cudnn()) cudnn.prefill(q, k_layer, v_layer, out);
+//
+// At load, each planned path is built, then self-tested against the own prefill kernel on random
+// data (one cache layer is overwritten: call before anything is cached); under --attention auto
+// the decode plan is also timed against the own split-K kernel and the faster is kept. A path
+// that cannot be built (NOT_SUPPORTED, no engine config) or fails its self-test falls back to
+// the own kernels through fall_back_to_own (the reason carries cuDNN's last error string; the
+// engine logs the final plan once); under --attention cudnn that is a load error. A failure
+// while running throws Error(kInternal): an engine error, never a silent switch.
+// Status: compiled; has NOT run on a GPU (issue 18).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "cuda/cudnn_attention.h"
+#include "cuda/device_memory.h"
+#include "cuda/ops.h"
+#include "framescribe/inference/attention_plan.h"
+
+namespace framescribe::inference::cuda {
+
+class CudnnTextAttention {
+ public:
+  struct Setup {
+    int n_head = 0, n_head_kv = 0, head_dim = 0;
+    std::int64_t chunk_tokens = 0, max_context = 0;
+    AttentionChoice choice = AttentionChoice::kAuto;
+  };
+  // Builds what `plan` runs on cuDNN and updates `plan` for what falls back. `k_scratch` and
+  // `v_scratch` are one cache layer ([max_context, n_head_kv * head_dim]) the self-tests use.
+  CudnnTextAttention(const Setup& setup, AttentionPlan& plan, bf16* k_scratch, bf16* v_scratch,
+                     cudaStream_t stream);
+  ~CudnnTextAttention();
+  CudnnTextAttention(const CudnnTextAttention&) = delete;
+  CudnnTextAttention& operator=(const CudnnTextAttention&) = delete;
+
+  bool prefill_on_cudnn() const { return prefill_ != nullptr; }
+  bool decode_on_cudnn() const { return decode_ != nullptr; }
+  bool any() const { return prefill_on_cudnn() || decode_on_cudnn(); }
+
+  // The sequence lengths of the next chunk (n queries after pos0 cached keys), written to device
+  // memory on `stream` (the plans read them there).
+  void set_lengths(std::int64_t n, std::int64_t pos0, cudaStream_t stream);
+  // q/out: [n, n_head * head_dim] rows; k/v: one cache layer. n is the set_lengths value.
+  void prefill(const bf16* q, const bf16* k, const bf16* v, bf16* out) const;
+  void decode(const bf16* q, const bf16* k, const bf16* v, bf16* out) const;
+
+ private:
+  // "" when the plan's output matches the own kernel's on random data, else what differs.
+  std::string self_test(const SdpaGraph& g, std::int64_t n, std::int64_t pos0, bf16* k, bf16* v,
+                        cudaStream_t stream);
+  // Microseconds per call of the decode plan and of the own split-K kernel at pos0 keys.
+  void time_decode(std::int64_t pos0, bf16* k, bf16* v, cudaStream_t stream, double& cudnn_us,
+                   double& own_us);
+
+  Setup setup_;
+  const CudnnApi* api_ = nullptr;
+  std::unique_ptr<CudnnHandle> handle_;
+  std::unique_ptr<SdpaGraph> prefill_, decode_;
+  DeviceBuffer workspace_;
+  DeviceBuffer lengths_;  // int32 [2]: seq_len_q, seq_len_kv
+  std::int64_t workspace_bytes_ = 0;
+};
+
+}  // namespace framescribe::inference::cuda

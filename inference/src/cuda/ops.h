@@ -109,6 +109,24 @@ void launch_attention_decode(const bf16* q, std::int64_t q_stride, const bf16* k
                              int head_dim, float* workspace, std::int64_t workspace_floats,
                              cudaStream_t stream);
 
+// Flash decoding (attention_flash_decode.cu): one query (the last position) against keys
+// 0..n_kv-1 of the cache, split over enough blocks to fill every SM; 4 warps per block,
+// cp.async 16-byte loads, double-buffered tiles. q/out: one row [n_head*hd]; k/v rows 16-byte
+// aligned. head_dim 32, 64 or 128 and at most 8 query heads per kv head (flash_decode_supports);
+// launch_attention_decode uses it for n_q == 1 when supported.
+struct FlashDecodeSplits {
+  int n_splits = 1;
+  std::int64_t keys_per_split = 0;  // a multiple of the 32-key tile
+};
+// The split plan for n_kv keys on `sms` SMs within `workspace_floats` (pure host arithmetic).
+FlashDecodeSplits flash_decode_splits(std::int64_t n_kv, int n_head, int n_head_kv, int head_dim,
+                                      int sms, std::int64_t workspace_floats);
+bool flash_decode_supports(int n_head, int n_head_kv, int head_dim);
+void launch_attention_flash_decode(const bf16* q, const bf16* k, const bf16* v,
+                                   std::int64_t kv_stride, bf16* out, std::int64_t n_kv, int n_head,
+                                   int n_head_kv, int head_dim, float* workspace,
+                                   std::int64_t workspace_floats, cudaStream_t stream);
+
 // --- token selection (argmax.cu, sample_top_p.cu) -------------------------------------------
 // *out = index of the largest logit, the lowest index on ties; NaN never wins (as argmax()).
 void launch_argmax(const float* logits, std::int64_t n, std::int32_t* out, cudaStream_t stream);

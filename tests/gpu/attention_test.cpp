@@ -37,6 +37,9 @@ class VisionAttentionTest : public ::testing::TestWithParam<VisionCase> {};
 TEST_P(VisionAttentionTest, MatchesCpuPerImage) {
   FS_REQUIRE_GPU();
   const VisionCase c = GetParam();
+  double work = 0;
+  for (int len : c.lengths) work += double(len) * len * c.n_head * c.head_dim;
+  FS_SKIP_IF_LARGE(work);
   const std::int64_t width = std::int64_t{c.n_head} * c.head_dim;
   std::vector<std::int32_t> begin{0};
   int max_len = 0;
@@ -83,6 +86,10 @@ void PrintTo(const TextCase& c, std::ostream* os) {
       << c.head_dim;
 }
 
+double text_work(const TextCase& c) {
+  return double(c.n_q) * double(c.pos0 + c.n_q) * c.n_head * c.head_dim;
+}
+
 std::vector<float> run_text(const TextCase& c, bool decode, std::vector<float>* ref_out) {
   const std::int64_t qd = std::int64_t{c.n_head} * c.head_dim;
   const std::int64_t kvd = std::int64_t{c.n_head_kv} * c.head_dim;
@@ -116,6 +123,7 @@ class PrefillAttentionTest : public ::testing::TestWithParam<TextCase> {};
 
 TEST_P(PrefillAttentionTest, MatchesCpu) {
   FS_REQUIRE_GPU();
+  FS_SKIP_IF_LARGE(text_work(GetParam()));
   std::vector<float> ref;
   const std::vector<float> got = run_text(GetParam(), /*decode=*/false, &ref);
   EXPECT_TRUE(all_close(got, ref, kAtol, kRtol, "prefill attention"));
@@ -133,6 +141,7 @@ class DecodeAttentionTest : public ::testing::TestWithParam<TextCase> {};
 
 TEST_P(DecodeAttentionTest, MatchesCpu) {
   FS_REQUIRE_GPU();
+  FS_SKIP_IF_LARGE(text_work(GetParam()));
   std::vector<float> ref;
   const std::vector<float> got = run_text(GetParam(), /*decode=*/true, &ref);
   EXPECT_TRUE(all_close(got, ref, kAtol, kRtol, "decode attention"));
@@ -194,6 +203,7 @@ class FlashDecodeTest : public ::testing::TestWithParam<TextCase> {};
 
 TEST_P(FlashDecodeTest, MatchesCpu) {
   FS_REQUIRE_GPU();
+  FS_SKIP_IF_LARGE(text_work(GetParam()));
   std::vector<float> ref;
   const std::vector<float> got = run_flash(GetParam(), &ref);
   EXPECT_TRUE(all_close(got, ref, kAtol, kRtol, "flash decode"));

@@ -41,6 +41,7 @@ TEST_P(CudnnAttentionGpuTest, MatchesCpu) {
   const fc::CudnnLibrary& lib = fc::CudnnLibrary::instance();
   if (!lib.available()) GTEST_SKIP() << "no cuDNN: " << lib.why_unavailable();
   const CudnnCase c = GetParam();
+  FS_SKIP_IF_LARGE(double(c.chunk) * c.context * c.n_head * c.head_dim);
   const fc::SdpaShape shape =
       c.decode ? fc::decode_shape(c.n_head, c.n_head_kv, c.head_dim, c.context)
                : fc::text_prefill_shape(c.n_head, c.n_head_kv, c.head_dim, c.chunk, c.context);

@@ -335,54 +335,64 @@ void SdpaGraph::make_plan(cudnnHandle_t handle) {
   check(a, a.BackendFinalize(graph.get()), ErrorCode::kUnsupported,
         "operation graph " + where + " not supported");
 
-  BackendDescriptor heur(a, CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, "heuristics");
-  const cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
+  // Heuristic mode A first (what the frontend uses), then the fallback list; the first engine
+  // config whose execution plan finalizes wins.
   cudnnBackendDescriptor_t g = graph.get();
-  set(a, heur.get(), CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &g,
-      "heuristics");
-  set(a, heur.get(), CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode, "heuristics");
-  check(a, a.BackendFinalize(heur.get()), ErrorCode::kUnsupported, "heuristics " + where);
-
-  std::vector<BackendDescriptor> configs;
-  std::vector<cudnnBackendDescriptor_t> raw;
-  for (int i = 0; i < kMaxEngineConfigs; ++i) {
-    configs.emplace_back(a, CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, "engine config");
-    raw.push_back(configs.back().get());
-  }
-  std::int64_t n_configs = 0;
-  check(a,
-        a.BackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                              CUDNN_TYPE_BACKEND_DESCRIPTOR, kMaxEngineConfigs, &n_configs,
-                              raw.data()),
-        ErrorCode::kUnsupported, "heuristic results " + where);
-  FS_CHECK(n_configs > 0, kUnsupported,
-           "cuDNN has no engine for the attention graph " << where << ": " << last_error(a));
-
   std::string failures;
-  for (std::int64_t i = 0; i < n_configs && i < kMaxEngineConfigs; ++i) {
-    ++configs_tried_;
-    BackendDescriptor plan(a, CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, "execution plan");
-    cudnnBackendDescriptor_t cfg = raw[static_cast<std::size_t>(i)];
-    set(a, plan.get(), kPlanHandle, CUDNN_TYPE_HANDLE, 1, &handle, "execution plan");
-    set(a, plan.get(), CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
-        &cfg, "execution plan");
-    const cudnnStatus_t st = a.BackendFinalize(plan.get());
-    if (st != CUDNN_STATUS_SUCCESS) {
-      failures += "; config " + std::to_string(i) + ": " + status_text(a, st);
+  std::int64_t total = 0;
+  for (const cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK}) {
+    BackendDescriptor heur(a, CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, "heuristics");
+    set(a, heur.get(), CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &g,
+        "heuristics");
+    set(a, heur.get(), CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode, "heuristics");
+    const cudnnStatus_t hs = a.BackendFinalize(heur.get());
+    if (hs != CUDNN_STATUS_SUCCESS) {
+      failures +=
+          "; heuristics mode " + std::to_string(static_cast<int>(mode)) + ": " + status_text(a, hs);
       continue;
     }
-    std::int64_t ws = 0, got = 0;
+    std::vector<BackendDescriptor> configs;
+    std::vector<cudnnBackendDescriptor_t> raw;
+    for (int i = 0; i < kMaxEngineConfigs; ++i) {
+      configs.emplace_back(a, CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, "engine config");
+      raw.push_back(configs.back().get());
+    }
+    std::int64_t n_configs = 0;
     check(a,
-          a.BackendGetAttribute(plan.get(), CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
-                                CUDNN_TYPE_INT64, 1, &got, &ws),
-          ErrorCode::kUnsupported, "workspace size " + where);
-    workspace_bytes_ = ws;
-    graph_ = std::move(graph);
-    plan_ = std::move(plan);
-    return;
+          a.BackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                CUDNN_TYPE_BACKEND_DESCRIPTOR, kMaxEngineConfigs, &n_configs,
+                                raw.data()),
+          ErrorCode::kUnsupported, "heuristic results " + where);
+    for (std::int64_t i = 0; i < n_configs && i < kMaxEngineConfigs; ++i) {
+      ++configs_tried_;
+      ++total;
+      BackendDescriptor plan(a, CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, "execution plan");
+      cudnnBackendDescriptor_t cfg = raw[static_cast<std::size_t>(i)];
+      set(a, plan.get(), kPlanHandle, CUDNN_TYPE_HANDLE, 1, &handle, "execution plan");
+      set(a, plan.get(), CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
+          &cfg, "execution plan");
+      const cudnnStatus_t st = a.BackendFinalize(plan.get());
+      if (st != CUDNN_STATUS_SUCCESS) {
+        if (failures.size() < 2000) {
+          failures += "; config " + std::to_string(i) + ": " + status_text(a, st);
+        }
+        continue;
+      }
+      std::int64_t ws = 0, got = 0;
+      check(a,
+            a.BackendGetAttribute(plan.get(), CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
+                                  CUDNN_TYPE_INT64, 1, &got, &ws),
+            ErrorCode::kUnsupported, "workspace size " + where);
+      workspace_bytes_ = ws;
+      // The plan's graph and engine config stay alive with it (as the frontend keeps them).
+      graph_ = std::move(graph);
+      misc_.push_back(std::move(configs[static_cast<std::size_t>(i)]));
+      plan_ = std::move(plan);
+      return;
+    }
   }
-  FS_FAIL(kUnsupported, "cuDNN: none of " << n_configs << " engine configs for the attention graph "
-                                          << where << " finalizes" << failures);
+  FS_FAIL(kUnsupported, "cuDNN: no engine config for the attention graph "
+                            << where << " finalizes (" << total << " tried)" << failures);
 }
 
 void SdpaGraph::run(cudnnHandle_t handle, const SdpaPointers& p, void* workspace,

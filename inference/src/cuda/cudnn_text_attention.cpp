@@ -43,7 +43,6 @@ CudnnTextAttention::CudnnTextAttention(const Setup& setup, AttentionPlan& plan, 
   const CudnnLibrary& lib = CudnnLibrary::instance();
   api_ = &lib.api();
   const CudnnVersion version = lib.versions().library;
-  lengths_ = DeviceBuffer(2 * sizeof(std::int32_t), "cuDNN sequence lengths");
 
   // Builds and plans one graph; a failure falls back (auto) or throws (cudnn).
   auto build = [&](PathDecision& d, const char* name, const SdpaShape& shape) {
@@ -68,6 +67,7 @@ CudnnTextAttention::CudnnTextAttention(const Setup& setup, AttentionPlan& plan, 
     decode_ = build(plan.decode, "decode", decode_shape(nh, nkv, hd, setup.max_context));
   }
   if (!any()) return;
+  lengths_ = DeviceBuffer(2 * sizeof(std::int32_t), "cuDNN sequence lengths");
   if (workspace_bytes_ > 0) {
     workspace_ =
         DeviceBuffer(static_cast<std::size_t>(workspace_bytes_), "the cuDNN attention workspace");

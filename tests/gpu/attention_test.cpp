@@ -170,8 +170,10 @@ TEST(DecodeAttention, AgreesWithPrefillKernel) {
 // one query at the end of n_kv keys, against cpu::attention, at the lengths the engine's
 // decode sees (first token, 1k, a 34k window, 128k with small heads) and with 8 query heads
 // per kv head (two per warp).
+// device_n_kv: the key count read from device memory, the grid sized for 3x + 100 keys (the
+// CUDA-graph decode step's launch).
 std::vector<float> run_flash(const TextCase& c, std::vector<float>* ref_out,
-                             std::vector<float>* prefill_out = nullptr) {
+                             std::vector<float>* prefill_out = nullptr, bool device_n_kv = false) {
   const std::int64_t qd = std::int64_t{c.n_head} * c.head_dim;
   const std::int64_t kvd = std::int64_t{c.n_head_kv} * c.head_dim;
   const std::int64_t n_kv = c.pos0 + 1;
@@ -184,8 +186,10 @@ std::vector<float> run_flash(const TextCase& c, std::vector<float>* ref_out,
   DeviceArray<fc::bf16> dout(qd);
   const std::int64_t ws_floats = fc::attention_decode_workspace_floats(4, c.n_head, c.head_dim);
   DeviceArray<float> ws(static_cast<std::size_t>(ws_floats));
-  fc::launch_attention_flash_decode(dq.get(), dk.get(), dv.get(), kvd, dout.get(), n_kv, c.n_head,
-                                    c.n_head_kv, c.head_dim, ws.get(), ws_floats, nullptr);
+  DeviceArray<std::int32_t> dn(std::vector<std::int32_t>{static_cast<std::int32_t>(n_kv)});
+  fc::launch_attention_flash_decode(
+      dq.get(), dk.get(), dv.get(), kvd, dout.get(), device_n_kv ? 3 * n_kv + 100 : n_kv, c.n_head,
+      c.n_head_kv, c.head_dim, ws.get(), ws_floats, nullptr, device_n_kv ? dn.get() : nullptr);
   FS_CUDA_CHECK(cudaDeviceSynchronize());
   if (prefill_out != nullptr) {
     DeviceArray<fc::bf16> dpre(qd);
@@ -225,6 +229,18 @@ TEST(FlashDecode, AgreesWithThePrefillKernelOnTheSameData) {
   std::vector<float> ref, prefill;
   const std::vector<float> flash = run_flash(TextCase{1, 2500, 32, 8, 128}, &ref, &prefill);
   EXPECT_TRUE(all_close(flash, prefill, kAtol, kRtol, "flash vs prefill kernel"));
+}
+
+TEST(FlashDecode, KeyCountFromDeviceMemory) {
+  FS_REQUIRE_GPU();
+  // The graph-replayed decode step: the grid sized for more keys than exist, later splits
+  // empty; the same result as the host-count launch.
+  for (const TextCase& c :
+       {TextCase{1, 0, 32, 8, 128}, TextCase{1, 1023, 32, 8, 128}, TextCase{1, 300, 4, 2, 32}}) {
+    std::vector<float> ref;
+    const std::vector<float> got = run_flash(c, &ref, nullptr, /*device_n_kv=*/true);
+    EXPECT_TRUE(all_close(got, ref, kAtol, kRtol, "flash decode, device key count"));
+  }
 }
 
 TEST(FlashDecodeArgs, RefusedBeforeAnyKernel) {

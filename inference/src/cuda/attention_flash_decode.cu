@@ -49,10 +49,11 @@ struct FlashArgs {
   std::int64_t kv_stride;
   int n_head, n_head_kv;
   float scale;
-  std::int64_t n_kv;            // keys 0..n_kv-1 are visible (the query is the last position)
-  std::int64_t keys_per_split;  // a multiple of kTile
-  float* part_acc;              // [n_splits, n_head, D]
-  float* part_ml;               // [n_splits, n_head, 2]
+  std::int64_t n_kv;                // keys 0..n_kv-1 are visible (the query is the last position)
+  std::int64_t keys_per_split;      // a multiple of kTile
+  const std::int32_t* n_kv_device;  // when set: n_kv read here, the splits spread over the grid
+  float* part_acc;                  // [n_splits, n_head, D]
+  float* part_ml;                   // [n_splits, n_head, 2]
 };
 
 template <int D>
@@ -71,8 +72,16 @@ __global__ void __launch_bounds__(kThreads) flash_decode_kernel(FlashArgs a) {
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
   const int group = a.n_head / a.n_head_kv;
   const int kvh = blockIdx.y, split = blockIdx.x;
-  const std::int64_t k_lo = static_cast<std::int64_t>(split) * a.keys_per_split;
-  const std::int64_t k_hi = min(a.n_kv, k_lo + a.keys_per_split);
+  std::int64_t n_kv = a.n_kv, per_split = a.keys_per_split;
+  if (a.n_kv_device != nullptr) {
+    // Graph replay: the grid was sized for the maximum; tiles spread over it, later splits may
+    // be empty (they write m = -inf, l = 0, which the combine ignores).
+    n_kv = *a.n_kv_device;
+    const std::int64_t tiles = (n_kv + kTile - 1) / kTile;
+    per_split = (tiles + gridDim.x - 1) / gridDim.x * kTile;
+  }
+  const std::int64_t k_lo = static_cast<std::int64_t>(split) * per_split;
+  const std::int64_t k_hi = min(n_kv, k_lo + per_split);
   const bf16* k_base = a.k + static_cast<std::int64_t>(kvh) * D;
   const bf16* v_base = a.v + static_cast<std::int64_t>(kvh) * D;
 
@@ -220,7 +229,8 @@ bool flash_decode_supports(int n_head, int n_head_kv, int head_dim) {
 void launch_attention_flash_decode(const bf16* q, const bf16* k, const bf16* v,
                                    std::int64_t kv_stride, bf16* out, std::int64_t n_kv, int n_head,
                                    int n_head_kv, int head_dim, float* workspace,
-                                   std::int64_t workspace_floats, cudaStream_t stream) {
+                                   std::int64_t workspace_floats, cudaStream_t stream,
+                                   const std::int32_t* n_kv_device) {
   using namespace attention_detail;
   FS_CHECK(flash_decode_supports(n_head, n_head_kv, head_dim), kUnsupported,
            "flash decode: head_dim "
@@ -244,6 +254,7 @@ void launch_attention_flash_decode(const bf16* q, const bf16* k, const bf16* v,
   f.scale = 1.0f / sqrtf(static_cast<float>(head_dim));
   f.n_kv = n_kv;
   f.keys_per_split = sp.keys_per_split;
+  f.n_kv_device = n_kv_device;
   f.part_acc = workspace;
   f.part_ml = workspace + static_cast<std::int64_t>(sp.n_splits) * n_head * head_dim;
   // The combine kernel's view: one query, n_splits partials per head.

@@ -3,7 +3,9 @@
 #include "cuda/cuda_engine.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <exception>
+#include <string>
 
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_setup.h"
@@ -61,6 +63,7 @@ void CudaEngine::layout_state(Alloc& a) {
   text_.logits = a.template take<float>(kLogitRows * t.n_vocab);
   text_.attn_workspace = a.template take<float>(
       attention_decode_workspace_floats(kDecodeMaxQueries, t.n_head, t.head_dim));
+  step_ = a.template take<std::int32_t>(2);
 
   const std::int64_t vd = v.n_embd, pl = 3LL * v.patch_px * v.patch_px;
   vision_.pixels = a.template take<float>(V * pl);
@@ -181,6 +184,8 @@ CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) 
                                 << "): " << versions_line(setup) << "\nattention (--attention "
                                 << to_string(options.attention) << "):\n"
                                 << attention_plan_.summary());
+  const char* graph_env = std::getenv("FRAMESCRIBE_CUDA_GRAPH");
+  graphs_enabled_ = !(graph_env != nullptr && std::string(graph_env) == "0");
   FS_LOG_INFO("CUDA engine: weights " << (weights_.arena.size_bytes() >> 20) << " MiB, cache + "
                                       << "activations " << (state_.size_bytes() >> 20)
                                       << " MiB, context " << max_context_ << " tokens");
@@ -189,6 +194,55 @@ CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) 
 CudaEngine::~CudaEngine() {
   // Let queued work finish before the buffers go; errors are ignored (destructors never throw).
   (void)cudaStreamSynchronize(stream_.get());
+  if (decode_graph_ != nullptr) (void)cudaGraphExecDestroy(decode_graph_);
+}
+
+void CudaEngine::decode_with_graph(std::int32_t token, float* out) {
+  const TextConfig& t = config_.text;
+  cudaStream_t s = stream_.get();
+  // The step's inputs, outside the graph: token, no image row, position and key count.
+  const std::int32_t host[4] = {token, -1, static_cast<std::int32_t>(n_past_),
+                                static_cast<std::int32_t>(n_past_ + 1)};
+  FS_CUDA_CHECK(
+      cudaMemcpyAsync(text_.tokens, &host[0], sizeof(std::int32_t), cudaMemcpyHostToDevice, s));
+  FS_CUDA_CHECK(
+      cudaMemcpyAsync(text_.image_row, &host[1], sizeof(std::int32_t), cudaMemcpyHostToDevice, s));
+  FS_CUDA_CHECK(
+      cudaMemcpyAsync(step_, &host[2], 2 * sizeof(std::int32_t), cudaMemcpyHostToDevice, s));
+  if (decode_graph_ == nullptr && decode_warm_ && graphs_enabled_) {
+    // Capture once: every GEMM plan of the step exists (the warm step made them), every
+    // pointer is fixed, every position is read from step_.
+    cudaGraph_t graph = nullptr;
+    std::string why;
+    FS_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    try {
+      decode_step_device();
+    } catch (const Error& e) {
+      why = e.what();
+    }
+    const cudaError_t end = cudaStreamEndCapture(s, &graph);
+    if (why.empty() && end != cudaSuccess) why = cudaGetErrorString(end);
+    if (why.empty() && cudaGraphInstantiate(&decode_graph_, graph, 0) != cudaSuccess) {
+      why = cudaGetErrorString(cudaGetLastError());
+      decode_graph_ = nullptr;
+    }
+    if (graph != nullptr) (void)cudaGraphDestroy(graph);
+    if (!why.empty()) {
+      (void)cudaGetLastError();  // capture errors are not sticky
+      graphs_enabled_ = false;
+      FS_LOG_WARN(
+          "CUDA engine: decode-step graph capture failed, decoding without graphs: " << why);
+    }
+  }
+  if (decode_graph_ != nullptr) {
+    FS_CUDA_CHECK(cudaGraphLaunch(decode_graph_, s));
+  } else {
+    decode_step_device();  // the warm step (or graphs off): the same kernels, eagerly
+    decode_warm_ = true;
+  }
+  FS_CUDA_CHECK(
+      cudaMemcpyAsync(out, text_.logits, t.n_vocab * sizeof(float), cudaMemcpyDeviceToHost, s));
+  stream_.synchronize();
 }
 
 MemoryUse CudaEngine::memory_use() const {
@@ -262,6 +316,13 @@ std::vector<float> CudaEngine::eval(std::span<const std::int32_t> tokens,
   if (mode == LogitsMode::kAll) result.resize(static_cast<std::size_t>(n * t.n_vocab));
   if (mode == LogitsMode::kLast) result.resize(static_cast<std::size_t>(t.n_vocab));
   return guarded(failed_, [&] {
+    // One token, last logits: the decode step from device positions, as a CUDA graph.
+    if (n == 1 && mode == LogitsMode::kLast && tokens[0] != config_.image_token_id &&
+        decode_step_device_possible()) {
+      decode_with_graph(tokens[0], result.data());
+      n_past_ += 1;
+      return std::move(result);
+    }
     std::vector<std::int32_t> image_row;
     std::int64_t next_image = 0;
     cudaStream_t s = stream_.get();

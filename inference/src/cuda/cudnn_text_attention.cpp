@@ -125,6 +125,10 @@ void CudnnTextAttention::set_lengths(std::int64_t n, std::int64_t pos0, cudaStre
       cudaMemcpyAsync(lengths_.data(), host, sizeof(host), cudaMemcpyHostToDevice, stream));
 }
 
+void CudnnTextAttention::set_lengths_from_device(const std::int32_t* pos, cudaStream_t stream) {
+  launch_decode_lengths(pos, lengths_.as<std::int32_t>(), stream);
+}
+
 void CudnnTextAttention::prefill(const bf16* q, const bf16* k, const bf16* v, bf16* out) const {
   FS_CHECK(prefill_ != nullptr, kInternal, "cuDNN prefill attention was not built");
   const std::int32_t* len = lengths_.as<std::int32_t>();

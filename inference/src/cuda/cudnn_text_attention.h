@@ -51,6 +51,8 @@ class CudnnTextAttention {
   // The sequence lengths of the next chunk (n queries after pos0 cached keys), written to device
   // memory on `stream` (the plans read them there).
   void set_lengths(std::int64_t n, std::int64_t pos0, cudaStream_t stream);
+  // The same for one query at the device position pos[0] (a kernel: capturable in a graph).
+  void set_lengths_from_device(const std::int32_t* pos, cudaStream_t stream);
   // q/out: [n, n_head * head_dim] rows; k/v: one cache layer. n is the set_lengths value.
   void prefill(const bf16* q, const bf16* k, const bf16* v, bf16* out) const;
   void decode(const bf16* q, const bf16* k, const bf16* v, bf16* out) const;

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
+#include <tuple>
 
 #include "cpu/ops.h"
 #include "cuda/cudnn_attention.h"
@@ -85,6 +87,46 @@ INSTANTIATE_TEST_SUITE_P(
         CudnnCase{4, 2, 32, 64, 512, false, {{33, 5}, {64, 100}, {1, 400}}},
         CudnnCase{4, 2, 32, 1, 512, true, {{1, 0}, {1, 300}}},
         CudnnCase{8, 8, 64, 96, 1024, false, {{96, 0}, {17, 500}}}));
+
+// Vision: a group of equal images as one padded batch, non-causal inside each image and never
+// across images (cpu::attention per image).
+TEST(CudnnVisionAttention, MatchesCpuPerImage) {
+  FS_REQUIRE_GPU();
+  const fc::CudnnLibrary& lib = fc::CudnnLibrary::instance();
+  if (!lib.available()) GTEST_SKIP() << "no cuDNN: " << lib.why_unavailable();
+  for (const auto& [n_img, patches, n_head, head_dim] :
+       {std::tuple<int, int, int, int>{3, 100, 16, 64}, {2, 64, 4, 32}}) {
+    SCOPED_TRACE(std::to_string(n_img) + " images of " + std::to_string(patches));
+    const fc::SdpaShape shape = fc::vision_shape(n_head, head_dim, n_img, patches);
+    fc::Stream stream;
+    fc::CudnnHandle handle(lib.api(), stream.get());
+    fc::SdpaGraph graph(lib.api(), shape, lib.versions().library);
+    graph.make_plan(handle.get());
+    DeviceArray<std::uint8_t> ws(
+        static_cast<std::size_t>(std::max<std::int64_t>(1, graph.workspace_bytes())));
+    const std::int64_t width = std::int64_t{n_head} * head_dim,
+                       rows = std::int64_t{n_img} * patches;
+    const std::vector<float> q = rounded_bf16(random_floats(rows * width, 111, -3.0f, 3.0f));
+    const std::vector<float> k = rounded_bf16(random_floats(rows * width, 112));
+    const std::vector<float> v = rounded_bf16(random_floats(rows * width, 113));
+    auto dq = to_device_bf16(q);
+    auto dk = to_device_bf16(k);
+    auto dv = to_device_bf16(v);
+    DeviceArray<fc::bf16> dout(rows * width);
+    DeviceArray<std::int32_t> lens(std::vector<std::int32_t>(2 * n_img, patches));
+    graph.run(handle.get(),
+              {dq.get(), dk.get(), dv.get(), dout.get(), lens.get(), lens.get() + n_img}, ws.get(),
+              graph.workspace_bytes());
+    stream.synchronize();
+    std::vector<float> ref(rows * width);
+    for (int i = 0; i < n_img; ++i) {
+      const std::int64_t off = std::int64_t{i} * patches * width;
+      cpu::attention(q.data() + off, width, k.data() + off, v.data() + off, width, patches, patches,
+                     n_head, n_head, head_dim, /*causal=*/false, 0, ref.data() + off);
+    }
+    EXPECT_TRUE(all_close(from_device_bf16(dout), ref, kAtol, kRtol, "cuDNN vision attention"));
+  }
+}
 
 }  // namespace
 }  // namespace framescribe::gpu_test

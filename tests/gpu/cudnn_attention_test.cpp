@@ -53,6 +53,20 @@ TEST(CudnnAttentionShape, DecodeIsOneQueryWithoutACausalMask) {
   EXPECT_EQ(s.str(), "b1 h32/8 sq1 skv4096 d128 padding");
 }
 
+TEST(CudnnAttentionShape, VisionIsAPaddedBatchOfEqualImages) {
+  // 16 frames of 512x512 (1024 patches each) with Pixtral's vision heads (16 x 64).
+  const fc::SdpaShape s = fc::vision_shape(16, 64, 16, 1024);
+  EXPECT_EQ(s.batch, 16);
+  EXPECT_EQ(s.n_head_kv, 16);
+  EXPECT_EQ(s.s_q, 1024);
+  EXPECT_EQ(s.s_kv, 1024);
+  EXPECT_EQ(s.q_row, 1024);             // vision_.q rows: 16 heads x 64
+  EXPECT_EQ(s.q_batch, 1024LL * 1024);  // image i starts at row i * 1024: packed == padded
+  EXPECT_EQ(s.kv_batch, s.q_batch);
+  EXPECT_FALSE(s.causal_bottom_right);
+  EXPECT_EQ(error_of(s), "");
+}
+
 TEST(CudnnAttentionShape, ChecksNameTheBadField) {
   fc::SdpaShape s = fc::text_prefill_shape(32, 8, 128, 64, 256);
   s.n_head_kv = 5;
@@ -86,6 +100,9 @@ TEST(CudnnAttentionGraph, EveryDescriptorFinalizesWithTheInstalledCudnn) {
   // Fixture-sized heads build too (the gpu tests run them against the CPU reference).
   const fc::SdpaGraph tiny(lib.api(), fc::text_prefill_shape(4, 2, 16, 64, 256), v);
   EXPECT_EQ(tiny.n_operations(), 22u);
+  // The vision plan: 16 frames of 1024 patches, padding (lengths) only.
+  const fc::SdpaGraph vision(lib.api(), fc::vision_shape(16, 64, 16, 1024), v);
+  EXPECT_EQ(vision.n_operations(), 16u);
 }
 
 TEST(CudnnAttentionGraph, BadShapesAreRefusedBeforeCudnnIsCalled) {

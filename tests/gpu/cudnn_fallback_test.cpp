@@ -52,7 +52,8 @@ TEST(CudnnTextAttention, AutoFallsBackPerPathWithCudnnsMessage) {
   if (have_gpu()) GTEST_SKIP() << "a GPU is present: plans would build";
   if (!fc::CudnnLibrary::instance().available()) GTEST_SKIP() << "no cuDNN here";
   fi::AttentionPlan plan = planned_on_cudnn();
-  fc::CudnnTextAttention t(real_heads(fi::AttentionChoice::kAuto), plan, nullptr, nullptr, nullptr);
+  fc::CudnnTextAttention t(real_heads(fi::AttentionChoice::kAuto), plan, nullptr, nullptr, nullptr,
+                           {});
   EXPECT_FALSE(t.any());
   for (const fi::PathDecision* d : {&plan.text_prefill, &plan.decode}) {
     EXPECT_EQ(d->runs, fi::AttentionKernel::kOwn);
@@ -72,7 +73,7 @@ TEST(CudnnTextAttention, CudnnChoiceIsALoadErrorNamingThePath) {
   fi::AttentionPlan plan = planned_on_cudnn();
   try {
     fc::CudnnTextAttention t(real_heads(fi::AttentionChoice::kCudnn), plan, nullptr, nullptr,
-                             nullptr);
+                             nullptr, {});
     FAIL() << "--attention cudnn fell back silently";
   } catch (const framescribe::Error& e) {
     EXPECT_EQ(e.code(), framescribe::ErrorCode::kUnsupported);
@@ -85,7 +86,8 @@ TEST(CudnnTextAttention, CudnnChoiceIsALoadErrorNamingThePath) {
 
 TEST(CudnnTextAttention, NothingPlannedBuildsNothing) {
   fi::AttentionPlan plan;  // every path own
-  fc::CudnnTextAttention t(real_heads(fi::AttentionChoice::kAuto), plan, nullptr, nullptr, nullptr);
+  fc::CudnnTextAttention t(real_heads(fi::AttentionChoice::kAuto), plan, nullptr, nullptr, nullptr,
+                           {});
   EXPECT_FALSE(t.any());
   EXPECT_EQ(plan.text_prefill.runs, fi::AttentionKernel::kOwn);
 }

@@ -56,15 +56,15 @@ TEST(CudnnLibrary, SetupReportNeverThrowsAndPlansWhatThisBuildHas) {
   EXPECT_TRUE(r.backend_built);
   EXPECT_TRUE(r.plan_error.empty());
   EXPECT_NE(fc::versions_line(r).find("headers " + r.cudnn.headers.str()), std::string::npos);
-  // Vision has no cuDNN path in this build: own kernels wherever it runs.
-  EXPECT_EQ(r.plan.vision.runs, fi::AttentionKernel::kOwn);
-  // The text paths never run the single-operation descriptor (not built): graph or own.
+  // No path runs the single-operation descriptor (not built): graph or own.
   EXPECT_NE(r.plan.text_prefill.runs, fi::AttentionKernel::kCudnnOp);
   EXPECT_NE(r.plan.decode.runs, fi::AttentionKernel::kCudnnOp);
+  EXPECT_NE(r.plan.vision.runs, fi::AttentionKernel::kCudnnOp);
   if (r.cc_major == 0) {
     // No GPU (CI): every path runs the own kernels, and --attention cudnn is a load error.
     EXPECT_EQ(r.plan.text_prefill.runs, fi::AttentionKernel::kOwn);
     EXPECT_EQ(r.plan.decode.runs, fi::AttentionKernel::kOwn);
+    EXPECT_EQ(r.plan.vision.runs, fi::AttentionKernel::kOwn);
     EXPECT_NE(r.plan.text_prefill.reason.find("no CUDA device"), std::string::npos);
     const fi::CudaSetupReport c =
         fc::setup_report(fi::pixtral_12b_config(), fi::AttentionChoice::kCudnn);
@@ -77,6 +77,7 @@ TEST(CudnnLibrary, SetupReportNeverThrowsAndPlansWhatThisBuildHas) {
       EXPECT_EQ(r.plan.text_prefill.runs, fi::AttentionKernel::kCudnnGraph)
           << r.plan.text_prefill.reason;
       EXPECT_EQ(r.plan.decode.runs, fi::AttentionKernel::kCudnnGraph) << r.plan.decode.reason;
+      EXPECT_EQ(r.plan.vision.runs, fi::AttentionKernel::kCudnnGraph) << r.plan.vision.reason;
     }
   }
 }

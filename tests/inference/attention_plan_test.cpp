@@ -240,9 +240,9 @@ TEST(AttentionPlan, ReportWithoutCudaSaysWhy) {
   }
 }
 
-TEST(AttentionPlan, TheCudaEngineBuildRunsTheGraphForTextAndOwnForVision) {
-  // What cuda_setup.cpp declares: the multi-operation graph is built for the text paths; the
-  // single-operation descriptor and the vision path are not.
+TEST(AttentionPlan, WithoutTheOpDescriptorTheGraphServesAndVisionCanBeLeftOut) {
+  // The flags narrow what the build has: without the single-operation descriptor the graph
+  // serves its paths; without the vision path, vision runs the own kernels.
   for (CudnnVersion lib : {CudnnVersion{9, 14, 0}, CudnnVersion{9, 19, 0}}) {
     SCOPED_TRACE(lib.str());
     fi::AttentionPlanInput in = h200(lib, AttentionChoice::kAuto, true);
@@ -265,6 +265,14 @@ TEST(AttentionPlan, TheCudaEngineBuildRunsTheGraphForTextAndOwnForVision) {
     EXPECT_EQ(c.decode.runs, kGraph);
     EXPECT_EQ(c.vision.runs, kOwn);
   }
+  // What cuda_setup.cpp declares today: the graph for every path, no op descriptor.
+  fi::AttentionPlanInput engine = h200({9, 14, 0}, AttentionChoice::kAuto, true);
+  engine.cudnn_op_built = false;
+  const fi::AttentionPlan e = fi::plan_attention(engine);
+  EXPECT_EQ(e.text_prefill.runs, kGraph);
+  EXPECT_EQ(e.vision.runs, kGraph);
+  EXPECT_EQ(e.vision.planned, kOp);
+  EXPECT_EQ(e.decode.runs, kGraph);
   // Where the gates say own (8.9.7 text prefill), the flags change nothing.
   fi::AttentionPlanInput old = h200({8, 9, 7}, AttentionChoice::kAuto, true);
   old.cudnn_op_built = false;

@@ -167,7 +167,8 @@ CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) 
   // cuDNN text attention: plans for this chunk size and context, self-tested on layer 0 of the
   // cache (nothing is cached yet); a path that fails falls back with cuDNN's error (auto).
   if (attention_plan_.text_prefill.runs != AttentionKernel::kOwn ||
-      attention_plan_.decode.runs != AttentionKernel::kOwn) {
+      attention_plan_.decode.runs != AttentionKernel::kOwn ||
+      attention_plan_.vision.runs != AttentionKernel::kOwn) {
     CudnnTextAttention::Setup cs;
     cs.n_head = t.n_head;
     cs.n_head_kv = t.n_head_kv;
@@ -175,8 +176,16 @@ CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) 
     cs.chunk_tokens = chunk_tokens_;
     cs.max_context = max_context_;
     cs.choice = options.attention;
+    // Vision on cuDNN: full groups of the video window's frames (512x512, or the largest image
+    // the model takes if smaller); other groups run the own kernel.
+    const std::int64_t frame_side = std::min(512, v.image_size_px) / v.patch_px;
+    cs.vision_head = v.n_head;
+    cs.vision_head_dim = v.head_dim;
+    cs.vision_patches = frame_side * frame_side;
+    cs.vision_images = cs.vision_patches > 0 ? vision_tokens_ / cs.vision_patches : 0;
+    const CudnnTextAttention::VisionScratch vs{vision_.q, vision_.k, vision_.v, vision_.h};
     cudnn_ = std::make_unique<CudnnTextAttention>(cs, attention_plan_, k_cache_, v_cache_,
-                                                  stream_.get());
+                                                  stream_.get(), vs);
     if (!cudnn_->any()) cudnn_.reset();
     stream_.synchronize();
   }

@@ -107,6 +107,19 @@ SdpaShape decode_shape(int n_head, int n_head_kv, int head_dim, std::int64_t max
   return s;
 }
 
+SdpaShape vision_shape(int n_head, int head_dim, std::int64_t n_images, std::int64_t patches) {
+  SdpaShape s;
+  s.batch = n_images;
+  s.n_head = s.n_head_kv = n_head;
+  s.head_dim = head_dim;
+  s.s_q = s.s_kv = patches;
+  s.q_row = s.kv_row = s.o_row = std::int64_t{n_head} * head_dim;
+  s.q_batch = s.kv_batch = s.o_batch = patches * s.q_row;
+  s.causal_bottom_right = false;
+  s.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  return s;
+}
+
 BackendDescriptor::BackendDescriptor(const CudnnApi& api, cudnnBackendDescriptorType_t type,
                                      const char* what)
     : api_(&api) {

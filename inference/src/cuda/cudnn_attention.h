@@ -52,11 +52,13 @@ struct SdpaShape {
 // the cache ([max_context, n_head_kv*hd]), O like Q. Prefill is causal (bottom-right: the
 // chunk's queries sit at the end of the cached keys); decode (one query) uses the sequence
 // lengths only, never a causal mask (cuDNN 9.18.1 notes: one-query GQA + causal is wrong).
-// The vision encoder's packed images (block-diagonal) are not built on cuDNN yet: ragged
-// offsets or a padded copy are the work left (README, issue 18).
+// Vision: a group of `n_images` images of `patches` patches each is already a padded batch
+// ([n_images, patches, n_head*hd], no copy): non-causal, block-diagonal by the batch. Groups of
+// other sizes (ragged offsets) are not built on cuDNN: they run the own kernel.
 SdpaShape text_prefill_shape(int n_head, int n_head_kv, int head_dim, std::int64_t chunk_tokens,
                              std::int64_t max_context);
 SdpaShape decode_shape(int n_head, int n_head_kv, int head_dim, std::int64_t max_context);
+SdpaShape vision_shape(int n_head, int head_dim, std::int64_t n_images, std::int64_t patches);
 // Argument checks shared by the builders and the tests (kInvalidArgument naming the field).
 void check_shape(const SdpaShape& s);
 

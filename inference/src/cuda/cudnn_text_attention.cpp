@@ -35,11 +35,13 @@ std::vector<float> download_bf16(const bf16* d, std::int64_t n) {
 }  // namespace
 
 CudnnTextAttention::CudnnTextAttention(const Setup& setup, AttentionPlan& plan, bf16* k_scratch,
-                                       bf16* v_scratch, cudaStream_t stream)
+                                       bf16* v_scratch, cudaStream_t stream,
+                                       const VisionScratch& vision_scratch)
     : setup_(setup) {
   const bool want_prefill = plan.text_prefill.runs != AttentionKernel::kOwn;
   const bool want_decode = plan.decode.runs != AttentionKernel::kOwn;
-  if (!want_prefill && !want_decode) return;
+  const bool want_vision = plan.vision.runs != AttentionKernel::kOwn && setup.vision_images > 0;
+  if (!want_prefill && !want_decode && !want_vision) return;
   const CudnnLibrary& lib = CudnnLibrary::instance();
   api_ = &lib.api();
   const CudnnVersion version = lib.versions().library;
@@ -66,8 +68,21 @@ CudnnTextAttention::CudnnTextAttention(const Setup& setup, AttentionPlan& plan, 
   if (want_decode) {
     decode_ = build(plan.decode, "decode", decode_shape(nh, nkv, hd, setup.max_context));
   }
+  if (want_vision) {
+    vision_ = build(plan.vision, "vision encoder",
+                    vision_shape(setup.vision_head, setup.vision_head_dim, setup.vision_images,
+                                 setup.vision_patches));
+  }
   if (!any()) return;
   lengths_ = DeviceBuffer(2 * sizeof(std::int32_t), "cuDNN sequence lengths");
+  if (vision_) {
+    // Every image of a served group has vision_patches patches: constant lengths.
+    const std::vector<std::int32_t> lens(static_cast<std::size_t>(2 * setup.vision_images),
+                                         static_cast<std::int32_t>(setup.vision_patches));
+    vision_lengths_ = DeviceBuffer(lens.size() * sizeof(std::int32_t), "cuDNN vision lengths");
+    FS_CUDA_CHECK(cudaMemcpy(vision_lengths_.data(), lens.data(),
+                             lens.size() * sizeof(std::int32_t), cudaMemcpyHostToDevice));
+  }
   if (workspace_bytes_ > 0) {
     workspace_ =
         DeviceBuffer(static_cast<std::size_t>(workspace_bytes_), "the cuDNN attention workspace");
@@ -82,6 +97,18 @@ CudnnTextAttention::CudnnTextAttention(const Setup& setup, AttentionPlan& plan, 
     if (!bad.empty()) {
       prefill_.reset();
       fall_back_to_own(plan.text_prefill, setup_.choice, "text prefill", "self-test: " + bad);
+    }
+  }
+  if (vision_) {
+    const std::string bad = self_test_vision(vision_scratch, stream);
+    if (!bad.empty()) {
+      vision_.reset();
+      fall_back_to_own(plan.vision, setup_.choice, "vision encoder", "self-test: " + bad);
+    } else {
+      std::ostringstream s;
+      s << "; cuDNN for groups of " << setup.vision_images << " images of " << setup.vision_patches
+        << " patches, own kernel for other groups";
+      plan.vision.reason += s.str();
     }
   }
   if (decode_) {
@@ -135,10 +162,76 @@ void CudnnTextAttention::prefill(const bf16* q, const bf16* k, const bf16* v, bf
   prefill_->run(handle_->get(), {q, k, v, out, len, len + 1}, workspace_.data(), workspace_bytes_);
 }
 
+void CudnnTextAttention::vision(const bf16* q, const bf16* k, const bf16* v, bf16* out) const {
+  FS_CHECK(vision_ != nullptr, kInternal, "cuDNN vision attention was not built");
+  const std::int32_t* len = vision_lengths_.as<std::int32_t>();
+  vision_->run(handle_->get(), {q, k, v, out, len, len + setup_.vision_images}, workspace_.data(),
+               workspace_bytes_);
+}
+
 void CudnnTextAttention::decode(const bf16* q, const bf16* k, const bf16* v, bf16* out) const {
   FS_CHECK(decode_ != nullptr, kInternal, "cuDNN decode attention was not built");
   const std::int32_t* len = lengths_.as<std::int32_t>();
   decode_->run(handle_->get(), {q, k, v, out, len, len + 1}, workspace_.data(), workspace_bytes_);
+}
+
+namespace {
+
+// "" when `got` matches `ref` (|got - ref| <= atol + rtol |ref|, reference not all zeros).
+std::string compare(const std::vector<float>& got, const std::vector<float>& ref,
+                    std::int64_t row_width, int head_dim) {
+  double worst = 0, ref_max = 0;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    ref_max = std::max(ref_max, std::fabs(double(ref[i])));
+    const double err = std::isfinite(got[i]) ? std::fabs(double(got[i]) - ref[i]) : INFINITY;
+    const double ratio = err / (kSelfTestAtol + kSelfTestRtol * std::fabs(double(ref[i])));
+    if (!(ratio <= worst)) {
+      worst = ratio;
+      at = i;
+    }
+  }
+  if (worst <= 1.0 && ref_max > 0.0) return "";
+  std::ostringstream s;
+  s << "cuDNN " << got[at] << " vs own " << ref[at] << " at row " << at / row_width << ", head "
+    << at % row_width / head_dim << " (tolerance " << kSelfTestAtol << " + " << kSelfTestRtol
+    << " x |own|; own max " << ref_max << ")";
+  return s.str();
+}
+
+}  // namespace
+
+std::string CudnnTextAttention::self_test_vision(const VisionScratch& vs, cudaStream_t stream) {
+  const std::int64_t rows = setup_.vision_images * setup_.vision_patches;
+  const std::int64_t width = std::int64_t{setup_.vision_head} * setup_.vision_head_dim;
+  if (vs.q == nullptr || vs.k == nullptr || vs.v == nullptr || vs.out == nullptr) {
+    return "no scratch for the self-test";
+  }
+  DeviceBuffer own(static_cast<std::size_t>(rows * width) * sizeof(bf16), "the vision self-test");
+  launch_fill_uniform(vs.q, rows * width, 0x5eed0011, 3.0f, 0.0f, stream);
+  launch_fill_uniform(vs.k, rows * width, 0x5eed0012, 1.0f, 0.0f, stream);
+  launch_fill_uniform(vs.v, rows * width, 0x5eed0013, 1.0f, 0.0f, stream);
+  std::vector<std::int32_t> begin;
+  for (std::int64_t i = 0; i <= setup_.vision_images; ++i) {
+    begin.push_back(static_cast<std::int32_t>(i * setup_.vision_patches));
+  }
+  DeviceBuffer dbegin(begin.size() * sizeof(std::int32_t), "the vision self-test");
+  FS_CUDA_CHECK(cudaMemcpy(dbegin.data(), begin.data(), begin.size() * sizeof(std::int32_t),
+                           cudaMemcpyHostToDevice));
+  launch_attention_vision(vs.q, width, vs.k, vs.v, width, own.as<bf16>(), width,
+                          dbegin.as<std::int32_t>(), static_cast<int>(setup_.vision_images),
+                          static_cast<int>(setup_.vision_patches), setup_.vision_head,
+                          setup_.vision_head_dim, stream);
+  try {
+    vision(vs.q, vs.k, vs.v, vs.out);
+    FS_CUDA_CHECK(cudaStreamSynchronize(stream));
+  } catch (const Error& e) {
+    return e.what();
+  }
+  const std::string bad =
+      compare(download_bf16(vs.out, rows * width), download_bf16(own.as<bf16>(), rows * width),
+              width, setup_.vision_head_dim);
+  return bad.empty() ? "" : vision_->shape().str() + ": " + bad;
 }
 
 std::string CudnnTextAttention::self_test(const SdpaGraph& g, std::int64_t n, std::int64_t pos0,
@@ -165,25 +258,10 @@ std::string CudnnTextAttention::self_test(const SdpaGraph& g, std::int64_t n, st
   }
   const std::vector<float> ref = download_bf16(o_own, n * qd);
   const std::vector<float> got = download_bf16(o_cudnn, n * qd);
-  // The worst element relative to its bound |got - ref| <= atol + rtol |ref|; the reference
-  // must not be all zeros (two kernels writing nothing would agree).
-  double worst = 0, ref_max = 0;
-  std::size_t at = 0;
-  for (std::size_t i = 0; i < ref.size(); ++i) {
-    ref_max = std::max(ref_max, std::fabs(double(ref[i])));
-    const double err = std::isfinite(got[i]) ? std::fabs(double(got[i]) - ref[i]) : INFINITY;
-    const double ratio = err / (kSelfTestAtol + kSelfTestRtol * std::fabs(double(ref[i])));
-    if (!(ratio <= worst)) {
-      worst = ratio;
-      at = i;
-    }
-  }
-  if (worst <= 1.0 && ref_max > 0.0) return "";
+  const std::string bad = compare(got, ref, qd, hd);
+  if (bad.empty()) return "";
   std::ostringstream s;
-  s << g.shape().str() << " at " << n << " queries after " << pos0 << ": cuDNN " << got[at]
-    << " vs own " << ref[at] << " at query " << at / qd << ", head " << at % qd / hd
-    << " (tolerance " << kSelfTestAtol << " + " << kSelfTestRtol << " x |own|; own max " << ref_max
-    << ")";
+  s << g.shape().str() << " at " << n << " queries after " << pos0 << ": " << bad;
   return s.str();
 }
 

@@ -104,7 +104,7 @@ elif [ "${SANITIZE:-1}" != 1 ] || [ -z "$CS" ]; then
   skipped memcheck "SANITIZE=0 or no compute-sanitizer"
 else
   # Small shapes only (FS_GPU_SMALL_SHAPES=1: the large attention cases report SKIPPED).
-  MEM_FILTER=$(echo "$SUITES" | grep -E 'RmsNorm|Rope|SiluMul|GeluBias|Convert|Embed|Argmax|Attention|FlashDecode|Cudnn|CudaFixture' \
+  MEM_FILTER=$(echo "$SUITES" | grep -E 'RmsNorm|Rope|SiluMul|GeluBias|Convert|Embed|Argmax|Attention|FlashDecode|DecodeStep|Cudnn|CudaFixture' \
     | sed 's/$/.*/' | paste -sd: -)
   FS_GPU_SMALL_SHAPES=1 step memcheck 150 "$CS" --tool memcheck --error-exitcode 3 \
     "$BIN_DIR/gpu_test" --gtest_filter="$MEM_FILTER" --gtest_output="json:$LOGS/memcheck.json"

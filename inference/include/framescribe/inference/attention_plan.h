@@ -70,8 +70,8 @@ struct AttentionPlanInput {
   // The single-operation SDPA descriptor. Without it, a path the gates give kCudnnOp runs the
   // multi-operation graph, which every version that has the descriptor also runs.
   bool cudnn_op_built = true;
-  // The vision encoder on cuDNN (packed images, block-diagonal). Without it vision runs the
-  // own kernels, also under --attention cudnn (which then covers the text paths).
+  // The vision encoder on cuDNN (groups of equal images). Without it vision runs the own
+  // kernels, also under --attention cudnn (which then covers the text paths).
   bool cudnn_vision_built = true;
 };
 

@@ -6,6 +6,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_engine.h"
+#include "cuda/cudnn_text_attention.h"
 #include "cuda/ops.h"
 
 namespace framescribe::inference::cuda {
@@ -50,6 +51,9 @@ void CudaEngine::encode_group(std::span<const PixelImage* const> images, float* 
   launch_rms_norm(vision_.x, nullptr, weights_.ln_pre, n, vd, v.norm_eps, vision_.x, s);
 
   const int n_img = static_cast<int>(images.size());
+  // cuDNN serves full groups of equal images of its plan's size (cudnn_text_attention.h).
+  const bool on_cudnn =
+      cudnn_ && cudnn_->vision_fits(n_img, max_len, std::int64_t{n_img} * max_len == n);
   for (const DeviceBlock& b : weights_.vision) {
     launch_rms_norm(vision_.x, nullptr, b.attention_norm, n, vd, v.norm_eps, vision_.h, s);
     gemm_->matmul_nt(vision_.h, vd, b.wqkv, n, 3 * vd, vd, vision_.qkv, GemmOut::kF32, 3 * vd,
@@ -59,8 +63,12 @@ void CudaEngine::encode_group(std::span<const PixelImage* const> images, float* 
     launch_rope(vision_.qkv + vd, 3 * vd, vision_.k, vd, n, v.n_head, v.head_dim, rope_vision_,
                 vision_.positions, 0, s);
     launch_f32_to_bf16(vision_.qkv + 2 * vd, 3 * vd, vision_.v, vd, n, vd, s);
-    launch_attention_vision(vision_.q, vd, vision_.k, vision_.v, vd, vision_.h, vd,
-                            vision_.seq_begin, n_img, max_len, v.n_head, v.head_dim, s);
+    if (on_cudnn) {
+      cudnn_->vision(vision_.q, vision_.k, vision_.v, vision_.h);
+    } else {
+      launch_attention_vision(vision_.q, vd, vision_.k, vision_.v, vd, vision_.h, vd,
+                              vision_.seq_begin, n_img, max_len, v.n_head, v.head_dim, s);
+    }
     gemm_->matmul_nt(vision_.h, vd, b.wo, n, vd, vd, vision_.x, GemmOut::kF32, vd, 1.0f);
 
     launch_rms_norm(vision_.x, nullptr, b.ffn_norm, n, vd, v.norm_eps, vision_.h, s);

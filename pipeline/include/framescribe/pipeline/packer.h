@@ -24,13 +24,19 @@
 //   new one do not fit, the oldest carried frames are dropped (the overlap shrinks) and counted.
 // - A frame that does not fit even alone is skipped and counted.
 // Labels: "[MM:SS.s]" (core::format_timestamp) before every frame.
+// Costs: each frame's label and image are costed once, when pushed. The instruction is costed
+// once per packer when the template has no per-window variable ({start}, {end}, {n_frames}),
+// else once per distinct (first frame, last frame, count) it is asked for: the last few are
+// remembered, so closing a window reuses the cost its last fit check computed.
 //
 // Not thread-safe: one thread drives a packer.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "framescribe/pipeline/interfaces.h"
@@ -85,6 +91,8 @@ class WindowPacker {
     std::int64_t cost = 0;
     bool carried = false;  // already in an earlier window
   };
+  std::int64_t instruction_tokens(std::int64_t first_pts, std::int64_t last_pts,
+                                  std::int64_t n) const;
   std::int64_t prompt_tokens_with(std::int64_t frames_cost, std::int64_t first_pts,
                                   std::int64_t last_pts, std::int64_t n) const;
   bool fits(const std::deque<Pending>& frames, const Pending& extra) const;
@@ -100,6 +108,21 @@ class WindowPacker {
   std::int64_t overlap_dropped_ = 0;
   std::int64_t last_pts_ = core::kNoTimestamp;
   std::int64_t interval_sum_ns_ = 0, intervals_ = 0;
+  // The instruction's cost: constant (costed once) unless the template has per-window
+  // variables; then the last few (first, last, n) asked for.
+  bool instruction_varies_ = true;
+  std::int64_t instruction_cost_ = 0;
+  struct CostMemo {
+    std::int64_t first = 0, last = 0, n = 0, tokens = -1;
+  };
+  mutable std::array<CostMemo, 4> memo_{};
+  mutable std::size_t memo_next_ = 0;
 };
+
+// Lays out exactly `frames` (in increasing pts) as one window ending at `end_ns`, as a packer
+// with `options` would: the live job's windows. Frames that do not fit the budget are left out
+// from the oldest on (the newest always stays, unless it does not fit even alone: nullopt).
+std::optional<WindowPlan> pack_window(const PackingOptions& options, const PromptCoster& coster,
+                                      std::span<const PreparedFrame> frames, std::int64_t end_ns);
 
 }  // namespace framescribe::pipeline

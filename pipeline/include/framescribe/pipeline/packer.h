@@ -119,9 +119,10 @@ class WindowPacker {
   mutable std::size_t memo_next_ = 0;
 };
 
-// Lays out exactly `frames` (in increasing pts) as one window ending at `end_ns`, as a packer
-// with `options` would: the live job's windows. Frames that do not fit the budget are left out
-// from the oldest on (the newest always stays, unless it does not fit even alone: nullopt).
+// Lays out `frames` (in increasing pts) as one window ending at `end_ns`, as a packer with
+// `options` and a frame cap of frames.size() would: the live job's windows. When they do not all
+// fit the budget, the window is the one such a packer would close last (the oldest frames are
+// left out); nullopt when no frame fits.
 std::optional<WindowPlan> pack_window(const PackingOptions& options, const PromptCoster& coster,
                                       std::span<const PreparedFrame> frames, std::int64_t end_ns);
 

@@ -194,16 +194,15 @@ std::int64_t WindowPacker::abandon() {
   return never;
 }
 
-std::optional<WindowPlan> pack_window(const PackingOptions& options, const PromptCoster& coster,
-                                      std::span<const PreparedFrame> frames, std::int64_t end_ns) {
-  if (frames.empty()) return std::nullopt;
-  PackingOptions o = options;
-  o.max_frames_per_window = static_cast<std::int64_t>(frames.size());
-  WindowPacker packer(std::move(o), coster);
+std::optional<WindowPlan> WindowPacker::pack(std::span<const PreparedFrame> frames,
+                                             std::int64_t end_ns) {
+  (void)abandon();
+  last_pts_ = core::kNoTimestamp;
+  interval_sum_ns_ = intervals_ = 0;
   // A window closed early (the frames did not all fit) is dropped: the last one holds the
   // newest frames that fit.
-  for (const PreparedFrame& f : frames) (void)packer.push(f);
-  return packer.finish(end_ns);
+  for (const PreparedFrame& f : frames) (void)push(f);
+  return finish(end_ns);
 }
 
 }  // namespace framescribe::pipeline

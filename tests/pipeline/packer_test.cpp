@@ -199,11 +199,13 @@ TEST(Packer, APerWindowInstructionIsNotCostedAgainWhenTheWindowCloses) {
   EXPECT_EQ(ws[2].planned_tokens, 3 + 2 * 15 + 3);
 }
 
-TEST(Packer, PackWindowLaysOutExactlyTheFramesGiven) {
+TEST(Packer, PackLaysOutExactlyTheFramesGiven) {
   FakeCoster c(1000);
+  pipeline::WindowPacker p(small(100), c);
+  (void)p.push(frame(0, 9 * kSec));  // pending, and later than the frames below: dropped
   std::vector<pipeline::PreparedFrame> frames;
   for (int i = 0; i < 4; ++i) frames.push_back(frame(i, i * kSec));
-  auto w = pipeline::pack_window(small(100), c, frames, 4 * kSec);
+  auto w = p.pack(frames, 4 * kSec);
   ASSERT_TRUE(w.has_value());
   EXPECT_EQ(w->frames.size(), 4u);
   EXPECT_EQ(w->start_ns, 0);
@@ -212,12 +214,14 @@ TEST(Packer, PackWindowLaysOutExactlyTheFramesGiven) {
   EXPECT_EQ(w->planned_tokens, 3 + 4 * 15 + 3);
   // Seven frames do not fit (five do): the oldest are left out, as a packer closing early would.
   for (int i = 4; i < 7; ++i) frames.push_back(frame(i, i * kSec));
-  w = pipeline::pack_window(small(100), c, frames, 7 * kSec);
+  // The next window may repeat frames of the last one.
+  w = p.pack(frames, 7 * kSec);
   ASSERT_TRUE(w.has_value());
   ASSERT_EQ(w->frames.size(), 2u);
   EXPECT_EQ(w->frames.front().frame.pts_ns, 5 * kSec);
   EXPECT_EQ(w->frames.back().frame.pts_ns, 6 * kSec);
-  EXPECT_FALSE(pipeline::pack_window(small(100), c, {}, kSec).has_value());
+  EXPECT_FALSE(p.pack({}, kSec).has_value());
+  EXPECT_EQ(p.pending(), 0);
 }
 
 }  // namespace

@@ -198,10 +198,14 @@ void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
   std::int64_t seq = 0;
   // The ring (its newest frame at `pts`) as a window, queued for the engine.
   std::int64_t last_window_pts = core::kNoTimestamp;
-  PackingOptions packing;  // the frame cap is each window's own frame count (pack_window)
+  // One packer for the job: each window is laid out from the frames chosen for it (thin()
+  // keeps at most max_frames_per_window, so the cap never closes a window early).
+  PackingOptions packing;
   packing.answer_reserve_tokens = s.opt.answer_reserve_tokens;
+  packing.max_frames_per_window = s.opt.max_frames_per_window;
   packing.prompt_template = s.opt.prompt;
   packing.video_name = stream_;
+  WindowPacker packer(packing, s.describe.coster());
   auto make_window = [&](std::int64_t pts) {
     last_window_pts = pts;
     // Lay the window out with the packer (labels, instruction, exact token count).
@@ -210,8 +214,7 @@ void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
     frames.reserve(chosen.size());
     for (const Sampled* c : chosen) frames.push_back(c->frame);
     std::optional<WindowPlan> plan =
-        pack_window(packing, s.describe.coster(), frames,
-                    pts + std::max<std::int64_t>(s.opt.sample_interval_ns, 1));
+        packer.pack(frames, pts + std::max<std::int64_t>(s.opt.sample_interval_ns, 1));
     if (!plan || plan->frames.empty()) return;
     plan->id = next_id++;
     Pending p;

@@ -75,6 +75,12 @@ class WindowPacker {
   std::optional<WindowPlan> finish(std::int64_t end_ns);
   // Drops everything pending (a stop); returns how many frames were never in any window.
   std::int64_t abandon();
+  // One window of exactly `frames` (increasing pts) ending at `end_ns`, whatever came before:
+  // the live job's windows, one packer per job. Pending frames are dropped first and the frame
+  // order starts over (the next window may repeat frames). When the frames do not all fit, the
+  // window is the last one this packer would close (the oldest frames are left out); nullopt
+  // when none fits. Ids go on counting; a frame cap below frames.size() closes windows early.
+  std::optional<WindowPlan> pack(std::span<const PreparedFrame> frames, std::int64_t end_ns);
 
   std::int64_t budget_tokens() const { return budget_; }
   std::int64_t pending() const { return static_cast<std::int64_t>(pending_.size()); }
@@ -118,12 +124,5 @@ class WindowPacker {
   mutable std::array<CostMemo, 4> memo_{};
   mutable std::size_t memo_next_ = 0;
 };
-
-// Lays out `frames` (in increasing pts) as one window ending at `end_ns`, as a packer with
-// `options` and a frame cap of frames.size() would: the live job's windows. When they do not all
-// fit the budget, the window is the one such a packer would close last (the oldest frames are
-// left out); nullopt when no frame fits.
-std::optional<WindowPlan> pack_window(const PackingOptions& options, const PromptCoster& coster,
-                                      std::span<const PreparedFrame> frames, std::int64_t end_ns);
 
 }  // namespace framescribe::pipeline

@@ -81,11 +81,13 @@ find "$out" -type f \( -name '*.sqlite' -o -name '*.db' -o -name '*.sqlite3' \) 
     sqlite3 "$f" .dump >"$f.sql" 2>/dev/null || true
     rm -f "$f"
   done
-python3 - "$out" "$work" <<'EOF'
+python3 - "$out" "$work" "$root" <<'EOF'
 import os, re, sys
-out, work = sys.argv[1], sys.argv[2]
+out, work, root = sys.argv[1], sys.argv[2], sys.argv[3]
 subs = [
     (re.escape(work), "<work>"),
+    (re.escape(root), "<source>"),
+    (r"(?m)^.*x real time.*\n", ""),     # the progress line, printed on a timer
     (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?", "<time>"),
     (r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?", "<time>"),
     (r'"(engine_ms|wall_ms|elapsed_s|engine_s|wall_s|vision_ms|prefill_ms|decode_ms|'

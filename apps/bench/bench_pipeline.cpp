@@ -79,7 +79,7 @@ class FixedCostEngine final : public pipeline::WindowEngine, public pipeline::Pr
   std::int64_t image_tokens(int w, int h) const override { return (h / 16) * (w / 16 + 1); }
   std::int64_t fixed_tokens() const override { return 3; }
   std::int64_t context_tokens() const override { return 131072; }
-  std::shared_ptr<const void> prepare(const core::Frame& f) const override {
+  std::shared_ptr<const core::PixelImage> prepare(const core::Frame& f) const override {
     return std::make_shared<const inference::PixelImage>(
         inference::preprocess_image(f.image->view()));
   }

@@ -19,6 +19,7 @@
 #include "framescribe/core/text_sanitizer.h"
 #include "framescribe/decoder/ffmpeg_source.h"  // route_ffmpeg_logs
 #include "framescribe/decoder/still_image.h"
+#include "framescribe/inference/chat.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/inference/model_config.h"
 #include "framescribe/inference/preprocess.h"
@@ -57,13 +58,6 @@ struct LoadedImage {
   int source_width_px = 0, source_height_px = 0;
   inference::PixelImage pixels;
 };
-
-// Tokens of the image blocks of a prompt ([IMG], [IMG_BREAK] and [IMG_END]).
-std::size_t image_tokens(const inference::Prompt& p) {
-  std::size_t n = 0;
-  for (const inference::ImagePlacement& i : p.images) n += i.n_tokens;
-  return n;
-}
 
 // The engine's context when EngineOptions::max_context_tokens is 0: the model's, at most 128k.
 constexpr std::int64_t kEngineDefaultContext = 131072;
@@ -172,35 +166,26 @@ int run_ask(AskOptions o) {
   }
   const double images_ms = ms_between(t_images, Clock::now());
 
-  // Prompt: [images in order..., question] in one user turn, the system prompt inside it.
+  // Prompt: [images in order..., question] in one user turn, the system prompt inside it. The
+  // images stay in `images` (by reference); the request API hands them over in prompt order.
   std::vector<Message> messages;
   if (!o.system.empty()) messages.push_back(Message::system(o.system));
   std::vector<Chunk> chunks;
-  for (const LoadedImage& li : images) {
-    chunks.push_back(
-        Chunk::image_chunk(TargetSize{li.pixels.width_px, li.pixels.height_px, patch_px}));
-  }
+  for (const LoadedImage& li : images) chunks.push_back(Chunk::image_chunk(li.pixels, patch_px));
   chunks.push_back(Chunk::text_chunk(o.question));
   messages.push_back(Message::user(std::move(chunks)));
-  const Prompt prompt = build_prompt(tok, messages);
-  // The engine takes the images' features in prompt order.
-  std::vector<PixelImage> ordered;
-  for (const ImagePlacement& p : prompt.images) ordered.push_back(images.at(p.source_index).pixels);
-  const std::vector<std::int32_t> ids(prompt.ids.begin(), prompt.ids.end());
+  const ChatPrompt prompt = prepare_chat(tok, messages);
   // The context must hold the prompt and at least one answer token: else say which --max-edge
   // fits (before the weights load).
   const std::int64_t context =
       std::min<std::int64_t>(config.text.max_context, kEngineDefaultContext);
-  if (static_cast<std::int64_t>(ids.size()) >= context) {
+  if (prompt.size() >= context) {
     std::ostringstream m;
     m << (images.size() == 1 ? "the image needs " : "the images need ")
-      << thousands(static_cast<std::int64_t>(image_tokens(prompt))) << " tokens (the prompt "
-      << thousands(static_cast<std::int64_t>(ids.size())) << " in all); the context is "
-      << thousands(context) << ": ";
-    const int fit = largest_fitting_edge(
-        images, patch_px, edge_px,
-        static_cast<std::int64_t>(ids.size()) - static_cast<std::int64_t>(image_tokens(prompt)),
-        context);
+      << thousands(prompt.image_block_tokens()) << " tokens (the prompt "
+      << thousands(prompt.size()) << " in all); the context is " << thousands(context) << ": ";
+    const int fit = largest_fitting_edge(images, patch_px, edge_px,
+                                         prompt.size() - prompt.image_block_tokens(), context);
     if (fit > 0) {
       m << "use --max-edge " << fit;
     } else {
@@ -212,53 +197,46 @@ int run_ask(AskOptions o) {
   const auto t_load = Clock::now();
   std::unique_ptr<Engine> engine = load_engine(o.model, eo);
   const double load_ms = ms_between(t_load, Clock::now());
-  FS_LOG_DEBUG("engine " << engine->backend_name() << ", prompt " << ids.size() << " tokens, "
-                         << ordered.size() << " images");
+  FS_LOG_DEBUG("engine " << engine->backend_name() << ", prompt " << prompt.size() << " tokens, "
+                         << prompt.images.size() << " images");
 
-  GenerateOptions go;
-  go.max_new_tokens = o.max_tokens;
-  go.sampling.temperature = o.temperature;
-  go.sampling.top_p = o.top_p;
-  go.sampling.seed = o.seed;
-  go.stop_tokens = {tok.eos()};
+  ChatOptions co;
+  co.max_tokens = o.max_tokens;
+  co.sampling.temperature = o.temperature;
+  co.sampling.top_p = o.top_p;
+  co.sampling.seed = o.seed;
+  co.stop_tokens = {tok.eos()};
 
   // Text goes out as soon as it forms whole UTF-8 characters, sanitised as events are: model
   // text must not reach the terminal with escape sequences, C1 or bidi controls in it. The
   // sanitiser is a stream, so ESC in one token and "[2J" in the next is caught too.
-  StreamingDecoder stream(tok);
   core::TextSanitizer terminal;
-  std::string answer;
-  auto on_token = [&](std::int32_t id) {
-    std::string piece = stream.push(id);
-    answer += piece;
-    if (!o.json && !piece.empty()) {
-      std::cout << terminal.feed(piece);
+  const ChatResult r = run_chat(*engine, tok, prompt, co, [&](const ChatPiece& piece) {
+    if (!o.json && !piece.text.empty()) {
+      std::cout << terminal.feed(piece.text);
       std::cout.flush();
     }
     return true;
-  };
-  const GenerateResult r = generate(*engine, ids, ordered, go, on_token);
-  const std::string rest = stream.flush();
-  answer += rest;
+  });
   const double total_ms = ms_between(t_start, Clock::now());
 
   if (!o.json) {
-    std::cout << terminal.feed(rest) << terminal.finish() << "\n";
+    std::cout << terminal.finish() << "\n";
     std::cout.flush();
     FS_LOG_INFO(r.tokens.size() << " tokens (" << to_string(r.stop_reason) << "), prompt "
-                                << r.prompt_tokens << " tokens; prefill " << r.prefill_ms
-                                << " ms, decode " << r.decode_ms << " ms");
+                                << r.usage.prompt_tokens << " tokens; prefill "
+                                << r.timings.prefill_ms << " ms, decode " << r.timings.decode_ms
+                                << " ms");
     return 0;
   }
   nlohmann::ordered_json j;
-  j["answer"] = answer;
-  j["prompt_tokens"] = r.prompt_tokens;
+  j["answer"] = r.text;
+  j["prompt_tokens"] = r.usage.prompt_tokens;
   j["generated_tokens"] = r.tokens.size();
   j["stop_reason"] = to_string(r.stop_reason);
   j["tokens"] = r.tokens;
   nlohmann::ordered_json imgs = nlohmann::ordered_json::array();
-  for (std::size_t k = 0; k < prompt.images.size(); ++k) {
-    const ImagePlacement& p = prompt.images[k];
+  for (const ImagePlacement& p : prompt.prompt.images) {
     const LoadedImage& li = images.at(p.source_index);
     imgs.push_back({{"source", li.name},
                     {"width_px", li.source_width_px},
@@ -268,10 +246,11 @@ int run_ask(AskOptions o) {
                     {"tokens", p.n_tokens}});
   }
   j["images"] = imgs;
-  j["timings_ms"] = {{"images", images_ms},     {"load", load_ms},       {"vision", r.vision_ms},
-                     {"prefill", r.prefill_ms}, {"decode", r.decode_ms}, {"total", total_ms}};
+  const ChatTimings& t = r.timings;
+  j["timings_ms"] = {{"images", images_ms},     {"load", load_ms},       {"vision", t.vision_ms},
+                     {"prefill", t.prefill_ms}, {"decode", t.decode_ms}, {"total", total_ms}};
   j["decode_tokens_per_s"] =
-      r.decode_ms > 0 ? static_cast<double>(r.tokens.size()) * 1000.0 / r.decode_ms : 0.0;
+      t.decode_ms > 0 ? static_cast<double>(r.tokens.size()) * 1000.0 / t.decode_ms : 0.0;
   j["engine"] = engine->backend_name();
   // The answer stays exactly the model's (as `tokens` are), so programs see what it said. JSON
   // escapes C0 controls; ensure_ascii escapes DEL and everything above (C1 and bidi controls

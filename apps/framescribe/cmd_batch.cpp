@@ -26,10 +26,10 @@
 #include "framescribe/pipeline/batch/job_config.h"
 #include "framescribe/pipeline/batch/plan.h"
 #include "framescribe/pipeline/batch/state_store.h"
+#include "framescribe/pixtral/window_engine.h"
 #include "framescribe/sinks/search_index.h"
 #include "framescribe/sinks/sinks.h"
 #include "model_defaults.h"
-#include "pixtral_window_engine.h"
 #include "summarize_support.h"
 #include "video_options.h"
 
@@ -164,7 +164,7 @@ int run_batch_command(const BatchOptions& o) {
   inference::EngineOptions eo = resolve_model_settings(request, nullptr, nullptr).engine;
   eo.n_threads = o.threads >= 0 ? o.threads : job.engine_threads;
   eo.max_context_tokens = context;
-  PixtralWindowOptions wo;
+  pixtral::PixtralWindowOptions wo;
   wo.system = first.prompts.system;
   wo.max_answer_tokens = first.generation.max_tokens;
   wo.sampling.temperature = static_cast<float>(first.generation.temperature);
@@ -174,7 +174,7 @@ int run_batch_command(const BatchOptions& o) {
   wo.model_name = fs::path(job.model).filename().empty()
                       ? fs::path(job.model).parent_path().filename().string()
                       : fs::path(job.model).filename().string();
-  PixtralWindowEngine engine(config, tok, inference::load_engine(job.model, eo), wo);
+  pixtral::PixtralWindowEngine engine(config, tok, inference::load_engine(job.model, eo), wo);
 
   batch::BatchHooks hooks;
   hooks.open = [&](const batch::BatchVideo& v, core::StopFlag& stop, core::RunInfo& info) {

@@ -31,13 +31,13 @@
 #include "framescribe/pipeline/engine_scheduler.h"
 #include "framescribe/pipeline/live/live_job.h"
 #include "framescribe/pipeline/live/monitor_config.h"
+#include "framescribe/pixtral/window_engine.h"
 #include "framescribe/sinks/alerts.h"
 #include "framescribe/sinks/sinks.h"
 #include "model_defaults.h"
 #include "monitor_http.h"
 #include "monitor_outputs.h"
 #include "monitor_status.h"
-#include "pixtral_window_engine.h"
 #include "summarize_support.h"
 
 namespace framescribe::apps {
@@ -170,7 +170,7 @@ int run_monitor(MonitorOptions o) {
   inference::EngineOptions eo = engine_options(o.engine);
   eo.n_threads = o.threads;
   eo.max_context_tokens = o.context;
-  PixtralWindowOptions wo;
+  pixtral::PixtralWindowOptions wo;
   wo.system = o.system;
   wo.max_answer_tokens = o.max_tokens;
   wo.context_tokens = o.context;
@@ -180,7 +180,7 @@ int run_monitor(MonitorOptions o) {
   wo.model_name = fs::path(o.model).filename().empty()
                       ? fs::path(o.model).parent_path().filename().string()
                       : fs::path(o.model).filename().string();
-  PixtralWindowEngine engine(config, tok, inference::load_engine(o.model, eo), wo);
+  pixtral::PixtralWindowEngine engine(config, tok, inference::load_engine(o.model, eo), wo);
   pipeline::EngineScheduler scheduler(engine);
 
   // Each delivery on a thread of its own behind a bounded queue: the stream threads only

@@ -32,9 +32,9 @@
 #include "framescribe/pipeline/packer.h"
 #include "framescribe/pipeline/prompt_template.h"
 #include "framescribe/pipeline/video_pipeline.h"
+#include "framescribe/pixtral/window_engine.h"
 #include "framescribe/sinks/sinks.h"
 #include "model_defaults.h"
-#include "pixtral_window_engine.h"
 #include "summarize_support.h"
 #include "video_options.h"
 
@@ -196,7 +196,7 @@ std::string frame_fit_problem(const pipeline::PackingOptions& packing,
 int dry_run(const SummarizeOptions& o) {
   const inference::ModelConfig config = load_config(o.model, o.engine);
   const inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
-  const PixtralCoster coster(config, tok, o.system, o.context);
+  const pixtral::PixtralCoster coster(config, tok, o.system, o.context);
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   core::StopFlag stop;
   for (const std::string& url : o.videos) {
@@ -317,7 +317,7 @@ int run_summarize(SummarizeOptions o) {
     }
   } dump_closer{dump};
 
-  PixtralWindowOptions wo;
+  pixtral::PixtralWindowOptions wo;
   wo.system = o.system;
   wo.max_answer_tokens = o.max_tokens;
   wo.sampling.temperature = o.temperature;
@@ -328,7 +328,7 @@ int run_summarize(SummarizeOptions o) {
   wo.model_name = fs::path(o.model).filename().empty()
                       ? fs::path(o.model).parent_path().filename().string()
                       : fs::path(o.model).filename().string();
-  PixtralWindowEngine window_engine(config, tok, std::move(engine), wo);
+  pixtral::PixtralWindowEngine window_engine(config, tok, std::move(engine), wo);
 
   core::StopFlag stop;
   g_stop = &stop;

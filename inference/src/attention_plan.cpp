@@ -143,8 +143,18 @@ PathDecision decide(const AttentionPlanInput& in, Path path) {
     d.reason = "cudnn planned (" + note + "), not built yet: own kernels run";
     return d;
   }
+  if (path == Path::kVision && !in.cudnn_vision_built) {
+    d.reason = "cudnn planned (" + note +
+               "), not built yet for packed images (ragged offsets): own kernels run";
+    return d;
+  }
   d.runs = kernel;
   d.reason = note;
+  if (kernel == AttentionKernel::kCudnnOp && !in.cudnn_op_built) {
+    d.runs = AttentionKernel::kCudnnGraph;
+    d.reason = variant_note(path, AttentionKernel::kCudnnGraph) +
+               " (the single-operation descriptor is not built; the graph serves)";
+  }
   if (path == Path::kDecode && in.choice == AttentionChoice::kAuto) {
     d.reason += "; to be timed against the own kernel at load";
   }
@@ -211,6 +221,19 @@ std::string AttentionPlan::summary() const {
   line("vision encoder: ", vision);
   line("decode:         ", decode);
   return s.str();
+}
+
+void fall_back_to_own(PathDecision& d, AttentionChoice choice, std::string_view path,
+                      const std::string& why) {
+  FS_CHECK(choice != AttentionChoice::kCudnn, kUnsupported,
+           "--attention cudnn: the cuDNN plan for the "
+               << path << " attention failed at load: " << why << "; use --attention auto or own");
+  d.runs = AttentionKernel::kOwn;
+  d.reason = "cuDNN plan failed at load, own kernels run: " + why;
+  // One line, whatever cuDNN's error string holds.
+  for (char& c : d.reason) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
 }
 
 AttentionPlan plan_attention(const AttentionPlanInput& in) {

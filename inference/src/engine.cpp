@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "framescribe/core/error.h"
+#include "sample_loop.h"
 
 namespace framescribe::inference {
 
@@ -22,6 +23,8 @@ std::string_view to_string(StopReason reason) {
       return "context_full";
     case StopReason::kCallback:
       return "stopped";
+    case StopReason::kStopString:
+      return "stop_string";
   }
   return "?";
 }
@@ -66,8 +69,26 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }
 }  // namespace
 
+std::vector<const PixelImage*> image_pointers(std::span<const PixelImage> images) {
+  std::vector<const PixelImage*> p;
+  p.reserve(images.size());
+  for (const PixelImage& img : images) p.push_back(&img);
+  return p;
+}
+
+std::vector<float> Engine::encode_images(std::span<const PixelImage> images) {
+  return encode_images(std::span<const PixelImage* const>(image_pointers(images)));
+}
+
 GenerateResult generate(Engine& engine, std::span<const std::int32_t> prompt,
                         std::span<const PixelImage> images, const GenerateOptions& options,
+                        const TokenCallback& on_token) {
+  const std::vector<const PixelImage*> p = image_pointers(images);
+  return generate(engine, prompt, std::span<const PixelImage* const>(p), options, on_token);
+}
+
+GenerateResult generate(Engine& engine, std::span<const std::int32_t> prompt,
+                        std::span<const PixelImage* const> images, const GenerateOptions& options,
                         const TokenCallback& on_token) {
   FS_CHECK(!prompt.empty(), kInvalidArgument, "generate: empty prompt");
   FS_CHECK(options.max_new_tokens >= 0, kInvalidArgument, "max_new_tokens must be >= 0");
@@ -85,35 +106,37 @@ GenerateResult generate(Engine& engine, std::span<const std::int32_t> prompt,
   std::vector<float> logits = engine.eval(prompt, features, LogitsMode::kLast);
   r.prefill_ms = ms_since(t0);
 
-  Sampler sampler(options.sampling);
   t0 = std::chrono::steady_clock::now();
-  for (;;) {
-    if (static_cast<int>(r.tokens.size()) >= options.max_new_tokens) {
-      r.stop_reason = StopReason::kMaxTokens;
-      break;
-    }
-    // Image tokens only come from the prompt: fed back, an [IMG] would need image features that
-    // do not exist, so it is never sampled.
-    const auto img = static_cast<std::size_t>(engine.config().image_token_id);
-    if (img < logits.size()) logits[img] = -std::numeric_limits<float>::infinity();
-    const std::int32_t tok = sampler.sample(logits);
-    if (std::find(stops.begin(), stops.end(), tok) != stops.end()) {
-      r.stop_reason = StopReason::kEos;
-      break;
-    }
-    r.tokens.push_back(tok);
-    if (on_token && !on_token(tok)) {
-      r.stop_reason = StopReason::kCallback;
-      break;
-    }
-    if (engine.n_past() >= engine.max_context()) {
-      r.stop_reason = StopReason::kContextFull;
-      break;
-    }
-    logits = engine.eval(std::span<const std::int32_t>(&tok, 1), {}, LogitsMode::kLast);
-  }
+  r.stop_reason =
+      sample_loop(engine, std::move(logits), options.sampling, stops, options.max_new_tokens,
+                  [&](const SampledToken& t) -> std::optional<StopReason> {
+                    r.tokens.push_back(t.id);
+                    if (on_token && !on_token(t.id)) return StopReason::kCallback;
+                    return std::nullopt;
+                  });
   r.decode_ms = ms_since(t0);
   return r;
+}
+
+StopReason sample_loop(Engine& engine, std::vector<float> logits, const SamplingParams& sampling,
+                       std::span<const std::int32_t> stops, int max_tokens,
+                       const SampleHook& on_token) {
+  Sampler sampler(sampling);
+  const auto img = static_cast<std::size_t>(engine.config().image_token_id);
+  for (int n = 0;; ++n) {
+    if (n >= max_tokens) return StopReason::kMaxTokens;
+    const bool has_img = img < logits.size();
+    const float img_logit = has_img ? logits[img] : 0.0f;
+    if (has_img) logits[img] = -std::numeric_limits<float>::infinity();
+    const std::int32_t tok = sampler.sample(logits);
+    if (std::find(stops.begin(), stops.end(), tok) != stops.end()) return StopReason::kEos;
+    if (has_img) logits[img] = img_logit;  // the hook sees the model's logits
+    if (on_token) {
+      if (const std::optional<StopReason> stop = on_token(SampledToken{tok, logits})) return *stop;
+    }
+    if (engine.n_past() >= engine.max_context()) return StopReason::kContextFull;
+    logits = engine.eval(std::span<const std::int32_t>(&tok, 1), {}, LogitsMode::kLast);
+  }
 }
 
 }  // namespace framescribe::inference

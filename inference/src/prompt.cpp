@@ -71,12 +71,13 @@ std::string joined_text(const std::vector<Item>& items) {
 
 }  // namespace
 
-std::vector<int> image_block_tokens(TargetSize size, int img_id, int img_break_id, int img_end_id) {
+std::vector<std::int32_t> image_block_tokens(TargetSize size, std::int32_t img_id,
+                                             std::int32_t img_break_id, std::int32_t img_end_id) {
   const int rows = size.rows(), cols = size.cols();
   FS_CHECK(size.patch_px > 0 && rows > 0 && cols > 0, kInvalidArgument,
            "prompt: image of " << size.width_px << "x" << size.height_px << " px with patch "
                                << size.patch_px << " has no patches");
-  std::vector<int> ids;
+  std::vector<std::int32_t> ids;
   ids.reserve(static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols + 1));
   for (int r = 0; r < rows; ++r) {
     ids.insert(ids.end(), static_cast<std::size_t>(cols), img_id);
@@ -85,7 +86,7 @@ std::vector<int> image_block_tokens(TargetSize size, int img_id, int img_break_i
   return ids;
 }
 
-std::vector<int> image_block_tokens(const Tokenizer& tokenizer, TargetSize size) {
+std::vector<std::int32_t> image_block_tokens(const Tokenizer& tokenizer, TargetSize size) {
   return image_block_tokens(size, tokenizer.img(), tokenizer.img_break(), tokenizer.img_end());
 }
 
@@ -171,7 +172,7 @@ Prompt build_prompt(const Tokenizer& tok, const std::vector<Message>& messages,
           img_break = tok.img_break();
           img_end = tok.img_end();
         }
-        std::vector<int> block = image_block_tokens(it.size, *img, *img_break, *img_end);
+        std::vector<std::int32_t> block = image_block_tokens(it.size, *img, *img_break, *img_end);
         p.images.push_back(ImagePlacement{it.source_index, p.ids.size(), block.size(), it.size});
         p.n_image_tokens += static_cast<std::size_t>(it.size.rows()) * it.size.cols();
         p.ids.insert(p.ids.end(), block.begin(), block.end());

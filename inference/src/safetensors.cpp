@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "framescribe/core/error.h"
+#include "untrusted_json.h"
 
 namespace framescribe::inference {
 
@@ -32,11 +33,6 @@ static_assert(std::endian::native == std::endian::little,
 namespace {
 
 constexpr std::size_t kLengthPrefixBytes = 8;
-// Index files list tensor names and shard names only; Pixtral-12B's is ~100 KiB.
-constexpr std::uintmax_t kMaxIndexBytes = 64ull << 20;
-// {"metadata": {"total_size": N}, "weight_map": {name: shard}} is 2 levels; writers add small
-// metadata objects, so some room is left.
-constexpr std::size_t kMaxIndexDepth = 8;
 
 struct DTypeName {
   DType dtype;
@@ -51,147 +47,12 @@ constexpr DTypeName kDTypes[] = {
     {DType::kBool, "BOOL", 1},
 };
 
-// Names come from untrusted files: keep messages one line and of bounded length.
-std::string printable(std::string_view s) {
-  constexpr std::size_t kMaxShown = 200;
-  std::string out;
-  for (std::size_t i = 0; i < s.size() && i < kMaxShown; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMaxShown) out += "...";
-  return out;
-}
-
-std::string_view json_type_name(const json& j) {
-  if (j.is_number_float()) return "a floating-point number";
-  if (j.is_number()) return "an integer";
-  switch (j.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::object:
-      return "an object";
-    case json::value_t::array:
-      return "an array";
-    case json::value_t::string:
-      return "a string";
-    case json::value_t::boolean:
-      return "a boolean";
-    case json::value_t::binary:
-      return "binary";
-    default:
-      return "an unknown value";
-  }
-}
-
-// Shows a value from an untrusted header. dump() recurses, so a deeply nested array (the header
-// may be 100 MiB) is described by its type instead of printed.
-std::string describe(const json& j) {
-  if (j.is_primitive()) return printable(j.dump());
-  if (j.is_array() && j.size() <= 4 &&
-      std::all_of(j.begin(), j.end(), [](const json& e) { return e.is_primitive(); })) {
-    return printable(j.dump());
-  }
-  std::ostringstream os;
-  os << json_type_name(j) << " of size " << j.size();
-  return os.str();
-}
-
-// A SAX pass over untrusted JSON before any of it is built into a tree. It refuses, without
-// allocating more than the open containers' keys:
-//  - nesting deeper than `max_depth` (a 100 MiB header of '[' would otherwise build 100 M
-//    nested arrays, ~1.7 GB, before any check ran);
-//  - more than `max_root_keys` keys in the top-level object (the tensor count limit);
-//  - a repeated key in one object: nlohmann keeps the last of two equal keys, so a checkpoint
-//    with two "w" entries (or a tensor with two "dtype"s) would be silently ambiguous.
-// The tree is then built by the plain parser. nlohmann's parser *callback* is not used for
-// this: after every closed object it scans the parent for discarded values, which is
-// quadratic in the number of tensors (100k empty tensors took 97 s).
-class JsonPreScan {
- public:
-  enum class Failure { kNone, kSyntax, kTooDeep, kTooManyRootKeys, kDuplicateKey };
-
-  JsonPreScan(std::size_t max_depth, std::size_t max_root_keys, std::string_view ignored_root_key)
-      : max_depth_(max_depth), max_root_keys_(max_root_keys), ignored_root_key_(ignored_root_key) {}
-
-  // Scans [begin, end); returns kNone if the text may be parsed.
-  Failure run(const char* begin, const char* end) {
-    json::sax_parse(begin, end, this, nlohmann::detail::input_format_t::json, /*strict=*/true);
-    return failure_;
-  }
-  const std::string& duplicate_key() const { return duplicate_key_; }
-  std::size_t duplicate_depth() const { return duplicate_depth_; }
-
-  // nlohmann's SAX interface: returning false stops the parse.
-  bool null() { return true; }
-  bool boolean(bool) { return true; }
-  bool number_integer(json::number_integer_t) { return true; }
-  bool number_unsigned(json::number_unsigned_t) { return true; }
-  bool number_float(json::number_float_t, const json::string_t&) { return true; }
-  bool string(json::string_t&) { return true; }
-  bool binary(json::binary_t&) { return true; }
-  bool start_object(std::size_t) {
-    if (!open_container()) return false;
-    open_objects_.emplace_back();
-    return true;
-  }
-  bool end_object() {
-    open_objects_.pop_back();
-    --depth_;
-    return true;
-  }
-  bool start_array(std::size_t) { return open_container(); }
-  bool end_array() {
-    --depth_;
-    return true;
-  }
-  bool key(json::string_t& k) {
-    if (depth_ == 1 && k != ignored_root_key_ && ++root_keys_ > max_root_keys_) {
-      return fail(Failure::kTooManyRootKeys);
-    }
-    if (!open_objects_.back().insert(k).second) {
-      duplicate_key_ = k;
-      duplicate_depth_ = depth_;
-      return fail(Failure::kDuplicateKey);
-    }
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-    return fail(Failure::kSyntax);
-  }
-
- private:
-  bool open_container() {
-    if (++depth_ > max_depth_) return fail(Failure::kTooDeep);
-    return true;
-  }
-  bool fail(Failure f) {
-    if (failure_ == Failure::kNone) failure_ = f;
-    return false;
-  }
-
-  std::size_t max_depth_;
-  std::size_t max_root_keys_;
-  std::string_view ignored_root_key_;
-  std::size_t depth_ = 0;
-  std::size_t root_keys_ = 0;
-  std::vector<std::unordered_set<std::string>> open_objects_;
-  Failure failure_ = Failure::kNone;
-  std::string duplicate_key_;
-  std::size_t duplicate_depth_ = 0;
-};
-
-// Parses untrusted JSON that passed a JsonPreScan, without exceptions (is_discarded() on error).
-json parse_json(const char* begin, const char* end) {
-  return json::parse(begin, end, /*cb=*/nullptr, /*allow_exceptions=*/false);
-}
+// Messages and the pre-scan of untrusted JSON (untrusted_json.h), shared with the index reader.
+using detail::describe;
+using detail::json_type_name;
+using detail::JsonPreScan;
+using detail::parse_json;
+using detail::printable;
 
 bool checked_mul(std::uint64_t a, std::uint64_t b, std::uint64_t* out) {
   if (a != 0 && b > std::numeric_limits<std::uint64_t>::max() / a) return false;
@@ -220,15 +81,6 @@ bool shape_dim(const json& j, std::int64_t* out) {
     return true;
   }
   return false;
-}
-
-std::string join_paths(const std::vector<fs::path>& paths) {
-  std::string out;
-  for (std::size_t i = 0; i < paths.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += paths[i].string();
-  }
-  return out;
 }
 
 TensorInfo parse_tensor_entry(const std::string& name, const json& entry, std::string_view source) {
@@ -584,196 +436,6 @@ std::span<const std::uint8_t> SafetensorsFile::bytes(const TensorInfo& info) con
   FS_ASSERT(header_.data_offset_bytes + info.end_bytes <= map_size_);
   return {map_ + header_.data_offset_bytes + info.begin_bytes,
           static_cast<std::size_t>(info.size_bytes())};
-}
-
-// ---------------------------------------------------------------------------------------------
-// TensorStore
-
-namespace {
-
-json read_index(const fs::path& index_path) {
-  const std::string source = index_path.string();
-  std::error_code ec;
-  const std::uintmax_t size = fs::file_size(index_path, ec);
-  FS_CHECK(!ec, kIo, source << ": cannot read: " << ec.message());
-  FS_CHECK(size <= kMaxIndexBytes, kMalformedModel,
-           source << ": index is " << size << " bytes, more than the " << kMaxIndexBytes
-                  << " this reader accepts for a list of tensor names");
-  std::ifstream in(index_path, std::ios::binary);
-  FS_CHECK(in, kIo, source << ": cannot open: " << std::strerror(errno));
-  std::string text(static_cast<std::size_t>(size), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  FS_CHECK(in.gcount() == static_cast<std::streamsize>(text.size()), kIo,
-           source << ": read " << in.gcount() << " of " << size << " bytes");
-
-  const char* begin = text.data();
-  const char* end = begin + text.size();
-  // No limit on top-level keys here: the weight_map entries sit one level down and are counted
-  // against kMaxTensors below.
-  JsonPreScan scan(kMaxIndexDepth, std::numeric_limits<std::size_t>::max(), "");
-  const JsonPreScan::Failure failure = scan.run(begin, end);
-  FS_CHECK(failure != JsonPreScan::Failure::kSyntax, kMalformedModel,
-           source << ": not valid JSON; expected a safetensors index");
-  FS_CHECK(failure != JsonPreScan::Failure::kTooDeep, kMalformedModel,
-           source << ": JSON nests deeper than " << kMaxIndexDepth
-                  << " levels, the most this reader accepts for a safetensors index (an object "
-                     "with a \"weight_map\" object of strings)");
-  // A repeated weight_map key would put one tensor in two shards.
-  FS_CHECK(failure != JsonPreScan::Failure::kDuplicateKey, kMalformedModel,
-           source << ": key '" << printable(scan.duplicate_key())
-                  << "' appears twice; in weight_map that would put one tensor in two shards");
-  json root = parse_json(begin, end);
-  FS_CHECK(!root.is_discarded(), kMalformedModel,
-           source << ": not valid JSON; expected a safetensors index");
-  FS_CHECK(
-      root.is_object() && root.contains("weight_map") && root["weight_map"].is_object(),
-      kMalformedModel,
-      source << ": expected an object with a \"weight_map\" object (tensor name -> shard file)");
-  FS_CHECK(root["weight_map"].size() <= kMaxTensors, kMalformedModel,
-           source << ": weight_map lists " << root["weight_map"].size()
-                  << " tensors, more than the " << kMaxTensors << " this reader accepts");
-  return root;
-}
-
-// Shard names are joined to the index's directory; anything that could escape it is refused.
-fs::path shard_path(const fs::path& index_path, const std::string& shard) {
-  const std::string source = index_path.string();
-  const fs::path relative(shard);
-  FS_CHECK(!shard.empty() && shard.find('\0') == std::string::npos, kMalformedModel,
-           source << ": weight_map names an empty or invalid shard file name");
-  FS_CHECK(!relative.is_absolute() && !relative.has_root_path(), kMalformedModel,
-           source << ": shard '" << printable(shard)
-                  << "' is an absolute path; expected a file next to the index");
-  for (const auto& part : relative) {
-    FS_CHECK(part != "..", kMalformedModel,
-             source << ": shard '" << printable(shard)
-                    << "' contains '..'; expected a file inside the index's directory");
-  }
-  return index_path.parent_path() / relative;
-}
-
-}  // namespace
-
-TensorStore TensorStore::open(const fs::path& path) {
-  TensorStore store;
-  std::error_code ec;
-  FS_CHECK(fs::exists(path, ec), kNotFound,
-           path.string()
-               << ": no such file; expected model.safetensors or model.safetensors.index.json");
-
-  if (path.extension() != ".json") {
-    store.files_.push_back(SafetensorsFile::open(path));
-    const SafetensorsFile* file = store.files_.back().get();
-    for (const TensorInfo& t : file->tensors()) store.index_.emplace(t.name, Entry{file, &t});
-    return store;
-  }
-
-  const std::string source = path.string();
-  const json root = read_index(path);
-  // shard file name -> tensors the index assigns to it, so each shard is mapped once.
-  std::map<std::string, std::vector<std::string>> by_shard;
-  for (const auto& [name, shard] : root["weight_map"].items()) {
-    FS_CHECK(shard.is_string(), kMalformedModel,
-             source << ": weight_map['" << printable(name) << "'] is " << json_type_name(shard)
-                    << ", expected a shard file name");
-    by_shard[shard.get<std::string>()].push_back(name);
-  }
-
-  for (const auto& [shard, names] : by_shard) {
-    const fs::path shard_file = shard_path(path, shard);
-    FS_CHECK(fs::exists(shard_file, ec), kNotFound,
-             source << ": shard '" << printable(shard) << "' (" << shard_file.string()
-                    << ") does not exist; was the checkpoint downloaded completely?");
-    std::shared_ptr<const SafetensorsFile> file;
-    try {
-      file = SafetensorsFile::open(shard_file);
-    } catch (const Error& e) {
-      throw Error(e.code(), std::string(e.what()) + " (a shard of " + source + ")");
-    }
-    for (const std::string& name : names) {
-      const TensorInfo* info = file->find(name);
-      FS_CHECK(info != nullptr, kMalformedModel,
-               source << ": weight_map puts tensor '" << printable(name) << "' in '"
-                      << printable(shard) << "', but that shard has no such tensor");
-      store.index_.emplace(name, Entry{file.get(), info});
-    }
-    store.files_.push_back(std::move(file));
-  }
-  return store;
-}
-
-const TensorStore::Entry& TensorStore::entry(std::string_view name) const {
-  const auto it = index_.find(name);
-  if (it == index_.end()) [[unlikely]] {
-    std::vector<fs::path> paths;
-    for (const auto& f : files_) paths.push_back(f->path());
-    FS_FAIL(kNotFound,
-            "tensor '" << printable(name) << "' not found in "
-                       << (paths.empty() ? std::string("an empty tensor store") : join_paths(paths))
-                       << "; is this a Pixtral checkpoint?");
-  }
-  return it->second;
-}
-
-const TensorInfo* TensorStore::find(std::string_view name) const {
-  const auto it = index_.find(name);
-  return it == index_.end() ? nullptr : it->second.info;
-}
-
-std::vector<std::string> TensorStore::names() const {
-  std::vector<std::string> out;
-  out.reserve(index_.size());
-  for (const auto& [name, e] : index_) out.push_back(name);  // std::map: already sorted
-  return out;
-}
-
-const fs::path& TensorStore::file_of(std::string_view name) const {
-  return entry(name).file->path();
-}
-
-std::span<const std::uint8_t> TensorStore::bytes(std::string_view name) const {
-  const Entry& e = entry(name);
-  return e.file->bytes(*e.info);
-}
-
-std::vector<float> TensorStore::load_f32(std::string_view name,
-                                         std::span<const std::int64_t> expected_shape) const {
-  const Entry& e = entry(name);
-  const TensorInfo& info = *e.info;
-  FS_CHECK(std::equal(info.shape.begin(), info.shape.end(), expected_shape.begin(),
-                      expected_shape.end()),
-           kMalformedModel,
-           e.file->path().string()
-               << ": tensor '" << printable(name) << "': expected shape "
-               << shape_to_string(expected_shape) << " but the file has "
-               << shape_to_string(info.shape) << "; does config.json match these weights?");
-  FS_CHECK(info.dtype == DType::kF32 || info.dtype == DType::kF16 || info.dtype == DType::kBF16,
-           kUnsupported,
-           e.file->path().string() << ": tensor '" << printable(name) << "' is "
-                                   << to_string(info.dtype) << "; expected F32, F16 or BF16");
-  std::vector<float> out(static_cast<std::size_t>(info.numel()));
-  convert_to_f32(info.dtype, e.file->bytes(info), out.data());
-  return out;
-}
-
-std::vector<std::int64_t> TensorStore::load_i64(std::string_view name) const {
-  const Entry& e = entry(name);
-  const TensorInfo& info = *e.info;
-  FS_CHECK(info.dtype == DType::kI64 || info.dtype == DType::kI32, kUnsupported,
-           e.file->path().string() << ": tensor '" << printable(name) << "' is "
-                                   << to_string(info.dtype) << "; expected I64 or I32");
-  const auto bytes = e.file->bytes(info);
-  std::vector<std::int64_t> out(static_cast<std::size_t>(info.numel()));
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    if (info.dtype == DType::kI64) {
-      std::memcpy(&out[i], bytes.data() + 8 * i, 8);
-    } else {
-      std::int32_t v = 0;
-      std::memcpy(&v, bytes.data() + 4 * i, 4);
-      out[i] = v;
-    }
-  }
-  return out;
 }
 
 }  // namespace framescribe::inference

@@ -67,7 +67,7 @@ class Client final : public WindowEngine {
   Client(EngineScheduler& s, std::string name, int priority)
       : s_(s), name_(std::move(name)), priority_(priority) {}
   const PromptCoster& coster() const override { return s_.engine().coster(); }
-  std::shared_ptr<const void> prepare(const core::Frame& frame) const override {
+  std::shared_ptr<const core::PixelImage> prepare(const core::Frame& frame) const override {
     return s_.engine().prepare(frame);
   }
   WindowAnswer describe(const WindowPlan& plan, std::string_view previous,

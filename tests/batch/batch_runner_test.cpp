@@ -29,8 +29,8 @@ using namespace pipeline::batch;
 class ScriptedEngine final : public pipeline::WindowEngine {
  public:
   const pipeline::PromptCoster& coster() const override { return coster_; }
-  std::shared_ptr<const void> prepare(const core::Frame&) const override {
-    return std::make_shared<int>(0);
+  std::shared_ptr<const core::PixelImage> prepare(const core::Frame&) const override {
+    return std::make_shared<const core::PixelImage>();
   }
   pipeline::WindowAnswer describe(const pipeline::WindowPlan& plan, std::string_view,
                                   const core::StopFlag&) override {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerates the Unicode tables in inference/src/tokenizer.cpp (between the GENERATED markers).
+"""Regenerates the Unicode tables in inference/src/tokenizer_pattern.cpp (between the GENERATED markers).
 
 tiktoken, which mistral-common's Tekkenizer runs on, matches the tekken pattern with Rust's
 regex crate: Unicode 16.0 for tiktoken 0.14, and `\\s` is exactly the White_Space property.
@@ -10,7 +10,7 @@ that Unicode 14 does not put in it (letters, marks and digits of Unicode 15.0-16
 checks that no code point is in a Unicode-14 class but not in tiktoken's (none are: additions
 only), so adding ranges to PCRE2's classes is enough.
 
-  venv/bin/python tests/crosscheck/gen_unicode_tables.py --update inference/src/tokenizer.cpp
+  venv/bin/python tests/crosscheck/gen_unicode_tables.py --update inference/src/tokenizer_pattern.cpp
 
 Needs the crosscheck venv (tiktoken==0.14.0) and a Python whose unicodedata is 14.0 (3.11).
 """

@@ -37,6 +37,9 @@ class VisionAttentionTest : public ::testing::TestWithParam<VisionCase> {};
 TEST_P(VisionAttentionTest, MatchesCpuPerImage) {
   FS_REQUIRE_GPU();
   const VisionCase c = GetParam();
+  double work = 0;
+  for (int len : c.lengths) work += double(len) * len * c.n_head * c.head_dim;
+  FS_SKIP_IF_LARGE(work);
   const std::int64_t width = std::int64_t{c.n_head} * c.head_dim;
   std::vector<std::int32_t> begin{0};
   int max_len = 0;
@@ -83,6 +86,10 @@ void PrintTo(const TextCase& c, std::ostream* os) {
       << c.head_dim;
 }
 
+double text_work(const TextCase& c) {
+  return double(c.n_q) * double(c.pos0 + c.n_q) * c.n_head * c.head_dim;
+}
+
 std::vector<float> run_text(const TextCase& c, bool decode, std::vector<float>* ref_out) {
   const std::int64_t qd = std::int64_t{c.n_head} * c.head_dim;
   const std::int64_t kvd = std::int64_t{c.n_head_kv} * c.head_dim;
@@ -116,6 +123,7 @@ class PrefillAttentionTest : public ::testing::TestWithParam<TextCase> {};
 
 TEST_P(PrefillAttentionTest, MatchesCpu) {
   FS_REQUIRE_GPU();
+  FS_SKIP_IF_LARGE(text_work(GetParam()));
   std::vector<float> ref;
   const std::vector<float> got = run_text(GetParam(), /*decode=*/false, &ref);
   EXPECT_TRUE(all_close(got, ref, kAtol, kRtol, "prefill attention"));
@@ -133,6 +141,7 @@ class DecodeAttentionTest : public ::testing::TestWithParam<TextCase> {};
 
 TEST_P(DecodeAttentionTest, MatchesCpu) {
   FS_REQUIRE_GPU();
+  FS_SKIP_IF_LARGE(text_work(GetParam()));
   std::vector<float> ref;
   const std::vector<float> got = run_text(GetParam(), /*decode=*/true, &ref);
   EXPECT_TRUE(all_close(got, ref, kAtol, kRtol, "decode attention"));
@@ -155,6 +164,117 @@ TEST(DecodeAttention, AgreesWithPrefillKernel) {
   const std::vector<float> a = run_text(c, true, &ref);
   const std::vector<float> b = run_text(c, false, &ref);
   EXPECT_TRUE(all_close(a, b, kAtol, kRtol, "decode vs prefill"));
+}
+
+// Flash decoding called directly (launch_attention_decode routes n_q == 1 to it when it can):
+// one query at the end of n_kv keys, against cpu::attention, at the lengths the engine's
+// decode sees (first token, 1k, a 34k window, 128k with small heads) and with 8 query heads
+// per kv head (two per warp).
+// device_n_kv: the key count read from device memory, the grid sized for 3x + 100 keys (the
+// CUDA-graph decode step's launch).
+std::vector<float> run_flash(const TextCase& c, std::vector<float>* ref_out,
+                             std::vector<float>* prefill_out = nullptr, bool device_n_kv = false) {
+  const std::int64_t qd = std::int64_t{c.n_head} * c.head_dim;
+  const std::int64_t kvd = std::int64_t{c.n_head_kv} * c.head_dim;
+  const std::int64_t n_kv = c.pos0 + 1;
+  const std::vector<float> q = rounded_bf16(random_floats(qd, 91, -3.0f, 3.0f));
+  const std::vector<float> k = rounded_bf16(random_floats(n_kv * kvd, 92));
+  const std::vector<float> v = rounded_bf16(random_floats(n_kv * kvd, 93));
+  auto dq = to_device_bf16(q);
+  auto dk = to_device_bf16(k);
+  auto dv = to_device_bf16(v);
+  DeviceArray<fc::bf16> dout(qd);
+  const std::int64_t ws_floats = fc::attention_decode_workspace_floats(4, c.n_head, c.head_dim);
+  DeviceArray<float> ws(static_cast<std::size_t>(ws_floats));
+  DeviceArray<std::int32_t> dn(std::vector<std::int32_t>{static_cast<std::int32_t>(n_kv)});
+  fc::launch_attention_flash_decode(
+      dq.get(), dk.get(), dv.get(), kvd, dout.get(), device_n_kv ? 3 * n_kv + 100 : n_kv, c.n_head,
+      c.n_head_kv, c.head_dim, ws.get(), ws_floats, nullptr, device_n_kv ? dn.get() : nullptr);
+  FS_CUDA_CHECK(cudaDeviceSynchronize());
+  if (prefill_out != nullptr) {
+    DeviceArray<fc::bf16> dpre(qd);
+    fc::launch_attention_prefill(dq.get(), qd, dk.get(), dv.get(), kvd, dpre.get(), qd, 1, c.pos0,
+                                 c.n_head, c.n_head_kv, c.head_dim, nullptr);
+    *prefill_out = from_device_bf16(dpre);
+  }
+  ref_out->assign(qd, 0.0f);
+  cpu::attention(q.data(), qd, k.data(), v.data(), kvd, 1, n_kv, c.n_head, c.n_head_kv, c.head_dim,
+                 /*causal=*/true, c.pos0, ref_out->data());
+  return from_device_bf16(dout);
+}
+
+class FlashDecodeTest : public ::testing::TestWithParam<TextCase> {};
+
+TEST_P(FlashDecodeTest, MatchesCpu) {
+  FS_REQUIRE_GPU();
+  FS_SKIP_IF_LARGE(text_work(GetParam()));
+  std::vector<float> ref;
+  const std::vector<float> got = run_flash(GetParam(), &ref);
+  EXPECT_TRUE(all_close(got, ref, kAtol, kRtol, "flash decode"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, FlashDecodeTest,
+                         ::testing::Values(TextCase{1, 0, 32, 8, 128},      // one key
+                                           TextCase{1, 31, 32, 8, 128},     // exactly one tile
+                                           TextCase{1, 1023, 32, 8, 128},   // 1k context
+                                           TextCase{1, 33834, 32, 8, 128},  // the video window
+                                           TextCase{1, 131071, 4, 2, 32},   // 128k keys
+                                           TextCase{1, 777, 16, 2, 64},     // group 8
+                                           TextCase{1, 100, 6, 6, 64}));    // no GQA
+
+TEST(FlashDecode, AgreesWithThePrefillKernelOnTheSameData) {
+  FS_REQUIRE_GPU();
+  // The same function as the own prefill kernel (which the cuDNN self-test also uses as the
+  // reference); only the summation order differs.
+  std::vector<float> ref, prefill;
+  const std::vector<float> flash = run_flash(TextCase{1, 2500, 32, 8, 128}, &ref, &prefill);
+  EXPECT_TRUE(all_close(flash, prefill, kAtol, kRtol, "flash vs prefill kernel"));
+}
+
+TEST(FlashDecode, KeyCountFromDeviceMemory) {
+  FS_REQUIRE_GPU();
+  // The graph-replayed decode step: the grid sized for more keys than exist, later splits
+  // empty; the same result as the host-count launch.
+  for (const TextCase& c :
+       {TextCase{1, 0, 32, 8, 128}, TextCase{1, 1023, 32, 8, 128}, TextCase{1, 300, 4, 2, 32}}) {
+    std::vector<float> ref;
+    const std::vector<float> got = run_flash(c, &ref, nullptr, /*device_n_kv=*/true);
+    EXPECT_TRUE(all_close(got, ref, kAtol, kRtol, "flash decode, device key count"));
+  }
+}
+
+TEST(FlashDecodeArgs, RefusedBeforeAnyKernel) {
+  auto* q = reinterpret_cast<fc::bf16*>(std::uintptr_t{0x10000});
+  auto* kv = reinterpret_cast<fc::bf16*>(std::uintptr_t{0x20000});
+  auto* ws = reinterpret_cast<float*>(std::uintptr_t{0x30000});
+  auto code_of = [](auto&& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.code();
+    }
+    return ErrorCode::kInternal;  // "accepted": never expected below
+  };
+  EXPECT_EQ(code_of([&] {
+              fc::launch_attention_flash_decode(q, kv, kv, 1024, q, 100, 32, 8, 16, ws, 1 << 20,
+                                                nullptr);
+            }),
+            ErrorCode::kUnsupported);  // head_dim 16
+  EXPECT_EQ(code_of([&] {
+              fc::launch_attention_flash_decode(q, kv, kv, 1024, q, 100, 32, 2, 128, ws, 1 << 20,
+                                                nullptr);
+            }),
+            ErrorCode::kUnsupported);  // 16 query heads per kv head
+  EXPECT_EQ(code_of([&] {
+              fc::launch_attention_flash_decode(q, kv + 4, kv, 1024, q, 100, 32, 8, 128, ws,
+                                                1 << 20, nullptr);
+            }),
+            ErrorCode::kInvalidArgument);  // K not 16-byte aligned
+  EXPECT_EQ(code_of([&] {
+              fc::launch_attention_flash_decode(q, kv, kv, 1028, q, 100, 32, 8, 128, ws, 1 << 20,
+                                                nullptr);
+            }),
+            ErrorCode::kInvalidArgument);  // rows not 16-byte aligned
 }
 
 // The launchers' argument checks run on the host before any CUDA call, so they are tested

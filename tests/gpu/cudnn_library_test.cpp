@@ -50,18 +50,34 @@ TEST(CudnnLibrary, TheInstalledLibraryReportsItsVersionWithoutAGpu) {
   EXPECT_STRNE(lib.api().GetErrorString(CUDNN_STATUS_SUCCESS), "");
 }
 
-TEST(CudnnLibrary, SetupReportNeverThrowsAndPlansOwnKernelsInThisBuild) {
+TEST(CudnnLibrary, SetupReportNeverThrowsAndPlansWhatThisBuildHas) {
   const fi::CudaSetupReport r =
       fc::setup_report(fi::pixtral_12b_config(), fi::AttentionChoice::kAuto);
   EXPECT_TRUE(r.backend_built);
   EXPECT_TRUE(r.plan_error.empty());
-  // The cuDNN attention path is not built yet: whatever was found, the own kernels run.
-  EXPECT_EQ(r.plan.text_prefill.runs, fi::AttentionKernel::kOwn);
-  EXPECT_EQ(r.plan.vision.runs, fi::AttentionKernel::kOwn);
-  EXPECT_EQ(r.plan.decode.runs, fi::AttentionKernel::kOwn);
   EXPECT_NE(fc::versions_line(r).find("headers " + r.cudnn.headers.str()), std::string::npos);
-  // --attention cudnn cannot be honoured in this build: the report carries the load error.
-  const fi::CudaSetupReport c =
-      fc::setup_report(fi::pixtral_12b_config(), fi::AttentionChoice::kCudnn);
-  EXPECT_NE(c.plan_error.find("--attention cudnn"), std::string::npos) << c.plan_error;
+  // No path runs the single-operation descriptor (not built): graph or own.
+  EXPECT_NE(r.plan.text_prefill.runs, fi::AttentionKernel::kCudnnOp);
+  EXPECT_NE(r.plan.decode.runs, fi::AttentionKernel::kCudnnOp);
+  EXPECT_NE(r.plan.vision.runs, fi::AttentionKernel::kCudnnOp);
+  if (r.cc_major == 0) {
+    // No GPU (CI): every path runs the own kernels, and --attention cudnn is a load error.
+    EXPECT_EQ(r.plan.text_prefill.runs, fi::AttentionKernel::kOwn);
+    EXPECT_EQ(r.plan.decode.runs, fi::AttentionKernel::kOwn);
+    EXPECT_EQ(r.plan.vision.runs, fi::AttentionKernel::kOwn);
+    EXPECT_NE(r.plan.text_prefill.reason.find("no CUDA device"), std::string::npos);
+    const fi::CudaSetupReport c =
+        fc::setup_report(fi::pixtral_12b_config(), fi::AttentionChoice::kCudnn);
+    EXPECT_NE(c.plan_error.find("--attention cudnn"), std::string::npos) << c.plan_error;
+  } else if (r.cudnn.available && r.cudnn.effective() >= fi::CudnnVersion{9, 8, 0} &&
+             r.cc_major >= 8) {
+    // A GPU with a cuDNN from 9.8 on (not 9.10.0/1): the text paths are planned on the graph.
+    if (r.cudnn.library != fi::CudnnVersion{9, 10, 0} &&
+        r.cudnn.library != fi::CudnnVersion{9, 10, 1}) {
+      EXPECT_EQ(r.plan.text_prefill.runs, fi::AttentionKernel::kCudnnGraph)
+          << r.plan.text_prefill.reason;
+      EXPECT_EQ(r.plan.decode.runs, fi::AttentionKernel::kCudnnGraph) << r.plan.decode.reason;
+      EXPECT_EQ(r.plan.vision.runs, fi::AttentionKernel::kCudnnGraph) << r.plan.vision.reason;
+    }
+  }
 }

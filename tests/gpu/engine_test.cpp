@@ -12,8 +12,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <string>
+#include <tuple>
 
 #include "framescribe/core/error.h"
+#include "framescribe/inference/attention_plan.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/inference/reference_check.h"
 #include "framescribe/inference/safetensors.h"
@@ -47,12 +50,17 @@ fi::EngineOptions cuda_options() {
   return o;
 }
 
-class CudaFixture : public ::testing::TestWithParam<const char*> {};
+// Each fixture under --attention auto (cuDNN for the text paths where this machine's cuDNN
+// serves them and its load-time self-test passes) and --attention own.
+class CudaFixture : public ::testing::TestWithParam<std::tuple<const char*, fi::AttentionChoice>> {
+};
 
 TEST_P(CudaFixture, MatchesTransformersInBf16) {
   FS_REQUIRE_GPU();
-  const fs::path dir = kData / GetParam();
-  auto engine = fi::load_engine(dir, cuda_options());
+  const fs::path dir = kData / std::get<0>(GetParam());
+  fi::EngineOptions options = cuda_options();
+  options.attention = std::get<1>(GetParam());
+  auto engine = fi::load_engine(dir, options);
   EXPECT_EQ(engine->backend_name(), "cuda-bf16");
   const fi::ReferenceCheckResult r =
       fi::run_reference_check(*engine, dir / "expected.safetensors", {kBf16Tol});
@@ -94,7 +102,13 @@ TEST_P(CudaFixture, MatchesTransformersInBf16) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CudaFixture,
-                         ::testing::Values("pixtral_tiny_a", "pixtral_tiny_b"));
+                         ::testing::Combine(::testing::Values("pixtral_tiny_a", "pixtral_tiny_b"),
+                                            ::testing::Values(fi::AttentionChoice::kAuto,
+                                                              fi::AttentionChoice::kOwn)),
+                         [](const auto& test_param) {
+                           return std::string(std::get<0>(test_param.param)) + "_" +
+                                  std::string(fi::to_string(std::get<1>(test_param.param)));
+                         });
 
 // Prompt, images and features of a fixture, for the tests below.
 struct FixtureInput {
@@ -354,38 +368,66 @@ TEST(CudaEngine, DummyWeightsMatchTheCpuEngineAtRealHeadShapes) {
   }
 }
 
-// Issue 18: the attention plan is decided at load. The cuDNN path is not built yet, so
-// --attention cudnn must fail before anything is allocated (never a silent switch to the own
-// kernels), and own/auto must load and run the own kernels. Never ran on a GPU so far.
-TEST(CudaEngine, AttentionChoiceIsDecidedAtLoad) {
+// Issue 18: the attention plan is decided at load, and both paths compute the same model. At
+// real text head shapes (GQA 32/8, head_dim 128; dummy weights), --attention own and
+// --attention cudnn (where this machine's cuDNN serves the text paths; a load error naming
+// --attention cudnn where it cannot, never a silent switch) against the CPU engine: prompt
+// logits over several prefill chunks and cached decode steps. Never ran on a GPU so far.
+TEST(CudaEngine, BothAttentionPathsMatchTheCpuEngine) {
   FS_REQUIRE_GPU();
   fi::ModelConfig c = fi::pixtral_12b_config();
-  c.text.n_embd = 256;
-  c.text.n_layer = 1;
-  c.text.n_ff = 256;
-  c.text.n_vocab = 512;
-  c.text.max_context = 64;
+  c.text.n_embd = 512;
+  c.text.n_layer = 2;
+  c.text.n_ff = 1024;
+  c.text.n_vocab = 2000;
+  c.text.max_context = 1024;
   c.vision.n_layer = 1;
   c.vision.n_embd = 128;
   c.vision.n_ff = 128;
   c.vision.n_head = 2;
   fi::EngineOptions o;
-  o.device = fi::Device::kCuda;
   o.load_format = fi::LoadFormat::kDummy;
-  o.attention = fi::AttentionChoice::kCudnn;
-  try {
-    (void)fi::make_engine(c, o);
-    ADD_FAILURE() << "--attention cudnn loaded although the cuDNN path is not built";
-  } catch (const framescribe::Error& e) {
-    EXPECT_EQ(e.code(), framescribe::ErrorCode::kUnsupported) << e.what();
-    EXPECT_NE(std::string(e.what()).find("--attention cudnn"), std::string::npos) << e.what();
+  o.dummy_seed = 9;
+  o.max_context_tokens = 1024;
+  auto cpu = fi::make_engine(c, o);
+  std::vector<std::int32_t> prompt{1};
+  for (int i = 0; i < 300; ++i) prompt.push_back(20 + (i * 7919) % 1900);
+  const std::vector<float> want = cpu->eval(prompt, {}, fi::LogitsMode::kLast);
+  ASSERT_GT(max_abs(want), 0.0);
+  std::vector<std::vector<float>> want_steps;
+  std::vector<std::int32_t> steps;
+  std::vector<float> l = want;
+  for (int step = 0; step < 3; ++step) {
+    steps.push_back(fi::argmax(l));
+    l = cpu->eval({&steps.back(), 1}, {}, fi::LogitsMode::kLast);
+    want_steps.push_back(l);
   }
-  for (fi::AttentionChoice a : {fi::AttentionChoice::kOwn, fi::AttentionChoice::kAuto}) {
+
+  o.device = fi::Device::kCuda;
+  o.prefill_chunk_tokens = 128;  // three chunks, the last one partial
+  const fi::CudaSetupReport setup = fi::cuda_setup_report(c, fi::AttentionChoice::kCudnn);
+  for (fi::AttentionChoice a : {fi::AttentionChoice::kOwn, fi::AttentionChoice::kCudnn}) {
+    SCOPED_TRACE(std::string(fi::to_string(a)));
     o.attention = a;
-    auto engine = fi::make_engine(c, o);
-    const std::int32_t tok = 1;
-    const std::vector<float> l = engine->eval({&tok, 1}, {}, fi::LogitsMode::kLast);
-    ASSERT_EQ(l.size(), static_cast<std::size_t>(c.text.n_vocab));
+    if (a == fi::AttentionChoice::kCudnn && !setup.plan_error.empty()) {
+      // This machine's cuDNN cannot serve a path: the load must say so.
+      try {
+        (void)fi::make_engine(c, o);
+        ADD_FAILURE() << "--attention cudnn loaded although: " << setup.plan_error;
+      } catch (const framescribe::Error& e) {
+        EXPECT_EQ(e.code(), framescribe::ErrorCode::kUnsupported) << e.what();
+        EXPECT_NE(std::string(e.what()).find("--attention cudnn"), std::string::npos);
+      }
+      continue;
+    }
+    auto gpu = fi::make_engine(c, o);  // --attention cudnn: plans built and self-tested here
+    EXPECT_LE(fi::max_relative_error(gpu->eval(prompt, {}, fi::LogitsMode::kLast), want), kBf16Tol);
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      EXPECT_LE(fi::max_relative_error(gpu->eval({&steps[i], 1}, {}, fi::LogitsMode::kLast),
+                                       want_steps[i]),
+                kBf16Tol)
+          << "decode step " << i;
+    }
   }
 }
 

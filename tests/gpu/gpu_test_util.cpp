@@ -3,7 +3,9 @@
 #include "framescribe/inference/safetensors.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
+#include <string>
 
 namespace framescribe::gpu_test {
 
@@ -12,6 +14,11 @@ bool have_gpu() {
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) (void)cudaGetLastError();
   return status == cudaSuccess && count > 0;
+}
+
+bool small_shapes_only() {
+  const char* env = std::getenv("FS_GPU_SMALL_SHAPES");
+  return env != nullptr && std::string(env) == "1";
 }
 
 std::uint16_t bf16_bits(float f) {

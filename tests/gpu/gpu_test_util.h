@@ -29,6 +29,17 @@ bool have_gpu();
     if (!::framescribe::gpu_test::have_gpu()) GTEST_SKIP() << "no CUDA device"; \
   } while (0)
 
+// FS_GPU_SMALL_SHAPES=1 (tools/device/check.sh under compute-sanitizer, ~100x slower): cases
+// whose work (e.g. queries x keys x heads x head_dim) exceeds kSmallShapeWork report SKIPPED.
+bool small_shapes_only();
+inline constexpr double kSmallShapeWork = 8e6;
+#define FS_SKIP_IF_LARGE(work)                                                        \
+  do {                                                                                \
+    if (::framescribe::gpu_test::small_shapes_only() &&                               \
+        static_cast<double>(work) > ::framescribe::gpu_test::kSmallShapeWork)         \
+      GTEST_SKIP() << "large shape skipped (FS_GPU_SMALL_SHAPES=1): work " << (work); \
+  } while (0)
+
 // Round-to-nearest-even to bf16 and back, on the host: the reference sees exactly the values
 // the kernel reads.
 std::uint16_t bf16_bits(float f);

@@ -239,3 +239,70 @@ TEST(AttentionPlan, ReportWithoutCudaSaysWhy) {
     EXPECT_GT(r.cudnn.headers.major, 0);
   }
 }
+
+TEST(AttentionPlan, WithoutTheOpDescriptorTheGraphServesAndVisionCanBeLeftOut) {
+  // The flags narrow what the build has: without the single-operation descriptor the graph
+  // serves its paths; without the vision path, vision runs the own kernels.
+  for (CudnnVersion lib : {CudnnVersion{9, 14, 0}, CudnnVersion{9, 19, 0}}) {
+    SCOPED_TRACE(lib.str());
+    fi::AttentionPlanInput in = h200(lib, AttentionChoice::kAuto, true);
+    in.cudnn_op_built = false;
+    in.cudnn_vision_built = false;
+    const fi::AttentionPlan p = fi::plan_attention(in);
+    EXPECT_EQ(p.text_prefill.runs, kGraph);
+    EXPECT_EQ(p.decode.planned, kOp);
+    EXPECT_EQ(p.decode.runs, kGraph) << p.decode.reason;
+    EXPECT_NE(p.decode.reason.find("descriptor is not built"), std::string::npos);
+    EXPECT_NE(p.decode.reason.find("timed against the own kernel"), std::string::npos);
+    EXPECT_EQ(p.vision.planned, kOp);
+    EXPECT_EQ(p.vision.runs, kOwn);
+    EXPECT_NE(p.vision.reason.find("not built yet for packed images"), std::string::npos)
+        << p.vision.reason;
+    // --attention cudnn: the text paths on cuDNN, vision on the own kernels, no load error.
+    in.choice = AttentionChoice::kCudnn;
+    const fi::AttentionPlan c = fi::plan_attention(in);
+    EXPECT_EQ(c.text_prefill.runs, kGraph);
+    EXPECT_EQ(c.decode.runs, kGraph);
+    EXPECT_EQ(c.vision.runs, kOwn);
+  }
+  // What cuda_setup.cpp declares today: the graph for every path, no op descriptor.
+  fi::AttentionPlanInput engine = h200({9, 14, 0}, AttentionChoice::kAuto, true);
+  engine.cudnn_op_built = false;
+  const fi::AttentionPlan e = fi::plan_attention(engine);
+  EXPECT_EQ(e.text_prefill.runs, kGraph);
+  EXPECT_EQ(e.vision.runs, kGraph);
+  EXPECT_EQ(e.vision.planned, kOp);
+  EXPECT_EQ(e.decode.runs, kGraph);
+  // Where the gates say own (8.9.7 text prefill), the flags change nothing.
+  fi::AttentionPlanInput old = h200({8, 9, 7}, AttentionChoice::kAuto, true);
+  old.cudnn_op_built = false;
+  EXPECT_EQ(fi::plan_attention(old).text_prefill.runs, kOwn);
+}
+
+TEST(AttentionPlan, AFailedLoadTimePlanFallsBackUnderAutoAndFailsUnderCudnn) {
+  fi::AttentionPlan p = fi::plan_attention(h200({9, 14, 0}, AttentionChoice::kAuto, true));
+  ASSERT_EQ(p.text_prefill.runs, kGraph);
+  fi::fall_back_to_own(p.text_prefill, AttentionChoice::kAuto, "text prefill",
+                       "CUDNN_STATUS_NOT_SUPPORTED (3000): no engine\nsecond line");
+  EXPECT_EQ(p.text_prefill.runs, kOwn);
+  EXPECT_EQ(p.text_prefill.planned, kGraph);  // what the gates allowed stays visible
+  EXPECT_NE(p.text_prefill.reason.find("failed at load, own kernels run: CUDNN_STATUS_NOT_SUPP"),
+            std::string::npos)
+      << p.text_prefill.reason;
+  EXPECT_EQ(p.text_prefill.reason.find('\n'), std::string::npos) << "one line";
+  EXPECT_NE(p.summary().find("text prefill:   own (planned: cudnn (graph))"), std::string::npos)
+      << p.summary();
+
+  fi::AttentionPlan c = fi::plan_attention(h200({9, 14, 0}, AttentionChoice::kCudnn, true));
+  try {
+    fi::fall_back_to_own(c.decode, AttentionChoice::kCudnn, "decode", "self-test: max error 0.5");
+    FAIL() << "--attention cudnn fell back silently";
+  } catch (const framescribe::Error& e) {
+    EXPECT_EQ(e.code(), framescribe::ErrorCode::kUnsupported);
+    const std::string m = e.what();
+    EXPECT_NE(m.find("--attention cudnn"), std::string::npos) << m;
+    EXPECT_NE(m.find("decode attention"), std::string::npos) << m;
+    EXPECT_NE(m.find("self-test: max error 0.5"), std::string::npos) << m;
+  }
+  EXPECT_EQ(c.decode.runs, kOp);  // unchanged: the engine does not load
+}

@@ -1,8 +1,8 @@
-// Alert scores come from the model's probabilities: PixtralWindowEngine::answer_probabilities
-// on fixture A's tiny model equals the softmax of the answer tokens' logits computed here, from
-// a prompt built by hand and an engine loaded and evaluated directly (inference::load_engine +
-// eval). Also: engines without scoring say so (kUnsupported), and the scheduler's client
-// forwards the call.
+// Alert scores come from the model's probabilities:
+// pixtral::PixtralWindowEngine::answer_probabilities on fixture A's tiny model equals the softmax
+// of the answer tokens' logits computed here, from a prompt built by hand and an engine loaded and
+// evaluated directly (inference::load_engine + eval). Also: engines without scoring say so
+// (kUnsupported), and the scheduler's client forwards the call.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,12 +15,15 @@
 #include "framescribe/inference/tokenizer.h"
 #include "framescribe/pipeline/engine_scheduler.h"
 #include "framescribe/pipeline/packer.h"
+#include "framescribe/pixtral/window_engine.h"
 #include "inference/test_files.h"
 #include "monitor/live_fakes.h"
-#include "pixtral_window_engine.h"
 
 namespace framescribe::apps {
 namespace {
+
+using pixtral::PixtralWindowEngine;
+using pixtral::PixtralWindowOptions;
 
 // Fixture A's ids (Pixtral's tekken order); text tokens are 256 + byte.
 constexpr int kBos = 1, kInst = 3, kInstEnd = 4, kImg = 10, kImgBreak = 12, kImgEnd = 13;

@@ -37,8 +37,8 @@ class SlowEngine final : public WindowEngine {
  public:
   SlowEngine() : coster_(1'000'000) {}
   const PromptCoster& coster() const override { return coster_; }
-  std::shared_ptr<const void> prepare(const core::Frame&) const override {
-    return std::make_shared<int>(0);
+  std::shared_ptr<const core::PixelImage> prepare(const core::Frame&) const override {
+    return std::make_shared<const core::PixelImage>();
   }
   WindowAnswer describe(const WindowPlan& plan, std::string_view, const core::StopFlag&) override {
     std::this_thread::sleep_for(std::chrono::duration<double>(kEngineS));

@@ -53,8 +53,8 @@ class ScriptedEngine final : public pipeline::WindowEngine {
   explicit ScriptedEngine(std::vector<double> yes_probs = {}, int describe_ms = 0)
       : coster_(100000), yes_(yes_probs.begin(), yes_probs.end()), describe_ms_(describe_ms) {}
   const pipeline::PromptCoster& coster() const override { return coster_; }
-  std::shared_ptr<const void> prepare(const core::Frame&) const override {
-    return std::make_shared<int>(0);
+  std::shared_ptr<const core::PixelImage> prepare(const core::Frame&) const override {
+    return std::make_shared<const core::PixelImage>();
   }
   pipeline::WindowAnswer describe(const pipeline::WindowPlan& plan, std::string_view,
                                   const core::StopFlag&) override {

@@ -53,12 +53,11 @@ set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${CMAKE_CURRENT_BINARY
 
 # Alert scores from the model's probabilities (fixture A's tiny model on the CPU engine).
 framescribe_add_test(monitor_alert_score_test
-  SOURCES monitor/alert_score_test.cpp ${PROJECT_SOURCE_DIR}/apps/framescribe/pixtral_window_engine.cpp
+  SOURCES monitor/alert_score_test.cpp
           apps/tiny_model.cpp decoder/image_test_util.cpp inference/test_files.cpp
-  LIBS framescribe_inference framescribe_pipeline framescribe_decoder PkgConfig::FFMPEG PkgConfig::CPP_HTTPLIB
-       nlohmann_json::nlohmann_json Threads::Threads
+  LIBS framescribe_pixtral framescribe_inference framescribe_pipeline framescribe_decoder PkgConfig::FFMPEG
+       PkgConfig::CPP_HTTPLIB nlohmann_json::nlohmann_json Threads::Threads
   LABELS unit)
-target_include_directories(monitor_alert_score_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/framescribe)
 
 if(FRAMESCRIBE_BUILD_APPS)
   # framescribe monitor end to end (RTSP server, tiny model, web page in Chromium, metrics).

@@ -82,7 +82,7 @@ class ListSource final : public core::FrameSource {
 
 // Counts live prepared payloads: a frame is "in flight" from prepare() until the pipeline drops
 // its payload (after the last window using it).
-struct Payload {
+struct Payload : core::PixelImage {
   explicit Payload(std::atomic<std::int64_t>* live, std::atomic<std::int64_t>* peak) : live_(live) {
     const std::int64_t now = live_->fetch_add(1) + 1;
     std::int64_t p = peak->load();
@@ -100,7 +100,7 @@ class FakeEngine final : public pipeline::WindowEngine {
   FakeEngine(std::int64_t context, int max_latency_ms, std::uint32_t seed = 1)
       : coster_(context), max_latency_ms_(max_latency_ms), rng_(seed) {}
   const pipeline::PromptCoster& coster() const override { return coster_; }
-  std::shared_ptr<const void> prepare(const core::Frame&) const override {
+  std::shared_ptr<const core::PixelImage> prepare(const core::Frame&) const override {
     std::this_thread::sleep_for(std::chrono::microseconds(prepare_us));
     return std::make_shared<const Payload>(&live, &peak_live);
   }

@@ -103,14 +103,32 @@ if [ $HAVE_GPU = 0 ]; then
 elif [ "${SANITIZE:-1}" != 1 ] || [ -z "$CS" ]; then
   skipped memcheck "SANITIZE=0 or no compute-sanitizer"
 else
-  MEM_FILTER=$(echo "$SUITES" | grep -E 'RmsNorm|Rope|SiluMul|GeluBias|Convert|Embed|Argmax|Attention|CudaFixture' \
+  # Small shapes only (FS_GPU_SMALL_SHAPES=1: the large attention cases report SKIPPED).
+  MEM_FILTER=$(echo "$SUITES" | grep -E 'RmsNorm|Rope|SiluMul|GeluBias|Convert|Embed|Argmax|Attention|FlashDecode|DecodeStep|Cudnn|CudaFixture' \
     | sed 's/$/.*/' | paste -sd: -)
-  step memcheck 120 "$CS" --tool memcheck --error-exitcode 3 "$BIN_DIR/gpu_test" \
-    --gtest_filter="$MEM_FILTER"
+  FS_GPU_SMALL_SHAPES=1 step memcheck 150 "$CS" --tool memcheck --error-exitcode 3 \
+    "$BIN_DIR/gpu_test" --gtest_filter="$MEM_FILTER" --gtest_output="json:$LOGS/memcheck.json"
+  # Two attention shapes (the first vision and prefill instances) and the flash-decoding kernel
+  # at 1k keys (its cp.async double buffer over 32 tiles).
   RACE_FILTER=$(awk '/^[^ ].*(VisionAttentionTest|PrefillAttentionTest)\.$/ {s=$1; want=1; next}
                      want && /^  / {print s $1; want=0}' "$LOGS/gpu_test.list" | paste -sd: -)
-  step racecheck 90 "$CS" --tool racecheck --racecheck-report all --error-exitcode 3 \
+  grep -q 'FlashDecodeTest\.$' "$LOGS/gpu_test.list" \
+    && RACE_FILTER="$RACE_FILTER:Shapes/FlashDecodeTest.MatchesCpu/2"
+  step racecheck 120 "$CS" --tool racecheck --racecheck-report all --error-exitcode 3 \
     "$BIN_DIR/gpu_test" --gtest_filter="$RACE_FILTER"
+fi
+
+# 3b. The cuDNN paths again under the newer cuDNN that torch's environment bundles (the system
+#     library is 9.14 there): version gating and the graph on a second 9.x, in one process.
+TORCH_CUDNN=$(find /opt/torch/.venv -type d -path '*nvidia/cudnn/lib' 2>/dev/null | head -1)
+if [ $HAVE_GPU = 1 ] && [ -n "$TORCH_CUDNN" ]; then
+  LD_LIBRARY_PATH="$TORCH_CUDNN:$LD_LIBRARY_PATH" step cudnn_torch_lib "$SUITE_TIMEOUT" \
+    "$BIN_DIR/gpu_test" --gtest_filter='*Cudnn*:*BothAttentionPaths*' \
+    --gtest_output="json:$LOGS/cudnn_torch_lib.json"
+  LD_LIBRARY_PATH="$TORCH_CUDNN:$LD_LIBRARY_PATH" "$BIN_DIR/framescribe" info --device cuda \
+    >"$LOGS/info_torch_cudnn.log" 2>&1
+else
+  skipped cudnn_torch_lib "no GPU or no torch cuDNN"
 fi
 
 # 4. The benchmark at real size with dummy weights (the JSON is rewritten after each row).
@@ -137,8 +155,23 @@ print("==== framescribe device check ====")
 print("device:  ", read("device.txt"))
 print("ldd:     ", f"{ldd_missing} missing libraries, {ldd_cudnn} cuDNN links (both must be 0)")
 info = read("info.log")
-for line in info.splitlines()[:10]:
+for line in info.splitlines()[:12]:
     print("info:    ", line)
+for line in read("info_torch_cudnn.log").splitlines():
+    if line.startswith(("cuDNN", "text prefill", "decode", "vision")):
+        print("torch cuDNN:", line)
+# The engine's load log: which attention each path runs after the load-time cuDNN plans,
+# self-tests and decode timing (fallback reasons carry cuDNN's error string).
+engine_lines = []
+for name in ("bench.log", "gpu_test_CudaEngine.log"):
+    for line in read(name).splitlines():
+        line = line.strip()
+        if line.startswith(("text prefill:", "decode:", "vision encoder:")) and \
+                line not in engine_lines:
+            engine_lines.append(line)
+for line in engine_lines[:9]:
+    print("engine:  ", line[:150])
+
 def counts(path):
     try:
         g = json.load(open(path))

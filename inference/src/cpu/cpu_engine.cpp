@@ -34,7 +34,8 @@ class CpuEngine final : public Engine {
     return m;
   }
 
-  std::vector<float> encode_images(std::span<const PixelImage> images) override {
+  using Engine::encode_images;
+  std::vector<float> encode_images(std::span<const PixelImage* const> images) override {
     return cpu::encode_images(config_, weights_, images);
   }
 

@@ -14,7 +14,7 @@ namespace framescribe::inference::cpu {
 // Vision encoder (docs/pixtral.md section 2) then projector (section 3.1) for all images.
 // Returns [sum of patches, text n_embd].
 std::vector<float> encode_images(const ModelConfig& config, const PixtralWeights& weights,
-                                 std::span<const PixelImage> images);
+                                 std::span<const PixelImage* const> images);
 
 // cos/sin of the 2-D RoPE angles for patch (row, col): [hd/2 pairs] as interleaved cos, sin.
 void rope_2d_angles(int head_dim, double theta, int row, int col, float* cos_sin);

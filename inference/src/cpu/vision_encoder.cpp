@@ -88,13 +88,14 @@ void vision_block(const ModelConfig& c, const BlockWeights& b, const std::vector
 }  // namespace
 
 std::vector<float> encode_images(const ModelConfig& c, const PixtralWeights& w,
-                                 std::span<const PixelImage> images) {
+                                 std::span<const PixelImage* const> images) {
   const VisionConfig& v = c.vision;
   const int p = v.patch_px;
   std::vector<ImageSpan> spans;
   std::int64_t n = 0;
   for (std::size_t i = 0; i < images.size(); ++i) {
-    const PixelImage& img = images[i];
+    FS_CHECK(images[i] != nullptr, kInvalidArgument, "image " << i << " is null");
+    const PixelImage& img = *images[i];
     const std::int64_t patches = check_image(v, img, i);
     spans.push_back({n, img.height_px / p, img.width_px / p});
     n += patches;
@@ -105,7 +106,7 @@ std::vector<float> encode_images(const ModelConfig& c, const PixtralWeights& w,
   std::vector<float> x(n * d);
   std::vector<float> rope(n * v.head_dim);
   for (std::size_t i = 0; i < images.size(); ++i) {
-    patch_embed(c, w, images[i], x.data() + spans[i].begin * d);
+    patch_embed(c, w, *images[i], x.data() + spans[i].begin * d);
     // Positions restart at (0, 0) for every image; token t = r * cols + c.
     for (int r = 0; r < spans[i].rows; ++r) {
       for (int col = 0; col < spans[i].cols; ++col) {

@@ -33,6 +33,14 @@ void launch_attention_decode(const bf16* q, std::int64_t q_stride, const bf16* k
            "decode attention: workspace of "
                << workspace_floats << " floats for " << n_q << " queries (needs "
                << attention_decode_workspace_floats(n_q, n_head, head_dim) << ")");
+  // One query with supported heads and 16-byte aligned rows: the flash-decoding kernel.
+  if (n_q == 1 && flash_decode_supports(n_head, n_head_kv, head_dim) && kv_stride % 8 == 0 &&
+      reinterpret_cast<std::uintptr_t>(k) % 16 == 0 &&
+      reinterpret_cast<std::uintptr_t>(v) % 16 == 0) {
+    launch_attention_flash_decode(q, k, v, kv_stride, out, a.n_kv, n_head, n_head_kv, head_dim,
+                                  workspace, workspace_floats, stream);
+    return;
+  }
   // Splits of at least kMinKeysPerSplit keys (a multiple of the tile), at most kMaxSplits.
   std::int64_t per_split = (a.n_kv + kMaxSplits - 1) / kMaxSplits;
   per_split = std::max(kMinKeysPerSplit, (per_split + kKeyTile - 1) / kKeyTile * kKeyTile);

@@ -3,10 +3,13 @@
 #include "cuda/cuda_engine.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <exception>
+#include <string>
 
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_setup.h"
+#include "cuda/cudnn_text_attention.h"
 #include "cuda/ops.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
@@ -60,6 +63,7 @@ void CudaEngine::layout_state(Alloc& a) {
   text_.logits = a.template take<float>(kLogitRows * t.n_vocab);
   text_.attn_workspace = a.template take<float>(
       attention_decode_workspace_floats(kDecodeMaxQueries, t.n_head, t.head_dim));
+  step_ = a.template take<std::int32_t>(2);
 
   const std::int64_t vd = v.n_embd, pl = 3LL * v.patch_px * v.patch_px;
   vision_.pixels = a.template take<float>(V * pl);
@@ -108,16 +112,11 @@ CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) 
   device_name_ = prop.name;
 
   // Which attention kernels, decided once here (attention_plan.h); --attention cudnn that cannot
-  // be honoured throws before anything is allocated. The cuDNN path is not built yet (issue 18):
-  // every path runs the own kernels, and the log says where cuDNN was planned.
-  {
-    const CudaSetupReport setup = setup_report(config_, options.attention);
-    FS_CHECK(setup.plan_error.empty(), kUnsupported, setup.plan_error);
-    FS_LOG_INFO("CUDA engine on " << device_name_ << " (compute " << prop.major << "." << prop.minor
-                                  << "): " << versions_line(setup) << "\nattention (--attention "
-                                  << to_string(options.attention) << "):\n"
-                                  << setup.plan.summary());
-  }
+  // be honoured throws before anything is allocated. The cuDNN plans are built (and may fall
+  // back) once the cache exists, below; the final plan is logged once, there.
+  const CudaSetupReport setup = setup_report(config_, options.attention);
+  FS_CHECK(setup.plan_error.empty(), kUnsupported, setup.plan_error);
+  attention_plan_ = setup.plan;
 
   // Before anything is allocated (the weight layout alone walks every layer on the host): the
   // bf16 weights and the KV cache + activations arena against the device's free memory, and the
@@ -165,6 +164,37 @@ CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) 
   launch_rope_table_2d(rope_vision_, v.max_patches_per_side(), v.head_dim, v.rope_theta,
                        stream_.get());
   stream_.synchronize();
+  // cuDNN text attention: plans for this chunk size and context, self-tested on layer 0 of the
+  // cache (nothing is cached yet); a path that fails falls back with cuDNN's error (auto).
+  if (attention_plan_.text_prefill.runs != AttentionKernel::kOwn ||
+      attention_plan_.decode.runs != AttentionKernel::kOwn ||
+      attention_plan_.vision.runs != AttentionKernel::kOwn) {
+    CudnnTextAttention::Setup cs;
+    cs.n_head = t.n_head;
+    cs.n_head_kv = t.n_head_kv;
+    cs.head_dim = t.head_dim;
+    cs.chunk_tokens = chunk_tokens_;
+    cs.max_context = max_context_;
+    cs.choice = options.attention;
+    // Vision on cuDNN: full groups of the video window's frames (512x512, or the largest image
+    // the model takes if smaller); other groups run the own kernel.
+    const std::int64_t frame_side = std::min(512, v.image_size_px) / v.patch_px;
+    cs.vision_head = v.n_head;
+    cs.vision_head_dim = v.head_dim;
+    cs.vision_patches = frame_side * frame_side;
+    cs.vision_images = cs.vision_patches > 0 ? vision_tokens_ / cs.vision_patches : 0;
+    const CudnnTextAttention::VisionScratch vs{vision_.q, vision_.k, vision_.v, vision_.h};
+    cudnn_ = std::make_unique<CudnnTextAttention>(cs, attention_plan_, k_cache_, v_cache_,
+                                                  stream_.get(), vs);
+    if (!cudnn_->any()) cudnn_.reset();
+    stream_.synchronize();
+  }
+  FS_LOG_INFO("CUDA engine on " << device_name_ << " (compute " << prop.major << "." << prop.minor
+                                << "): " << versions_line(setup) << "\nattention (--attention "
+                                << to_string(options.attention) << "):\n"
+                                << attention_plan_.summary());
+  const char* graph_env = std::getenv("FRAMESCRIBE_CUDA_GRAPH");
+  graphs_enabled_ = !(graph_env != nullptr && std::string(graph_env) == "0");
   FS_LOG_INFO("CUDA engine: weights " << (weights_.arena.size_bytes() >> 20) << " MiB, cache + "
                                       << "activations " << (state_.size_bytes() >> 20)
                                       << " MiB, context " << max_context_ << " tokens");
@@ -173,6 +203,55 @@ CudaEngine::CudaEngine(const ModelConfig& config, const EngineOptions& options) 
 CudaEngine::~CudaEngine() {
   // Let queued work finish before the buffers go; errors are ignored (destructors never throw).
   (void)cudaStreamSynchronize(stream_.get());
+  if (decode_graph_ != nullptr) (void)cudaGraphExecDestroy(decode_graph_);
+}
+
+void CudaEngine::decode_with_graph(std::int32_t token, float* out) {
+  const TextConfig& t = config_.text;
+  cudaStream_t s = stream_.get();
+  // The step's inputs, outside the graph: token, no image row, position and key count.
+  const std::int32_t host[4] = {token, -1, static_cast<std::int32_t>(n_past_),
+                                static_cast<std::int32_t>(n_past_ + 1)};
+  FS_CUDA_CHECK(
+      cudaMemcpyAsync(text_.tokens, &host[0], sizeof(std::int32_t), cudaMemcpyHostToDevice, s));
+  FS_CUDA_CHECK(
+      cudaMemcpyAsync(text_.image_row, &host[1], sizeof(std::int32_t), cudaMemcpyHostToDevice, s));
+  FS_CUDA_CHECK(
+      cudaMemcpyAsync(step_, &host[2], 2 * sizeof(std::int32_t), cudaMemcpyHostToDevice, s));
+  if (decode_graph_ == nullptr && decode_warm_ && graphs_enabled_) {
+    // Capture once: every GEMM plan of the step exists (the warm step made them), every
+    // pointer is fixed, every position is read from step_.
+    cudaGraph_t graph = nullptr;
+    std::string why;
+    FS_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    try {
+      decode_step_device();
+    } catch (const Error& e) {
+      why = e.what();
+    }
+    const cudaError_t end = cudaStreamEndCapture(s, &graph);
+    if (why.empty() && end != cudaSuccess) why = cudaGetErrorString(end);
+    if (why.empty() && cudaGraphInstantiate(&decode_graph_, graph, 0) != cudaSuccess) {
+      why = cudaGetErrorString(cudaGetLastError());
+      decode_graph_ = nullptr;
+    }
+    if (graph != nullptr) (void)cudaGraphDestroy(graph);
+    if (!why.empty()) {
+      (void)cudaGetLastError();  // capture errors are not sticky
+      graphs_enabled_ = false;
+      FS_LOG_WARN(
+          "CUDA engine: decode-step graph capture failed, decoding without graphs: " << why);
+    }
+  }
+  if (decode_graph_ != nullptr) {
+    FS_CUDA_CHECK(cudaGraphLaunch(decode_graph_, s));
+  } else {
+    decode_step_device();  // the warm step (or graphs off): the same kernels, eagerly
+    decode_warm_ = true;
+  }
+  FS_CUDA_CHECK(
+      cudaMemcpyAsync(out, text_.logits, t.n_vocab * sizeof(float), cudaMemcpyDeviceToHost, s));
+  stream_.synchronize();
 }
 
 MemoryUse CudaEngine::memory_use() const {
@@ -200,14 +279,14 @@ void CudaEngine::truncate(std::int64_t n_tokens) {
   n_past_ = std::min(n_past_, std::max<std::int64_t>(0, n_tokens));
 }
 
-std::vector<float> CudaEngine::encode_images(std::span<const PixelImage> images) {
+std::vector<float> CudaEngine::encode_images(std::span<const PixelImage* const> images) {
   check_usable();
   const VisionConfig& v = config_.vision;
   const int p = v.patch_px;
   std::int64_t n = 0;
   for (std::size_t i = 0; i < images.size(); ++i) {
-    const PixelImage& img = images[i];
-    n += check_image(v, img, i);
+    FS_CHECK(images[i] != nullptr, kInvalidArgument, "image " << i << " is null");
+    n += check_image(v, *images[i], i);
   }
   const std::int64_t td = config_.text.n_embd;
   std::vector<float> out(static_cast<std::size_t>(n * td));
@@ -217,7 +296,8 @@ std::vector<float> CudaEngine::encode_images(std::span<const PixelImage> images)
     std::int64_t row = 0, group_patches = 0;
     for (std::size_t i = 0; i <= images.size(); ++i) {
       const std::int64_t patches =
-          i < images.size() ? std::int64_t{images[i].height_px / p} * (images[i].width_px / p) : 0;
+          i < images.size() ? std::int64_t{images[i]->height_px / p} * (images[i]->width_px / p)
+                            : 0;
       if (i == images.size() || group_patches + patches > vision_tokens_) {
         if (i > first) {
           encode_group(images.subspan(first, i - first), out.data() + row * td);
@@ -246,6 +326,13 @@ std::vector<float> CudaEngine::eval(std::span<const std::int32_t> tokens,
   if (mode == LogitsMode::kAll) result.resize(static_cast<std::size_t>(n * t.n_vocab));
   if (mode == LogitsMode::kLast) result.resize(static_cast<std::size_t>(t.n_vocab));
   return guarded(failed_, [&] {
+    // One token, last logits: the decode step from device positions, as a CUDA graph.
+    if (n == 1 && mode == LogitsMode::kLast && tokens[0] != config_.image_token_id &&
+        decode_step_device_possible()) {
+      decode_with_graph(tokens[0], result.data());
+      n_past_ += 1;
+      return std::move(result);
+    }
     std::vector<std::int32_t> image_row;
     std::int64_t next_image = 0;
     cudaStream_t s = stream_.get();

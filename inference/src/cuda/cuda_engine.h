@@ -19,9 +19,12 @@
 #include "cuda/device_memory.h"
 #include "cuda/gemm.h"
 #include "cuda/handles.h"
+#include "framescribe/inference/attention_plan.h"
 #include "framescribe/inference/engine.h"
 
 namespace framescribe::inference::cuda {
+
+class CudnnTextAttention;  // cudnn_text_attention.h
 
 // Per-chunk text activations.
 struct TextScratch {
@@ -60,7 +63,8 @@ class CudaEngine final : public Engine {
   std::string_view backend_name() const override { return "cuda-bf16"; }
   std::string device_name() const override { return device_name_; }
   MemoryUse memory_use() const override;
-  std::vector<float> encode_images(std::span<const PixelImage> images) override;
+  using Engine::encode_images;
+  std::vector<float> encode_images(std::span<const PixelImage* const> images) override;
   std::vector<float> eval(std::span<const std::int32_t> tokens,
                           std::span<const float> image_embeddings, LogitsMode mode) override;
   std::int64_t n_past() const override { return n_past_; }
@@ -72,12 +76,20 @@ class CudaEngine final : public Engine {
 
  private:
   // vision_forward.cpp: one group of whole images, features to `out` (host, [patches, td]).
-  void encode_group(std::span<const PixelImage> images, float* out);
+  void encode_group(std::span<const PixelImage* const> images, float* out);
   // text_forward.cpp: n tokens (already on the device in text_ scratch) at positions pos0..,
   // through every layer; leaves the final residual in text_.x.
   void forward_chunk(std::int64_t n, std::int64_t pos0);
   // Final norm + output projection of rows [r0, r1) of text_.x into host `out` ([r1-r0, vocab]).
   void logits(std::int64_t r0, std::int64_t r1, float* out);
+  // text_forward.cpp: one decode step whose token (text_.tokens[0]) and position (step_[0];
+  // step_[1] = position + 1) are read from device memory, logits into text_.logits row 0; no
+  // host argument changes between steps, so it is captured once as a CUDA graph and replayed.
+  void decode_step_device();
+  bool decode_step_device_possible() const;
+  // cuda_engine.cpp: the kLast single-token eval through the graph (captured on the second
+  // such call, once the GEMM plans exist; a capture failure disables graphs, logged once).
+  void decode_with_graph(std::int32_t token, float* out);
   template <typename Alloc>
   void layout_state(Alloc& alloc);
   void check_usable() const;
@@ -97,6 +109,17 @@ class CudaEngine final : public Engine {
   float2* rope_vision_ = nullptr;  // [max_side^2, vhd/2]
   TextScratch text_;
   VisionScratch vision_;
+  // Which attention each path runs (decided at load, after cuDNN's plans were built and
+  // self-tested), and the cuDNN text attention when a text path runs on it.
+  AttentionPlan attention_plan_;
+  std::unique_ptr<CudnnTextAttention> cudnn_;
+  // The decode-step CUDA graph (issue 18): device scalars, the instantiated graph, whether an
+  // eager device-position step ran (GEMM plans made) and whether graphs are on
+  // (FRAMESCRIBE_CUDA_GRAPH=0 turns them off).
+  std::int32_t* step_ = nullptr;  // [2]: position, position + 1
+  cudaGraphExec_t decode_graph_ = nullptr;
+  bool decode_warm_ = false;
+  bool graphs_enabled_ = true;
   std::int64_t n_past_ = 0;
   bool failed_ = false;
 };

@@ -20,8 +20,12 @@ AttentionPlanInput attention_plan_input(const ModelConfig& config, AttentionChoi
   in.text_head_dim = config.text.head_dim;
   in.text_gqa_ratio = config.text.n_head_kv > 0 ? config.text.n_head / config.text.n_head_kv : 1;
   in.vision_head_dim = config.vision.head_dim;
-  in.paged_kv = false;          // one contiguous [max_context, kvd] block per layer
-  in.cudnn_path_built = false;  // issue 18: the cuDNN graphs are not written yet
+  in.paged_kv = false;  // one contiguous [max_context, kvd] block per layer
+  // cudnn_attention.h: the multi-operation graph for text prefill, decode and vision (groups of
+  // equal frames; other groups run the own kernel); not the single-operation descriptor.
+  in.cudnn_path_built = true;
+  in.cudnn_op_built = false;
+  in.cudnn_vision_built = true;
   return in;
 }
 

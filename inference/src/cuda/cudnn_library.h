@@ -6,9 +6,9 @@
 //   const CudnnLibrary& lib = CudnnLibrary::instance();   // loaded once per process
 //   if (lib.available()) lib.api().GetVersion();           // else lib.why_unavailable()
 //
-// Only cudnnGetVersion and the error-string functions are called so far (they need no GPU);
-// the handle and backend-descriptor functions are resolved for the fused-attention path, which
-// is not built yet (issue 18).
+// cudnnGetVersion, the error strings and the backend descriptors need no GPU; cudnnCreate,
+// the operation graph, plans and execution do (the fused attention of cudnn_attention.h,
+// issue 18: compiled, not run on a GPU yet).
 #pragma once
 
 #include <cudnn.h>

@@ -7,9 +7,14 @@
 //
 // Row-major arrays are column-major transposes: y^T (n x m) = W^T-op (W stored k x n, col-major)
 // times x^T (k x m), so cuBLASLt sees A = w with op T, B = x with op N, D = y: the "TN" layout
-// every cuBLASLt bf16 kernel supports. Plans (descriptors + heuristic algorithm) are cached per
+// every cuBLASLt bf16 kernel supports. Plans (descriptors + heuristic algorithms) are cached per
 // shape, strides and pointer alignment; the first call of a shape costs a heuristic query.
 // Not thread-safe (one engine, one thread).
+//
+// Robustness: the heuristic is asked for up to kGemmAlgorithms algorithms for the pointers' real
+// alignment, then once more assuming only element alignment (the last resort); matmul_nt tries
+// them in that order and keeps the first that runs for the shape. Every error names the shape
+// (gemm_shape_text): M, N, K, strides, dtypes, transposes, alignment.
 #pragma once
 
 #include <cublasLt.h>
@@ -18,6 +23,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <tuple>
 
 #include "cuda/device_memory.h"
@@ -27,6 +33,13 @@
 namespace framescribe::inference::cuda {
 
 enum class GemmOut { kBf16, kF32 };
+
+inline constexpr int kGemmAlgorithms = 8;  // asked of each heuristic query
+
+// "y[M=.., N=..] = x[M, K=..] . w[N, K]^T (bf16 x bf16 -> f32, ...)": the shape in every error.
+std::string gemm_shape_text(std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t ldx,
+                            std::int64_t ldy, GemmOut out, float beta, unsigned align_x,
+                            unsigned align_w, unsigned align_y);
 
 class Gemm {
  public:

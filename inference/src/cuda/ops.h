@@ -109,6 +109,39 @@ void launch_attention_decode(const bf16* q, std::int64_t q_stride, const bf16* k
                              int head_dim, float* workspace, std::int64_t workspace_floats,
                              cudaStream_t stream);
 
+// Flash decoding (attention_flash_decode.cu): one query (the last position) against keys
+// 0..n_kv-1 of the cache, split over enough blocks to fill every SM; 4 warps per block,
+// cp.async 16-byte loads, double-buffered tiles. q/out: one row [n_head*hd]; k/v rows 16-byte
+// aligned. head_dim 32, 64 or 128 and at most 8 query heads per kv head (flash_decode_supports);
+// launch_attention_decode uses it for n_q == 1 when supported.
+struct FlashDecodeSplits {
+  int n_splits = 1;
+  std::int64_t keys_per_split = 0;  // a multiple of the 32-key tile
+};
+// The split plan for n_kv keys on `sms` SMs within `workspace_floats` (pure host arithmetic).
+FlashDecodeSplits flash_decode_splits(std::int64_t n_kv, int n_head, int n_head_kv, int head_dim,
+                                      int sms, std::int64_t workspace_floats);
+bool flash_decode_supports(int n_head, int n_head_kv, int head_dim);
+// n_kv_device (optional, device int32): the key count read at run time (a CUDA-graph decode
+// step); n_kv is then the maximum, which sizes the grid.
+void launch_attention_flash_decode(const bf16* q, const bf16* k, const bf16* v,
+                                   std::int64_t kv_stride, bf16* out, std::int64_t n_kv, int n_head,
+                                   int n_head_kv, int head_dim, float* workspace,
+                                   std::int64_t workspace_floats, cudaStream_t stream,
+                                   const std::int32_t* n_kv_device = nullptr);
+
+// --- a decode step from device positions (decode_step.cu), for CUDA-graph replay ----------
+// As launch_rope, the output row being positions[r] (k straight into its cache row).
+void launch_rope_into_rows(const float* in, std::int64_t in_stride, bf16* out,
+                           std::int64_t out_stride, std::int64_t rows, int n_heads, int head_dim,
+                           const float2* table, const std::int32_t* positions, cudaStream_t stream);
+// As launch_f32_to_bf16, the output row being out_rows[r] (v into its cache row).
+void launch_f32_to_bf16_rows(const float* in, std::int64_t in_stride, bf16* out,
+                             std::int64_t out_stride, std::int64_t rows, std::int64_t cols,
+                             const std::int32_t* out_rows, cudaStream_t stream);
+// lengths[0] = 1, lengths[1] = pos[0] + 1 (the cuDNN decode plan's sequence lengths).
+void launch_decode_lengths(const std::int32_t* pos, std::int32_t* lengths, cudaStream_t stream);
+
 // --- token selection (argmax.cu, sample_top_p.cu) -------------------------------------------
 // *out = index of the largest logit, the lowest index on ties; NaN never wins (as argmax()).
 void launch_argmax(const float* logits, std::int64_t n, std::int32_t* out, cudaStream_t stream);

@@ -4,7 +4,7 @@
 //   AttentionPlanInput in{.choice = AttentionChoice::kAuto, .cudnn = versions, .cc_major = 9,
 //                         .text_head_dim = 128, .text_gqa_ratio = 4, .vision_head_dim = 64};
 //   AttentionPlan plan = plan_attention(in);   // throws only for kCudnn that cannot be honoured
-//   plan.text_prefill.runs == AttentionKernel::kOwn;  // the cuDNN path is not built yet
+//   plan.text_prefill.runs == AttentionKernel::kCudnnGraph;  // on cuDNN 9.14 with the path built
 //
 // The gates are cuDNN's features by version (docs/device.md in the shared folder, "cuDNN
 // attention features by version"). Features are gated on min(cudnnGetVersion(), CUDNN_VERSION):
@@ -63,9 +63,16 @@ struct AttentionPlanInput {
   int text_gqa_ratio = 1;  // query heads per K/V head
   int vision_head_dim = 0;
   bool paged_kv = false;  // the engine's K/V cache is one contiguous block per layer
-  // Whether this build contains the cuDNN execution path. It does not yet (issue 18): a path
-  // planned for cuDNN runs the own kernels and says so.
+  // Whether this build contains the cuDNN execution path (cuda/cudnn_attention.h). Without it
+  // a path planned for cuDNN runs the own kernels and says so. The two flags below narrow it
+  // (the CUDA engine sets all three, cuda_setup.cpp; the defaults describe a complete path):
   bool cudnn_path_built = false;
+  // The single-operation SDPA descriptor. Without it, a path the gates give kCudnnOp runs the
+  // multi-operation graph, which every version that has the descriptor also runs.
+  bool cudnn_op_built = true;
+  // The vision encoder on cuDNN (groups of equal images). Without it vision runs the own
+  // kernels, also under --attention cudnn (which then covers the text paths).
+  bool cudnn_vision_built = true;
 };
 
 struct AttentionPlan {
@@ -77,6 +84,13 @@ struct AttentionPlan {
 // the reason); kCudnn throws Error(kUnsupported) naming the first path cuDNN cannot serve and
 // why (including "not built yet"); kOwn plans the own kernels everywhere.
 AttentionPlan plan_attention(const AttentionPlanInput& in);
+
+// The engine could not build or self-test at load the cuDNN plan of a path `d` planned to run
+// on cuDNN (`why`: cuDNN's status and last error string). Under kAuto the path runs the own
+// kernels from now on and its reason says why; under kCudnn this throws Error(kUnsupported)
+// naming `path` and `why`. kOwn never gets here (nothing was planned).
+void fall_back_to_own(PathDecision& d, AttentionChoice choice, std::string_view path,
+                      const std::string& why);
 
 // What `framescribe info --device cuda` prints: versions, the device, the plan for `config`'s
 // head shapes. Works without a GPU and without cuDNN (each part says why it is missing).

@@ -1,7 +1,8 @@
 // The Pixtral engine API, the same for every backend (CPU float32 now; CUDA behind it later).
 //
 //   auto engine = framescribe::inference::load_engine("/models/pixtral", {});
-//   std::vector<PixelImage> images = {preprocess_image(img.view())};
+//   PixelImage px = preprocess_image(img.view());
+//   std::vector<const PixelImage*> images = {&px};                  // by reference, no copy
 //   std::vector<float> feats = engine->encode_images(images);      // [n_patches, n_embd]
 //   std::vector<float> logits = engine->eval(prompt_ids, feats, LogitsMode::kLast);
 //   int32_t next = argmax(logits);
@@ -9,6 +10,7 @@
 //
 //   // or, all in one:
 //   GenerateResult r = generate(*engine, prompt_ids, images, GenerateOptions{});
+//   // or from chat messages, with log-probabilities, stop strings and streaming: chat.h.
 //
 // An engine holds the weights and one sequence's KV cache. It is not thread-safe: one thread
 // drives one engine (parallelism is one engine per device). Errors: setup problems throw
@@ -85,7 +87,10 @@ class Engine {
   // Vision encoder + projector for `images` (each encoded on its own, attention never crosses
   // images). Returns [sum of rows*cols over images, text n_embd], images in order, patches
   // row-major. Sizes must be multiples of the patch size and at most image_size_px per side.
-  virtual std::vector<float> encode_images(std::span<const PixelImage> images) = 0;
+  // Images are read in place (no copy); none may be null.
+  virtual std::vector<float> encode_images(std::span<const PixelImage* const> images) = 0;
+  // The same for images held contiguously (tests, benchmarks).
+  std::vector<float> encode_images(std::span<const PixelImage> images);
 
   // Appends `tokens` at positions n_past()..n_past()+tokens.size()-1. Each token equal to the
   // image token id takes, in order, the next row of `image_embeddings` ([rows, n_embd]); the
@@ -113,7 +118,8 @@ std::unique_ptr<Engine> make_cuda_engine(const ModelConfig& config, const Engine
 // Whether this build contains the CUDA backend (says nothing about a device being present).
 bool cuda_backend_built();
 
-enum class StopReason { kEos, kMaxTokens, kContextFull, kCallback };
+// kStopString: only run_chat (chat.h) stops at stop strings.
+enum class StopReason { kEos, kMaxTokens, kContextFull, kCallback, kStopString };
 std::string_view to_string(StopReason reason);
 
 struct GenerateOptions {
@@ -133,9 +139,16 @@ struct GenerateResult {
 using TokenCallback = std::function<bool(std::int32_t)>;
 
 // Starts a new sequence (truncate(0)), encodes the images, prefills the prompt and generates.
-// The image token is never sampled (images come only from the prompt).
+// The image token is never sampled (images come only from the prompt). Images are read in
+// place, in prompt order. chat.h builds the prompt and orders the images for you.
+GenerateResult generate(Engine& engine, std::span<const std::int32_t> prompt,
+                        std::span<const PixelImage* const> images, const GenerateOptions& options,
+                        const TokenCallback& on_token = {});
 GenerateResult generate(Engine& engine, std::span<const std::int32_t> prompt,
                         std::span<const PixelImage> images, const GenerateOptions& options,
                         const TokenCallback& on_token = {});
+
+// Pointers to `images`, in order (for the overloads above that take pointers).
+std::vector<const PixelImage*> image_pointers(std::span<const PixelImage> images);
 
 }  // namespace framescribe::inference

@@ -16,6 +16,7 @@
 
 #include "framescribe/core/image.h"
 #include "framescribe/core/patch_grid.h"
+#include "framescribe/core/pixel_image.h"
 
 namespace framescribe::inference {
 
@@ -32,11 +33,8 @@ struct PreprocessOptions {
 };
 
 // A normalised image, channel-major [3][height_px][width_px], sides multiples of the patch size.
-struct PixelImage {
-  int width_px = 0;
-  int height_px = 0;
-  std::vector<float> chw;
-};
+// A core type, so the pipeline can carry prepared frames without depending on inference.
+using core::PixelImage;
 
 // Resizes interleaved float RGB (values 0..255, not clamped) like cv2.resize(..., INTER_CUBIC):
 // Keys cubic with A = -0.75, half-pixel centres, replicated border, no antialiasing.

@@ -30,23 +30,31 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
-#include "framescribe/inference/preprocess.h"  // TargetSize
+#include "framescribe/inference/preprocess.h"  // TargetSize, PixelImage
 #include "framescribe/inference/tokenizer.h"
 
 namespace framescribe::inference {
 
-// One piece of a message: text, or an image of a given patch grid.
+// One piece of a message: text, or an image of a given patch grid. An image chunk may also
+// point at its pixels (by reference; the caller keeps them alive): build_prompt needs only the
+// grid, chat.h's prepare_chat hands the pixels to the engine in prompt order.
 struct Chunk {
   enum class Kind { kText, kImage };
   Kind kind = Kind::kText;
   std::string text;
-  TargetSize image;  // for kImage: rows() x cols() patches
+  TargetSize image;                    // for kImage: rows() x cols() patches
+  const PixelImage* pixels = nullptr;  // for kImage: the preprocessed image, if given
 
-  static Chunk text_chunk(std::string t) { return Chunk{Kind::kText, std::move(t), {}}; }
-  static Chunk image_chunk(TargetSize size) { return Chunk{Kind::kImage, {}, size}; }
+  static Chunk text_chunk(std::string t) { return Chunk{Kind::kText, std::move(t), {}, nullptr}; }
+  static Chunk image_chunk(TargetSize size) { return Chunk{Kind::kImage, {}, size, nullptr}; }
+  // The image itself (its grid is its size in patches of `patch_px`).
+  static Chunk image_chunk(const PixelImage& px, int patch_px) {
+    return Chunk{Kind::kImage, {}, TargetSize{px.width_px, px.height_px, patch_px}, &px};
+  }
   bool is_image() const { return kind == Kind::kImage; }
 };
 
@@ -82,7 +90,7 @@ struct ImagePlacement {
 };
 
 struct Prompt {
-  std::vector<int> ids;
+  std::vector<std::int32_t> ids;
   // In prompt order: the order in which the engine must supply the images' features.
   std::vector<ImagePlacement> images;
   std::size_t n_image_tokens = 0;  // [IMG] tokens in all (each replaced by one patch feature)
@@ -95,7 +103,8 @@ Prompt build_prompt(const Tokenizer& tokenizer, const std::vector<Message>& mess
                     const PromptOptions& options = {});
 
 // The block of one image: ([IMG] x cols, [IMG_BREAK]) x rows, the last token [IMG_END].
-std::vector<int> image_block_tokens(const Tokenizer& tokenizer, TargetSize size);
-std::vector<int> image_block_tokens(TargetSize size, int img_id, int img_break_id, int img_end_id);
+std::vector<std::int32_t> image_block_tokens(const Tokenizer& tokenizer, TargetSize size);
+std::vector<std::int32_t> image_block_tokens(TargetSize size, std::int32_t img_id,
+                                             std::int32_t img_break_id, std::int32_t img_end_id);
 
 }  // namespace framescribe::inference

@@ -4,7 +4,7 @@
 //
 //   using namespace framescribe::inference;
 //   Tokenizer tok = Tokenizer::load(find_tokenizer(model_dir));   // tekken.json preferred
-//   std::vector<int> ids = tok.encode("Describe the image.");     // never special ids
+//   std::vector<std::int32_t> ids = tok.encode("Describe the image.");     // never special ids
 //   std::string text = tok.decode(ids);                           // == the input, byte for byte
 //   StreamingDecoder out(tok);
 //   for (int id : generated) std::cout << out.push(id);            // whole UTF-8 characters only
@@ -69,23 +69,23 @@ class Tokenizer {
   static Tokenizer from_json(std::string_view json, std::string_view source);
 
   // Token ids of `text`; any bytes are accepted (see the header comment).
-  std::vector<int> encode(std::string_view text) const;
+  std::vector<std::int32_t> encode(std::string_view text) const;
   // Appends to `out` instead (reuse in loops).
-  void encode_append(std::string_view text, std::vector<int>& out) const;
+  void encode_append(std::string_view text, std::vector<std::int32_t>& out) const;
 
   // Concatenated bytes of `ids`. Throws Error(kInvalidArgument) for an id outside
   // [0, vocab_size()) and, with kRaise, for a special id.
-  std::string decode(std::span<const int> ids,
+  std::string decode(std::span<const std::int32_t> ids,
                      SpecialTokenPolicy policy = SpecialTokenPolicy::kIgnore) const;
 
   // Ids are [0, num_special()) for special tokens, then num_special() + rank for BPE tokens.
   int vocab_size() const;
   int num_special() const;
-  bool is_special(int id) const { return id >= 0 && id < num_special(); }
+  bool is_special(std::int32_t id) const { return id >= 0 && id < num_special(); }
   // The name of a special token ("[IMG]", "<SPECIAL_42>"). Throws kInvalidArgument otherwise.
-  std::string special_token(int id) const;
+  std::string special_token(std::int32_t id) const;
   // The bytes of a BPE token. Throws kInvalidArgument for special or out-of-range ids.
-  std::string_view token_bytes(int id) const;
+  std::string_view token_bytes(std::int32_t id) const;
 
   // Special ids by name, read from the file (never constants). find_special returns nullopt for
   // a name the file does not define; special_id throws Error(kNotFound) naming the file.
@@ -126,7 +126,7 @@ class StreamingDecoder {
                             SpecialTokenPolicy policy = SpecialTokenPolicy::kIgnore)
       : tokenizer_(&tokenizer), policy_(policy) {}
   // The text that became complete with `id` (often empty). Throws like decode().
-  std::string push(int id);
+  std::string push(std::int32_t id);
   // Whatever is still held back (an incomplete character at the end), then resets.
   std::string flush();
 

@@ -19,6 +19,7 @@
 
 #include "framescribe/core/error.h"
 #include "framescribe/core/frame.h"
+#include "framescribe/core/pixel_image.h"
 #include "framescribe/core/stop.h"
 
 namespace framescribe::pipeline {
@@ -37,12 +38,13 @@ class PromptCoster {
   virtual std::int64_t context_tokens() const = 0;  // the model's context length
 };
 
-// A frame ready for the engine: the frame, its number after sampling, and the engine's own
-// preprocessed pixels (opaque here; made by WindowEngine::prepare, read only by that engine).
+// A frame ready for the engine: the frame, its number after sampling, and its preprocessed
+// pixels (made by WindowEngine::prepare, read by that engine; shared by every window that holds
+// the frame, never copied).
 struct PreparedFrame {
   core::Frame frame;
   std::int64_t seq = 0;
-  std::shared_ptr<const void> pixels;
+  std::shared_ptr<const core::PixelImage> pixels;
 };
 
 // One multi-image prompt, as the packer laid it out.
@@ -75,7 +77,7 @@ class WindowEngine {
   virtual ~WindowEngine() = default;
   virtual const PromptCoster& coster() const = 0;
   // Thread-safe; called from parallel preprocessing tasks.
-  virtual std::shared_ptr<const void> prepare(const core::Frame& frame) const = 0;
+  virtual std::shared_ptr<const core::PixelImage> prepare(const core::Frame& frame) const = 0;
   // Describes one window. `previous` is the previous window's answer when carrying it over is
   // enabled (empty otherwise); the engine fits it into plan.carry_budget. Not thread-safe.
   // Fatal errors throw; a stop at kAbandon level returns early with abandoned = true.

@@ -1,46 +1,39 @@
-// The Pixtral engine behind the pipeline's interfaces (pipeline/interfaces.h): prompt costs from
-// the tokenizer and the patch grid, frame preprocessing, and windows run through
-// inference::generate with the Instruct v3 prompt layout.
+// The Pixtral engine behind the pipeline's interfaces (pipeline/interfaces.h): frame
+// preprocessing, window prompts in the Instruct v3 layout, the previous answer carried into the
+// next prompt, prompt dumps, and alert scores, all through the request API (inference/chat.h).
 //
-//   PixtralCoster coster(config, tokenizer, system, context);   // no weights: dry runs
-//   PixtralWindowEngine engine(config, tokenizer, std::move(engine_ptr), options);
+//   pixtral::PixtralWindowOptions wo;
+//   wo.system = "You describe surveillance footage.";
+//   pixtral::PixtralWindowEngine engine(config, tokenizer, std::move(engine_ptr), wo);
 //   pipeline::VideoPipeline(engine, sinks, opt).run(...);
 //
 // A window's prompt is one user turn: for each frame its label (text) then its image, then the
 // instruction (with the previous window's answer before it when carried). The system prompt,
-// if any, goes inside that turn as mistral-common places it.
+// if any, goes inside that turn as mistral-common places it. Frames reach the engine by
+// reference: the prepared pixels of PreparedFrame are shared, never copied per window.
+//
+// Threads: prepare() and coster() from any thread; describe(), complete() and
+// answer_probabilities() from one thread at a time (they drive the one inference::Engine).
+// Errors: a prompt that differs from the packer's plan is Error(kInternal); a prompt that fills
+// the context, kInvalidArgument; engine errors pass through.
 #pragma once
 
 #include <cstdint>
 #include <cstdio>
 #include <memory>
-#include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "framescribe/inference/chat.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/inference/model_config.h"
-#include "framescribe/inference/prompt.h"
 #include "framescribe/inference/tokenizer.h"
 #include "framescribe/pipeline/interfaces.h"
+#include "framescribe/pixtral/coster.h"
 
-namespace framescribe::apps {
-
-class PixtralCoster final : public pipeline::PromptCoster {
- public:
-  PixtralCoster(const inference::ModelConfig& config, inference::Tokenizer tokenizer,
-                std::string system, std::int64_t context_tokens);
-  std::int64_t text_tokens(std::string_view text) const override;
-  std::int64_t image_tokens(int width_px, int height_px) const override;
-  std::int64_t fixed_tokens() const override { return fixed_; }
-  std::int64_t context_tokens() const override { return context_; }
-
- private:
-  inference::Tokenizer tok_;
-  int patch_px_ = 16;
-  std::int64_t fixed_ = 0;
-  std::int64_t context_ = 0;
-};
+namespace framescribe::pixtral {
 
 struct PixtralWindowOptions {
   std::string system;  // system prompt (empty: none)
@@ -57,15 +50,15 @@ class PixtralWindowEngine final : public pipeline::WindowEngine {
                       std::unique_ptr<inference::Engine> engine, PixtralWindowOptions options);
 
   const pipeline::PromptCoster& coster() const override { return coster_; }
-  std::shared_ptr<const void> prepare(const core::Frame& frame) const override;
+  std::shared_ptr<const core::PixelImage> prepare(const core::Frame& frame) const override;
   pipeline::WindowAnswer describe(const pipeline::WindowPlan& plan, std::string_view previous,
                                   const core::StopFlag& stop) override;
   pipeline::WindowAnswer complete(std::string_view prompt, const core::StopFlag& stop) override;
   // Alert scoring (pipeline/interfaces.h): the window prompt with `question` as its instruction
-  // (no carried text), one eval with LogitsMode::kLast after the images are encoded; for each
-  // answer its first token (tokenizer encode of the answer; an empty encoding is an error),
-  // p_i = softmax(logits)[first_i] computed in double over the whole vocabulary, then
-  // p_i / sum_j p_j. Two answers sharing a first token get equal shares of its mass.
+  // (no carried text); inference::next_token_probabilities gives the model's distribution after
+  // it; for each answer its first token (tokenizer encode of the answer; an empty encoding is
+  // an error), p_i = that token's probability / the number of answers sharing it, then
+  // p_i / sum_j p_j.
   std::vector<double> answer_probabilities(const pipeline::WindowPlan& plan,
                                            std::string_view question,
                                            std::span<const std::string> answers,
@@ -75,10 +68,11 @@ class PixtralWindowEngine final : public pipeline::WindowEngine {
   std::string model_name() const override { return opt_.model_name; }
 
  private:
-  inference::Prompt window_prompt(const pipeline::WindowPlan& plan, std::string_view carry) const;
-  pipeline::WindowAnswer run(const inference::Prompt& prompt,
-                             const std::vector<inference::PixelImage>& images,
-                             const core::StopFlag& stop, std::string_view kind, std::int64_t id);
+  // The window's prompt with its images in prompt order (null where a frame was not prepared).
+  inference::ChatPrompt window_prompt(const pipeline::WindowPlan& plan,
+                                      std::string_view carry) const;
+  pipeline::WindowAnswer run(const inference::ChatPrompt& prompt, const core::StopFlag& stop,
+                             std::string_view kind, std::int64_t id);
 
   inference::ModelConfig config_;
   inference::Tokenizer tok_;
@@ -87,7 +81,4 @@ class PixtralWindowEngine final : public pipeline::WindowEngine {
   PixtralCoster coster_;
 };
 
-// 16 hex digits: FNV-1a 64 of the token ids (little-endian int32 bytes).
-std::string prompt_hash(const std::vector<int>& ids);
-
-}  // namespace framescribe::apps
+}  // namespace framescribe::pixtral

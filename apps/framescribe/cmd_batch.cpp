@@ -2,7 +2,7 @@
 // resumable (SQLite state), shardable (--shard I/N, Slurm, Kubernetes), searchable (FTS5 index).
 // framescribe batch merge FILE: combines the shards' state and index files.
 //
-// Composition: pipeline::batch (job file, plan, state, runner) + FileFrameSource (decoder) +
+// Composition: pipeline::batch (job file, plan, state, runner) + decoder::VideoFrameSource +
 // PixtralWindowEngine (inference) + sinks (files and the search index). The model is loaded
 // once; each video gets its own pipeline and a client of the shared engine.
 #include <csignal>
@@ -15,11 +15,11 @@
 
 #include "batch_support.h"
 #include "commands.h"
-#include "file_frame_source.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
 #include "framescribe/core/stop.h"
 #include "framescribe/decoder/ffmpeg_source.h"
+#include "framescribe/decoder/video_frame_source.h"
 #include "framescribe/decoder/video_input.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/pipeline/batch/batch_runner.h"
@@ -178,15 +178,16 @@ int run_batch_command(const BatchOptions& o) {
 
   batch::BatchHooks hooks;
   hooks.open = [&](const batch::BatchVideo& v, core::StopFlag& stop, core::RunInfo& info) {
-    auto src =
-        std::make_unique<FileFrameSource>(v.input, video_options(v.spec->settings.sampling), stop);
+    const VideoOptions vo = video_options(v.spec->settings.sampling);
+    auto src = std::make_unique<decoder::VideoFrameSource>(v.input, vo.source(), vo.sampling(),
+                                                           vo.sizing(), &stop);
     info.video = v.display;
     info.duration_ns = src->end_ns();
     info.width_px = src->info().display_width_px;
     info.height_px = src->info().display_height_px;
     info.model = wo.model_name;
     info.sampling = src->sampling_text();
-    return std::unique_ptr<pipeline::FrameSource>(std::move(src));
+    return std::unique_ptr<core::FrameSource>(std::move(src));
   };
   hooks.sinks = [&](const batch::BatchVideo& v) {
     batch::VideoSinks vs;

@@ -209,7 +209,6 @@ int run_monitor(MonitorOptions o) {
   struct Stream {
     std::string name, stem;
     std::unique_ptr<decoder::GstLiveSource> source;
-    std::unique_ptr<GstLiveAdapter> adapter;
     std::unique_ptr<pipeline::WindowEngine> describe, alerts;
     std::unique_ptr<LineFile> descriptions;
     std::unique_ptr<core::EventSink> console;
@@ -236,7 +235,6 @@ int run_monitor(MonitorOptions o) {
     go.backoff_max_s = std::max(o.backoff_max_s, o.backoff_initial_s);
     go.realtime = o.realtime;
     s.source = std::make_unique<decoder::GstLiveSource>(go);
-    s.adapter = std::make_unique<GstLiveAdapter>(*s.source);
     s.describe = scheduler.client(s.name, 0);
     s.alerts = scheduler.client(s.name + " alerts", 1);
     if (!out.empty())
@@ -272,7 +270,7 @@ int run_monitor(MonitorOptions o) {
                                     std::chrono::system_clock::now().time_since_epoch())
                                     .count());
       try {
-        s.job->run(*s.adapter, info, stop);
+        s.job->run(*s.source, info, stop);
       } catch (const Error& e) {
         ++failures;
         std::fprintf(stderr, "framescribe: %s: error (%s): %s\n", s.name.c_str(),

@@ -1,9 +1,7 @@
-// The monitor's outputs: JSON-lines files appended live, the GStreamer source adapted to the
-// pipeline's LiveFrameSource, and the observer that routes a live job's frames, descriptions,
-// gaps and alerts to the board, the files and the alert deliveries.
+// The monitor's outputs: JSON-lines files appended live, and the observer that routes a live
+// job's frames, descriptions, gaps and alerts to the board, the files and the alert deliveries.
 //
 //   LineFile gaps(out / "gaps.jsonl");                    // appends, flushed per line
-//   GstLiveAdapter adapter(gst_source);                   // pipeline::LiveFrameSource
 //   MonitorObserver obs(board, index, stem, &descriptions, &gaps, deliveries, out / "snapshots");
 //   pipeline::LiveJob job(name, describe, alerts, opt, sinks, &obs);
 //
@@ -23,7 +21,6 @@
 
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
-#include "framescribe/decoder/gst_source.h"
 #include "framescribe/pipeline/live/live_job.h"
 #include "framescribe/sinks/alerts.h"
 #include "monitor_status.h"
@@ -67,34 +64,6 @@ std::string stream_file_stem(const std::string& url, const std::string& configur
 // An alert rule's name as a file-name part: [A-Za-z0-9_-] only ("rule" when nothing is left).
 std::string rule_file_part(const std::string& rule);
 
-// GstLiveSource as the pipeline's LiveFrameSource.
-class GstLiveAdapter final : public pipeline::LiveFrameSource {
- public:
-  explicit GstLiveAdapter(decoder::GstLiveSource& src) : src_(src) {}
-  std::optional<Item> next(std::chrono::milliseconds timeout) override {
-    std::optional<decoder::LiveItem> i = src_.next(timeout);
-    if (!i) {
-      // A local file that gave no frame: not a video GStreamer can decode. An error, so the
-      // job ends as failed (sinks aborted) and the command exits 1.
-      const decoder::GstSourceStats st = src_.stats();
-      FS_CHECK(!st.failed, kInvalidArgument,
-               src_.name() << ": cannot play it as a video (" << st.last_error
-                           << "); give a video file or a stream URL");
-      return std::nullopt;
-    }
-    Item out;
-    out.frame = std::move(i->frame);
-    if (i->gap)
-      out.gap = pipeline::LiveGap{i->gap->start_wall_ns, i->gap->end_wall_ns, i->gap->start_pts_ns,
-                                  i->gap->end_pts_ns, i->gap->reason};
-    return out;
-  }
-  void request_stop() override { src_.request_stop(); }
-
- private:
-  decoder::GstLiveSource& src_;
-};
-
 // Routes what a job reports to the board, the files and the alert deliveries.
 class MonitorObserver final : public pipeline::LiveObserver {
  public:
@@ -127,7 +96,7 @@ class MonitorObserver final : public pipeline::LiveObserver {
                             {"latency_s", latency},
                             {"text", w.answer}});
   }
-  void on_gap(const std::string& stream, const pipeline::LiveGap& g) override {
+  void on_gap(const std::string& stream, const core::StreamGap& g) override {
     board_.add_gap(index_, HistoryItem{g.end_wall_ns, g.reason,
                                        core::ns_to_seconds(g.end_wall_ns - g.start_wall_ns)});
     if (gaps_)
@@ -140,30 +109,22 @@ class MonitorObserver final : public pipeline::LiveObserver {
                     {"seconds", core::ns_to_seconds(g.end_wall_ns - g.start_wall_ns)},
                     {"reason", g.reason}});
   }
-  void on_alert(const pipeline::LiveAlert& a) override {
-    sinks::AlertRecord r;
-    r.stream = a.stream;
-    r.rule = a.rule;
-    r.question = a.question;
-    r.score = a.score;
-    r.hits = a.hits;
-    r.of = a.of;
-    r.window_id = a.window_id;
-    r.pts_ns = a.pts_ns;
-    r.wall_clock_ns = a.wall_clock_ns;
+  void on_alert(const core::Alert& fired) override {
+    core::Alert a = fired;
     try {
       if (a.snapshot && !snapshots_.empty())
-        r.snapshot_path = sinks::write_snapshot_jpeg(
+        a.snapshot_path = sinks::write_snapshot_jpeg(
             *a.snapshot, snapshots_ / (stem_ + "-" + rule_file_part(a.rule) + "-" +
                                        std::to_string(a.window_id) + ".jpg"));
     } catch (const Error& e) {
       FS_LOG_WARN(a.stream << ": snapshot: " << e.what());
     }
+    a.snapshot.reset();  // the deliveries name the file; queued alerts hold no pixels
     char score[32];
     std::snprintf(score, sizeof score, "%.3f", a.score);
     board_.add_alert(index_, iso_utc(a.wall_clock_ns) + " " + a.rule + " (" + score + ")");
     FS_LOG_WARN(a.stream << ": ALERT " << a.rule << " score " << score);
-    for (sinks::AlertDelivery* d : deliveries_) d->deliver(r);
+    for (sinks::AlertDelivery* d : deliveries_) d->deliver(a);
   }
 
  private:

@@ -2,7 +2,7 @@
 // resumable (SQLite state), shardable (--shard I/N, Slurm, Kubernetes), searchable (FTS5 index).
 // framescribe batch merge FILE: combines the shards' state and index files.
 //
-// Composition: pipeline::batch (job file, plan, state, runner) + FileFrameSource (decoder) +
+// Composition: pipeline::batch (job file, plan, state, runner) + decoder::VideoFrameSource +
 // PixtralWindowEngine (inference) + sinks (files and the search index). The model is loaded
 // once; each video gets its own pipeline and a client of the shared engine.
 #include <cstdio>
@@ -14,11 +14,11 @@
 
 #include "batch_support.h"
 #include "commands.h"
-#include "file_frame_source.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
 #include "framescribe/core/stop.h"
 #include "framescribe/decoder/ffmpeg_source.h"
+#include "framescribe/decoder/video_frame_source.h"
 #include "framescribe/decoder/video_input.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/pipeline/batch/batch_runner.h"
@@ -172,10 +172,9 @@ int run_batch_command(const BatchOptions& o) {
 
   batch::BatchHooks hooks;
   hooks.open = [&](const batch::BatchVideo& v, core::StopFlag& stop, core::RunInfo& info) {
-    auto src =
-        std::make_unique<FileFrameSource>(v.input, video_options(v.spec->settings.sampling), stop);
+    auto src = open_video(v.input, video_options(v.spec->settings.sampling), &stop);
     info = file_run_info(v.display, *src, wo.model_name);
-    return std::unique_ptr<pipeline::FrameSource>(std::move(src));
+    return std::unique_ptr<core::FrameSource>(std::move(src));
   };
   hooks.sinks = [&](const batch::BatchVideo& v) {
     batch::VideoSinks vs;

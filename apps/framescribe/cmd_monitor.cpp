@@ -78,34 +78,6 @@ struct MonitorOptions {
   double status_every_s = 10;
 };
 
-// GstLiveSource as the pipeline's LiveFrameSource.
-class GstLiveAdapter final : public pipeline::LiveFrameSource {
- public:
-  explicit GstLiveAdapter(decoder::GstLiveSource& src) : src_(src) {}
-  std::optional<Item> next(std::chrono::milliseconds timeout) override {
-    std::optional<decoder::LiveItem> i = src_.next(timeout);
-    if (!i) {
-      // A local file that gave no frame: not a video GStreamer can decode. An error, so the
-      // job ends as failed (sinks aborted) and the command exits 1.
-      const decoder::GstSourceStats st = src_.stats();
-      FS_CHECK(!st.failed, kInvalidArgument,
-               src_.name() << ": cannot play it as a video (" << st.last_error
-                           << "); give a video file or a stream URL");
-      return std::nullopt;
-    }
-    Item out;
-    out.frame = std::move(i->frame);
-    if (i->gap)
-      out.gap = pipeline::LiveGap{i->gap->start_wall_ns, i->gap->end_wall_ns, i->gap->start_pts_ns,
-                                  i->gap->end_pts_ns, i->gap->reason};
-    return out;
-  }
-  void request_stop() override { src_.request_stop(); }
-
- private:
-  decoder::GstLiveSource& src_;
-};
-
 // A live job's reports, to the stream's outputs (sinks::StreamOutputs).
 class MonitorObserver final : public pipeline::LiveObserver {
  public:
@@ -115,22 +87,8 @@ class MonitorObserver final : public pipeline::LiveObserver {
                  std::int64_t wall_clock_ns) override {
     out_.window(stream, w, latency, wall_clock_ns);
   }
-  void on_gap(const std::string& stream, const pipeline::LiveGap& g) override {
-    out_.gap(stream, g.start_wall_ns, g.end_wall_ns, g.reason);
-  }
-  void on_alert(const pipeline::LiveAlert& a) override {
-    out_.alert({.stream = a.stream,
-                .rule = a.rule,
-                .question = a.question,
-                .score = a.score,
-                .hits = a.hits,
-                .of = a.of,
-                .window_id = a.window_id,
-                .pts_ns = a.pts_ns,
-                .wall_clock_ns = a.wall_clock_ns,
-                .snapshot_path = {}},
-               a.snapshot.get());
-  }
+  void on_gap(const std::string& stream, const core::StreamGap& g) override { out_.gap(stream, g); }
+  void on_alert(const core::Alert& a) override { out_.alert(a); }
 
  private:
   sinks::StreamOutputs out_;
@@ -250,7 +208,6 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   struct Stream {
     std::string name, stem;
     std::unique_ptr<decoder::GstLiveSource> source;
-    std::unique_ptr<GstLiveAdapter> adapter;
     std::unique_ptr<pipeline::WindowEngine> describe, alerts;
     std::unique_ptr<sinks::JsonLinesFile> descriptions;
     std::unique_ptr<core::EventSink> console;
@@ -277,7 +234,6 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
     go.backoff_max_s = std::max(o.backoff_max_s, o.backoff_initial_s);
     go.realtime = o.realtime;
     s.source = std::make_unique<decoder::GstLiveSource>(go);
-    s.adapter = std::make_unique<GstLiveAdapter>(*s.source);
     s.describe = scheduler.client(s.name, 0);
     s.alerts = scheduler.client(s.name + " alerts", 1);
     if (!out.empty())
@@ -312,7 +268,7 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
       info.sampling = "live";
       info.started_at = core::utc_now_iso8601();
       try {
-        s.job->run(*s.adapter, info, stop);
+        s.job->run(*s.source, info, stop);
       } catch (const Error& e) {
         ++failures;
         std::fprintf(stderr, "framescribe: %s: error (%s): %s\n", s.name.c_str(),

@@ -19,13 +19,13 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "file_frame_source.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
 #include "framescribe/core/source_name.h"
 #include "framescribe/core/stop.h"
 #include "framescribe/decoder/ffmpeg_source.h"
 #include "framescribe/decoder/output_size.h"
+#include "framescribe/decoder/video_frame_source.h"
 #include "framescribe/decoder/video_input.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/pipeline/packer.h"
@@ -198,8 +198,8 @@ int dry_run(const SummarizeOptions& o) {
   for (const std::string& url : o.videos) {
     const std::string name = core::redact_source(url);
     pipeline::PipelineOptions p = pipeline_options(o, fs::path(name).filename().string());
-    FileFrameSource source(url, o.video, stop);
-    std::optional<core::Frame> first = source.next();
+    const std::unique_ptr<decoder::VideoFrameSource> opened = open_video(url, o.video, &stop);
+    decoder::VideoFrameSource& source = *opened;
     nlohmann::ordered_json j;
     j["video"] = name;
     j["duration_s"] = source.end_ns() == core::kNoTimestamp
@@ -211,44 +211,28 @@ int dry_run(const SummarizeOptions& o) {
                               : coster.context_tokens();
     j["answer_reserve_tokens"] = p.packing.answer_reserve_tokens;
     nlohmann::ordered_json windows = nlohmann::ordered_json::array();
-    std::int64_t frames = 0, skipped = 0;
-    if (first) {
-      const pipeline::FlightPlan plan =
-          pipeline::plan_flight(p, coster, *first, source.interval_ns());
-      p.packing.max_frames_per_window = plan.frames_per_window;
-      j["frame_width_px"] = first->image->width_px();
-      j["frame_height_px"] = first->image->height_px();
-      j["tokens_per_frame"] =
-          coster.text_tokens(pipeline::frame_label(first->pts_ns)) +
-          coster.image_tokens(first->image->width_px(), first->image->height_px());
-      j["image_tokens_per_frame"] =
-          coster.image_tokens(first->image->width_px(), first->image->height_px());
-      j["max_frames_per_window"] = plan.frames_per_window;
-      j["max_frames_in_flight"] = plan.frames_in_flight;
-      pipeline::WindowPacker packer(p.packing, coster);
-      j["budget_tokens"] = packer.budget_tokens();
-      auto add = [&](const pipeline::WindowPlan& w) {
-        nlohmann::ordered_json times = nlohmann::ordered_json::array();
-        for (const auto& f : w.frames) times.push_back(core::media_seconds(f.frame.pts_ns));
-        windows.push_back({{"start_s", core::media_seconds(w.start_ns)},
-                           {"end_s", core::media_seconds(w.end_ns)},
-                           {"frames", w.frames.size()},
-                           {"tokens", w.planned_tokens + w.carry_budget},
-                           {"frame_times", times}});
-      };
-      std::optional<core::Frame> f = std::move(first);
-      while (f) {
-        ++frames;
-        pipeline::PreparedFrame pf;
-        pf.frame = std::move(*f);
-        pf.seq = frames - 1;
-        pipeline::WindowPacker::Output out = packer.push(std::move(pf));
-        skipped += out.skipped;
-        if (out.window) add(*out.window);
-        f = source.next();
-      }
-      if (auto last = packer.finish(source.end_ns())) add(*last);
+    const pipeline::VideoPlan plan =
+        pipeline::plan_video(source, p, coster, [&](const pipeline::WindowPlan& w) {
+          nlohmann::ordered_json times = nlohmann::ordered_json::array();
+          for (const auto& f : w.frames) times.push_back(core::media_seconds(f.frame.pts_ns));
+          windows.push_back({{"start_s", core::media_seconds(w.start_ns)},
+                             {"end_s", core::media_seconds(w.end_ns)},
+                             {"frames", w.frames.size()},
+                             {"tokens", w.planned_tokens + w.carry_budget},
+                             {"frame_times", times}});
+        });
+    if (plan.first) {
+      const core::Image& img = *plan.first->image;
+      j["frame_width_px"] = img.width_px();
+      j["frame_height_px"] = img.height_px();
+      j["tokens_per_frame"] = coster.text_tokens(pipeline::frame_label(plan.first->pts_ns)) +
+                              coster.image_tokens(img.width_px(), img.height_px());
+      j["image_tokens_per_frame"] = coster.image_tokens(img.width_px(), img.height_px());
+      j["max_frames_per_window"] = plan.stream->flight.frames_per_window;
+      j["max_frames_in_flight"] = plan.stream->flight.frames_in_flight;
+      j["budget_tokens"] = plan.budget_tokens;
     }
+    const std::int64_t frames = plan.frames, skipped = plan.frames_skipped;
     j["frames"] = frames;
     j["frames_skipped"] = skipped;
     j["windows"] = windows;
@@ -351,7 +335,8 @@ int run_summarize(SummarizeOptions o) {
     std::string stem = base_stem;
     for (int k = 2; !stems.insert(stem).second; ++k) stem = base_stem + "-" + std::to_string(k);
     try {
-      FileFrameSource source(url, o.video, stop);
+      const std::unique_ptr<decoder::VideoFrameSource> opened = open_video(url, o.video, &stop);
+      decoder::VideoFrameSource& source = *opened;
       {
         // Frames too large for the context: a usage error before anything is decoded.
         std::vector<std::int64_t> label_pts = {seconds_to_ns_checked(o.video.start_s, "--start")};

@@ -33,7 +33,14 @@ ScopedStopSignals::~ScopedStopSignals() {
   std::signal(SIGTERM, SIG_DFL);
 }
 
-core::RunInfo file_run_info(const std::string& name, const FileFrameSource& source,
+std::unique_ptr<decoder::VideoFrameSource> open_video(const std::string& url,
+                                                      const VideoOptions& video,
+                                                      const core::StopFlag* stop) {
+  return std::make_unique<decoder::VideoFrameSource>(url, video.source(), video.sampling(),
+                                                     video.sizing(), stop);
+}
+
+core::RunInfo file_run_info(const std::string& name, const decoder::VideoFrameSource& source,
                             const std::string& model_name) {
   core::RunInfo info;
   info.video = name;

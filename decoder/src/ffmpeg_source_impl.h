@@ -14,6 +14,9 @@
 
 namespace framescribe::decoder {
 
+// Nanoseconds as an FFmpeg time base (every pts leaves the decoder in ns).
+inline constexpr AVRational kNsTimeBase{1, 1'000'000'000};
+
 // An AVIOContext opened with avio_open2 (closed with avio_closep, which also frees its buffer).
 struct AvIoOpenedDeleter {
   void operator()(AVIOContext* io) const noexcept { avio_closep(&io); }

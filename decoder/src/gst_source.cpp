@@ -2,11 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -18,6 +16,7 @@
 #include "framescribe/core/log.h"
 #include "framescribe/core/source_name.h"
 #include "gst_ptr.h"
+#include "gst_url.h"
 
 namespace framescribe::decoder {
 namespace {
@@ -33,69 +32,6 @@ std::int64_t wall_now_ns() {
 std::int64_t mono_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Mono::now().time_since_epoch())
       .count();
-}
-
-// What a URL carries that must never reach a message: its user-info ("user:password"), the
-// password alone, every query value and the fragment (GStreamer's error texts may quote the URI
-// in pieces). Longest first, so a value inside another is not replaced half.
-std::vector<std::string> secrets_of(const std::string& url) {
-  std::vector<std::string> out;
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return out;
-  const auto start = scheme + 3;
-  const auto end = url.find_first_of("/?#", start);
-  const auto at = url.rfind('@', end == std::string::npos ? url.size() : end);
-  if (at != std::string::npos && at > start) {
-    const std::string info = url.substr(start, at - start);
-    out.push_back(info);
-    if (const auto colon = info.find(':'); colon != std::string::npos && colon + 1 < info.size())
-      out.push_back(info.substr(colon + 1));
-  }
-  const auto hash = url.find('#', start);
-  if (hash != std::string::npos && url.size() - hash - 1 >= 4) out.push_back(url.substr(hash + 1));
-  const auto q = url.find('?', start);
-  if (q != std::string::npos && (hash == std::string::npos || q < hash)) {
-    const std::string query =
-        url.substr(q + 1, (hash == std::string::npos ? url.size() : hash) - q - 1);
-    std::size_t p = 0;
-    while (p <= query.size()) {
-      const auto amp = std::min(query.find_first_of("&;", p), query.size());
-      const std::string pair = query.substr(p, amp - p);
-      const auto eq = pair.find('=');
-      // The value, or a bare parameter ("?abcdef"), as core::redact_source hides them. Values
-      // of a few characters (ch=1) would blank every digit of a message; they are no secret.
-      const std::string value = eq == std::string::npos ? pair : pair.substr(eq + 1);
-      if (value.size() >= 4) out.push_back(value);
-      p = amp + 1;
-    }
-  }
-  std::sort(out.begin(), out.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  return out;
-}
-
-// Lower-case scheme of a URI ("" for none).
-std::string scheme_of(const char* uri) {
-  if (uri == nullptr) return {};
-  GCharPtr p(gst_uri_get_protocol(uri));
-  if (!p) return {};
-  std::string s = p.get();
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// Schemes whose sources read from the network. A stream opened with one of these may only ever
-// read from the network: content it downloads (an HLS or DASH playlist, a redirect) names
-// further URIs, and GStreamer opens each with whatever element handles its scheme: filesrc for
-// file://, so a remote playlist could otherwise play the monitor's own disk into the snapshots,
-// the status page and the descriptions.
-bool network_scheme(const std::string& scheme) {
-  static constexpr const char* kNetwork[] = {
-      "http",  "https", "rtsp", "rtsps", "rtspt", "rtspu", "rtsph", "rtspv", "rtmp", "rtmps",
-      "rtmpt", "srt",   "udp",  "rtp",   "tcp",   "mms",   "mmsh",  "mmst",  "mmsu"};
-  for (const char* n : kNetwork)
-    if (scheme == n) return true;
-  return false;
 }
 
 // Seconds from 1900 (NTP era 0) to 1970 (Unix).
@@ -131,7 +67,7 @@ struct GstLiveSource::Impl {
 
   mutable std::mutex mu;
   std::condition_variable cv;  // queue and stop
-  std::deque<LiveItem> queue;
+  std::deque<core::LiveItem> queue;
   std::size_t queued_frames = 0;
   GstSourceStats stats;
   std::atomic<bool> stop{false};
@@ -142,7 +78,7 @@ struct GstLiveSource::Impl {
   std::int64_t last_pts_out = core::kNoTimestamp;
   std::int64_t last_frame_mono_ns = 0;
   bool outage_open = false;
-  StreamGap outage;
+  core::StreamGap outage;
   std::int64_t next_index = 0;
   std::atomic<std::int64_t> last_frame_mono{0};  // for the watchdog
 
@@ -161,12 +97,12 @@ struct GstLiveSource::Impl {
     return text;
   }
 
-  void push_item(LiveItem item) {
+  void push_item(core::LiveItem item) {
     // Called under mu.
     if (item.frame) {
       while (queued_frames >= opt.queue_frames) {
         auto it = std::find_if(queue.begin(), queue.end(),
-                               [](const LiveItem& i) { return i.frame.has_value(); });
+                               [](const core::LiveItem& i) { return i.frame.has_value(); });
         if (it == queue.end()) break;
         queue.erase(it);
         --queued_frames;
@@ -233,7 +169,7 @@ struct GstLiveSource::Impl {
         FS_LOG_WARN(name << ": stream back after "
                          << core::ns_to_seconds(outage.end_wall_ns - outage.start_wall_ns) << " s ("
                          << outage.reason << ")");
-        push_item(LiveItem{std::nullopt, outage});
+        push_item(core::LiveItem{std::nullopt, outage});
       }
       last_pts_out = out;
       last_frame_mono_ns = mono;
@@ -249,7 +185,7 @@ struct GstLiveSource::Impl {
       stats.height_px = h;
       stats.last_frame_wall_ns = local_wall;
       stats.ntp_clock = ntp;
-      push_item(LiveItem{std::move(f), std::nullopt});
+      push_item(core::LiveItem{std::move(f), std::nullopt});
     }
     last_frame_mono.store(mono);
     cv.notify_all();
@@ -508,7 +444,7 @@ struct GstLiveSource::Impl {
           stats.connected = false;
           if (!outage_open) {
             outage_open = true;
-            outage = StreamGap{};
+            outage = core::StreamGap{};
             outage.start_wall_ns = stats.last_frame_wall_ns;
             outage.start_pts_ns = last_pts_out;
             outage.reason = why;
@@ -553,13 +489,21 @@ GstLiveSource::~GstLiveSource() {
   impl_->teardown();
 }
 
-std::optional<LiveItem> GstLiveSource::next(std::chrono::milliseconds timeout) {
+std::optional<core::LiveItem> GstLiveSource::next(std::chrono::milliseconds timeout) {
   Impl& m = *impl_;
   std::unique_lock lock(m.mu);
   m.cv.wait_for(lock, timeout, [&] { return m.stop.load() || !m.queue.empty() || m.stats.ended; });
   if (m.stop.load()) return std::nullopt;
-  if (m.queue.empty()) return m.stats.ended ? std::nullopt : std::optional<LiveItem>(LiveItem{});
-  LiveItem item = std::move(m.queue.front());
+  if (m.queue.empty()) {
+    if (!m.stats.ended) return core::LiveItem{};
+    // A local file that gave no frame: not a video GStreamer can decode. An error, so a live
+    // job ends as failed (sinks aborted) and the command exits 1.
+    FS_CHECK(!m.stats.failed, kInvalidArgument,
+             m.name << ": cannot play it as a video (" << m.stats.last_error
+                    << "); give a video file or a stream URL");
+    return std::nullopt;
+  }
+  core::LiveItem item = std::move(m.queue.front());
   m.queue.pop_front();
   if (item.frame) {
     --m.queued_frames;
@@ -568,30 +512,6 @@ std::optional<LiveItem> GstLiveSource::next(std::chrono::milliseconds timeout) {
   lock.unlock();
   m.cv.notify_all();  // room in the queue for a file's waiting streaming thread
   return item;
-}
-
-std::string live_local_file(const std::string& url) {
-  if (url.empty()) return {};
-  if (!gst_uri_is_valid(url.c_str())) return url;  // a path
-  if (scheme_of(url.c_str()) != "file") return {};
-  GError* err = nullptr;
-  GCharPtr path(g_filename_from_uri(url.c_str(), nullptr, &err));
-  GErrorPtr owned(err);
-  FS_CHECK(path != nullptr, kInvalidArgument,
-           core::redact_source(url) << ": not a valid file:// URL (write file:///absolute/path)");
-  return path.get();
-}
-
-void check_live_input(const std::string& url) {
-  const std::string path = live_local_file(url);
-  if (path.empty()) return;
-  std::error_code ec;
-  const auto st = std::filesystem::status(path, ec);
-  FS_CHECK(std::filesystem::exists(st), kNotFound,
-           path << ": no such file (check the path; a camera is given by its URL, e.g. "
-                   "rtsp://host/stream)");
-  FS_CHECK(std::filesystem::is_regular_file(st), kInvalidArgument,
-           path << ": not a regular file (a video file, or a stream URL such as rtsp://)");
 }
 
 void GstLiveSource::request_stop() {

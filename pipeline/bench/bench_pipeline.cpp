@@ -43,7 +43,7 @@ struct Options {
   int window_ms = 1000;
 };
 
-class ClipSource final : public pipeline::FrameSource {
+class ClipSource final : public core::FrameSource {
  public:
   ClipSource(const std::string& clip, const Options& o) {
     decoder::SourceOptions so;

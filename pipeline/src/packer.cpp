@@ -47,6 +47,10 @@ WindowPacker::WindowPacker(PackingOptions options, const PromptCoster& coster)
                                   " exceeds the model's context of " +
                                   std::to_string(coster_.context_tokens()) + " tokens");
   fixed_ = coster_.fixed_tokens();
+  instruction_varies_ = false;
+  for (const std::string& name : template_variables(opt_.prompt_template))
+    instruction_varies_ = instruction_varies_ || name != "video";
+  if (!instruction_varies_) instruction_cost_ = coster_.text_tokens(instruction(0, 0, 0));
   budget_ = context - opt_.answer_reserve_tokens;
   if (budget_ <= fixed_ + opt_.carry_tokens)
     FS_FAIL(kInvalidArgument, "the context (" + std::to_string(context) +
@@ -65,9 +69,20 @@ std::string WindowPacker::instruction(std::int64_t first_pts_ns, std::int64_t la
   return expand_template(opt_.prompt_template, vars);
 }
 
+std::int64_t WindowPacker::instruction_tokens(std::int64_t first_pts, std::int64_t last_pts,
+                                              std::int64_t n) const {
+  if (!instruction_varies_) return instruction_cost_;
+  for (const CostMemo& m : memo_)
+    if (m.tokens >= 0 && m.first == first_pts && m.last == last_pts && m.n == n) return m.tokens;
+  const std::int64_t tokens = coster_.text_tokens(instruction(first_pts, last_pts, n));
+  memo_[memo_next_] = CostMemo{first_pts, last_pts, n, tokens};
+  memo_next_ = (memo_next_ + 1) % memo_.size();
+  return tokens;
+}
+
 std::int64_t WindowPacker::prompt_tokens_with(std::int64_t frames_cost, std::int64_t first_pts,
                                               std::int64_t last_pts, std::int64_t n) const {
-  return fixed_ + frames_cost + coster_.text_tokens(instruction(first_pts, last_pts, n));
+  return fixed_ + frames_cost + instruction_tokens(first_pts, last_pts, n);
 }
 
 bool WindowPacker::fits(const std::deque<Pending>& frames, const Pending& extra) const {
@@ -98,8 +113,9 @@ WindowPlan WindowPacker::close(std::int64_t end_ns, std::int64_t release_count) 
     cost += p.cost;
   }
   const std::int64_t n = static_cast<std::int64_t>(pending_.size());
-  w.instruction = instruction(w.start_ns, pending_.back().frame.frame.pts_ns, n);
-  w.planned_tokens = fixed_ + cost + coster_.text_tokens(w.instruction);
+  const std::int64_t last = pending_.back().frame.frame.pts_ns;
+  w.instruction = instruction(w.start_ns, last, n);
+  w.planned_tokens = fixed_ + cost + instruction_tokens(w.start_ns, last, n);
   w.carry_budget = opt_.carry_tokens;
   w.release_count = release_count;
   FS_ASSERT(w.planned_tokens + w.carry_budget <= budget_);
@@ -176,6 +192,17 @@ std::int64_t WindowPacker::abandon() {
   pending_.clear();
   pending_cost_ = 0;
   return never;
+}
+
+std::optional<WindowPlan> WindowPacker::pack(std::span<const PreparedFrame> frames,
+                                             std::int64_t end_ns) {
+  (void)abandon();
+  last_pts_ = core::kNoTimestamp;
+  interval_sum_ns_ = intervals_ = 0;
+  // A window closed early (the frames did not all fit) is dropped: the last one holds the
+  // newest frames that fit.
+  for (const PreparedFrame& f : frames) (void)push(f);
+  return finish(end_ns);
 }
 
 }  // namespace framescribe::pipeline

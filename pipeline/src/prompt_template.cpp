@@ -131,6 +131,18 @@ void check_template(std::string_view tmpl, std::span<const std::string_view> all
       });
 }
 
+std::vector<std::string> template_variables(std::string_view tmpl) {
+  std::vector<std::string> names;
+  walk(
+      tmpl, [](std::string_view) {},
+      [&](std::string_view name, Position) {
+        for (const std::string& n : names)
+          if (n == name) return;
+        names.emplace_back(name);
+      });
+  return names;
+}
+
 TemplateVars window_prompt_vars(std::string_view video, std::int64_t start_ns, std::int64_t end_ns,
                                 std::int64_t n_frames) {
   TemplateVars vars = summary_prompt_vars(video, start_ns, end_ns);

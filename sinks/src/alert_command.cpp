@@ -30,7 +30,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // The monitor's environment with the FS_ALERT_* variables set (replacing any inherited ones).
-std::vector<std::string> child_environment(const AlertRecord& a) {
+std::vector<std::string> child_environment(const core::Alert& a) {
   const std::pair<const char*, std::string> vars[] = {{"FS_ALERT_STREAM", a.stream},
                                                       {"FS_ALERT_RULE", a.rule},
                                                       {"FS_ALERT_SCORE", std::to_string(a.score)},
@@ -59,7 +59,7 @@ class AlertCommand final : public AlertDelivery {
   }
   std::string_view name() const override { return "command"; }
 
-  bool deliver(const AlertRecord& a) override {
+  bool deliver(const core::Alert& a) override {
     const std::string body = alert_json(a) + "\n";
     int in[2];
     if (::pipe2(in, O_CLOEXEC) != 0) return fail("cannot create a pipe: " + errno_text());

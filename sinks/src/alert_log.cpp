@@ -40,7 +40,7 @@ class AlertLog final : public AlertDelivery {
     if (f_) std::fclose(f_);
   }
   std::string_view name() const override { return "alert log"; }
-  bool deliver(const AlertRecord& a) override {
+  bool deliver(const core::Alert& a) override {
     const std::string line = alert_json(a) + "\n";
     if (std::fwrite(line.data(), 1, line.size(), f_) != line.size() || std::fflush(f_) != 0) {
       ++failures_;
@@ -57,7 +57,7 @@ class AlertLog final : public AlertDelivery {
 
 }  // namespace
 
-std::string alert_json(const AlertRecord& a) {
+std::string alert_json(const core::Alert& a) {
   nlohmann::ordered_json j;
   j["type"] = "alert";
   j["stream"] = a.stream;

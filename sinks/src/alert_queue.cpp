@@ -18,7 +18,7 @@ struct QueuedDelivery::State {
   std::mutex mu;
   std::condition_variable cv;       // work or closing
   std::condition_variable idle_cv;  // queue empty and nothing in flight
-  std::deque<AlertRecord> queue;
+  std::deque<core::Alert> queue;
   bool in_flight = false;
   bool closing = false;
   std::chrono::steady_clock::time_point drain_deadline;
@@ -27,7 +27,7 @@ struct QueuedDelivery::State {
 
   void run() {
     for (;;) {
-      AlertRecord r;
+      core::Alert r;
       {
         std::unique_lock lock(mu);
         cv.wait(lock, [&] { return !queue.empty() || closing; });
@@ -84,7 +84,7 @@ std::string_view QueuedDelivery::name() const {
   return s_->inner->name();
 }
 
-bool QueuedDelivery::deliver(const AlertRecord& alert) {
+bool QueuedDelivery::deliver(const core::Alert& alert) {
   std::int64_t dropped = 0;
   {
     std::lock_guard lock(s_->mu);

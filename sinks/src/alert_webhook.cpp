@@ -34,7 +34,7 @@ class Webhook final : public AlertDelivery {
     curl_global_init(CURL_GLOBAL_DEFAULT);
   }
   std::string_view name() const override { return "webhook"; }
-  bool deliver(const AlertRecord& a) override {
+  bool deliver(const core::Alert& a) override {
     const std::string body = alert_json(a);
     long wait_ms = 200;
     for (int attempt = 0; attempt <= opt_.retries; ++attempt) {

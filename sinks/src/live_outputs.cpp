@@ -75,35 +75,35 @@ void StreamOutputs::window(const std::string& stream, const core::WindowResult& 
                           {"text", w.answer}});
 }
 
-void StreamOutputs::gap(const std::string& stream, std::int64_t start_wall_ns,
-                        std::int64_t end_wall_ns, const std::string& reason) {
-  const double seconds = core::ns_to_seconds(end_wall_ns - start_wall_ns);
-  board_.add_gap(index_, HistoryItem{end_wall_ns, reason, seconds});
+void StreamOutputs::gap(const std::string& stream, const core::StreamGap& g) {
+  const double seconds = core::ns_to_seconds(g.end_wall_ns - g.start_wall_ns);
+  board_.add_gap(index_, HistoryItem{g.end_wall_ns, g.reason, seconds});
   if (gaps_)
     gaps_->write({{"type", "gap"},
                   {"stream", stream},
-                  {"start", iso_utc(start_wall_ns)},
-                  {"end", iso_utc(end_wall_ns)},
-                  {"start_wall_clock_ns", start_wall_ns},
-                  {"end_wall_clock_ns", end_wall_ns},
+                  {"start", iso_utc(g.start_wall_ns)},
+                  {"end", iso_utc(g.end_wall_ns)},
+                  {"start_wall_clock_ns", g.start_wall_ns},
+                  {"end_wall_clock_ns", g.end_wall_ns},
                   {"seconds", seconds},
-                  {"reason", reason}});
+                  {"reason", g.reason}});
 }
 
-void StreamOutputs::alert(AlertRecord r, const core::Image* snapshot) {
+void StreamOutputs::alert(core::Alert a) {
   try {
-    if (snapshot != nullptr && !snapshots_.empty())
-      r.snapshot_path =
-          write_snapshot_jpeg(*snapshot, snapshots_ / (stem_ + "-" + rule_file_part(r.rule) + "-" +
-                                                       std::to_string(r.window_id) + ".jpg"));
+    if (a.snapshot && !snapshots_.empty())
+      a.snapshot_path = write_snapshot_jpeg(
+          *a.snapshot, snapshots_ / (stem_ + "-" + rule_file_part(a.rule) + "-" +
+                                     std::to_string(a.window_id) + ".jpg"));
   } catch (const Error& e) {
-    FS_LOG_WARN(r.stream << ": snapshot: " << e.what());
+    FS_LOG_WARN(a.stream << ": snapshot: " << e.what());
   }
+  a.snapshot.reset();  // the deliveries name the file; queued alerts hold no pixels
   char score[32];
-  std::snprintf(score, sizeof score, "%.3f", r.score);
-  board_.add_alert(index_, iso_utc(r.wall_clock_ns) + " " + r.rule + " (" + score + ")");
-  FS_LOG_WARN(r.stream << ": ALERT " << r.rule << " score " << score);
-  for (AlertDelivery* d : deliveries_) d->deliver(r);
+  std::snprintf(score, sizeof score, "%.3f", a.score);
+  board_.add_alert(index_, iso_utc(a.wall_clock_ns) + " " + a.rule + " (" + score + ")");
+  FS_LOG_WARN(a.stream << ": ALERT " << a.rule << " score " << score);
+  for (AlertDelivery* d : deliveries_) d->deliver(a);
 }
 
 }  // namespace framescribe::sinks

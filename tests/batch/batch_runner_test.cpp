@@ -103,7 +103,7 @@ struct Fixture {
       }
       if (v.stem == "broken") FS_FAIL(kNotFound, v.input << ": cannot open");
       info.video = v.input;
-      return std::unique_ptr<pipeline::FrameSource>(
+      return std::unique_ptr<core::FrameSource>(
           std::make_unique<testing::ListSource>(6, kInterval));
     };
     h.sinks = [&index](const BatchVideo& v) {

@@ -31,8 +31,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-AlertRecord sample_alert() {
-  AlertRecord a;
+core::Alert sample_alert() {
+  core::Alert a;
   a.stream = "rtsp://cam1/live";
   a.rule = "person";
   a.question = "Is there a person?";
@@ -243,7 +243,7 @@ TEST(AlertCommand, InheritsOnlyStdinStdoutAndStderr) {
 class Recorder final : public AlertDelivery {
  public:
   std::string_view name() const override { return "recorder"; }
-  bool deliver(const AlertRecord& a) override {
+  bool deliver(const core::Alert& a) override {
     std::lock_guard lock(mu);
     got.push_back(a.window_id);
     return true;
@@ -257,7 +257,7 @@ TEST(QueuedDelivery, ASlowCommandHoldsUpNeitherTheCallerNorOtherDeliveries) {
   Recorder* recorder = recorder_owned.get();
   QueuedDelivery slow(make_alert_command("sleep 30", /*timeout_s=*/1.0));
   QueuedDelivery fast(std::move(recorder_owned));
-  AlertRecord a = sample_alert();
+  core::Alert a = sample_alert();
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < 3; ++i) {
     a.window_id = i;

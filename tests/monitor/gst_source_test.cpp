@@ -73,7 +73,7 @@ TEST(GstLiveSource, ReconnectsAfterTenRandomKills) {
 
   std::mutex mu;
   std::vector<std::int64_t> frame_wall;  // local receipt time of every frame
-  std::vector<StreamGap> gaps;
+  std::vector<core::StreamGap> gaps;
   std::int64_t last_pts = core::kNoTimestamp;
   bool pts_monotonic = true;
   std::atomic<bool> done{false};
@@ -138,7 +138,7 @@ TEST(GstLiveSource, ReconnectsAfterTenRandomKills) {
   EXPECT_TRUE(pts_monotonic);
   ASSERT_EQ(gaps.size(), 10u);
   for (std::size_t k = 0; k < gaps.size(); ++k) {
-    const StreamGap& g = gaps[k];
+    const core::StreamGap& g = gaps[k];
     // Starts at the last frame before the kill (10 fps: within a second of it). Frames already
     // in flight (in the client's jitter buffer and decoder) may still arrive just after the
     // server's stop() returned: a CI run saw one 0.4 ms after it, so allow half a second.

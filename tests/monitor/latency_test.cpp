@@ -33,23 +33,6 @@ constexpr double kEngineS = 3.0 * kEveryS;  // 3x slower than real time
 constexpr std::size_t kPending = 1;
 constexpr double kBoundS = kEveryS + (kPending + 1) * kEngineS + 1.0;
 
-class Adapter final : public LiveFrameSource {
- public:
-  explicit Adapter(decoder::GstLiveSource& s) : s_(s) {}
-  std::optional<Item> next(std::chrono::milliseconds timeout) override {
-    auto i = s_.next(timeout);
-    if (!i) return std::nullopt;
-    Item out;
-    out.frame = std::move(i->frame);
-    if (i->gap) out.gap = LiveGap{i->gap->start_wall_ns, i->gap->end_wall_ns, 0, 0, i->gap->reason};
-    return out;
-  }
-  void request_stop() override { s_.request_stop(); }
-
- private:
-  decoder::GstLiveSource& s_;
-};
-
 class SlowEngine final : public WindowEngine {
  public:
   SlowEngine() : coster_(1'000'000) {}
@@ -82,7 +65,6 @@ FS_EXPANDED_TEST(LiveLatency, FS_LATENCY_TEST) {
   so.url = server.url();
   so.sizing.longest_edge_px = 64;
   decoder::GstLiveSource src(so);
-  Adapter adapter(src);
   SlowEngine engine;
   LiveOptions o;
   o.every_ns = static_cast<std::int64_t>(kEveryS * 1e9);
@@ -95,7 +77,7 @@ FS_EXPANDED_TEST(LiveLatency, FS_LATENCY_TEST) {
     std::this_thread::sleep_for(std::chrono::seconds(FS_LATENCY_SECONDS));
     stop.request(core::StopFlag::kFinishWindow);
   });
-  job.run(adapter, {}, stop);
+  job.run(src, {}, stop);
   stopper.join();
   const LiveStats st = job.stats();
   const double mean =

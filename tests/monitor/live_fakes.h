@@ -14,19 +14,19 @@
 
 namespace framescribe::testing {
 
-class ScriptedLiveSource final : public pipeline::LiveFrameSource {
+class ScriptedLiveSource final : public core::LiveFrameSource {
  public:
   // n frames, pts 0, step, 2*step, ...; `real_delay` between them; a gap before frame gap_at.
   ScriptedLiveSource(int n, std::int64_t step_ns, std::chrono::microseconds real_delay = {},
                      int gap_at = -1)
       : n_(n), step_ns_(step_ns), delay_(real_delay), gap_at_(gap_at) {}
-  std::optional<Item> next(std::chrono::milliseconds) override {
+  std::optional<core::LiveItem> next(std::chrono::milliseconds) override {
     if (i_ >= n_) return std::nullopt;
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
-    Item item;
+    core::LiveItem item;
     if (i_ == gap_at_ && !gap_sent_) {
       gap_sent_ = true;
-      item.gap = pipeline::LiveGap{1, 2, (i_ - 1) * step_ns_, i_ * step_ns_, "test outage"};
+      item.gap = core::StreamGap{1, 2, (i_ - 1) * step_ns_, i_ * step_ns_, "test outage"};
       return item;
     }
     core::Frame f;
@@ -106,11 +106,11 @@ class RecordingObserver final : public pipeline::LiveObserver {
     wall_clocks.push_back(wall_clock_ns);
     newest_pts.push_back(w.frame_pts_ns.empty() ? -1 : w.frame_pts_ns.back());
   }
-  void on_alert(const pipeline::LiveAlert& a) override {
+  void on_alert(const core::Alert& a) override {
     std::lock_guard lock(mu);
     alerts.push_back(a);
   }
-  void on_gap(const std::string&, const pipeline::LiveGap& g) override {
+  void on_gap(const std::string&, const core::StreamGap& g) override {
     std::lock_guard lock(mu);
     gaps.push_back(g);
   }
@@ -118,8 +118,8 @@ class RecordingObserver final : public pipeline::LiveObserver {
   std::vector<std::int64_t> windows;
   std::vector<double> latencies;
   std::vector<std::int64_t> wall_clocks, newest_pts;  // per window: its newest frame's
-  std::vector<pipeline::LiveAlert> alerts;
-  std::vector<pipeline::LiveGap> gaps;
+  std::vector<core::Alert> alerts;
+  std::vector<core::StreamGap> gaps;
 };
 
 }  // namespace framescribe::testing

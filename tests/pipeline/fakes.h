@@ -17,6 +17,7 @@
 
 #include "framescribe/core/error.h"
 #include "framescribe/core/event.h"
+#include "framescribe/core/frame_source.h"
 #include "framescribe/core/image.h"
 #include "framescribe/core/sink.h"
 #include "framescribe/pipeline/interfaces.h"
@@ -46,7 +47,7 @@ class FakeCoster final : public pipeline::PromptCoster {
 };
 
 // n frames of w x h at `interval_ns`; optionally throws at frame `throw_at`.
-class ListSource final : public pipeline::FrameSource {
+class ListSource final : public core::FrameSource {
  public:
   ListSource(std::int64_t n, std::int64_t interval_ns, int w = 32, int h = 32)
       : n_(n), interval_ns_(interval_ns), w_(w), h_(h) {}

@@ -1,6 +1,7 @@
 // Window packing: budgets, limits and overlap computed by hand for small frames (unit).
 #include <gtest/gtest.h>
 
+#include <string_view>
 #include <vector>
 
 #include "framescribe/core/error.h"
@@ -152,6 +153,75 @@ TEST(Packer, DefaultInstructionNamesTheFramesAndTimes) {
   EXPECT_EQ(p.instruction(65 * kSec, 125 * kSec + kSec / 2, 7).substr(0, 60),
             std::string("These are 7 frames of the video cam.mp4, from 01:05.0 to 02:05.5. Each")
                 .substr(0, 60));
+}
+
+// Counts the instruction costings (every text that is not a frame label).
+class CountingCoster final : public pipeline::PromptCoster {
+ public:
+  explicit CountingCoster(std::int64_t context) : inner_(context) {}
+  std::int64_t text_tokens(std::string_view text) const override {
+    if (text.empty() || text.front() != '[') ++instruction_costings;
+    return inner_.text_tokens(text);
+  }
+  std::int64_t image_tokens(int w, int h) const override { return inner_.image_tokens(w, h); }
+  std::int64_t fixed_tokens() const override { return inner_.fixed_tokens(); }
+  std::int64_t context_tokens() const override { return inner_.context_tokens(); }
+  mutable int instruction_costings = 0;
+
+ private:
+  FakeCoster inner_;
+};
+
+TEST(Packer, AnInstructionWithoutWindowVariablesIsCostedOnce) {
+  CountingCoster c(1000);
+  pipeline::PackingOptions o = small(100);
+  o.prompt_template = "Say {video}";  // "Say v" = 5 bytes: 3 + 5 + 15k <= 90 -> k = 5
+  o.video_name = "v";
+  pipeline::WindowPacker p(o, c);
+  const auto ws = pack_all(p, 12, kSec);
+  EXPECT_EQ(c.instruction_costings, 1);
+  ASSERT_EQ(ws.size(), 3u);
+  EXPECT_EQ(ws[0].frames.size(), 5u);
+  EXPECT_EQ(ws[0].instruction, "Say v");
+  EXPECT_EQ(ws[0].planned_tokens, 3 + 5 * 15 + 5);
+  EXPECT_EQ(ws[2].planned_tokens, 3 + 2 * 15 + 5);
+}
+
+TEST(Packer, APerWindowInstructionIsNotCostedAgainWhenTheWindowCloses) {
+  // Each push asks for at most two instructions (the frame alone, the frame with the pending
+  // ones; the first push asks for the same one twice); closing a window asks for none.
+  CountingCoster c(1000);
+  pipeline::WindowPacker p(small(100), c);
+  const auto ws = pack_all(p, 12, kSec);
+  EXPECT_EQ(c.instruction_costings, 2 * 12 - 1);
+  ASSERT_EQ(ws.size(), 3u);  // the same windows as FillsTheBudgetExactly
+  EXPECT_EQ(ws[0].planned_tokens, 3 + 5 * 15 + 3);
+  EXPECT_EQ(ws[2].planned_tokens, 3 + 2 * 15 + 3);
+}
+
+TEST(Packer, PackLaysOutExactlyTheFramesGiven) {
+  FakeCoster c(1000);
+  pipeline::WindowPacker p(small(100), c);
+  (void)p.push(frame(0, 9 * kSec));  // pending, and later than the frames below: dropped
+  std::vector<pipeline::PreparedFrame> frames;
+  for (int i = 0; i < 4; ++i) frames.push_back(frame(i, i * kSec));
+  auto w = p.pack(frames, 4 * kSec);
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(w->frames.size(), 4u);
+  EXPECT_EQ(w->start_ns, 0);
+  EXPECT_EQ(w->end_ns, 4 * kSec);
+  EXPECT_EQ(w->instruction, "N=4");
+  EXPECT_EQ(w->planned_tokens, 3 + 4 * 15 + 3);
+  // Seven frames do not fit (five do): the oldest are left out, as a packer closing early would.
+  for (int i = 4; i < 7; ++i) frames.push_back(frame(i, i * kSec));
+  // The next window may repeat frames of the last one.
+  w = p.pack(frames, 7 * kSec);
+  ASSERT_TRUE(w.has_value());
+  ASSERT_EQ(w->frames.size(), 2u);
+  EXPECT_EQ(w->frames.front().frame.pts_ns, 5 * kSec);
+  EXPECT_EQ(w->frames.back().frame.pts_ns, 6 * kSec);
+  EXPECT_FALSE(p.pack({}, kSec).has_value());
+  EXPECT_EQ(p.pending(), 0);
 }
 
 }  // namespace

@@ -196,7 +196,7 @@ BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
         state.mark_running(v.identity, v.job, shown);
         remove_stale_temporaries(v);
         core::RunInfo info;
-        std::unique_ptr<FrameSource> source = hooks.open(v, stop, info);
+        std::unique_ptr<core::FrameSource> source = hooks.open(v, stop, info);
         {
           std::lock_guard lock(mu);
           if (info.duration_ns != core::kNoTimestamp && info.duration_ns > 0) {

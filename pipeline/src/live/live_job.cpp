@@ -11,6 +11,7 @@
 #include "framescribe/core/log.h"
 #include "framescribe/pipeline/events.h"
 #include "framescribe/pipeline/packer.h"
+#include "window_result.h"
 
 namespace framescribe::pipeline {
 namespace {
@@ -100,7 +101,8 @@ std::vector<const Sampled*> thin(const std::deque<Sampled>& ring, std::int64_t m
 
 }  // namespace
 
-void LiveJob::run(LiveFrameSource& source, const core::RunInfo& info, const core::StopFlag& stop) {
+void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
+                  const core::StopFlag& stop) {
   State& s = *s_;
   for (core::EventSink* sink : s.sinks) sink->begin(info);
   const std::int64_t t0 = mono_now_ns();
@@ -142,7 +144,7 @@ void LiveJob::run(LiveFrameSource& source, const core::RunInfo& info, const core
           }
           if (probs.empty()) continue;
           if (auto fired = t.observe(probs[0], p.plan.end_ns)) {
-            LiveAlert a;
+            core::Alert a;
             a.stream = stream_;
             a.rule = t.rule().name;
             a.question = t.rule().question;
@@ -161,21 +163,12 @@ void LiveJob::run(LiveFrameSource& source, const core::RunInfo& info, const core
           }
         }
         if (stop.level() >= core::StopFlag::kAbandon) continue;
+        const auto t = std::chrono::steady_clock::now();
         const WindowAnswer ans = s.describe.describe(p.plan, {}, stop);
-        core::WindowResult w;
-        w.id = p.plan.id;
-        w.start_ns = p.plan.start_ns;
-        w.end_ns = p.plan.end_ns;
-        for (const PreparedFrame& f : p.plan.frames) {
-          w.frame_pts_ns.push_back(f.frame.pts_ns);
-          w.frames.push_back(f.frame.image);
-        }
-        w.prompt_tokens = ans.prompt_tokens;
-        w.answer_tokens = ans.answer_tokens;
-        w.answer = core::sanitize_text(ans.text);
-        w.prompt_hash = ans.prompt_hash;
-        w.engine_ms = ans.engine_ms;
-        w.events = merger.add(parse_events(w.answer, {w.id, w.start_ns, w.end_ns}));
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+        core::WindowResult w = window_result(p.plan, ans, ms);
+        add_events(w, merger);
         for (core::EventSink* sink : s.sinks) sink->on_window(w);
         const double latency = static_cast<double>(mono_now_ns() - p.captured_mono_ns) * 1e-9;
         {
@@ -205,19 +198,23 @@ void LiveJob::run(LiveFrameSource& source, const core::RunInfo& info, const core
   std::int64_t seq = 0;
   // The ring (its newest frame at `pts`) as a window, queued for the engine.
   std::int64_t last_window_pts = core::kNoTimestamp;
+  // One packer for the job: each window is laid out from the frames chosen for it (thin()
+  // keeps at most max_frames_per_window, so the cap never closes a window early).
+  PackingOptions packing;
+  packing.answer_reserve_tokens = s.opt.answer_reserve_tokens;
+  packing.max_frames_per_window = s.opt.max_frames_per_window;
+  packing.prompt_template = s.opt.prompt;
+  packing.video_name = stream_;
+  WindowPacker packer(packing, s.describe.coster());
   auto make_window = [&](std::int64_t pts) {
     last_window_pts = pts;
     // Lay the window out with the packer (labels, instruction, exact token count).
     const std::vector<const Sampled*> chosen = thin(ring, s.opt.max_frames_per_window);
-    PackingOptions po;
-    po.answer_reserve_tokens = s.opt.answer_reserve_tokens;
-    po.max_frames_per_window = static_cast<std::int64_t>(chosen.size());
-    po.prompt_template = s.opt.prompt;
-    po.video_name = stream_;
-    WindowPacker packer(po, s.describe.coster());
-    for (const Sampled* c : chosen) (void)packer.push(c->frame);
+    std::vector<PreparedFrame> frames;
+    frames.reserve(chosen.size());
+    for (const Sampled* c : chosen) frames.push_back(c->frame);
     std::optional<WindowPlan> plan =
-        packer.finish(pts + std::max<std::int64_t>(s.opt.sample_interval_ns, 1));
+        packer.pack(frames, pts + std::max<std::int64_t>(s.opt.sample_interval_ns, 1));
     if (!plan || plan->frames.empty()) return;
     plan->id = next_id++;
     Pending p;
@@ -246,7 +243,7 @@ void LiveJob::run(LiveFrameSource& source, const core::RunInfo& info, const core
   };
   try {
     while (!stop.stop_requested() && !failed()) {
-      std::optional<LiveFrameSource::Item> item = source.next(std::chrono::milliseconds(200));
+      std::optional<core::LiveItem> item = source.next(std::chrono::milliseconds(200));
       if (!item) {
         // The source ended (a file played out; a live source ends only when stopped): the
         // frames sampled since the last window make one more, so a file shorter than the

@@ -41,7 +41,7 @@ struct WindowResult {
   std::vector<std::shared_ptr<const Image>> frames;  // their pixels (same order), for thumbnails
   std::int64_t prompt_tokens = 0;
   std::int64_t answer_tokens = 0;
-  std::string answer;         // the model's raw answer
+  std::string answer;         // the model's answer, sanitised (sanitize_text): safe to print
   std::string prompt_hash;    // 16 hex digits identifying the prompt (FNV-1a of its token ids)
   std::vector<Event> events;  // parsed, rebased, clamped, de-duplicated against earlier windows
   double engine_ms = 0;       // vision + prefill + decode

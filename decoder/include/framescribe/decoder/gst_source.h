@@ -25,13 +25,13 @@
 // A local file (a path or file:// URI) is played once, never reconnected (a retry would replay
 // it from the start): its end, or an error, ends the source (next() returns nullopt once the
 // frames queued are taken; stats().ended). An error before its first frame (not a video) also
-// sets stats().failed with the reason in last_error. By default its frames come at the pace of
-// their timestamps, as a camera's would (ffmpeg's -re); with realtime false as fast as next()
-// takes them, none dropped (the decoder waits for room in the queue).
-// Threads: next() from one thread; stats() and request_stop() from any thread.
-// Errors: a bad option throws Error(kInvalidArgument) from the constructor, a missing local file
-// Error(kNotFound) (check_live_input); everything at run time on a network stream (connection
-// refused, EOS, decode errors, stalls) is a log line, a counter and a retry.
+// sets stats().failed with the reason in last_error (and next() throws it). By default its frames
+// come at the pace of their timestamps, as a camera's would (ffmpeg's -re); with realtime false as
+// fast as next() takes them, none dropped (the decoder waits for room in the queue). Threads:
+// next() from one thread; stats() and request_stop() from any thread. Errors: a bad option throws
+// Error(kInvalidArgument) from the constructor, a missing local file Error(kNotFound)
+// (check_live_input); everything at run time on a network stream (connection refused, EOS, decode
+// errors, stalls) is a log line, a counter and a retry.
 #pragma once
 
 #include <chrono>
@@ -41,6 +41,7 @@
 #include <string>
 
 #include "framescribe/core/frame.h"
+#include "framescribe/core/frame_source.h"
 #include "framescribe/decoder/output_size.h"
 
 namespace framescribe::decoder {
@@ -59,16 +60,6 @@ struct GstSourceOptions {
 
 void validate(const GstSourceOptions& options);  // throws Error(kInvalidArgument)
 
-// One outage: from the wall-clock time of the last frame before it to that of the first frame
-// after it (UTC ns, local clock).
-struct StreamGap {
-  std::int64_t start_wall_ns = 0;
-  std::int64_t end_wall_ns = 0;
-  std::int64_t start_pts_ns = 0;  // pts of the last frame before, and of the first after
-  std::int64_t end_pts_ns = 0;
-  std::string reason;  // why the stream was lost: "error: ...", "end of stream", "stall"
-};
-
 struct GstSourceStats {
   std::int64_t frames_received = 0;  // decoded frames that reached the appsink callback
   std::int64_t frames_dropped = 0;   // dropped from the full queue (next() too slow)
@@ -84,12 +75,8 @@ struct GstSourceStats {
   bool failed = false;     // it ended before its first frame (not a video?): see last_error
 };
 
-struct LiveItem {
-  std::optional<core::Frame> frame;
-  std::optional<StreamGap> gap;
-};
-
-class GstLiveSource {
+// A core::LiveFrameSource (core/frame_source.h): LiveJob reads it directly.
+class GstLiveSource final : public core::LiveFrameSource {
  public:
   explicit GstLiveSource(GstSourceOptions options);
   ~GstLiveSource();
@@ -97,9 +84,11 @@ class GstLiveSource {
   GstLiveSource& operator=(const GstLiveSource&) = delete;
 
   // Waits up to `timeout` for a frame or a gap. An empty item means nothing arrived in time;
-  // nullopt means the source was stopped.
-  std::optional<LiveItem> next(std::chrono::milliseconds timeout);
-  void request_stop();
+  // nullopt means the source was stopped, or a local file ended. A local file that ended
+  // before its first frame (not a video) throws Error(kInvalidArgument) naming it and the
+  // reason (stats().last_error).
+  std::optional<core::LiveItem> next(std::chrono::milliseconds timeout) override;
+  void request_stop() override;
   GstSourceStats stats() const;
   const std::string& name() const;  // the URL, credentials removed
 

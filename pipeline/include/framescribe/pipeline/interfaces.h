@@ -1,7 +1,8 @@
-// What the pipeline needs from the other modules, as small interfaces: a source of sampled
-// frames, the exact token cost of prompt pieces, and an engine that describes a window. The
-// composition root (apps/) adapts the FFmpeg/GStreamer sources and the Pixtral engine to these;
-// tests use fakes. No media or model library is visible here.
+// What the pipeline needs from the model side, as small interfaces: the exact token cost of
+// prompt pieces, and an engine that describes a window. Frames come through core's source
+// interfaces (core/frame_source.h, implemented by decoder/). The composition root (apps/)
+// adapts the Pixtral engine to these; tests use fakes. No media or model library is visible
+// here.
 //
 //   class MyEngine final : public pipeline::WindowEngine { ... };
 //   pipeline::VideoPipeline p(engine, sinks, options);     // video_pipeline.h
@@ -22,25 +23,6 @@
 #include "framescribe/core/stop.h"
 
 namespace framescribe::pipeline {
-
-// Sampled frames in increasing pts. next() is called from one thread at a time.
-class FrameSource {
- public:
-  virtual ~FrameSource() = default;
-  // The next sampled frame, or nullopt at the end of the input (or after request_stop()).
-  virtual std::optional<core::Frame> next() = 0;
-  // Any thread: makes a blocked next() return soon.
-  virtual void request_stop() {}
-  // Media time at which the input ends (after the last frame), if known.
-  virtual std::int64_t end_ns() const { return core::kNoTimestamp; }
-  // The usual time between two sampled frames (fixed-rate sampling), or 0 if it varies or is
-  // unknown. Sizes the in-flight limit when windows are limited in seconds.
-  virtual std::int64_t interval_ns() const { return 0; }
-  // After next() returned nullopt: why the input ended before its end (a truncated file, a
-  // failed read), or empty when it was read to the end or stopped on request. The run is then
-  // "partial", or failed when not one frame came.
-  virtual std::string incomplete_reason() const { return {}; }
-};
 
 // The exact number of tokens each piece of a window prompt costs. A window prompt is
 //   fixed_tokens() + sum over frames (text_tokens(label) + image_tokens(w, h))

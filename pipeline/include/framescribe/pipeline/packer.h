@@ -24,13 +24,19 @@
 //   new one do not fit, the oldest carried frames are dropped (the overlap shrinks) and counted.
 // - A frame that does not fit even alone is skipped and counted.
 // Labels: "[MM:SS.s]" (core::format_timestamp) before every frame.
+// Costs: each frame's label and image are costed once, when pushed. The instruction is costed
+// once per packer when the template has no per-window variable ({start}, {end}, {n_frames}),
+// else once per distinct (first frame, last frame, count) it is asked for: the last few are
+// remembered, so closing a window reuses the cost its last fit check computed.
 //
 // Not thread-safe: one thread drives a packer.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "framescribe/pipeline/interfaces.h"
@@ -69,6 +75,12 @@ class WindowPacker {
   std::optional<WindowPlan> finish(std::int64_t end_ns);
   // Drops everything pending (a stop); returns how many frames were never in any window.
   std::int64_t abandon();
+  // One window of exactly `frames` (increasing pts) ending at `end_ns`, whatever came before:
+  // the live job's windows, one packer per job. Pending frames are dropped first and the frame
+  // order starts over (the next window may repeat frames). When the frames do not all fit, the
+  // window is the last one this packer would close (the oldest frames are left out); nullopt
+  // when none fits. Ids go on counting; a frame cap below frames.size() closes windows early.
+  std::optional<WindowPlan> pack(std::span<const PreparedFrame> frames, std::int64_t end_ns);
 
   std::int64_t budget_tokens() const { return budget_; }
   std::int64_t pending() const { return static_cast<std::int64_t>(pending_.size()); }
@@ -85,6 +97,8 @@ class WindowPacker {
     std::int64_t cost = 0;
     bool carried = false;  // already in an earlier window
   };
+  std::int64_t instruction_tokens(std::int64_t first_pts, std::int64_t last_pts,
+                                  std::int64_t n) const;
   std::int64_t prompt_tokens_with(std::int64_t frames_cost, std::int64_t first_pts,
                                   std::int64_t last_pts, std::int64_t n) const;
   bool fits(const std::deque<Pending>& frames, const Pending& extra) const;
@@ -100,6 +114,15 @@ class WindowPacker {
   std::int64_t overlap_dropped_ = 0;
   std::int64_t last_pts_ = core::kNoTimestamp;
   std::int64_t interval_sum_ns_ = 0, intervals_ = 0;
+  // The instruction's cost: constant (costed once) unless the template has per-window
+  // variables; then the last few (first, last, n) asked for.
+  bool instruction_varies_ = true;
+  std::int64_t instruction_cost_ = 0;
+  struct CostMemo {
+    std::int64_t first = 0, last = 0, n = 0, tokens = -1;
+  };
+  mutable std::array<CostMemo, 4> memo_{};
+  mutable std::size_t memo_next_ = 0;
 };
 
 }  // namespace framescribe::pipeline

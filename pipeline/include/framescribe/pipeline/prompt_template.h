@@ -25,6 +25,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace framescribe::pipeline {
 
@@ -49,6 +50,10 @@ std::string expand_template(std::string_view tmpl, const TemplateVars& vars);
 
 // Checks a user template against the allowed names without expanding (same errors).
 void check_template(std::string_view tmpl, std::span<const std::string_view> allowed);
+
+// The names of the variables `tmpl` uses, in order of first use (same errors as check_template,
+// without a list of allowed names: any name is returned).
+std::vector<std::string> template_variables(std::string_view tmpl);
 
 // The values of kWindowPromptVariables for one window.
 TemplateVars window_prompt_vars(std::string_view video, std::int64_t start_ns, std::int64_t end_ns,

@@ -25,15 +25,19 @@
 // - After the windows, the summary is made hierarchically (summary.h) when enabled and the run
 //   was complete.
 //
+// The node bodies are named types in pipeline/src/video_nodes.h; run() is their wiring.
+//
 // Threading: run() blocks; the graph runs in its own task arena. Progress callbacks come from
 // graph threads, one at a time.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "framescribe/core/event.h"
+#include "framescribe/core/frame_source.h"
 #include "framescribe/core/sink.h"
 #include "framescribe/core/stop.h"
 #include "framescribe/pipeline/events.h"
@@ -87,6 +91,31 @@ struct FlightPlan {
 FlightPlan plan_flight(const PipelineOptions& options, const PromptCoster& coster,
                        const core::Frame& first, std::int64_t interval_ns = 0);
 
+// The plan of one stream, from its first frame: the in-flight bound (plan_flight) and the
+// packing the pack node uses (options.packing with the window cap of that bound). The one
+// function VideoPipeline::run and the dry run (plan_video) both size a run with.
+struct StreamPlan {
+  PackingOptions packing;
+  FlightPlan flight;
+};
+StreamPlan plan_stream(const PipelineOptions& options, const PromptCoster& coster,
+                       const core::Frame& first, std::int64_t interval_ns = 0);
+
+// The windows a run would make, without an engine (summarize --dry-run): reads the whole
+// source and packs its frames exactly as run() does (plan_stream, then a WindowPacker), calling
+// `on_window` for each window in order (its frames carry no prepared pixels). Memory: one
+// window's frames. Throws what the source or the packer throws.
+struct VideoPlan {
+  std::optional<core::Frame> first;  // the first frame; none: the source gave no frame
+  std::optional<StreamPlan> stream;  // set with `first`
+  std::int64_t budget_tokens = 0;    // the packer's budget (context - answer reserve)
+  std::int64_t frames = 0;           // sampled
+  std::int64_t frames_skipped = 0;   // too large for the context even alone
+};
+VideoPlan plan_video(core::FrameSource& source, const PipelineOptions& options,
+                     const PromptCoster& coster,
+                     const std::function<void(const WindowPlan&)>& on_window);
+
 using ProgressCallback = std::function<void(const PipelineStats&)>;
 
 class VideoPipeline {
@@ -95,7 +124,7 @@ class VideoPipeline {
   VideoPipeline(WindowEngine& engine, std::vector<core::EventSink*> sinks, PipelineOptions options);
   // Runs the whole video: begin, windows, summary, finish. Throws the first fatal error (after
   // finishing the sinks as described above); Error(kCancelled) is never thrown for a stop.
-  RunResult run(FrameSource& source, const core::RunInfo& info, core::StopFlag& stop,
+  RunResult run(core::FrameSource& source, const core::RunInfo& info, core::StopFlag& stop,
                 const ProgressCallback& progress = {});
 
  private:

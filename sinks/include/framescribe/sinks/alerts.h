@@ -2,7 +2,7 @@
 // timeout and retries) and a command (run through /bin/sh with the JSON on its stdin), plus
 // the JPEG snapshot of the frame that fired it.
 //
-//   sinks::AlertRecord a{.stream = "cam1", .rule = "person", .score = 0.93, ...};
+//   core::Alert a{.stream = "cam1", .rule = "person", .score = 0.93, ...};   // core/alert.h
 //   a.snapshot_path = sinks::write_snapshot_jpeg(*frame.image, "out/alerts/cam1-17.jpg");
 //   auto log = sinks::make_alert_log("out/alerts.jsonl");
 //   auto hook = sinks::make_webhook({.url = "http://127.0.0.1:9000/hook"});
@@ -29,29 +29,19 @@
 #include <string_view>
 #include <vector>
 
+#include "framescribe/core/alert.h"
 #include "framescribe/core/image.h"
 
 namespace framescribe::sinks {
 
-struct AlertRecord {
-  std::string stream;  // credentials already removed
-  std::string rule, question;
-  double score = 0;
-  int hits = 0, of = 0;
-  std::int64_t window_id = 0;
-  std::int64_t pts_ns = 0;
-  std::int64_t wall_clock_ns = 0;  // UTC ns
-  std::string snapshot_path;       // empty: none
-};
-
 // One JSON object, no newline: {"type":"alert","stream":...,"time":"ISO 8601 UTC",...}.
-std::string alert_json(const AlertRecord& alert);
+std::string alert_json(const core::Alert& alert);
 
 class AlertDelivery {
  public:
   virtual ~AlertDelivery() = default;
   virtual std::string_view name() const = 0;
-  virtual bool deliver(const AlertRecord& alert) = 0;
+  virtual bool deliver(const core::Alert& alert) = 0;
   std::int64_t failures() const { return failures_; }
 
  protected:
@@ -95,7 +85,7 @@ class QueuedDelivery final : public AlertDelivery {
   QueuedDelivery(const QueuedDelivery&) = delete;
   QueuedDelivery& operator=(const QueuedDelivery&) = delete;
   std::string_view name() const override;
-  bool deliver(const AlertRecord& alert) override;  // thread-safe; false: dropped
+  bool deliver(const core::Alert& alert) override;  // thread-safe; false: dropped
   std::int64_t dropped() const;
   std::int64_t delivered() const;          // delivered successfully by the inner delivery
   std::int64_t delivery_failures() const;  // the inner delivery returned false

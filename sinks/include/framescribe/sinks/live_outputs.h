@@ -4,8 +4,8 @@
 //   JsonLinesFile gaps(out / "gaps.jsonl");                 // appends, flushed per line
 //   StreamOutputs outputs(board, index, stem, &descriptions, &gaps, deliveries, out / "snapshots");
 //   outputs.window(stream, window_result, latency_s, wall_clock_ns);   // from a live job
-//   outputs.gap(stream, gap_start_ns, gap_end_ns, "end of stream");
-//   outputs.alert(record, snapshot_image);
+//   outputs.gap(stream, gap);                                 // a core::StreamGap
+//   outputs.alert(alert);                                     // a core::Alert
 //
 // Ownership: everything borrowed must outlive the StreamOutputs. Threads: JsonLinesFile::write
 // and the StreamOutputs calls from any thread. Deliveries should be QueuedDelivery (thread-safe;
@@ -24,7 +24,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "framescribe/core/alert.h"
 #include "framescribe/core/event.h"
+#include "framescribe/core/frame_source.h"
 #include "framescribe/core/image.h"
 #include "framescribe/sinks/alerts.h"
 #include "framescribe/sinks/status_board.h"
@@ -82,12 +84,12 @@ class StreamOutputs {
   // time of its newest frame (ISO 8601 UTC with milliseconds, and ns since 1970).
   void window(const std::string& stream, const core::WindowResult& w, double latency_s,
               std::int64_t wall_clock_ns);
-  // An outage from `start_wall_ns` to `end_wall_ns` (UTC ns).
-  void gap(const std::string& stream, std::int64_t start_wall_ns, std::int64_t end_wall_ns,
-           const std::string& reason);
-  // Writes the snapshot (when there is one and a snapshots folder), notes the alert on the
-  // board, logs it and hands it to every delivery.
-  void alert(AlertRecord r, const core::Image* snapshot);
+  // An outage (its wall-clock start and end, UTC ns, and why).
+  void gap(const std::string& stream, const core::StreamGap& g);
+  // Writes the snapshot (when there is one and a snapshots folder) and names it in the alert,
+  // notes the alert on the board, logs it and hands it to every delivery (without the pixels:
+  // queued alerts hold none).
+  void alert(core::Alert a);
 
  private:
   MonitorBoard& board_;

@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "framescribe/core/frame_source.h"
 #include "framescribe/core/sink.h"
 #include "framescribe/core/stop.h"
 #include "framescribe/pipeline/batch/plan.h"
@@ -57,7 +58,8 @@ struct VideoSinks {
 struct BatchHooks {
   // Opens a video and fills `info` (video, duration, size, sampling). Throws Error when it
   // cannot be read (the video fails).
-  std::function<std::unique_ptr<FrameSource>(const BatchVideo&, core::StopFlag&, core::RunInfo&)>
+  std::function<std::unique_ptr<core::FrameSource>(const BatchVideo&, core::StopFlag&,
+                                                   core::RunInfo&)>
       open;
   std::function<VideoSinks(const BatchVideo&)> sinks;
   std::function<PipelineOptions(const BatchVideo&)> options;

@@ -6,7 +6,8 @@
 //   pipeline::LiveOptions opt;  opt.every_ns = 10 s;  opt.window_ns = 10 s;
 //   opt.alerts.push_back(rule);                              // alert_rule.h
 //   pipeline::LiveJob job("cam1", *describe_client, alert_client.get(), opt, sinks, &observer);
-//   job.run(source, stop);      // blocks until the source ends or stop is requested
+//   job.run(source, info, stop);  // a core::LiveFrameSource (decoder::GstLiveSource); blocks
+//                                 // until the source ends or stop is requested
 //
 // When the source ends by itself (a file played out; a live source ends only when stopped), the
 // frames sampled since the last window make one last window: a file shorter than the interval
@@ -31,33 +32,15 @@
 #include <string>
 #include <vector>
 
+#include "framescribe/core/alert.h"
 #include "framescribe/core/event.h"
+#include "framescribe/core/frame_source.h"
 #include "framescribe/core/sink.h"
 #include "framescribe/core/stop.h"
 #include "framescribe/pipeline/interfaces.h"
 #include "framescribe/pipeline/live/alert_rule.h"
 
 namespace framescribe::pipeline {
-
-// An outage of a live stream (wall clock, UTC ns; pts of the frames on either side).
-struct LiveGap {
-  std::int64_t start_wall_ns = 0, end_wall_ns = 0;
-  std::int64_t start_pts_ns = 0, end_pts_ns = 0;
-  std::string reason;
-};
-
-// A live stream as the pipeline sees it (apps/ adapts the GStreamer source).
-class LiveFrameSource {
- public:
-  struct Item {
-    std::optional<core::Frame> frame;
-    std::optional<LiveGap> gap;
-  };
-  virtual ~LiveFrameSource() = default;
-  // A frame or a gap; an empty item when nothing came within `timeout`; nullopt at the end.
-  virtual std::optional<Item> next(std::chrono::milliseconds timeout) = 0;
-  virtual void request_stop() {}
-};
 
 struct LiveOptions {
   std::int64_t every_ns = 10'000'000'000;           // a window every N seconds of stream time
@@ -75,15 +58,6 @@ struct LiveOptions {
 };
 
 void validate(const LiveOptions& options);  // throws Error(kInvalidArgument)
-
-struct LiveAlert {
-  std::string stream, rule, question;
-  double score = 0;
-  int hits = 0, of = 0;
-  std::int64_t window_id = 0;
-  std::int64_t pts_ns = 0, wall_clock_ns = 0;   // of the window's newest frame
-  std::shared_ptr<const core::Image> snapshot;  // that frame
-};
 
 struct LiveStats {
   std::int64_t frames_received = 0, frames_sampled = 0;
@@ -108,8 +82,10 @@ class LiveObserver {
                          double latency_s, std::int64_t wall_clock_ns) {
     (void)stream, (void)window, (void)latency_s, (void)wall_clock_ns;
   }
-  virtual void on_alert(const LiveAlert& alert) { (void)alert; }
-  virtual void on_gap(const std::string& stream, const LiveGap& gap) { (void)stream, (void)gap; }
+  virtual void on_alert(const core::Alert& alert) { (void)alert; }
+  virtual void on_gap(const std::string& stream, const core::StreamGap& gap) {
+    (void)stream, (void)gap;
+  }
 };
 
 class LiveJob {
@@ -123,7 +99,7 @@ class LiveJob {
 
   // Sinks get begin(info) first and finish() at the end (kStopped on a stop). Engine errors
   // end the run and are rethrown after the sinks were aborted.
-  void run(LiveFrameSource& source, const core::RunInfo& info, const core::StopFlag& stop);
+  void run(core::LiveFrameSource& source, const core::RunInfo& info, const core::StopFlag& stop);
   LiveStats stats() const;
   const std::string& stream() const { return stream_; }
 

@@ -1,22 +1,22 @@
-#include "file_frame_source.h"
+#include "framescribe/decoder/video_frame_source.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <sstream>
 
-namespace framescribe::apps {
+namespace framescribe::decoder {
 
-FileFrameSource::FileFrameSource(const std::string& url, const VideoOptions& v,
-                                 core::StopFlag& stop) {
-  decoder::SourceOptions so = v.source();
-  so.should_stop = [&stop] { return stop.stop_requested(); };
-  sampling_ = v.sampling();
-  source_ = decoder::FfmpegSource::open(url, so);
-  reader_ = std::make_unique<decoder::SampledReader>(*source_, sampling_, v.sizing());
+VideoFrameSource::VideoFrameSource(const std::string& url, SourceOptions source,
+                                   const SamplingOptions& sampling, const OutputSizing& sizing,
+                                   const core::StopFlag* stop)
+    : sampling_(sampling) {
+  if (stop != nullptr) source.should_stop = [stop] { return stop->stop_requested(); };
+  source_ = FfmpegSource::open(url, source);
+  reader_ = std::make_unique<SampledReader>(*source_, sampling_, sizing);
 }
 
-std::optional<core::Frame> FileFrameSource::next() {
+std::optional<core::Frame> VideoFrameSource::next() {
   std::optional<core::Frame> f = reader_->next();
   if (f) {
     last_pts_ns_ = f->pts_ns;
@@ -26,7 +26,7 @@ std::optional<core::Frame> FileFrameSource::next() {
   return f;
 }
 
-std::int64_t FileFrameSource::end_ns() const {
+std::int64_t VideoFrameSource::end_ns() const {
   const std::int64_t d = source_->info().duration_ns;
   if (at_end_ && stats().ended_early && last_pts_ns_ != core::kNoTimestamp) {
     // A truncated input ends after its last frame, not at the length its header announces: no
@@ -40,8 +40,8 @@ std::int64_t FileFrameSource::end_ns() const {
   return d;
 }
 
-std::string FileFrameSource::incomplete_reason() const {
-  const decoder::SourceStats& s = stats();
+std::string VideoFrameSource::incomplete_reason() const {
+  const SourceStats& s = stats();
   if (!at_end_ || s.stopped) return {};
   if (s.frames_decoded == 0 && s.packets == 0)
     return "no video packet could be read (an mp4 whose index is at its end, read from a source "
@@ -63,15 +63,15 @@ std::string FileFrameSource::incomplete_reason() const {
   return why.str();
 }
 
-std::int64_t FileFrameSource::interval_ns() const {
-  if (sampling_.mode == decoder::SamplingMode::kFixedRate && sampling_.fps > 0)
+std::int64_t VideoFrameSource::interval_ns() const {
+  if (sampling_.mode == SamplingMode::kFixedRate && sampling_.fps > 0)
     return std::llround(1e9 / sampling_.fps);
   const double rate = source_->info().frame_rate;
   if (rate <= 0) return 0;
-  if (sampling_.mode == decoder::SamplingMode::kEveryNth)
+  if (sampling_.mode == SamplingMode::kEveryNth)
     return std::llround(1e9 * static_cast<double>(sampling_.every_n) / rate);
-  if (sampling_.mode == decoder::SamplingMode::kAll) return std::llround(1e9 / rate);
+  if (sampling_.mode == SamplingMode::kAll) return std::llround(1e9 / rate);
   return 0;  // keyframes, scenes: irregular
 }
 
-}  // namespace framescribe::apps
+}  // namespace framescribe::decoder

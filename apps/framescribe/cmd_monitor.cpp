@@ -48,10 +48,7 @@ namespace fs = std::filesystem;
 struct MonitorOptions {
   std::vector<std::string> urls;
   std::string config;  // monitor.yaml: streams with their own windows, prompts and alerts
-  std::string model;
-  EngineChoice engine;
-  int threads = 0;
-  std::int64_t context = 0;
+  ModelRequest req;    // --model, --device, --load-format, --threads, --context
   int max_tokens = 128;
   int max_edge = 512;
   float temperature = 0.0f, top_p = 1.0f;  // greedy by default
@@ -98,13 +95,8 @@ class MonitorObserver final : public pipeline::LiveObserver {
 // and applies what its framescribe.json recommends to the options the user did not give: fps
 // as --sample (1/fps seconds), max_edge, max_tokens. Returns the engine options.
 inference::EngineOptions apply_model_defaults(MonitorOptions& o) {
-  ModelRequest r;
-  r.model = o.model;
-  r.engine = o.engine;
-  r.threads = o.threads;
-  r.context = o.context;
-  const ModelSettings m = resolve_model_settings(r, nullptr, nullptr);
-  o.model = m.dir.string();
+  const ModelSettings m = resolve_model_settings(o.req, nullptr, nullptr);
+  o.req.model = m.dir.string();
   const ModelDefaults& d = m.recommended;
   if (!o.sample_given && d.fps) o.sample_s = 1.0 / *d.fps;
   if (!o.max_edge_given && d.max_edge) o.max_edge = *d.max_edge;
@@ -175,13 +167,13 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   pixtral::PixtralWindowOptions wo;
   wo.system = o.system;
   wo.max_answer_tokens = o.max_tokens;
-  wo.context_tokens = o.context;
+  wo.context_tokens = o.req.context;
   wo.sampling.temperature = o.temperature;
   wo.sampling.top_p = o.top_p;
   wo.sampling.seed = o.seed;
-  wo.model_name = model_display_name(o.model);
+  wo.model_name = model_display_name(o.req.model);
   const std::unique_ptr<pixtral::PixtralWindowEngine> engine =
-      load_window_engine(o.model, o.engine, eo, wo);
+      load_window_engine(o.req.model, o.req.engine, eo, wo);
   pipeline::EngineScheduler scheduler(*engine);
 
   // Each delivery on a thread of its own behind a bounded queue: the stream threads only
@@ -346,14 +338,14 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
                   "monitor.yaml: streams with their own windows, prompts and alert rules "
                   "(docs/monitor.md); its values override the command line's")
       ->check(CLI::ExistingFile);
-  cmd->add_option("-m,--model", o->model,
+  cmd->add_option("-m,--model", o->req.model,
                   "Model directory; default: $FRAMESCRIBE_MODEL, else the bundled demo model "
                   "(synthetic shapes only)")
       ->check(CLI::ExistingDirectory);
-  add_engine_choice_options(cmd, &o->engine);
-  cmd->add_option("-t,--threads,--engine-threads", o->threads, "CPU engine threads (0: all)")
+  add_engine_choice_options(cmd, &o->req.engine);
+  cmd->add_option("-t,--threads,--engine-threads", o->req.threads, "CPU engine threads (0: all)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--context", o->context, "Context tokens to use (default: the model's)");
+  cmd->add_option("--context", o->req.context, "Context tokens to use (default: the model's)");
   cmd->add_option("-n,--max-tokens", o->max_tokens, "Most tokens per description")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

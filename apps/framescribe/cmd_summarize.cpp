@@ -47,10 +47,7 @@ namespace fs = std::filesystem;
 struct SummarizeOptions {
   std::vector<std::string> videos;
   VideoOptions video;
-  std::string model;
-  EngineChoice engine;
-  int threads = 0;
-  std::int64_t context = 0;
+  ModelRequest req;  // --model, --device, --load-format, --threads, --context; what was given
   int max_tokens = 512;
   float temperature = 0.0f;
   float top_p = 1.0f;
@@ -69,8 +66,6 @@ struct SummarizeOptions {
   bool dry_run = false;
   bool json = false;
   std::string dump_prompts;
-  // Which of the settings a model's framescribe.json may recommend were given by the user.
-  bool sampling_given = false, size_given = false, max_tokens_given = false;
 };
 
 std::string read_text_file(const std::string& path, const char* what) {
@@ -83,7 +78,7 @@ std::string read_text_file(const std::string& path, const char* what) {
 
 pipeline::PipelineOptions pipeline_options(const SummarizeOptions& o, const std::string& video) {
   pipeline::PipelineOptions p;
-  p.packing.context_tokens = o.context;
+  p.packing.context_tokens = o.req.context;
   p.packing.answer_reserve_tokens = o.max_tokens;
   p.packing.window_ns = seconds_to_ns_checked(o.window_s, "--window-seconds");
   p.packing.max_frames_per_window = o.max_frames_per_window;
@@ -190,9 +185,10 @@ std::string frame_fit_problem(const pipeline::PackingOptions& packing,
 
 // --dry-run: the windows the run would make, without loading the weights.
 int dry_run(const SummarizeOptions& o) {
-  const inference::ModelConfig config = load_config(o.model, o.engine);
-  const inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
-  const pixtral::PixtralCoster coster(config, tok, o.system, o.context);
+  const inference::ModelConfig config = load_config(o.req.model, o.req.engine);
+  const inference::Tokenizer tok =
+      inference::Tokenizer::load(inference::find_tokenizer(o.req.model));
+  const pixtral::PixtralCoster coster(config, tok, o.system, o.req.context);
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   core::StopFlag stop;
   for (const std::string& url : o.videos) {
@@ -255,16 +251,8 @@ int dry_run(const SummarizeOptions& o) {
 // settings its framescribe.json recommends to every option the user did not give (the same
 // function as batch, probe and frames: resolve_model_settings).
 inference::EngineOptions apply_model_defaults(SummarizeOptions& o) {
-  ModelRequest r;
-  r.model = o.model;
-  r.engine = o.engine;
-  r.threads = o.threads;
-  r.context = o.context;
-  r.sampling_given = o.sampling_given;
-  r.size_given = o.size_given;
-  r.max_tokens_given = o.max_tokens_given;
-  const ModelSettings m = resolve_model_settings(r, &o.video, &o.max_tokens);
-  o.model = m.dir.string();
+  const ModelSettings m = resolve_model_settings(o.req, &o.video, &o.max_tokens);
+  o.req.model = m.dir.string();
   if (!o.quiet) print_demo_model_notice(m);
   return m.engine;
 }
@@ -315,11 +303,11 @@ int run_summarize(SummarizeOptions o) {
   wo.sampling.temperature = o.temperature;
   wo.sampling.top_p = o.top_p;
   wo.sampling.seed = o.seed;
-  wo.context_tokens = o.context;
+  wo.context_tokens = o.req.context;
   wo.dump_prompts = dump;
-  wo.model_name = model_display_name(o.model);
+  wo.model_name = model_display_name(o.req.model);
   const std::unique_ptr<pixtral::PixtralWindowEngine> window_engine =
-      load_window_engine(o.model, o.engine, eo, wo);
+      load_window_engine(o.req.model, o.req.engine, eo, wo);
 
   core::StopFlag stop;
   ScopedStopSignals signals(stop);
@@ -415,16 +403,16 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
       "summarize", "Timestamped descriptions and a summary of videos (console and files)");
   auto o = std::make_shared<SummarizeOptions>();
   cmd->add_option("VIDEO", o->videos, "Video files or URLs")->required();
-  cmd->add_option("-m,--model", o->model,
+  cmd->add_option("-m,--model", o->req.model,
                   "Model directory (either layout, with its tokenizer); default: "
                   "$FRAMESCRIBE_MODEL, else the bundled demo model (synthetic shapes only)")
       ->check(CLI::ExistingDirectory);
-  add_engine_choice_options(cmd, &o->engine);
-  cmd->add_option("-t,--threads,--engine-threads", o->threads, "CPU engine threads (0: all)")
+  add_engine_choice_options(cmd, &o->req.engine);
+  cmd->add_option("-t,--threads,--engine-threads", o->req.threads, "CPU engine threads (0: all)")
       ->check(CLI::NonNegativeNumber);
   o->video.max_edge_px = 512;  // summaries: 512 px frames (594 tokens at 16:9) by default
   add_video_options(cmd, &o->video, /*positional=*/false);
-  cmd->add_option("--context", o->context, "Context tokens to use (default: the model's, 128k)")
+  cmd->add_option("--context", o->req.context, "Context tokens to use (default: the model's, 128k)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("-n,--max-tokens", o->max_tokens,
                   "Most tokens per answer (reserved in every window's context)")
@@ -473,11 +461,7 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
                   "Write every prompt (text, images as placeholders, token counts) as JSONL");
   cmd->footer(std::string(kSummarizeHelp) + "\n\n" + kSamplingHelp);
   cmd->callback([cmd, o, exit_code] {
-    ModelRequest given;
-    note_given_options(*cmd, &given);
-    o->sampling_given = given.sampling_given;
-    o->size_given = given.size_given;
-    o->max_tokens_given = given.max_tokens_given;
+    note_given_options(*cmd, &o->req);
     *exit_code = run_summarize(*o);
   });
 }

@@ -116,14 +116,21 @@ void check_request(const ChatPrompt& prompt, const ChatOptions& o) {
   }
 }
 
-std::vector<float> encode_and_prefill(Engine& engine, const ChatPrompt& prompt,
-                                      ChatTimings& timings) {
+// A new sequence: the cache emptied, the prompt's images encoded.
+std::vector<float> start_and_encode(Engine& engine, const ChatPrompt& prompt,
+                                    ChatTimings& timings) {
   engine.truncate(0);
-  auto t0 = Clock::now();
-  const std::vector<float> features =
+  const auto t0 = Clock::now();
+  std::vector<float> features =
       prompt.images.empty() ? std::vector<float>{} : engine.encode_images(prompt.images);
   timings.vision_ms = ms_since(t0);
-  t0 = Clock::now();
+  return features;
+}
+
+std::vector<float> encode_and_prefill(Engine& engine, const ChatPrompt& prompt,
+                                      ChatTimings& timings) {
+  const std::vector<float> features = start_and_encode(engine, prompt, timings);
+  const auto t0 = Clock::now();
   std::vector<float> logits = engine.eval(prompt.prompt.ids, features, LogitsMode::kLast);
   timings.prefill_ms = ms_since(t0);
   return logits;
@@ -142,13 +149,21 @@ ChatResult run_chat(Engine& engine, const Tokenizer& tokenizer, const ChatPrompt
   ChatResult r;
   r.usage.prompt_tokens = prompt.size();
   r.usage.image_tokens = prompt.image_block_tokens();
-  std::vector<float> logits = encode_and_prefill(engine, prompt, r.timings);
+  std::int32_t first = 0;
+  // Greedy without logprobs: the engine's greedy step (on the device for CUDA).
+  NextToken next(engine, o.sampling, /*keep_logits=*/want_logprobs);
+  {
+    const std::vector<float> features = start_and_encode(engine, prompt, r.timings);
+    const auto t0 = Clock::now();
+    first = next(prompt.prompt.ids, features);
+    r.timings.prefill_ms = ms_since(t0);
+  }
 
   StreamingDecoder decoder(tokenizer);
   std::size_t emitted = 0;  // r.text[0, emitted) has been streamed
   const auto t_decode = Clock::now();
   r.stop_reason = sample_loop(
-      engine, std::move(logits), o.sampling, stops, o.max_tokens,
+      engine, next, first, stops, o.max_tokens,
       [&](const SampledToken& t) -> std::optional<StopReason> {
         if (r.tokens.empty()) r.timings.first_token_ms = ms_since(t_start);
         GeneratedToken g;

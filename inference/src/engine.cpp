@@ -102,40 +102,73 @@ GenerateResult generate(Engine& engine, std::span<const std::int32_t> prompt,
   std::vector<float> features = engine.encode_images(images);
   r.vision_ms = ms_since(t0);
 
+  // The callback sees token ids only: greedy decoding needs no logits on the host.
+  NextToken next(engine, options.sampling, /*keep_logits=*/false);
   t0 = std::chrono::steady_clock::now();
-  std::vector<float> logits = engine.eval(prompt, features, LogitsMode::kLast);
+  const std::int32_t first = next(prompt, features);
   r.prefill_ms = ms_since(t0);
 
   t0 = std::chrono::steady_clock::now();
-  r.stop_reason =
-      sample_loop(engine, std::move(logits), options.sampling, stops, options.max_new_tokens,
-                  [&](const SampledToken& t) -> std::optional<StopReason> {
-                    r.tokens.push_back(t.id);
-                    if (on_token && !on_token(t.id)) return StopReason::kCallback;
-                    return std::nullopt;
-                  });
+  r.stop_reason = sample_loop(engine, next, first, stops, options.max_new_tokens,
+                              [&](const SampledToken& t) -> std::optional<StopReason> {
+                                r.tokens.push_back(t.id);
+                                if (on_token && !on_token(t.id)) return StopReason::kCallback;
+                                return std::nullopt;
+                              });
   r.decode_ms = ms_since(t0);
   return r;
 }
 
-StopReason sample_loop(Engine& engine, std::vector<float> logits, const SamplingParams& sampling,
+std::int32_t greedy_choice(std::span<float> logits, std::int32_t image_token_id) {
+  const auto img = static_cast<std::size_t>(image_token_id);
+  if (img >= logits.size()) return argmax(logits);
+  const float img_logit = logits[img];
+  logits[img] = -std::numeric_limits<float>::infinity();
+  const std::int32_t tok = argmax(logits);
+  logits[img] = img_logit;
+  return tok;
+}
+
+std::int32_t Engine::eval_greedy(std::span<const std::int32_t> tokens,
+                                 std::span<const float> image_embeddings) {
+  FS_CHECK(!tokens.empty(), kInvalidArgument, "eval_greedy: no tokens");
+  std::vector<float> logits = eval(tokens, image_embeddings, LogitsMode::kLast);
+  return greedy_choice(logits, config().image_token_id);
+}
+
+NextToken::NextToken(Engine& engine, const SamplingParams& sampling, bool keep_logits)
+    : engine_(engine),
+      sampler_(sampling),
+      greedy_only_(sampling.temperature <= 0.0f && !keep_logits) {}
+
+std::int32_t NextToken::operator()(std::span<const std::int32_t> tokens,
+                                   std::span<const float> image_embeddings) {
+  FS_CHECK(!tokens.empty(), kInvalidArgument, "next token: no tokens");
+  if (greedy_only_) return engine_.eval_greedy(tokens, image_embeddings);
+  logits_ = engine_.eval(tokens, image_embeddings, LogitsMode::kLast);
+  // Sampler::sample with the image token masked; the logits are restored for the caller.
+  const auto img = static_cast<std::size_t>(engine_.config().image_token_id);
+  const bool has_img = img < logits_.size();
+  const float img_logit = has_img ? logits_[img] : 0.0f;
+  if (has_img) logits_[img] = -std::numeric_limits<float>::infinity();
+  const std::int32_t tok = sampler_.sample(logits_);
+  if (has_img) logits_[img] = img_logit;
+  return tok;
+}
+
+StopReason sample_loop(Engine& engine, NextToken& next, std::int32_t first,
                        std::span<const std::int32_t> stops, int max_tokens,
                        const SampleHook& on_token) {
-  Sampler sampler(sampling);
-  const auto img = static_cast<std::size_t>(engine.config().image_token_id);
+  std::int32_t tok = first;
   for (int n = 0;; ++n) {
     if (n >= max_tokens) return StopReason::kMaxTokens;
-    const bool has_img = img < logits.size();
-    const float img_logit = has_img ? logits[img] : 0.0f;
-    if (has_img) logits[img] = -std::numeric_limits<float>::infinity();
-    const std::int32_t tok = sampler.sample(logits);
     if (std::find(stops.begin(), stops.end(), tok) != stops.end()) return StopReason::kEos;
-    if (has_img) logits[img] = img_logit;  // the hook sees the model's logits
     if (on_token) {
-      if (const std::optional<StopReason> stop = on_token(SampledToken{tok, logits})) return *stop;
+      if (const std::optional<StopReason> stop = on_token(SampledToken{tok, next.logits()}))
+        return *stop;
     }
     if (engine.n_past() >= engine.max_context()) return StopReason::kContextFull;
-    logits = engine.eval(std::span<const std::int32_t>(&tok, 1), {}, LogitsMode::kLast);
+    tok = next(std::span<const std::int32_t>(&tok, 1), {});
   }
 }
 

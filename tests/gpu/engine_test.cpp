@@ -21,6 +21,7 @@
 #include "framescribe/inference/reference_check.h"
 #include "framescribe/inference/safetensors.h"
 #include "gpu/gpu_test_util.h"
+#include "sample_loop.h"
 
 namespace framescribe::gpu_test {
 namespace {
@@ -429,6 +430,47 @@ TEST(CudaEngine, BothAttentionPathsMatchTheCpuEngine) {
           << "decode step " << i;
     }
   }
+}
+
+// Issue 19: eval_greedy chooses on the device (argmax.cu inside the decode-step graph, 4 bytes
+// back). Two CUDA engines with the same dummy weights, one through eval (logits to the host,
+// greedy_choice there), one through eval_greedy: the same tokens over a chunked prefill and
+// eight cached steps (the first eager, the second captured, the rest graph replays).
+TEST(CudaEngine, EvalGreedyEqualsTheArgmaxOfItsOwnLogits) {
+  FS_REQUIRE_GPU();
+  fi::ModelConfig c = fi::pixtral_12b_config();
+  c.text.n_embd = 512;
+  c.text.n_layer = 2;
+  c.text.n_ff = 1024;
+  c.text.n_vocab = 2000;
+  c.text.max_context = 1024;
+  c.vision.n_layer = 1;
+  c.vision.n_embd = 128;
+  c.vision.n_ff = 128;
+  c.vision.n_head = 2;
+  fi::EngineOptions o;
+  o.device = fi::Device::kCuda;
+  o.load_format = fi::LoadFormat::kDummy;
+  o.dummy_seed = 11;
+  o.max_context_tokens = 1024;
+  o.prefill_chunk_tokens = 128;
+  auto with_logits = fi::make_engine(c, o);
+  auto greedy = fi::make_engine(c, o);
+  std::vector<std::int32_t> prompt{1};
+  for (int i = 0; i < 300; ++i) prompt.push_back(20 + (i * 7919) % 1900);
+  std::vector<float> l = with_logits->eval(prompt, {}, fi::LogitsMode::kLast);
+  ASSERT_GT(max_abs(l), 0.0);
+  std::int32_t want = fi::greedy_choice(l, c.image_token_id);
+  std::int32_t got = greedy->eval_greedy(prompt, {});
+  EXPECT_EQ(got, want) << "prompt";
+  for (int step = 0; step < 8 && got == want; ++step) {
+    l = with_logits->eval({&want, 1}, {}, fi::LogitsMode::kLast);
+    got = greedy->eval_greedy({&got, 1}, {});
+    want = fi::greedy_choice(l, c.image_token_id);
+    EXPECT_EQ(got, want) << "step " << step;
+    EXPECT_NE(got, c.image_token_id);
+  }
+  EXPECT_EQ(greedy->n_past(), with_logits->n_past());
 }
 
 }  // namespace

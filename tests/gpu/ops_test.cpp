@@ -18,6 +18,7 @@
 #include "dummy_weights.h"
 #include "framescribe/inference/sampling.h"
 #include "gpu/gpu_test_util.h"
+#include "sample_loop.h"
 
 namespace framescribe::gpu_test {
 namespace {
@@ -290,21 +291,52 @@ TEST(Argmax, LargestLowestIndexNeverNan) {
   logits[5] = std::numeric_limits<float>::quiet_NaN();
   DeviceArray<float> dl(logits);
   DeviceArray<std::int32_t> dout(1);
-  fc::launch_argmax(dl.get(), n, dout.get(), nullptr);
+  fc::launch_argmax(dl.get(), n, -1, dout.get(), nullptr);
   EXPECT_EQ(dout.download()[0], 777);
 
   for (const std::int64_t m : {std::int64_t{1}, std::int64_t{17}, std::int64_t{1025}}) {
     std::vector<float> v = random_floats(m, 32 + static_cast<std::uint32_t>(m));
     v[m - 1] = 2.0f;
     DeviceArray<float> dv(v);
-    fc::launch_argmax(dv.get(), m, dout.get(), nullptr);
+    fc::launch_argmax(dv.get(), m, -1, dout.get(), nullptr);
     EXPECT_EQ(dout.download()[0], m - 1) << m;
   }
   std::vector<float> all_nan(64, std::numeric_limits<float>::quiet_NaN());
   all_nan[40] = -std::numeric_limits<float>::infinity();
   DeviceArray<float> dn(all_nan);
-  fc::launch_argmax(dn.get(), 64, dout.get(), nullptr);
+  fc::launch_argmax(dn.get(), 64, -1, dout.get(), nullptr);
   EXPECT_EQ(dout.download()[0], 40);
+}
+
+TEST(Argmax, MaskedIndexReadsAsMinusInfinityAsTheHostGreedyChoice) {
+  FS_REQUIRE_GPU();
+  namespace fi = framescribe::inference;
+  DeviceArray<std::int32_t> dout(1);
+  // The masked maximum loses to the runner-up; the tie rule still holds among the rest.
+  std::vector<float> logits = random_floats(131072, 33, -10.0f, 10.0f);
+  logits[10] = 60.0f;  // masked
+  logits[300] = 50.0f;
+  logits[200] = 50.0f;
+  DeviceArray<float> dl(logits);
+  fc::launch_argmax(dl.get(), 131072, 10, dout.get(), nullptr);
+  EXPECT_EQ(dout.download()[0], 200);
+  EXPECT_EQ(fi::greedy_choice(logits, 10), 200);
+  // Every other logit NaN: the masked index itself (-inf is not NaN), as on the host.
+  std::vector<float> nans(100, std::numeric_limits<float>::quiet_NaN());
+  DeviceArray<float> dn(nans);
+  fc::launch_argmax(dn.get(), 100, 7, dout.get(), nullptr);
+  EXPECT_EQ(dout.download()[0], 7);
+  EXPECT_EQ(fi::greedy_choice(nans, 7), 7);
+  // Random rows with many exact ties: the device equals the host on every one.
+  for (std::uint32_t seed = 0; seed < 20; ++seed) {
+    std::vector<float> v = random_floats(50000 + seed * 977, 400 + seed, -4.0f, 4.0f);
+    for (float& x : v) x = std::round(x);  // 9 distinct values: ties everywhere
+    const std::int64_t masked = seed % 2 == 0 ? -1 : static_cast<std::int64_t>(seed * 131);
+    DeviceArray<float> dv(v);
+    fc::launch_argmax(dv.get(), static_cast<std::int64_t>(v.size()), masked, dout.get(), nullptr);
+    EXPECT_EQ(dout.download()[0], fi::greedy_choice(v, static_cast<std::int32_t>(masked)))
+        << "seed " << seed;
+  }
 }
 
 TEST(FillUniform, DeterministicAndInRange) {
@@ -336,39 +368,6 @@ TEST(FillUniform, DeterministicAndInRange) {
       ++mismatches;
   }
   EXPECT_EQ(mismatches, 0) << "of " << n;
-}
-
-TEST(SampleTopP, SameTokenAsTheHostSampler) {
-  FS_REQUIRE_GPU();
-  // The device gets the host generator's uniform draw; both must then pick the same token. The
-  // only possible disagreement is a draw within float rounding of a boundary (~1e-7 chance).
-  namespace fi = framescribe::inference;
-  int trials = 0;
-  for (const std::int64_t n : {std::int64_t{131072}, std::int64_t{1000}, std::int64_t{17}}) {
-    std::vector<float> logits = random_floats(n, 91 + static_cast<std::uint32_t>(n), -8.0f, 8.0f);
-    if (n > 100) logits[42] = std::numeric_limits<float>::quiet_NaN();  // never sampled
-    DeviceArray<float> dl(logits);
-    const std::size_t ws_bytes = fc::sample_top_p_workspace_bytes(n);
-    DeviceArray<char> ws(ws_bytes);
-    DeviceArray<std::int32_t> dout(1);
-    for (const float temperature : {0.0f, 0.3f, 1.0f, 2.5f}) {
-      for (const float top_p : {1.0f, 0.9f, 0.5f, 0.01f}) {
-        for (std::uint64_t seed = 1; seed <= 4; ++seed) {
-          const fi::SamplingParams params{temperature, top_p, seed};
-          fi::Sampler host(params);
-          const std::int32_t expected = host.sample(logits);
-          fi::Sampler draw(params);
-          const double u = draw.next_uniform();  // the draw sample() made
-          fc::launch_sample_top_p(dl.get(), n, temperature, top_p, u, ws.get(), ws_bytes,
-                                  dout.get(), nullptr);
-          EXPECT_EQ(dout.download()[0], expected)
-              << "n " << n << " T " << temperature << " top_p " << top_p << " seed " << seed;
-          ++trials;
-        }
-      }
-    }
-  }
-  EXPECT_EQ(trials, 3 * 4 * 4 * 4);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Greedy token choice on the device: one block scans the logits (131k floats is one pass of a
 // 1024-thread block). Same rule as argmax() in sampling.h: the largest value, the lowest index
-// on ties, NaN never wins; all NaN (or n == 0 is refused) gives 0.
+// on ties, NaN never wins; all NaN (or n == 0 is refused) gives 0. The `masked` index reads as
+// -inf (the image token, as greedy_choice in ../sample_loop.h masks it on the host). Used by
+// CudaEngine::eval_greedy, inside the decode-step graph. Status: compiled; NOT run on a GPU.
 #include "cuda/common.cuh"
 #include "framescribe/core/error.h"
 
@@ -29,14 +31,14 @@ __device__ __forceinline__ void warp_best(float& best_v, int& best_i) {
 }
 
 __global__ void __launch_bounds__(kBlock)
-    argmax_kernel(const float* __restrict__ logits, std::int64_t n,
+    argmax_kernel(const float* __restrict__ logits, std::int64_t n, std::int64_t masked,
                   std::int32_t* __restrict__ out) {
   __shared__ float s_val[kBlock / kWarpSize];
   __shared__ int s_idx[kBlock / kWarpSize];
   float best_v = 0.0f;
   int best_i = -1;
   for (std::int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-    const float v = logits[i];
+    const float v = i == masked ? -INFINITY : logits[i];
     if (!isnan(v) && better(v, static_cast<int>(i), best_v, best_i)) {
       best_v = v;
       best_i = static_cast<int>(i);
@@ -60,9 +62,10 @@ __global__ void __launch_bounds__(kBlock)
 
 }  // namespace
 
-void launch_argmax(const float* logits, std::int64_t n, std::int32_t* out, cudaStream_t stream) {
+void launch_argmax(const float* logits, std::int64_t n, std::int64_t masked, std::int32_t* out,
+                   cudaStream_t stream) {
   FS_CHECK(n > 0 && n <= 0x7fffffff, kInvalidArgument, "argmax over " << n << " logits");
-  argmax_kernel<<<1, kBlock, 0, stream>>>(logits, n, out);
+  argmax_kernel<<<1, kBlock, 0, stream>>>(logits, n, masked, out);
   FS_CUDA_CHECK_LAUNCH();
 }
 

@@ -64,6 +64,7 @@ void CudaEngine::layout_state(Alloc& a) {
   text_.attn_workspace = a.template take<float>(
       attention_decode_workspace_floats(kDecodeMaxQueries, t.n_head, t.head_dim));
   step_ = a.template take<std::int32_t>(2);
+  greedy_ = a.template take<std::int32_t>(1);
 
   const std::int64_t vd = v.n_embd, pl = 3LL * v.patch_px * v.patch_px;
   vision_.pixels = a.template take<float>(V * pl);
@@ -206,7 +207,7 @@ CudaEngine::~CudaEngine() {
   if (decode_graph_ != nullptr) (void)cudaGraphExecDestroy(decode_graph_);
 }
 
-void CudaEngine::decode_with_graph(std::int32_t token, float* out) {
+void CudaEngine::decode_with_graph(std::int32_t token, float* out, std::int32_t* next) {
   const TextConfig& t = config_.text;
   cudaStream_t s = stream_.get();
   // The step's inputs, outside the graph: token, no image row, position and key count.
@@ -249,8 +250,12 @@ void CudaEngine::decode_with_graph(std::int32_t token, float* out) {
     decode_step_device();  // the warm step (or graphs off): the same kernels, eagerly
     decode_warm_ = true;
   }
-  FS_CUDA_CHECK(
-      cudaMemcpyAsync(out, text_.logits, t.n_vocab * sizeof(float), cudaMemcpyDeviceToHost, s));
+  if (next != nullptr) {
+    FS_CUDA_CHECK(cudaMemcpyAsync(next, greedy_, sizeof(std::int32_t), cudaMemcpyDeviceToHost, s));
+  } else {
+    FS_CUDA_CHECK(
+        cudaMemcpyAsync(out, text_.logits, t.n_vocab * sizeof(float), cudaMemcpyDeviceToHost, s));
+  }
   stream_.synchronize();
 }
 
@@ -316,7 +321,7 @@ std::vector<float> CudaEngine::eval(std::span<const std::int32_t> tokens,
                                     std::span<const float> image_embd, LogitsMode mode) {
   check_usable();
   const TextConfig& t = config_.text;
-  const std::int64_t n = static_cast<std::int64_t>(tokens.size()), d = t.n_embd;
+  const std::int64_t n = static_cast<std::int64_t>(tokens.size());
   if (n == 0) return {};
   check_eval_request(config_, n_past_, max_context_, tokens, image_embd.size());
 
@@ -325,49 +330,70 @@ std::vector<float> CudaEngine::eval(std::span<const std::int32_t> tokens,
   std::vector<float> result;
   if (mode == LogitsMode::kAll) result.resize(static_cast<std::size_t>(n * t.n_vocab));
   if (mode == LogitsMode::kLast) result.resize(static_cast<std::size_t>(t.n_vocab));
-  return guarded(failed_, [&] {
-    // One token, last logits: the decode step from device positions, as a CUDA graph.
-    if (n == 1 && mode == LogitsMode::kLast && tokens[0] != config_.image_token_id &&
-        decode_step_device_possible()) {
-      decode_with_graph(tokens[0], result.data());
-      n_past_ += 1;
-      return std::move(result);
+  guarded(failed_, [&] { run_tokens(tokens, image_embd, mode, result.data(), nullptr); });
+  return result;
+}
+
+std::int32_t CudaEngine::eval_greedy(std::span<const std::int32_t> tokens,
+                                     std::span<const float> image_embd) {
+  check_usable();
+  FS_CHECK(!tokens.empty(), kInvalidArgument, "eval_greedy: no tokens");
+  check_eval_request(config_, n_past_, max_context_, tokens, image_embd.size());
+  std::int32_t next = 0;
+  guarded(failed_, [&] { run_tokens(tokens, image_embd, LogitsMode::kLast, nullptr, &next); });
+  return next;
+}
+
+void CudaEngine::run_tokens(std::span<const std::int32_t> tokens, std::span<const float> image_embd,
+                            LogitsMode mode, float* out, std::int32_t* token) {
+  const TextConfig& t = config_.text;
+  const std::int64_t n = static_cast<std::int64_t>(tokens.size()), d = t.n_embd;
+  // One token, last logits: the decode step from device positions, as a CUDA graph.
+  if (n == 1 && mode == LogitsMode::kLast && tokens[0] != config_.image_token_id &&
+      decode_step_device_possible()) {
+    decode_with_graph(tokens[0], out, token);
+    n_past_ += 1;
+    return;
+  }
+  std::vector<std::int32_t> image_row;
+  std::int64_t next_image = 0;
+  cudaStream_t s = stream_.get();
+  for (std::int64_t c0 = 0; c0 < n; c0 += chunk_tokens_) {
+    const std::int64_t c1 = std::min(n, c0 + chunk_tokens_), m = c1 - c0;
+    // [IMG] tokens take the next image rows in order (docs/pixtral.md 3.4); the chunk's rows
+    // are contiguous in image_embd, so one copy uploads them.
+    image_row.assign(static_cast<std::size_t>(m), -1);
+    const std::int64_t first_image = next_image;
+    for (std::int64_t i = 0; i < m; ++i) {
+      if (tokens[static_cast<std::size_t>(c0 + i)] == config_.image_token_id)
+        image_row[static_cast<std::size_t>(i)] =
+            static_cast<std::int32_t>(next_image++ - first_image);
     }
-    std::vector<std::int32_t> image_row;
-    std::int64_t next_image = 0;
-    cudaStream_t s = stream_.get();
-    for (std::int64_t c0 = 0; c0 < n; c0 += chunk_tokens_) {
-      const std::int64_t c1 = std::min(n, c0 + chunk_tokens_), m = c1 - c0;
-      // [IMG] tokens take the next image rows in order (docs/pixtral.md 3.4); the chunk's rows
-      // are contiguous in image_embd, so one copy uploads them.
-      image_row.assign(static_cast<std::size_t>(m), -1);
-      const std::int64_t first_image = next_image;
-      for (std::int64_t i = 0; i < m; ++i) {
-        if (tokens[static_cast<std::size_t>(c0 + i)] == config_.image_token_id)
-          image_row[static_cast<std::size_t>(i)] =
-              static_cast<std::int32_t>(next_image++ - first_image);
-      }
-      FS_CUDA_CHECK(cudaMemcpyAsync(text_.tokens, tokens.data() + c0, m * sizeof(std::int32_t),
+    FS_CUDA_CHECK(cudaMemcpyAsync(text_.tokens, tokens.data() + c0, m * sizeof(std::int32_t),
+                                  cudaMemcpyHostToDevice, s));
+    FS_CUDA_CHECK(cudaMemcpyAsync(text_.image_row, image_row.data(), m * sizeof(std::int32_t),
+                                  cudaMemcpyHostToDevice, s));
+    if (next_image > first_image) {
+      FS_CUDA_CHECK(cudaMemcpyAsync(text_.images, image_embd.data() + first_image * d,
+                                    (next_image - first_image) * d * sizeof(float),
                                     cudaMemcpyHostToDevice, s));
-      FS_CUDA_CHECK(cudaMemcpyAsync(text_.image_row, image_row.data(), m * sizeof(std::int32_t),
-                                    cudaMemcpyHostToDevice, s));
-      if (next_image > first_image) {
-        FS_CUDA_CHECK(cudaMemcpyAsync(text_.images, image_embd.data() + first_image * d,
-                                      (next_image - first_image) * d * sizeof(float),
-                                      cudaMemcpyHostToDevice, s));
-      }
-      launch_embed(text_.tokens, text_.image_row, m, weights_.tok_embeddings, text_.images, d,
-                   text_.x, s);
-      forward_chunk(m, n_past_ + c0);
-      if (mode == LogitsMode::kAll) logits(0, m, result.data() + c0 * t.n_vocab);
-      if (mode == LogitsMode::kLast && c1 == n) logits(m - 1, m, result.data());
-      // The host vectors above are reused by the next chunk: wait for the copies (and keep
-      // errors attributed to the chunk that caused them).
-      stream_.synchronize();
     }
-    n_past_ += n;
-    return std::move(result);
-  });
+    launch_embed(text_.tokens, text_.image_row, m, weights_.tok_embeddings, text_.images, d,
+                 text_.x, s);
+    forward_chunk(m, n_past_ + c0);
+    if (mode == LogitsMode::kAll) logits(0, m, out + c0 * t.n_vocab);
+    if (mode == LogitsMode::kLast && c1 == n) {
+      if (token != nullptr) {
+        greedy_token(m - 1, token);
+      } else {
+        logits(m - 1, m, out);
+      }
+    }
+    // The host vectors above are reused by the next chunk: wait for the copies (and keep
+    // errors attributed to the chunk that caused them).
+    stream_.synchronize();
+  }
+  n_past_ += n;
 }
 
 }  // namespace cuda

@@ -67,6 +67,10 @@ class CudaEngine final : public Engine {
   std::vector<float> encode_images(std::span<const PixelImage* const> images) override;
   std::vector<float> eval(std::span<const std::int32_t> tokens,
                           std::span<const float> image_embeddings, LogitsMode mode) override;
+  // The argmax on the device (argmax.cu, image token masked) after the last logits row; only
+  // the 4-byte token comes back. Single-token steps run inside the decode-step graph.
+  std::int32_t eval_greedy(std::span<const std::int32_t> tokens,
+                           std::span<const float> image_embeddings) override;
   std::int64_t n_past() const override { return n_past_; }
   std::int64_t max_context() const override { return max_context_; }
   void truncate(std::int64_t n_tokens) override;
@@ -82,14 +86,23 @@ class CudaEngine final : public Engine {
   void forward_chunk(std::int64_t n, std::int64_t pos0);
   // Final norm + output projection of rows [r0, r1) of text_.x into host `out` ([r1-r0, vocab]).
   void logits(std::int64_t r0, std::int64_t r1, float* out);
+  // The same for row r into text_.logits row 0, then its greedy token (argmax.cu) into *token.
+  void greedy_token(std::int64_t r, std::int32_t* token);
+  // eval and eval_greedy after their checks: kLast logits into `out`, or, when `token` is not
+  // null, only the greedy token into *token (out unused).
+  void run_tokens(std::span<const std::int32_t> tokens, std::span<const float> image_embd,
+                  LogitsMode mode, float* out, std::int32_t* token);
   // text_forward.cpp: one decode step whose token (text_.tokens[0]) and position (step_[0];
-  // step_[1] = position + 1) are read from device memory, logits into text_.logits row 0; no
-  // host argument changes between steps, so it is captured once as a CUDA graph and replayed.
+  // step_[1] = position + 1) are read from device memory, logits into text_.logits row 0 and
+  // their greedy token into greedy_ (one 1-block argmax per step, also when the caller wants the
+  // logits); no host argument changes between steps, so it is captured once as a CUDA graph
+  // and replayed.
   void decode_step_device();
   bool decode_step_device_possible() const;
   // cuda_engine.cpp: the kLast single-token eval through the graph (captured on the second
   // such call, once the GEMM plans exist; a capture failure disables graphs, logged once).
-  void decode_with_graph(std::int32_t token, float* out);
+  // Copies back the logits into `out`, or, when `next` is not null, only the greedy token.
+  void decode_with_graph(std::int32_t token, float* out, std::int32_t* next);
   template <typename Alloc>
   void layout_state(Alloc& alloc);
   void check_usable() const;
@@ -116,7 +129,8 @@ class CudaEngine final : public Engine {
   // The decode-step CUDA graph (issue 18): device scalars, the instantiated graph, whether an
   // eager device-position step ran (GEMM plans made) and whether graphs are on
   // (FRAMESCRIBE_CUDA_GRAPH=0 turns them off).
-  std::int32_t* step_ = nullptr;  // [2]: position, position + 1
+  std::int32_t* step_ = nullptr;    // [2]: position, position + 1
+  std::int32_t* greedy_ = nullptr;  // [1]: the step's greedy token (argmax.cu)
   cudaGraphExec_t decode_graph_ = nullptr;
   bool decode_warm_ = false;
   bool graphs_enabled_ = true;

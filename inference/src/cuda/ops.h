@@ -142,16 +142,12 @@ void launch_f32_to_bf16_rows(const float* in, std::int64_t in_stride, bf16* out,
 // lengths[0] = 1, lengths[1] = pos[0] + 1 (the cuDNN decode plan's sequence lengths).
 void launch_decode_lengths(const std::int32_t* pos, std::int32_t* lengths, cudaStream_t stream);
 
-// --- token selection (argmax.cu, sample_top_p.cu) -------------------------------------------
-// *out = index of the largest logit, the lowest index on ties; NaN never wins (as argmax()).
-void launch_argmax(const float* logits, std::int64_t n, std::int32_t* out, cudaStream_t stream);
-// *out = the token Sampler::sample (sampling.h) picks with this temperature and top_p when its
-// uniform draw is `u` (in [0, 1)); temperature <= 0 is argmax. `workspace` (device) holds
-// sample_top_p_workspace_bytes(n) bytes.
-std::size_t sample_top_p_workspace_bytes(std::int64_t n);
-void launch_sample_top_p(const float* logits, std::int64_t n, float temperature, float top_p,
-                         double u, void* workspace, std::size_t workspace_bytes, std::int32_t* out,
-                         cudaStream_t stream);
+// --- token selection (argmax.cu) ------------------------------------------------------------
+// *out = index of the largest logit, the lowest index on ties; NaN never wins (as argmax()). The
+// logit at `masked` reads as -inf (pass -1 to mask nothing): greedy decoding never picks the
+// image token. Sampling with temperature > 0 stays on the host (README.md, "Sampling").
+void launch_argmax(const float* logits, std::int64_t n, std::int64_t masked, std::int32_t* out,
+                   cudaStream_t stream);
 
 // --- weights (fill_random.cu) ---------------------------------------------------------------
 // Dummy weights: p[i] = offset + scale * u(seed, i), u uniform in [-1, 1) from a counter hash,

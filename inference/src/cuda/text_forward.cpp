@@ -103,6 +103,7 @@ void CudaEngine::decode_step_device() {
   launch_rms_norm(text_.x, nullptr, weights_.norm, 1, d, t.norm_eps, text_.h, s);
   gemm_->matmul_nt(text_.h, d, weights_.output, 1, t.n_vocab, d, text_.logits, GemmOut::kF32,
                    t.n_vocab, 0.0f);
+  launch_argmax(text_.logits, t.n_vocab, config_.image_token_id, greedy_, s);
 }
 
 void CudaEngine::logits(std::int64_t r0, std::int64_t r1, float* out) {
@@ -121,6 +122,18 @@ void CudaEngine::logits(std::int64_t r0, std::int64_t r1, float* out) {
     // with respect to the host anyway.
     FS_CUDA_CHECK(cudaStreamSynchronize(s));
   }
+}
+
+void CudaEngine::greedy_token(std::int64_t r, std::int32_t* token) {
+  const TextConfig& t = config_.text;
+  const std::int64_t d = t.n_embd;
+  cudaStream_t s = stream_.get();
+  launch_rms_norm(text_.x + r * d, nullptr, weights_.norm, 1, d, t.norm_eps, text_.h, s);
+  gemm_->matmul_nt(text_.h, d, weights_.output, 1, t.n_vocab, d, text_.logits, GemmOut::kF32,
+                   t.n_vocab, 0.0f);
+  launch_argmax(text_.logits, t.n_vocab, config_.image_token_id, greedy_, s);
+  FS_CUDA_CHECK(cudaMemcpyAsync(token, greedy_, sizeof(std::int32_t), cudaMemcpyDeviceToHost, s));
+  FS_CUDA_CHECK(cudaStreamSynchronize(s));
 }
 
 }  // namespace framescribe::inference::cuda

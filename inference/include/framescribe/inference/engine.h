@@ -7,6 +7,7 @@
 //   std::vector<float> logits = engine->eval(prompt_ids, feats, LogitsMode::kLast);
 //   int32_t next = argmax(logits);
 //   logits = engine->eval({&next, 1}, {}, LogitsMode::kLast);       // cached decode
+//   next = engine->eval_greedy({&next, 1}, {});    // the same step when only the argmax is used
 //
 //   // or, all in one:
 //   GenerateResult r = generate(*engine, prompt_ids, images, GenerateOptions{});
@@ -97,6 +98,13 @@ class Engine {
   // number of image tokens must equal the number of rows.
   virtual std::vector<float> eval(std::span<const std::int32_t> tokens,
                                   std::span<const float> image_embeddings, LogitsMode mode) = 0;
+  // Greedy decoding's step: eval(tokens, image_embeddings, kLast) and the id of the largest
+  // last-token logit, with the image token's logit taken as -inf first (it is never sampled,
+  // see generate) and argmax()'s rule (sampling.h: lowest id on ties, NaN never wins). The
+  // default does exactly that on the host; the CUDA engine chooses on the device and copies 4
+  // bytes back instead of n_vocab floats. `tokens` must not be empty.
+  virtual std::int32_t eval_greedy(std::span<const std::int32_t> tokens,
+                                   std::span<const float> image_embeddings);
 
   virtual std::int64_t n_past() const = 0;
   virtual std::int64_t max_context() const = 0;

@@ -2,10 +2,6 @@
 
 #include <unistd.h>
 
-extern "C" {
-#include <libavutil/hash.h>
-}
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -18,38 +14,13 @@ extern "C" {
 #include "framescribe/inference/model_config.h"
 #include "framescribe/inference/tokenizer.h"
 #include "framescribe/pipeline/prompt_template.h"
-#include "summarize_support.h"
 
 namespace framescribe::apps {
 
 namespace fs = std::filesystem;
 
-std::string sha256_file(const fs::path& path) {
-  AVHashContext* raw = nullptr;
-  FS_CHECK(av_hash_alloc(&raw, "SHA256") >= 0 && raw != nullptr, kOutOfMemory,
-           "cannot allocate a SHA-256 context");
-  const std::unique_ptr<AVHashContext, void (*)(AVHashContext*)> ctx(
-      raw, [](AVHashContext* c) { av_hash_freep(&c); });
-  av_hash_init(ctx.get());
-  std::ifstream in(path, std::ios::binary);
-  FS_CHECK(in.good(), kIo, path.string() << ": cannot read it to checksum it");
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const std::streamsize n = in.gcount();
-    if (n > 0)
-      av_hash_update(ctx.get(), reinterpret_cast<const std::uint8_t*>(buf.data()),
-                     static_cast<std::size_t>(n));
-  }
-  FS_CHECK(in.eof(), kIo, path.string() << ": read error while checksumming");
-  std::uint8_t hex[2 * AV_HASH_MAX_SIZE + 1] = {};
-  av_hash_final_hex(ctx.get(), hex, sizeof hex);
-  return std::string(reinterpret_cast<const char*>(hex));
-}
-
-namespace {
 // FRAMESCRIBE_PROGRESS_INTERVAL: seconds between two plain (not a terminal) progress lines.
-double plain_interval_s() {
+double progress_interval_s() {
   if (const char* env = std::getenv("FRAMESCRIBE_PROGRESS_INTERVAL");
       env != nullptr && *env != '\0') {
     char* end = nullptr;
@@ -58,13 +29,8 @@ double plain_interval_s() {
   }
   return 10.0;
 }
-}  // namespace
 
-BatchProgressLine::BatchProgressLine(bool enabled)
-    : enabled_(enabled), line_(enabled, stderr, std::nullopt, plain_interval_s(), /*quiet_s=*/0) {}
-
-namespace {
-std::string line_text(const pipeline::batch::BatchProgress& p) {
+std::string batch_progress_text(const pipeline::batch::BatchProgress& p) {
   std::string s = "videos " + std::to_string(p.done + p.skipped) + "/" + std::to_string(p.total) +
                   " done (" + std::to_string(p.skipped) + " earlier), " + std::to_string(p.failed) +
                   " failed, " + std::to_string(p.running) + " running";
@@ -77,27 +43,25 @@ std::string line_text(const pipeline::batch::BatchProgress& p) {
       std::snprintf(buf, sizeof buf, "%.0f%%",
                     100.0 * std::min(1.0, v.media_done_s / v.duration_s));
     } else if (v.media_done_s > 0) {  // a stream without a duration
-      std::snprintf(buf, sizeof buf, "at %s", format_duration(v.media_done_s).c_str());
+      std::snprintf(buf, sizeof buf, "at %s", sinks::format_duration(v.media_done_s).c_str());
     } else {
       std::snprintf(buf, sizeof buf, "starting");
     }
     s += buf;
   }
-  s += "; " + format_duration(p.elapsed_s);
-  if (p.eta_s >= 0) s += ", ETA " + format_duration(p.eta_s);
+  s += "; " + sinks::format_duration(p.elapsed_s);
+  if (p.eta_s >= 0) s += ", ETA " + sinks::format_duration(p.eta_s);
   return s;
 }
-}  // namespace
 
-void BatchProgressLine::update(const pipeline::batch::BatchProgress& p) {
-  if (!enabled_) return;
+void show_batch_progress(sinks::ProgressLine& line, const pipeline::batch::BatchProgress& p) {
   using pipeline::batch::ProgressChange;
   if (p.change == ProgressChange::kPlanned) {
     std::string s =
         std::to_string(p.skipped) + " already done, " + std::to_string(p.to_run) + " to run";
     if (p.gave_up > 0)
       s += ", " + std::to_string(p.gave_up) + " given up on (failed batch.max_attempts times)";
-    line_.print_line(s);
+    line.print_line(s);
     return;
   }
   const bool finished =
@@ -105,16 +69,11 @@ void BatchProgressLine::update(const pipeline::batch::BatchProgress& p) {
       (p.last.ends_with(": done") || p.last.find(": failed") != std::string::npos ||
        p.last.find(": gave up") != std::string::npos);
   if (finished) {
-    line_.print_line(line_.tty() ? p.last : p.last + " | " + line_text(p));
-    if (line_.tty()) line_.show(line_text(p), /*force=*/true);
+    line.print_line(line.tty() ? p.last : p.last + " | " + batch_progress_text(p));
+    if (line.tty()) line.show(batch_progress_text(p), /*force=*/true);
     return;
   }
-  if (line_.due()) line_.show(line_text(p));
-}
-
-void BatchProgressLine::done(const pipeline::batch::BatchProgress& p) {
-  if (!enabled_) return;
-  line_.print_line(line_text(p));
+  line.update([&] { return batch_progress_text(p); });
 }
 
 namespace {

@@ -1,14 +1,11 @@
-// Pieces of `framescribe batch` and `framescribe search`: content checksums (SHA-256 through
-// libavutil's AVHashContext), the one progress line of a batch, and the paths of its state and
-// index files.
+// Pieces of `framescribe batch` and `framescribe search`: the progress line of a batch, the
+// paths of its state and index files, and what --check prints.
 //
-//   std::string hex = sha256_file("out/talk.srt");      // 64 hex digits; throws Error(kIo)
-//   BatchProgressLine line(!quiet);
-//   run_batch(..., [&](const BatchProgress& p) { line.update(p); });
-//   line.done(summary.final);
+//   sinks::ProgressLine line(!quiet, stderr, std::nullopt, progress_interval_s(), 0);
+//   run_batch(..., [&](const BatchProgress& p) { show_batch_progress(line, p); });
+//   line.print_line(batch_progress_text(summary.final));
 //
-// sha256_file is thread-safe (its own context per call). BatchProgressLine is called under the
-// runner's lock (one call at a time).
+// show_batch_progress is called under the runner's lock (one call at a time).
 #pragma once
 
 #include <filesystem>
@@ -17,27 +14,19 @@
 #include "framescribe/pipeline/batch/batch_runner.h"
 #include "framescribe/pipeline/batch/job_config.h"
 #include "framescribe/pipeline/batch/plan.h"
-#include "summarize_support.h"  // ProgressLine
+#include "framescribe/sinks/progress_line.h"
 
 namespace framescribe::apps {
-
-std::string sha256_file(const std::filesystem::path& path);
 
 // "5 already done, 25 to run" at the start, then "videos 12/30 done (5 earlier), 1 failed, 2
 // running: a.mp4 45%, b.mp4 3%; 1 min 05 s, ETA 2 min 10 s" on stderr (a ProgressLine: redrawn in
 // place on a terminal, log messages never inside it), one line per finished video above it
 // (elsewhere: one line per finished video, with the totals, and the status line every 10 s, or
-// every $FRAMESCRIBE_PROGRESS_INTERVAL seconds). The ETA is the runner's, weighted by duration.
-class BatchProgressLine {
- public:
-  explicit BatchProgressLine(bool enabled);
-  void update(const pipeline::batch::BatchProgress& p);
-  void done(const pipeline::batch::BatchProgress& p);
-
- private:
-  bool enabled_;
-  ProgressLine line_;
-};
+// every $FRAMESCRIBE_PROGRESS_INTERVAL seconds: progress_interval_s()). The ETA is the runner's,
+// weighted by duration. batch_progress_text is the status line's text.
+void show_batch_progress(sinks::ProgressLine& line, const pipeline::batch::BatchProgress& p);
+std::string batch_progress_text(const pipeline::batch::BatchProgress& p);
+double progress_interval_s();
 
 // The state and index files of `shard`: batch.state / batch.index with {out} replaced, named
 // per shard when sharded (plan.h shard_file).

@@ -32,7 +32,7 @@ namespace framescribe::apps {
 namespace {
 
 struct AskOptions {
-  std::string model;
+  ModelRequest req;  // --model, --device, --load-format, --threads; what was given
   std::vector<std::string> images;
   std::string system;
   std::string question;
@@ -41,11 +41,7 @@ struct AskOptions {
   float top_p = 1.0f;
   std::uint64_t seed = 0;
   int max_image_edge_px = 0;  // 0: the model's image size
-  int threads = 0;
-  EngineChoice engine;
   bool json = false;
-  // Which of the settings a model's framescribe.json may recommend were given by the user.
-  bool size_given = false, max_tokens_given = false;
 };
 
 double ms_between(std::chrono::steady_clock::time_point a,
@@ -103,16 +99,10 @@ void warn_if_strip(const LoadedImage& li, int patch_px) {
 // framescribe.json recommends (max_edge, max_tokens) to the options the user did not give, as
 // summarize does. The notice of the demo model goes to stderr (not with -q).
 inference::EngineOptions apply_model_defaults(AskOptions& o) {
-  ModelRequest r;
-  r.model = o.model;
-  r.engine = o.engine;
-  r.threads = o.threads;
-  r.size_given = o.size_given;
-  r.max_tokens_given = o.max_tokens_given;
   // No VideoOptions: ask's own default edge is the model's image size, not summarize's 512.
-  const ModelSettings m = resolve_model_settings(r, nullptr, &o.max_tokens);
-  o.model = m.dir.string();
-  if (!o.size_given && m.recommended.max_edge) o.max_image_edge_px = *m.recommended.max_edge;
+  const ModelSettings m = resolve_model_settings(o.req, nullptr, &o.max_tokens);
+  o.req.model = m.dir.string();
+  if (!o.req.size_given && m.recommended.max_edge) o.max_image_edge_px = *m.recommended.max_edge;
   print_demo_model_notice(m);
   return m.engine;
 }
@@ -124,8 +114,8 @@ int run_ask(AskOptions o) {
   const EngineOptions eo = apply_model_defaults(o);
 
   // Cheap checks first: the tokenizer and the model must agree before any weight is read.
-  const ModelConfig config = load_config(o.model, o.engine);
-  const Tokenizer tok = Tokenizer::load(find_tokenizer(o.model));
+  const ModelConfig config = load_config(o.req.model, o.req.engine);
+  const Tokenizer tok = Tokenizer::load(find_tokenizer(o.req.model));
   FS_CHECK(tok.vocab_size() <= config.text.n_vocab, kMalformedModel,
            tok.source() << ": " << tok.vocab_size()
                         << " tokens, more than the model's vocabulary of " << config.text.n_vocab
@@ -195,7 +185,7 @@ int run_ask(AskOptions o) {
   }
 
   const auto t_load = Clock::now();
-  std::unique_ptr<Engine> engine = load_engine(o.model, eo);
+  std::unique_ptr<Engine> engine = load_engine(o.req.model, eo);
   const double load_ms = ms_between(t_load, Clock::now());
   FS_LOG_DEBUG("engine " << engine->backend_name() << ", prompt " << prompt.size() << " tokens, "
                          << prompt.images.size() << " images");
@@ -279,7 +269,7 @@ void add_ask_command(CLI::App& app, int* exit_code) {
       "$FRAMESCRIBE_MODEL, else the bundled demo model (synthetic shapes only). The model's\n"
       "framescribe.json (max_edge, max_tokens) applies to the options not given.");
   auto o = std::make_shared<AskOptions>();
-  cmd->add_option("-m,--model", o->model,
+  cmd->add_option("-m,--model", o->req.model,
                   "Model directory (either layout, with its tokenizer); default: "
                   "$FRAMESCRIBE_MODEL, else the bundled demo model (synthetic shapes only)")
       ->check(CLI::ExistingDirectory);
@@ -301,17 +291,14 @@ void add_ask_command(CLI::App& app, int* exit_code) {
                   "Longest image edge in pixels, a multiple of the patch size (0 = the model's)")
       ->capture_default_str()
       ->check(number_range(0, 1 << 16));
-  cmd->add_option("-t,--threads,--engine-threads", o->threads, "CPU engine threads (0: all)")
+  cmd->add_option("-t,--threads,--engine-threads", o->req.threads, "CPU engine threads (0: all)")
       ->capture_default_str()
       ->check(number_range(0, 1024));
-  add_engine_choice_options(cmd, &o->engine);
+  add_engine_choice_options(cmd, &o->req.engine);
   cmd->add_flag("--json", o->json, "Print one JSON object instead of streaming text");
   cmd->add_option("question", o->question, "The question")->required();
   cmd->callback([cmd, o, exit_code] {
-    ModelRequest given;
-    note_given_options(*cmd, &given);
-    o->size_given = given.size_given;
-    o->max_tokens_given = given.max_tokens_given;
+    note_given_options(*cmd, &o->req);
     *exit_code = run_ask(*o);
   });
 }

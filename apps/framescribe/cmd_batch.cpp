@@ -5,7 +5,6 @@
 // Composition: pipeline::batch (job file, plan, state, runner) + decoder::VideoFrameSource +
 // PixtralWindowEngine (inference) + sinks (files and the search index). The model is loaded
 // once; each video gets its own pipeline and a client of the shared engine.
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -27,9 +26,12 @@
 #include "framescribe/pipeline/batch/plan.h"
 #include "framescribe/pipeline/batch/state_store.h"
 #include "framescribe/pixtral/window_engine.h"
+#include "framescribe/sinks/checksum.h"
+#include "framescribe/sinks/progress_line.h"
 #include "framescribe/sinks/search_index.h"
 #include "framescribe/sinks/sinks.h"
 #include "model_defaults.h"
+#include "run_support.h"
 #include "summarize_support.h"
 #include "video_options.h"
 
@@ -49,11 +51,6 @@ struct BatchOptions {
   int threads = -1;                        // -1: the job file's defaults.threads
   bool quiet = false;
 };
-
-core::StopFlag* g_stop = nullptr;
-extern "C" void on_batch_signal(int) {
-  if (g_stop != nullptr) g_stop->request();
-}
 
 VideoOptions video_options(const batch::SamplingSettings& s) {
   VideoOptions v;
@@ -159,8 +156,6 @@ int run_batch_command(const BatchOptions& o) {
   request.engine = {.device = job.device, .load_format = o.load_format};
   request.context = context;
   const EngineChoice& choice = request.engine;
-  const inference::ModelConfig config = load_config(job.model, choice);
-  inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(job.model));
   inference::EngineOptions eo = resolve_model_settings(request, nullptr, nullptr).engine;
   eo.n_threads = o.threads >= 0 ? o.threads : job.engine_threads;
   eo.max_context_tokens = context;
@@ -171,22 +166,14 @@ int run_batch_command(const BatchOptions& o) {
   wo.sampling.top_p = static_cast<float>(first.generation.top_p);
   wo.sampling.seed = first.generation.seed;
   wo.context_tokens = context;
-  wo.model_name = fs::path(job.model).filename().empty()
-                      ? fs::path(job.model).parent_path().filename().string()
-                      : fs::path(job.model).filename().string();
-  pixtral::PixtralWindowEngine engine(config, tok, inference::load_engine(job.model, eo), wo);
+  wo.model_name = model_display_name(job.model);
+  const std::unique_ptr<pixtral::PixtralWindowEngine> engine =
+      load_window_engine(job.model, choice, eo, wo);
 
   batch::BatchHooks hooks;
   hooks.open = [&](const batch::BatchVideo& v, core::StopFlag& stop, core::RunInfo& info) {
-    const VideoOptions vo = video_options(v.spec->settings.sampling);
-    auto src = std::make_unique<decoder::VideoFrameSource>(v.input, vo.source(), vo.sampling(),
-                                                           vo.sizing(), &stop);
-    info.video = v.display;
-    info.duration_ns = src->end_ns();
-    info.width_px = src->info().display_width_px;
-    info.height_px = src->info().display_height_px;
-    info.model = wo.model_name;
-    info.sampling = src->sampling_text();
+    auto src = open_video(v.input, video_options(v.spec->settings.sampling), &stop);
+    info = file_run_info(v.display, *src, wo.model_name);
     return std::unique_ptr<core::FrameSource>(std::move(src));
   };
   hooks.sinks = [&](const batch::BatchVideo& v) {
@@ -201,21 +188,17 @@ int run_batch_command(const BatchOptions& o) {
   hooks.options = [&](const batch::BatchVideo& v) {
     return pipeline_options(v.spec->settings, fs::path(v.display).filename().string());
   };
-  hooks.sha256 = [](const fs::path& p) { return sha256_file(p); };
+  hooks.sha256 = [](const fs::path& p) { return sinks::sha256_file(p); };
 
   core::StopFlag stop;
-  g_stop = &stop;
-  std::signal(SIGINT, on_batch_signal);
-  std::signal(SIGTERM, on_batch_signal);
-  BatchProgressLine line(!o.quiet);
+  ScopedStopSignals signals(stop);
+  sinks::ProgressLine line(!o.quiet, stderr, std::nullopt, progress_interval_s(), /*quiet_s=*/0);
   const batch::RunnerOptions ro{.parallel = o.parallel > 0 ? o.parallel : job.batch.parallel,
                                 .max_attempts = job.batch.max_attempts};
-  const batch::BatchSummary s = batch::run_batch(
-      mine, state, engine, ro, hooks, stop, [&](const batch::BatchProgress& p) { line.update(p); });
-  line.done(s.final);
-  g_stop = nullptr;
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  const batch::BatchSummary s =
+      batch::run_batch(mine, state, *engine, ro, hooks, stop,
+                       [&](const batch::BatchProgress& p) { show_batch_progress(line, p); });
+  if (!o.quiet) line.print_line(batch_progress_text(s.final));
   if (s.stopped) return 130;
   return s.final.failed > 0 ? 1 : 0;
 }
@@ -254,7 +237,7 @@ int run_merge(const std::string& file) {
       ++done;
       for (const batch::OutputRecord& out : r.outputs) {
         std::error_code ec;
-        if (!fs::is_regular_file(out.path, ec) || sha256_file(out.path) != out.sha256) {
+        if (!fs::is_regular_file(out.path, ec) || sinks::sha256_file(out.path) != out.sha256) {
           ++bad_outputs;
           std::fprintf(stderr, "framescribe: %s: missing or changed since its shard wrote it\n",
                        out.path.c_str());

@@ -1,21 +1,21 @@
 // framescribe bench engine: the engine's speed beside transformers and the physical floor.
+// The options only; the benchmark and its printing are inference/bench (framescribe_bench).
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "commands.h"
-#include "engine_bench.h"
+#include "framescribe/bench/engine_bench.h"
 #include "framescribe/core/error.h"
 #include "framescribe/inference/attention_plan.h"
 
 namespace framescribe::apps {
 
 void add_bench_command(CLI::App& app, int* exit_code) {
-  auto* bench = app.add_subcommand("bench", "Benchmarks (bench engine: the Pixtral engine)");
-  bench->require_subcommand(1);
-  auto* cmd = bench->add_subcommand(
+  auto* group = app.add_subcommand("bench", "Benchmarks (bench engine: the Pixtral engine)");
+  group->require_subcommand(1);
+  auto* cmd = group->add_subcommand(
       "engine",
       "The Pixtral engine's speed on framescribe's work, beside transformers and the floor");
   cmd->footer(
@@ -25,7 +25,7 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       "folder; only at real size on CUDA) and the physical floor of this card (FLOPs at 781\n"
       "TFLOP/s, bytes at the card's copy bandwidth; H100 and H200 only), with the ratios: lower\n"
       "is better everywhere.\n\n" +
-      bench_row_help() +
+      bench::bench_row_help() +
       "\n\nExamples:\n"
       "  framescribe bench engine --device cuda                     # the default rows, 12B\n"
       "  framescribe bench engine --device cuda --rows all --json bench.json\n"
@@ -62,7 +62,7 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       ->check(
           [](const std::string& list) {
             try {
-              (void)parse_bench_rows(list);
+              (void)bench::parse_bench_rows(list);
               return std::string();
             } catch (const Error& e) {
               return std::string(e.what());
@@ -82,7 +82,7 @@ void add_bench_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--json", o->json, "Write the results as JSON to FILE ('-': stdout)");
   cmd->callback([o, exit_code] {
-    EngineBenchOptions bo;
+    bench::EngineBenchOptions bo;
     bo.device = o->device == "cuda" ? inference::Device::kCuda : inference::Device::kCpu;
     bo.model_dir = o->model;
     if (o->load_format == "checkpoint" && o->model.empty())
@@ -95,31 +95,13 @@ void add_bench_command(CLI::App& app, int* exit_code) {
     bo.threads = o->threads;
     bo.decode_tokens = o->decode_tokens;
     bo.window_decode_tokens = o->window_decode_tokens;
-    bo.rows = parse_bench_rows(o->rows);
+    bo.rows = bench::parse_bench_rows(o->rows);
+    // With --json - the JSON goes to stdout and the table to stderr.
     const bool json_stdout = o->json == "-";
-    std::FILE* table = json_stdout ? stderr : stdout;
-    std::size_t printed = 0;
-    bool header = false;
-    const EngineBenchReport report = run_engine_bench(bo, [&](const EngineBenchReport& so_far) {
-      if (!header) {
-        header = true;
-        std::fprintf(table, "framescribe bench engine: %s (%s), %s, %s weights; loaded in %.1f s\n",
-                     so_far.device.c_str(), so_far.backend.c_str(), so_far.model.c_str(),
-                     so_far.weights.c_str(), so_far.load_s);
-        std::fprintf(table,
-                     "%-20s %10s %-9s  (transformers: H200, docs/device.md; x = ours/theirs)\n",
-                     "row", "ours", "unit");
-      }
-      for (; printed < so_far.rows.size(); ++printed)
-        std::fprintf(table, "%s\n", format_bench_row(so_far.rows[printed]).c_str());
-      std::fflush(table);
-      if (!o->json.empty() && !json_stdout) {
-        std::ofstream f(o->json);
-        f << bench_report_json(so_far);
-        FS_CHECK(f.good(), kIo, o->json << ": cannot write the results");
-      }
-    });
-    if (json_stdout) std::cout << bench_report_json(report) << std::flush;
+    bench::BenchPrinter print(json_stdout ? stderr : stdout, o->json);
+    const bench::EngineBenchReport report = bench::run_engine_bench(
+        bo, [&](const bench::EngineBenchReport& so_far) { print.update(so_far); });
+    if (json_stdout) std::cout << bench::bench_report_json(report) << std::flush;
     *exit_code = 0;
   });
 }

@@ -11,7 +11,9 @@
 #include "framescribe/core/log.h"
 #include "framescribe/decoder/ffmpeg_source.h"
 #include "framescribe/decoder/image_writer.h"
+#include "framescribe/sinks/progress_line.h"
 #include "model_defaults.h"
+#include "summarize_support.h"
 #include "video_options.h"
 
 namespace framescribe::apps {
@@ -29,10 +31,7 @@ void add_frames_command(CLI::App& app, int* exit_code) {
   add_video_options(cmd, &opts->video, /*positional=*/true, /*threads_alias=*/true);
   cmd->add_option("-o,--out", opts->out, "Output directory (created if missing)")->required();
   cmd->add_flag("!--no-progress", opts->progress, "No progress lines on stderr");
-  cmd->add_option("-m,--model", opts->model,
-                  "Plan with this model's recommended settings (framescribe.json), as summarize "
-                  "does; default: $FRAMESCRIBE_MODEL, else the bundled demo model")
-      ->check(CLI::ExistingDirectory);
+  add_planning_model_option(cmd, &opts->model);
   cmd->footer(
       std::string(kSamplingHelp) +
       "\n\nOutput: DIR/<seconds>.png (e.g. 0000012.345.png, the frame's timestamp) and\n"
@@ -41,16 +40,9 @@ void add_frames_command(CLI::App& app, int* exit_code) {
       "source_height (the picture as displayed, after rotation and aspect ratio).\n"
       "Example: framescribe frames talk.mp4 --fps 0.5 --max-frame-tokens 256 --out talk-frames");
   cmd->callback([cmd, opts, exit_code] {
-    decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
     // The frames summarize would give the model: its sampling and size defaults, not every frame.
-    apply_planning_defaults(*cmd, opts->model, &opts->video);
+    const auto [sampling, sizing] = planned_sampling(*cmd, opts->model, &opts->video);
     const VideoOptions& v = opts->video;
-    decoder::SamplingOptions sampling;
-    decoder::OutputSizing sizing;
-    check_usage([&] {
-      sampling = v.sampling();
-      sizing = v.sizing();
-    });
     const auto t0 = std::chrono::steady_clock::now();
     auto source = decoder::FfmpegSource::open(v.video, v.source());
     const decoder::StreamInfo& info = source->info();
@@ -67,7 +59,7 @@ void add_frames_command(CLI::App& app, int* exit_code) {
     FS_LOG_INFO(info.url << ": " << info.codec << " " << info.display_width_px << "x"
                          << info.display_height_px << ", sampling " << decoder::describe(sampling));
     decoder::SampledReader reader(*source, sampling, sizing);
-    Progress progress("frames", opts->progress);
+    sinks::ProgressLine progress(opts->progress, stderr, std::nullopt, /*plain_interval_s=*/5.0);
     const double total_s = info.duration_ns > 0 ? core::ns_to_seconds(info.duration_ns) : 0;
     long long n = 0, tokens = 0;
     std::string last_name;
@@ -95,9 +87,11 @@ void add_frames_command(CLI::App& app, int* exit_code) {
       jsonl += j.dump() + "\n";
       ++n;
       tokens += frame_tokens;
-      progress.update(core::ns_to_seconds(f->pts_ns), total_s, n);
+      progress.update([&] {
+        return media_progress_text("frames", core::ns_to_seconds(f->pts_ns), total_s, n);
+      });
     }
-    progress.done();
+    progress.clear();
     decoder::write_file_atomic(dir / "frames.jsonl",
                                {reinterpret_cast<const std::uint8_t*>(jsonl.data()), jsonl.size()});
     const decoder::SourceStats& st = source->stats();

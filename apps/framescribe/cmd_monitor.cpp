@@ -5,11 +5,10 @@
 // (windows every N s, drop-oldest, alerts) -> one PixtralWindowEngine shared through
 // pipeline::EngineScheduler (a description client and a higher-priority alert client per
 // stream) -> console, <out>/<stream>.descriptions.jsonl, <out>/gaps.jsonl, <out>/alerts.jsonl,
-// <out>/snapshots/*.jpg, webhook, command; MonitorHttp serves the board. Ctrl-C stops (130).
+// <out>/snapshots/*.jpg, webhook, command (sinks::StreamOutputs); sinks::MonitorHttp serves the
+// board. Ctrl-C stops (130).
 #include <atomic>
-#include <csignal>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -27,17 +26,18 @@
 #include "framescribe/core/source_name.h"
 #include "framescribe/core/stop.h"
 #include "framescribe/decoder/gst_source.h"
+#include "framescribe/http/http_policy.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/pipeline/engine_scheduler.h"
 #include "framescribe/pipeline/live/live_job.h"
 #include "framescribe/pipeline/live/monitor_config.h"
 #include "framescribe/pixtral/window_engine.h"
 #include "framescribe/sinks/alerts.h"
+#include "framescribe/sinks/live_outputs.h"
 #include "framescribe/sinks/sinks.h"
+#include "framescribe/sinks/status_http.h"
 #include "model_defaults.h"
-#include "monitor_http.h"
-#include "monitor_outputs.h"
-#include "monitor_status.h"
+#include "run_support.h"
 #include "summarize_support.h"
 
 namespace framescribe::apps {
@@ -48,10 +48,7 @@ namespace fs = std::filesystem;
 struct MonitorOptions {
   std::vector<std::string> urls;
   std::string config;  // monitor.yaml: streams with their own windows, prompts and alerts
-  std::string model;
-  EngineChoice engine;
-  int threads = 0;
-  std::int64_t context = 0;
+  ModelRequest req;    // --model, --device, --load-format, --threads, --context
   int max_tokens = 128;
   int max_edge = 512;
   float temperature = 0.0f, top_p = 1.0f;  // greedy by default
@@ -78,35 +75,37 @@ struct MonitorOptions {
   double status_every_s = 10;
 };
 
-core::StopFlag* g_stop = nullptr;
-extern "C" void on_monitor_signal(int) {
-  if (g_stop != nullptr) g_stop->request();
-}
+// A live job's reports, to the stream's outputs (sinks::StreamOutputs).
+class MonitorObserver final : public pipeline::LiveObserver {
+ public:
+  explicit MonitorObserver(sinks::StreamOutputs outputs) : out_(std::move(outputs)) {}
+  void on_frame(const std::string&, const core::Frame& f) override { out_.frame(f.image); }
+  void on_window(const std::string& stream, const core::WindowResult& w, double latency,
+                 std::int64_t wall_clock_ns) override {
+    out_.window(stream, w, latency, wall_clock_ns);
+  }
+  void on_gap(const std::string& stream, const core::StreamGap& g) override { out_.gap(stream, g); }
+  void on_alert(const core::Alert& a) override { out_.alert(a); }
+
+ private:
+  sinks::StreamOutputs out_;
+};
 
 // Picks the model (--model, $FRAMESCRIBE_MODEL or the bundled demo model, as summarize does)
 // and applies what its framescribe.json recommends to the options the user did not give: fps
-// as --sample (1/fps seconds), max_edge, max_tokens.
-void apply_model_defaults(MonitorOptions& o) {
-  bool demo = false;
-  o.model = resolve_model_dir(o.model, &demo).string();
-  const ModelDefaults d = read_model_defaults(o.model);
+// as --sample (1/fps seconds), max_edge, max_tokens. Returns the engine options.
+inference::EngineOptions apply_model_defaults(MonitorOptions& o) {
+  const ModelSettings m = resolve_model_settings(o.req, nullptr, nullptr);
+  o.req.model = m.dir.string();
+  const ModelDefaults& d = m.recommended;
   if (!o.sample_given && d.fps) o.sample_s = 1.0 / *d.fps;
   if (!o.max_edge_given && d.max_edge) o.max_edge = *d.max_edge;
   if (!o.max_tokens_given && d.max_tokens) o.max_tokens = *d.max_tokens;
-  // Global -q (errors only) silences the notice.
-  if (demo && core::log_level() < core::LogLevel::kError) {
-    std::fprintf(
-        stderr,
-        "framescribe: no --model given: using the bundled demo model %s\n"
-        "             (%s)\n"
-        "             For real streams give --model DIR with Pixtral-12B "
-        "(mistral-community/pixtral-12b or mistralai/Pixtral-12B-2409).\n",
-        o.model.c_str(),
-        d.about.empty() ? "it knows only a synthetic world of moving shapes" : d.about.c_str());
-  }
+  print_demo_model_notice(m, "streams");  // global -q (errors only) silences it
+  return m.engine;
 }
 
-int run_monitor(MonitorOptions o) {
+int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   if (o.every_deprecated)
     FS_LOG_WARN(
         "--every is deprecated for monitor: use --interval S (a window every S seconds; "
@@ -151,7 +150,7 @@ int run_monitor(MonitorOptions o) {
   for (const auto& spec : specs) any_alerts |= !spec.live.alerts.empty();
   std::string http_host;
   int http_port = 0;
-  if (!o.http.empty()) parse_host_port(o.http, &http_host, &http_port);
+  if (!o.http.empty()) http::parse_host_port(o.http, &http_host, &http_port);
 
   fs::path out = o.out;
   if (!out.empty()) {
@@ -165,23 +164,17 @@ int run_monitor(MonitorOptions o) {
                       "or choose another --out)");
     }
   }
-  const inference::ModelConfig config = load_config(o.model, o.engine);
-  inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
-  inference::EngineOptions eo = engine_options(o.engine);
-  eo.n_threads = o.threads;
-  eo.max_context_tokens = o.context;
   pixtral::PixtralWindowOptions wo;
   wo.system = o.system;
   wo.max_answer_tokens = o.max_tokens;
-  wo.context_tokens = o.context;
+  wo.context_tokens = o.req.context;
   wo.sampling.temperature = o.temperature;
   wo.sampling.top_p = o.top_p;
   wo.sampling.seed = o.seed;
-  wo.model_name = fs::path(o.model).filename().empty()
-                      ? fs::path(o.model).parent_path().filename().string()
-                      : fs::path(o.model).filename().string();
-  pixtral::PixtralWindowEngine engine(config, tok, inference::load_engine(o.model, eo), wo);
-  pipeline::EngineScheduler scheduler(engine);
+  wo.model_name = model_display_name(o.req.model);
+  const std::unique_ptr<pixtral::PixtralWindowEngine> engine =
+      load_window_engine(o.req.model, o.req.engine, eo, wo);
+  pipeline::EngineScheduler scheduler(*engine);
 
   // Each delivery on a thread of its own behind a bounded queue: the stream threads only
   // enqueue, so a slow webhook or command never holds up descriptions or other streams.
@@ -197,20 +190,18 @@ int run_monitor(MonitorOptions o) {
     queued(sinks::make_alert_command(o.alert_command, o.alert_command_timeout_s));
   std::vector<sinks::AlertDelivery*> delivery_ptrs;
   for (auto& d : deliveries) delivery_ptrs.push_back(d.get());
-  std::unique_ptr<LineFile> gaps =
-      out.empty() ? nullptr : std::make_unique<LineFile>(out / "gaps.jsonl");
+  std::unique_ptr<sinks::JsonLinesFile> gaps =
+      out.empty() ? nullptr : std::make_unique<sinks::JsonLinesFile>(out / "gaps.jsonl");
 
   core::StopFlag stop;
-  g_stop = &stop;
-  std::signal(SIGINT, on_monitor_signal);
-  std::signal(SIGTERM, on_monitor_signal);
+  ScopedStopSignals signals(stop);
 
-  MonitorBoard board;
+  sinks::MonitorBoard board;
   struct Stream {
     std::string name, stem;
     std::unique_ptr<decoder::GstLiveSource> source;
     std::unique_ptr<pipeline::WindowEngine> describe, alerts;
-    std::unique_ptr<LineFile> descriptions;
+    std::unique_ptr<sinks::JsonLinesFile> descriptions;
     std::unique_ptr<core::EventSink> console;
     std::unique_ptr<MonitorObserver> observer;
     std::unique_ptr<pipeline::LiveJob> job;
@@ -223,7 +214,7 @@ int run_monitor(MonitorOptions o) {
     // Wherever the stream is named (console, files, /metrics, the page, alerts, prompts): no
     // user-info, no query values. File names: the URL's stem only (stream_file_stem).
     s.name = specs[i].name.empty() ? core::redact_source(specs[i].url) : specs[i].name;
-    s.stem = stream_file_stem(specs[i].url, specs[i].name, stems);
+    s.stem = sinks::stream_file_stem(specs[i].url, specs[i].name, stems);
     s.index = board.add_stream(s.name);
     decoder::GstSourceOptions go;
     go.url = specs[i].url;
@@ -238,21 +229,22 @@ int run_monitor(MonitorOptions o) {
     s.describe = scheduler.client(s.name, 0);
     s.alerts = scheduler.client(s.name + " alerts", 1);
     if (!out.empty())
-      s.descriptions = std::make_unique<LineFile>(out / (s.stem + ".descriptions.jsonl"));
+      s.descriptions =
+          std::make_unique<sinks::JsonLinesFile>(out / (s.stem + ".descriptions.jsonl"));
     std::vector<core::EventSink*> sinks;
     if (!o.quiet) {
       s.console = sinks::make_sink("console", {}, s.stem, stdout);
       sinks.push_back(s.console.get());
     }
-    s.observer = std::make_unique<MonitorObserver>(board, s.index, s.stem, s.descriptions.get(),
-                                                   gaps.get(), delivery_ptrs,
-                                                   out.empty() ? fs::path() : out / "snapshots");
+    s.observer = std::make_unique<MonitorObserver>(
+        sinks::StreamOutputs(board, s.index, s.stem, s.descriptions.get(), gaps.get(),
+                             delivery_ptrs, out.empty() ? fs::path() : out / "snapshots"));
     s.job = std::make_unique<pipeline::LiveJob>(s.name, *s.describe, s.alerts.get(), specs[i].live,
                                                 sinks, s.observer.get());
   }
-  std::unique_ptr<MonitorHttp> http;
+  std::unique_ptr<sinks::MonitorHttp> http;
   if (!o.http.empty()) {
-    http = std::make_unique<MonitorHttp>(board, http_host, http_port);
+    http = std::make_unique<sinks::MonitorHttp>(board, http_host, http_port);
     std::fprintf(stderr, "framescribe: status page http://%s:%d/ (metrics at /metrics)\n",
                  http_host.c_str(), http->port());
   }
@@ -266,9 +258,7 @@ int run_monitor(MonitorOptions o) {
       info.video = s.name;
       info.model = wo.model_name;
       info.sampling = "live";
-      info.started_at = iso_utc(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                    .count());
+      info.started_at = core::utc_now_iso8601();
       try {
         s.job->run(*s.source, info, stop);
       } catch (const Error& e) {
@@ -291,28 +281,32 @@ int run_monitor(MonitorOptions o) {
     for (Stream& s : streams) {
       const decoder::GstSourceStats st = s.source->stats();
       const pipeline::LiveStats js = s.job->stats();
-      board.update(s.index, [&](StreamStatus& b) {
+      board.update(s.index, [&](sinks::StreamStatus& b) {
         b.frames_received = st.frames_received;
         b.frames_dropped = st.frames_dropped;
         b.reconnects = st.reconnects;
         b.gaps = st.gaps;
         b.connected = st.connected;
         b.last_frame_wall_ns = st.last_frame_wall_ns;
-        b.job = js;
+        b.windows_done = js.windows_done;
+        b.windows_dropped = js.windows_dropped;
+        b.alerts_fired = js.alerts_fired;
+        b.latency_s = js.last_latency_s;
+        b.max_latency_s = js.max_latency_s;
       });
     }
     if (o.status_every_s > 0 &&
         std::chrono::duration<double>(now - last_print).count() >= o.status_every_s) {
       last_print = now;
-      for (const StreamStatus& b : board.snapshot())
+      for (const sinks::StreamStatus& b : board.snapshot())
         std::fprintf(
             stderr,
             "framescribe: %s: %s, %lld frames (%lld dropped), %lld windows (%lld "
             "dropped), latency %.1f s, %lld reconnects, %lld alerts\n",
             b.name.c_str(), b.connected ? "up" : "DOWN", static_cast<long long>(b.frames_received),
-            static_cast<long long>(b.frames_dropped), static_cast<long long>(b.job.windows_done),
-            static_cast<long long>(b.job.windows_dropped), b.job.last_latency_s,
-            static_cast<long long>(b.reconnects), static_cast<long long>(b.job.alerts_fired));
+            static_cast<long long>(b.frames_dropped), static_cast<long long>(b.windows_done),
+            static_cast<long long>(b.windows_dropped), b.latency_s,
+            static_cast<long long>(b.reconnects), static_cast<long long>(b.alerts_fired));
     }
     if (o.duration_s > 0 && std::chrono::duration<double>(now - t0).count() >= o.duration_s) {
       timed_out = true;
@@ -321,14 +315,11 @@ int run_monitor(MonitorOptions o) {
   }
   for (Stream& s : streams) s.source->request_stop();
   for (std::thread& t : threads) t.join();
-  g_stop = nullptr;
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  for (const StreamStatus& b : board.snapshot())
+  for (const sinks::StreamStatus& b : board.snapshot())
     std::fprintf(stderr, "framescribe: %s: %lld frames, %lld windows, %lld dropped, %lld gaps\n",
                  b.name.c_str(), static_cast<long long>(b.frames_received),
-                 static_cast<long long>(b.job.windows_done),
-                 static_cast<long long>(b.job.windows_dropped), static_cast<long long>(b.gaps));
+                 static_cast<long long>(b.windows_done), static_cast<long long>(b.windows_dropped),
+                 static_cast<long long>(b.gaps));
   for (const auto& d : deliveries)
     if (d->dropped() > 0)
       std::fprintf(stderr, "framescribe: alert %s: %lld alerts dropped (delivery queue full)\n",
@@ -347,14 +338,14 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
                   "monitor.yaml: streams with their own windows, prompts and alert rules "
                   "(docs/monitor.md); its values override the command line's")
       ->check(CLI::ExistingFile);
-  cmd->add_option("-m,--model", o->model,
+  cmd->add_option("-m,--model", o->req.model,
                   "Model directory; default: $FRAMESCRIBE_MODEL, else the bundled demo model "
                   "(synthetic shapes only)")
       ->check(CLI::ExistingDirectory);
-  add_engine_choice_options(cmd, &o->engine);
-  cmd->add_option("-t,--threads,--engine-threads", o->threads, "CPU engine threads (0: all)")
+  add_engine_choice_options(cmd, &o->req.engine);
+  cmd->add_option("-t,--threads,--engine-threads", o->req.threads, "CPU engine threads (0: all)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--context", o->context, "Context tokens to use (default: the model's)");
+  cmd->add_option("--context", o->req.context, "Context tokens to use (default: the model's)");
   cmd->add_option("-n,--max-tokens", o->max_tokens, "Most tokens per description")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -440,8 +431,8 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
     opt.every_deprecated = cmd->get_option("--every")->count() > 0;
     // A missing local file fails at once, before the model is chosen or loaded.
     for (const std::string& url : opt.urls) decoder::check_live_input(url);
-    apply_model_defaults(opt);
-    *exit_code = run_monitor(std::move(opt));
+    const inference::EngineOptions eo = apply_model_defaults(opt);
+    *exit_code = run_monitor(std::move(opt), eo);
   });
 }
 

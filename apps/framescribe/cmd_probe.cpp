@@ -8,7 +8,9 @@
 #include "commands.h"
 #include "framescribe/core/log.h"
 #include "framescribe/decoder/ffmpeg_source.h"
+#include "framescribe/sinks/progress_line.h"
 #include "model_defaults.h"
+#include "summarize_support.h"
 #include "video_options.h"
 
 namespace framescribe::apps {
@@ -49,7 +51,7 @@ long long estimate_frames(const decoder::StreamInfo& info, const decoder::Sampli
 long long scan_frames(decoder::FfmpegSource& src, const decoder::SamplingOptions& s,
                       bool progress_on) {
   decoder::Sampler sampler(s);
-  Progress progress("probe", progress_on);
+  sinks::ProgressLine progress(progress_on, stderr, std::nullopt, /*plain_interval_s=*/5.0);
   const double total_s =
       src.info().duration_ns > 0 ? core::ns_to_seconds(src.info().duration_ns) : 0;
   while (!sampler.done()) {
@@ -58,10 +60,13 @@ long long scan_frames(decoder::FfmpegSource& src, const decoder::SamplingOptions
     decoder::FrameFacts facts{f->pts_ns, f->index, f->keyframe, -1.0, f->duration_ns};
     if (sampler.wants_scene_score()) facts.scene_score = src.scene_score(*f);
     sampler.offer(facts);
-    progress.update(core::ns_to_seconds(f->pts_ns), total_s, sampler.emitted());
+    progress.update([&] {
+      return media_progress_text("probe", core::ns_to_seconds(f->pts_ns), total_s,
+                                 sampler.emitted());
+    });
   }
   sampler.finish();
-  progress.done();
+  progress.clear();
   return sampler.emitted();
 }
 }  // namespace
@@ -80,10 +85,7 @@ void add_probe_command(CLI::App& app, int* exit_code) {
   cmd->add_flag("--json", opts->json, "Print JSON instead of text");
   cmd->add_flag("--exact", opts->exact,
                 "Count sampled frames by decoding (default: estimate when possible)");
-  cmd->add_option("-m,--model", opts->model,
-                  "Plan with this model's recommended settings (framescribe.json), as summarize "
-                  "does; default: $FRAMESCRIBE_MODEL, else the bundled demo model")
-      ->check(CLI::ExistingDirectory);
+  add_planning_model_option(cmd, &opts->model);
   cmd->footer(
       std::string(kSamplingHelp) +
       "\n\nThe token plan: frames sampled, tokens per frame (Pixtral patch grid of the target "
@@ -94,16 +96,9 @@ void add_probe_command(CLI::App& app, int* exit_code) {
       "(or --exact) scan the video.\n"
       "Example: framescribe probe match.mkv --fps 1 --max-frame-tokens 300 --json");
   cmd->callback([cmd, opts, exit_code] {
-    decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
     // The plan summarize would make: its sampling and size defaults, not every frame at 1024 px.
-    apply_planning_defaults(*cmd, opts->model, &opts->video);
+    const auto [sampling, sizing] = planned_sampling(*cmd, opts->model, &opts->video);
     const VideoOptions& v = opts->video;
-    decoder::SamplingOptions sampling;
-    decoder::OutputSizing sizing;
-    check_usage([&] {
-      sampling = v.sampling();
-      sizing = v.sizing();
-    });
     auto src = decoder::FfmpegSource::open(v.video, v.source());
     std::string pixel_format_seen;
     int bit_depth_seen = 0;

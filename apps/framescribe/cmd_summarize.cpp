@@ -6,7 +6,6 @@
 // for all videos. Ctrl-C: the first finishes the window in progress and writes the outputs of
 // what was done (exit 130); a second abandons that window.
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -33,8 +32,10 @@
 #include "framescribe/pipeline/prompt_template.h"
 #include "framescribe/pipeline/video_pipeline.h"
 #include "framescribe/pixtral/window_engine.h"
+#include "framescribe/sinks/progress_line.h"
 #include "framescribe/sinks/sinks.h"
 #include "model_defaults.h"
+#include "run_support.h"
 #include "summarize_support.h"
 #include "video_options.h"
 
@@ -46,10 +47,7 @@ namespace fs = std::filesystem;
 struct SummarizeOptions {
   std::vector<std::string> videos;
   VideoOptions video;
-  std::string model;
-  EngineChoice engine;
-  int threads = 0;
-  std::int64_t context = 0;
+  ModelRequest req;  // --model, --device, --load-format, --threads, --context; what was given
   int max_tokens = 512;
   float temperature = 0.0f;
   float top_p = 1.0f;
@@ -68,14 +66,7 @@ struct SummarizeOptions {
   bool dry_run = false;
   bool json = false;
   std::string dump_prompts;
-  // Which of the settings a model's framescribe.json may recommend were given by the user.
-  bool sampling_given = false, size_given = false, max_tokens_given = false;
 };
-
-core::StopFlag* g_stop = nullptr;
-extern "C" void on_signal(int) {
-  if (g_stop != nullptr) g_stop->request();
-}
 
 std::string read_text_file(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
@@ -87,7 +78,7 @@ std::string read_text_file(const std::string& path, const char* what) {
 
 pipeline::PipelineOptions pipeline_options(const SummarizeOptions& o, const std::string& video) {
   pipeline::PipelineOptions p;
-  p.packing.context_tokens = o.context;
+  p.packing.context_tokens = o.req.context;
   p.packing.answer_reserve_tokens = o.max_tokens;
   p.packing.window_ns = seconds_to_ns_checked(o.window_s, "--window-seconds");
   p.packing.max_frames_per_window = o.max_frames_per_window;
@@ -194,16 +185,17 @@ std::string frame_fit_problem(const pipeline::PackingOptions& packing,
 
 // --dry-run: the windows the run would make, without loading the weights.
 int dry_run(const SummarizeOptions& o) {
-  const inference::ModelConfig config = load_config(o.model, o.engine);
-  const inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
-  const pixtral::PixtralCoster coster(config, tok, o.system, o.context);
+  const inference::ModelConfig config = load_config(o.req.model, o.req.engine);
+  const inference::Tokenizer tok =
+      inference::Tokenizer::load(inference::find_tokenizer(o.req.model));
+  const pixtral::PixtralCoster coster(config, tok, o.system, o.req.context);
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   core::StopFlag stop;
   for (const std::string& url : o.videos) {
     const std::string name = core::redact_source(url);
     pipeline::PipelineOptions p = pipeline_options(o, fs::path(name).filename().string());
-    decoder::VideoFrameSource source(url, o.video.source(), o.video.sampling(), o.video.sizing(),
-                                     &stop);
+    const std::unique_ptr<decoder::VideoFrameSource> opened = open_video(url, o.video, &stop);
+    decoder::VideoFrameSource& source = *opened;
     nlohmann::ordered_json j;
     j["video"] = name;
     j["duration_s"] = source.end_ns() == core::kNoTimestamp
@@ -259,16 +251,8 @@ int dry_run(const SummarizeOptions& o) {
 // settings its framescribe.json recommends to every option the user did not give (the same
 // function as batch, probe and frames: resolve_model_settings).
 inference::EngineOptions apply_model_defaults(SummarizeOptions& o) {
-  ModelRequest r;
-  r.model = o.model;
-  r.engine = o.engine;
-  r.threads = o.threads;
-  r.context = o.context;
-  r.sampling_given = o.sampling_given;
-  r.size_given = o.size_given;
-  r.max_tokens_given = o.max_tokens_given;
-  const ModelSettings m = resolve_model_settings(r, &o.video, &o.max_tokens);
-  o.model = m.dir.string();
+  const ModelSettings m = resolve_model_settings(o.req, &o.video, &o.max_tokens);
+  o.req.model = m.dir.string();
   if (!o.quiet) print_demo_model_notice(m);
   return m.engine;
 }
@@ -301,10 +285,6 @@ int run_summarize(SummarizeOptions o) {
   if (o.quiet && core::log_level() < core::LogLevel::kWarn)
     core::set_log_level(core::LogLevel::kWarn);
 
-  const inference::ModelConfig config = load_config(o.model, o.engine);
-  inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(o.model));
-  std::unique_ptr<inference::Engine> engine = inference::load_engine(o.model, eo);
-
   std::FILE* dump = nullptr;
   if (!o.dump_prompts.empty()) {
     dump = std::fopen(o.dump_prompts.c_str(), "wb");
@@ -323,17 +303,14 @@ int run_summarize(SummarizeOptions o) {
   wo.sampling.temperature = o.temperature;
   wo.sampling.top_p = o.top_p;
   wo.sampling.seed = o.seed;
-  wo.context_tokens = o.context;
+  wo.context_tokens = o.req.context;
   wo.dump_prompts = dump;
-  wo.model_name = fs::path(o.model).filename().empty()
-                      ? fs::path(o.model).parent_path().filename().string()
-                      : fs::path(o.model).filename().string();
-  pixtral::PixtralWindowEngine window_engine(config, tok, std::move(engine), wo);
+  wo.model_name = model_display_name(o.req.model);
+  const std::unique_ptr<pixtral::PixtralWindowEngine> window_engine =
+      load_window_engine(o.req.model, o.req.engine, eo, wo);
 
   core::StopFlag stop;
-  g_stop = &stop;
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  ScopedStopSignals signals(stop);
 
   int failures = 0;
   std::set<std::string> stems;
@@ -346,22 +323,17 @@ int run_summarize(SummarizeOptions o) {
     std::string stem = base_stem;
     for (int k = 2; !stems.insert(stem).second; ++k) stem = base_stem + "-" + std::to_string(k);
     try {
-      decoder::VideoFrameSource source(url, o.video.source(), o.video.sampling(), o.video.sizing(),
-                                       &stop);
+      const std::unique_ptr<decoder::VideoFrameSource> opened = open_video(url, o.video, &stop);
+      decoder::VideoFrameSource& source = *opened;
       {
         // Frames too large for the context: a usage error before anything is decoded.
         std::vector<std::int64_t> label_pts = {seconds_to_ns_checked(o.video.start_s, "--start")};
         if (source.end_ns() != core::kNoTimestamp) label_pts.push_back(source.end_ns());
         const std::string problem =
             frame_fit_problem(pipeline_options(o, fs::path(name).filename().string()).packing,
-                              window_engine.coster(), source.info().display_width_px,
+                              window_engine->coster(), source.info().display_width_px,
                               source.info().display_height_px, o.video.sizing(), label_pts);
-        if (!problem.empty()) {
-          g_stop = nullptr;
-          std::signal(SIGINT, SIG_DFL);
-          std::signal(SIGTERM, SIG_DFL);
-          throw CLI::ValidationError(name + ": " + problem);
-        }
+        if (!problem.empty()) throw CLI::ValidationError(name + ": " + problem);
         warn_if_strip(name, source.info().display_width_px, source.info().display_height_px,
                       o.video.sizing());
       }
@@ -377,20 +349,15 @@ int run_summarize(SummarizeOptions o) {
         owned.push_back(sinks::make_sink(f, o.out, stem, stdout));
         if (owned.back()) sinks.push_back(owned.back().get());
       }
-      core::RunInfo info;
-      info.video = name;
-      info.duration_ns = source.end_ns();
-      info.width_px = source.info().display_width_px;
-      info.height_px = source.info().display_height_px;
-      info.model = wo.model_name;
-      info.sampling = source.sampling_text();
+      core::RunInfo info = file_run_info(name, source, wo.model_name);
       info.started_at = core::utc_now_iso8601();
-      pipeline::VideoPipeline vp(window_engine, sinks,
+      pipeline::VideoPipeline vp(*window_engine, sinks,
                                  pipeline_options(o, fs::path(name).filename().string()));
-      SummarizeProgress progress(name, !o.quiet);
-      pipeline::RunResult r =
-          vp.run(source, info, stop, [&](const pipeline::PipelineStats& s) { progress.update(s); });
-      progress.done(r.stats);
+      sinks::ProgressLine progress(!o.quiet);
+      pipeline::RunResult r = vp.run(source, info, stop, [&](const pipeline::PipelineStats& s) {
+        progress.update([&] { return summarize_progress_text(name, s); });
+      });
+      progress.clear();
       if (!o.quiet && core::log_level() < core::LogLevel::kError) {
         // What was written, one path a line (the files exist only now, renamed into place).
         for (const std::string& f : formats) {
@@ -413,8 +380,8 @@ int run_summarize(SummarizeOptions o) {
       }
       FS_LOG_INFO(name << ": " << r.stats.windows_done << " windows, " << r.stats.frames_described
                        << " frames described, " << r.end.frames_skipped << " skipped, "
-                       << r.stats.events << " events; " << format_duration(r.stats.wall_s)
-                       << " (engine " << format_duration(r.stats.engine_s) << ")");
+                       << r.stats.events << " events; " << sinks::format_duration(r.stats.wall_s)
+                       << " (engine " << sinks::format_duration(r.stats.engine_s) << ")");
     } catch (const Error& e) {
       // A video that cannot be read does not stop the others; an engine failure does.
       ++failures;
@@ -425,9 +392,6 @@ int run_summarize(SummarizeOptions o) {
         break;
     }
   }
-  g_stop = nullptr;
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
   if (stop.stop_requested()) return 130;
   return failures > 0 ? 1 : 0;
 }
@@ -439,16 +403,16 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
       "summarize", "Timestamped descriptions and a summary of videos (console and files)");
   auto o = std::make_shared<SummarizeOptions>();
   cmd->add_option("VIDEO", o->videos, "Video files or URLs")->required();
-  cmd->add_option("-m,--model", o->model,
+  cmd->add_option("-m,--model", o->req.model,
                   "Model directory (either layout, with its tokenizer); default: "
                   "$FRAMESCRIBE_MODEL, else the bundled demo model (synthetic shapes only)")
       ->check(CLI::ExistingDirectory);
-  add_engine_choice_options(cmd, &o->engine);
-  cmd->add_option("-t,--threads,--engine-threads", o->threads, "CPU engine threads (0: all)")
+  add_engine_choice_options(cmd, &o->req.engine);
+  cmd->add_option("-t,--threads,--engine-threads", o->req.threads, "CPU engine threads (0: all)")
       ->check(CLI::NonNegativeNumber);
   o->video.max_edge_px = 512;  // summaries: 512 px frames (594 tokens at 16:9) by default
   add_video_options(cmd, &o->video, /*positional=*/false);
-  cmd->add_option("--context", o->context, "Context tokens to use (default: the model's, 128k)")
+  cmd->add_option("--context", o->req.context, "Context tokens to use (default: the model's, 128k)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("-n,--max-tokens", o->max_tokens,
                   "Most tokens per answer (reserved in every window's context)")
@@ -497,11 +461,7 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
                   "Write every prompt (text, images as placeholders, token counts) as JSONL");
   cmd->footer(std::string(kSummarizeHelp) + "\n\n" + kSamplingHelp);
   cmd->callback([cmd, o, exit_code] {
-    ModelRequest given;
-    note_given_options(*cmd, &given);
-    o->sampling_given = given.sampling_given;
-    o->size_given = given.size_given;
-    o->max_tokens_given = given.max_tokens_given;
+    note_given_options(*cmd, &o->req);
     *exit_code = run_summarize(*o);
   });
 }

@@ -10,8 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "commands.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
+#include "framescribe/decoder/ffmpeg_source.h"
 
 namespace framescribe::apps {
 
@@ -173,24 +175,44 @@ ModelSettings resolve_model_settings(const ModelRequest& r, VideoOptions* video,
   return s;
 }
 
-void apply_planning_defaults(const CLI::App& cmd, const std::string& model, VideoOptions* video) {
+void add_planning_model_option(CLI::App* cmd, std::string* model) {
+  cmd->add_option("-m,--model", *model,
+                  "Plan with this model's recommended settings (framescribe.json), as summarize "
+                  "does; default: $FRAMESCRIBE_MODEL, else the bundled demo model")
+      ->check(CLI::ExistingDirectory);
+}
+
+PlannedSampling planned_sampling(const CLI::App& cmd, const std::string& model,
+                                 VideoOptions* video) {
+  decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
   ModelRequest r;
   r.model = model;
   r.model_required = !model.empty();
   note_given_options(cmd, &r);
   (void)resolve_model_settings(r, video, nullptr);
+  PlannedSampling p;
+  check_usage([&] {
+    p.sampling = video->sampling();
+    p.sizing = video->sizing();
+  });
+  return p;
 }
 
-void print_demo_model_notice(const ModelSettings& s) {
+void print_demo_model_notice(const ModelSettings& s, const char* inputs) {
   if (!s.is_demo || core::log_level() >= core::LogLevel::kError) return;  // -q: errors only
   std::fprintf(stderr,
                "framescribe: no --model given: using the bundled demo model %s\n"
                "             (%s)\n"
-               "             For real videos give --model DIR with Pixtral-12B "
+               "             For real %s give --model DIR with Pixtral-12B "
                "(mistral-community/pixtral-12b or mistralai/Pixtral-12B-2409).\n",
                s.dir.c_str(),
                s.recommended.about.empty() ? "it knows only a synthetic world of moving shapes"
-                                           : s.recommended.about.c_str());
+                                           : s.recommended.about.c_str(),
+               inputs);
+}
+
+std::string model_display_name(const fs::path& dir) {
+  return dir.filename().empty() ? dir.parent_path().filename().string() : dir.filename().string();
 }
 
 }  // namespace framescribe::apps

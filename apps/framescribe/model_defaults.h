@@ -81,10 +81,23 @@ struct ModelSettings {
 // user did not give: `video`'s sampling mode and size, `*max_tokens` (either may be null). The
 // engine options follow r.engine (a warning for dummy weights). Throws like the functions above.
 ModelSettings resolve_model_settings(const ModelRequest& r, VideoOptions* video, int* max_tokens);
-// probe and frames: the sampling and size summarize would use on the same command line and model.
-void apply_planning_defaults(const CLI::App& cmd, const std::string& model, VideoOptions* video);
-// The notice printed when the bundled demo model was picked (not with -q).
-void print_demo_model_notice(const ModelSettings& s);
+// probe and frames: -m/--model, the model whose framescribe.json plans the video.
+void add_planning_model_option(CLI::App* cmd, std::string* model);
+// probe and frames, after parsing: the sampling and size summarize would use on the same command
+// line and model, checked (a bad combination is a usage error, exit 2); FFmpeg's own log goes
+// to ours (shown with -v).
+struct PlannedSampling {
+  decoder::SamplingOptions sampling;
+  decoder::OutputSizing sizing;
+};
+PlannedSampling planned_sampling(const CLI::App& cmd, const std::string& model,
+                                 VideoOptions* video);
+// The notice printed when the bundled demo model was picked (not with -q): "For real `inputs`
+// give --model DIR with Pixtral-12B".
+void print_demo_model_notice(const ModelSettings& s, const char* inputs = "videos");
+// The model's name in outputs and reports: the folder's name ("pixtral-12b" for
+// models/pixtral-12b/ too).
+std::string model_display_name(const std::filesystem::path& dir);
 
 // The bundled demo model's folder name.
 inline constexpr const char* kDemoModelName = "framescribe-demo";

@@ -1,15 +1,11 @@
 #include "summarize_support.h"
 
-#include <unistd.h>
-
-#include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <mutex>
-#include <string_view>
 
 #include "framescribe/core/error.h"
-#include "framescribe/core/log.h"
+#include "framescribe/sinks/progress_line.h"
 
 namespace framescribe::apps {
 
@@ -41,123 +37,12 @@ std::int64_t seconds_to_ns_checked(double seconds, const char* option) {
   return std::llround(seconds * 1e9);
 }
 
-std::string format_duration(double s) {
-  char buf[64];
-  if (!(s >= 0) || !std::isfinite(s)) return "?";
-  if (s < 60) {
-    std::snprintf(buf, sizeof buf, "%.1f s", s);
-  } else if (s < 3600) {
-    std::snprintf(buf, sizeof buf, "%d min %02d s", static_cast<int>(s) / 60,
-                  static_cast<int>(s) % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%d h %02d min", static_cast<int>(s) / 3600,
-                  (static_cast<int>(s) / 60) % 60);
-  }
-  return buf;
-}
-
-namespace {
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
-constexpr const char* kClearLine = "\r\033[K";
-}  // namespace
-
-struct ProgressLine::State {
-  std::mutex mutex;
-  bool enabled = false;
-  std::FILE* out = stderr;
-  bool tty = false;
-  double plain_interval_s = 10, quiet_s = 0.5;
-  double started = 0, last = -1;
-  bool drawn = false;  // a terminal line is on screen, without its newline
-  void clear_locked() {
-    if (drawn) std::fputs(kClearLine, out);
-    drawn = false;
-  }
-};
-
-ProgressLine::ProgressLine(bool enabled, std::FILE* out, std::optional<bool> tty,
-                           double plain_interval_s, double quiet_s)
-    : s_(std::make_shared<State>()) {
-  s_->enabled = enabled;
-  s_->out = out;
-  s_->tty = tty ? *tty : isatty(fileno(out)) != 0;
-  s_->plain_interval_s = plain_interval_s;
-  s_->quiet_s = quiet_s;
-  s_->started = now_s();
-  if (!enabled || !s_->tty) return;
-  // Log messages clear the line first (the logger's lock is held here; show() takes only ours).
-  std::weak_ptr<State> weak = s_;
-  core::set_log_sink([weak](core::LogLevel level, std::string_view message) {
-    const std::string line =
-        "framescribe: " + std::string(core::to_string(level)) + ": " + std::string(message) + "\n";
-    if (auto s = weak.lock()) {
-      std::lock_guard<std::mutex> lock(s->mutex);
-      s->clear_locked();
-      std::fwrite(line.data(), 1, line.size(), s->out);
-      std::fflush(s->out);
-    } else {
-      std::fwrite(line.data(), 1, line.size(), stderr);
-    }
-  });
-}
-
-ProgressLine::~ProgressLine() {
-  if (s_->enabled && s_->tty) core::set_log_sink(nullptr);
-  clear();
-}
-
-bool ProgressLine::tty() const {
-  return s_->tty;
-}
-
-bool ProgressLine::due() const {
-  if (!s_->enabled) return false;
-  std::lock_guard<std::mutex> lock(s_->mutex);
-  const double t = now_s();
-  if (t - s_->started < s_->quiet_s) return false;
-  return s_->last < 0 || t - s_->last >= (s_->tty ? 0.5 : s_->plain_interval_s);
-}
-
-void ProgressLine::show(const std::string& text, bool force) {
-  if (!s_->enabled || (!force && !due())) return;
-  std::lock_guard<std::mutex> lock(s_->mutex);
-  s_->last = now_s();
-  if (s_->tty) {
-    std::fprintf(s_->out, "%s%s", kClearLine, text.c_str());
-    s_->drawn = true;
-  } else {
-    std::fprintf(s_->out, "%s\n", text.c_str());
-  }
-  std::fflush(s_->out);
-}
-
-void ProgressLine::print_line(const std::string& text) {
-  if (!s_->enabled) return;
-  std::lock_guard<std::mutex> lock(s_->mutex);
-  s_->clear_locked();
-  std::fprintf(s_->out, "%s\n", text.c_str());
-  std::fflush(s_->out);
-}
-
-void ProgressLine::clear() {
-  std::lock_guard<std::mutex> lock(s_->mutex);
-  s_->clear_locked();
-  std::fflush(s_->out);
-}
-
-SummarizeProgress::SummarizeProgress(std::string video, bool enabled)
-    : video_(std::move(video)), line_(enabled) {}
-
-void SummarizeProgress::update(const pipeline::PipelineStats& s) {
-  if (!line_.due()) return;
+std::string summarize_progress_text(const std::string& video, const pipeline::PipelineStats& s) {
   const double done_s = core::ns_to_seconds(s.media_done_ns);
   const double total_s =
       s.media_end_ns == core::kNoTimestamp ? 0 : core::ns_to_seconds(s.media_end_ns);
   const double speed = s.wall_s > 0 ? done_s / s.wall_s : 0;
-  std::string line = video_ + ": ";
+  std::string line = video + ": ";
   char buf[256];
   if (s.summarizing) {
     line += "summarising";
@@ -175,13 +60,21 @@ void SummarizeProgress::update(const pipeline::PipelineStats& s) {
                   speed);
     line += buf;
     if (total_s > 0 && speed > 0 && done_s > 0)
-      line += ", ETA " + format_duration((total_s - done_s) / speed);
+      line += ", ETA " + sinks::format_duration((total_s - done_s) / speed);
   }
-  line_.show(line);
+  return line;
 }
 
-void SummarizeProgress::done(const pipeline::PipelineStats&) {
-  line_.clear();
+std::string media_progress_text(const std::string& what, double at_s, double total_s,
+                                long long sampled) {
+  char buf[512];
+  if (total_s > 0) {
+    std::snprintf(buf, sizeof buf, "%s: %.1f / %.1f s (%.0f%%), %lld frames", what.c_str(), at_s,
+                  total_s, 100.0 * std::min(1.0, at_s / total_s), sampled);
+  } else {
+    std::snprintf(buf, sizeof buf, "%s: %.1f s, %lld frames", what.c_str(), at_s, sampled);
+  }
+  return buf;
 }
 
 }  // namespace framescribe::apps

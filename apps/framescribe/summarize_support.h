@@ -1,10 +1,7 @@
-// Small pieces of `framescribe summarize`: the progress line, durations, help text.
+// Small pieces of `framescribe summarize` (and frames, probe): progress texts, help text.
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
-#include <memory>
-#include <optional>
 #include <string>
 
 #include "framescribe/pipeline/video_pipeline.h"
@@ -15,52 +12,12 @@ namespace framescribe::apps {
 // for negative, non-finite or absurd values.
 std::int64_t seconds_to_ns_checked(double seconds, const char* option);
 
-// "1.2 s", "3 min 05 s", "1 h 02 min".
-std::string format_duration(double seconds);
-
-// The one status line of a long command (summarize, batch, frames). On a terminal it is redrawn
-// in place at most twice a second, and while it is alive every log message (a warning from the
-// decoder or the pipeline) first clears it, so no message lands in the middle of it; the next
-// show() draws it again. Elsewhere (a file, a pipe) it prints a whole line every
-// `plain_interval_s` (10 s), so a log shows the run is alive. Nothing in the first
-// `quiet_s` (short runs stay quiet). One ProgressLine at a time: it owns the log sink (restored to
-// the default stderr sink by the destructor). show() and the log may be called from different
-// threads.
-class ProgressLine {
- public:
-  explicit ProgressLine(bool enabled, std::FILE* out = stderr, std::optional<bool> tty = {},
-                        double plain_interval_s = 10.0, double quiet_s = 0.5);
-  ~ProgressLine();
-  ProgressLine(const ProgressLine&) = delete;
-  ProgressLine& operator=(const ProgressLine&) = delete;
-
-  // Whether show() would draw now (the text is built only then).
-  bool due() const;
-  // Draws `text` when due or when `force`; a terminal's line is replaced in place.
-  void show(const std::string& text, bool force = false);
-  // A whole line above the status line (a video finished): the status line is cleared first.
-  void print_line(const std::string& text);
-  // Clears a drawn terminal line (before other output, and at the end).
-  void clear();
-  bool tty() const;
-
- private:
-  struct State;
-  std::shared_ptr<State> s_;
-};
-
-// One status line on stderr (a ProgressLine): media position and percentage, frames, windows,
-// real-time factor, ETA.
-class SummarizeProgress {
- public:
-  SummarizeProgress(std::string video, bool enabled);
-  void update(const pipeline::PipelineStats& s);  // thread-safe enough: calls are serialised
-  void done(const pipeline::PipelineStats& s);
-
- private:
-  std::string video_;
-  ProgressLine line_;
-};
+// The texts of the progress line (sinks::ProgressLine) of summarize: "clip.mp4: 00:05.0 /
+// 00:10.0 (50%), 5 frames, 1 windows, 2.00x real time, ETA 2.5 s" (media position, frames,
+// windows, real-time factor, ETA); and of frames and probe: "frames: 5.0 / 10.0 s (50%), 5 frames".
+std::string summarize_progress_text(const std::string& video, const pipeline::PipelineStats& s);
+std::string media_progress_text(const std::string& what, double at_s, double total_s,
+                                long long sampled);
 
 extern const char* const kSummarizeHelp;
 

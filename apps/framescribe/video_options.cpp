@@ -1,6 +1,5 @@
 #include "video_options.h"
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -184,25 +183,6 @@ decoder::SourceOptions VideoOptions::source() const {
   s.sample_fps = fps;  // fixed rate: non-reference frames far from every tick are not decoded
   s.start_ns = seconds_to_ns(start_s);
   return s;
-}
-
-Progress::Progress(std::string what, bool enabled)
-    : what_(std::move(what)), line_(enabled, stderr, std::nullopt, /*plain_interval_s=*/5.0) {}
-
-void Progress::update(double at_s, double total_s, long long sampled) {
-  if (!line_.due()) return;
-  char buf[512];
-  if (total_s > 0) {
-    std::snprintf(buf, sizeof buf, "%s: %.1f / %.1f s (%.0f%%), %lld frames", what_.c_str(), at_s,
-                  total_s, 100.0 * std::min(1.0, at_s / total_s), sampled);
-  } else {
-    std::snprintf(buf, sizeof buf, "%s: %.1f s, %lld frames", what_.c_str(), at_s, sampled);
-  }
-  line_.show(buf);
-}
-
-void Progress::done() {
-  line_.clear();
 }
 
 }  // namespace framescribe::apps

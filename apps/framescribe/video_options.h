@@ -8,8 +8,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include "summarize_support.h"  // ProgressLine
-
 #include "framescribe/decoder/ffmpeg_source.h"
 #include "framescribe/decoder/output_size.h"
 #include "framescribe/decoder/sampler.h"
@@ -58,18 +56,5 @@ CLI::Validator number_range(double lo, double hi, bool lo_open = false);
 
 // Help text describing the sampling modes, for command footers.
 extern const char* const kSamplingHelp;
-
-// Progress of `frames` on stderr (a ProgressLine: in place on a terminal, at most twice a second,
-// log messages never inside it; elsewhere a line every 5 s).
-class Progress {
- public:
-  explicit Progress(std::string what, bool enabled = true);
-  void update(double at_s, double total_s, long long sampled);
-  void done();
-
- private:
-  std::string what_;
-  ProgressLine line_;
-};
 
 }  // namespace framescribe::apps

@@ -13,11 +13,11 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "http_policy.h"
-#include "monitor_http.h"
-#include "monitor_status.h"
+#include "framescribe/http/http_policy.h"
+#include "framescribe/sinks/status_board.h"
+#include "framescribe/sinks/status_http.h"
 
-namespace framescribe::apps {
+namespace framescribe::http {
 namespace {
 
 HttpPolicy loopback(int port = 8080) {
@@ -114,7 +114,7 @@ class MonitorHttpRules : public ::testing::Test {
  protected:
   void SetUp() override {
     board_.add_stream("rtsp://cam1/live");
-    http_ = std::make_unique<MonitorHttp>(board_, "127.0.0.1", 0);
+    http_ = std::make_unique<sinks::MonitorHttp>(board_, "127.0.0.1", 0);
     port_ = http_->port();
     host_ = "127.0.0.1:" + std::to_string(port_);
   }
@@ -122,8 +122,8 @@ class MonitorHttpRules : public ::testing::Test {
     return http_exchange(
         port_, "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
   }
-  MonitorBoard board_;
-  std::unique_ptr<MonitorHttp> http_;
+  sinks::MonitorBoard board_;
+  std::unique_ptr<sinks::MonitorHttp> http_;
   int port_ = 0;
   std::string host_;
 };
@@ -183,4 +183,4 @@ TEST_F(MonitorHttpRules, AnswersAHugeBodyAtOnceWithoutReadingIt) {
 }
 
 }  // namespace
-}  // namespace framescribe::apps
+}  // namespace framescribe::http

@@ -16,10 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "monitor_http.h"
-#include "monitor_status.h"
+#include "framescribe/sinks/status_board.h"
+#include "framescribe/sinks/status_http.h"
 
-namespace framescribe::apps {
+namespace framescribe::sinks {
 namespace {
 
 constexpr std::int64_t kT0 = 1'764'900'000'000'000'000;  // 2025-12-05T02:00:00Z
@@ -38,7 +38,7 @@ MonitorBoard& filled_board(MonitorBoard& board) {
   board.add_gap(i, HistoryItem{kT0 + 90 * kS, "stall", 3.14159});
   board.update(i, [](StreamStatus& s) {
     s.connected = true;
-    s.job.last_latency_s = 2.3138474;
+    s.latency_s = 2.3138474;
   });
   return board;
 }
@@ -141,4 +141,4 @@ TEST(StatusPage, ShowsRecentHistoryNewestFirstWithRoundedFigures) {
 }
 
 }  // namespace
-}  // namespace framescribe::apps
+}  // namespace framescribe::sinks

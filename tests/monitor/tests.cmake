@@ -13,13 +13,9 @@ framescribe_add_test(monitor_gst_source_test
 framescribe_add_test(monitor_live_test
   SOURCES monitor/alert_rule_test.cpp monitor/live_job_test.cpp monitor/alert_delivery_test.cpp
           monitor/monitor_config_test.cpp monitor/http_policy_test.cpp monitor/status_page_test.cpp
-          ${PROJECT_SOURCE_DIR}/apps/framescribe/http_policy.cpp
-          ${PROJECT_SOURCE_DIR}/apps/framescribe/monitor_http.cpp
-          ${PROJECT_SOURCE_DIR}/apps/framescribe/monitor_status.cpp
-  LIBS framescribe_pipeline framescribe_sinks PkgConfig::CPP_HTTPLIB nlohmann_json::nlohmann_json
-       Threads::Threads
+  LIBS framescribe_pipeline framescribe_sinks framescribe_http PkgConfig::CPP_HTTPLIB
+       nlohmann_json::nlohmann_json Threads::Threads
   LABELS unit)
-target_include_directories(monitor_live_test PRIVATE ${PROJECT_SOURCE_DIR}/apps/framescribe)
 # Latency with an engine 3x slower than real time, on a real RTSP stream: 60 s routinely (rtsp),
 # 10 minutes in CI (soak).
 framescribe_add_test(monitor_latency_test
@@ -62,7 +58,7 @@ framescribe_add_test(monitor_alert_score_test
 if(FRAMESCRIBE_BUILD_APPS)
   # framescribe monitor end to end (RTSP server, tiny model, web page in Chromium, metrics).
   framescribe_add_cli_test(monitor_cli_test
-    SOURCES monitor/monitor_cli_test.cpp apps/tiny_model.cpp
+    SOURCES monitor/monitor_cli_test.cpp monitor/monitor_cli_local_test.cpp apps/tiny_model.cpp
             decoder/image_test_util.cpp decoder/video_clips.cpp
     LIBS framescribe_rtsp_test_server framescribe_decoder framescribe_inference PkgConfig::FFMPEG
          PkgConfig::CPP_HTTPLIB

@@ -20,8 +20,8 @@ file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/sinks_test_timeouts.cmake
   "  set_tests_properties(\"\${t}\" PROPERTIES TIMEOUT 60)\n"
   "endforeach()\n")
 set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${CMAKE_CURRENT_BINARY_DIR}/sinks_test_timeouts.cmake)
-# `framescribe search`'s query and --video semantics (label unit).
+# `framescribe search`'s query and --video semantics, the outputs' checksums (label unit).
 framescribe_add_test(search_index_test
-  SOURCES sinks/search_test.cpp
+  SOURCES sinks/search_test.cpp sinks/checksum_test.cpp
   LIBS framescribe_sinks
   LABELS unit)

@@ -1,5 +1,6 @@
 // What `framescribe monitor` knows about each stream right now, for the console, the web page
-// and /metrics: a thread-safe board the live jobs write to and the HTTP server reads.
+// and /metrics: a thread-safe board the live jobs write to and the HTTP server (status_http.h)
+// reads, and its three renderings (the HTML page, Prometheus metrics, status.json).
 //
 //   MonitorBoard board;
 //   int i = board.add_stream("rtsp://cam1/live");                // redacted name
@@ -19,9 +20,8 @@
 #include <vector>
 
 #include "framescribe/core/image.h"
-#include "framescribe/pipeline/live/live_job.h"
 
-namespace framescribe::apps {
+namespace framescribe::sinks {
 
 // One entry of a stream's recent history (the page lists the last few, newest first).
 struct HistoryItem {
@@ -36,7 +36,9 @@ struct StreamStatus {
   std::string description;
   std::deque<std::string> recent_alerts;                     // newest last, at most kRecentAlerts
   std::deque<HistoryItem> recent_descriptions, recent_gaps;  // newest last, at most kRecent
-  pipeline::LiveStats job;
+  // From the stream's live job.
+  std::int64_t windows_done = 0, windows_dropped = 0, alerts_fired = 0;
+  double latency_s = 0, max_latency_s = 0;  // capture of the newest frame to its description
   // From the source.
   std::int64_t frames_received = 0, frames_dropped = 0, reconnects = 0, gaps = 0;
   bool connected = false;
@@ -74,4 +76,8 @@ std::string prometheus_metrics(const std::vector<StreamStatus>& streams);
 // first), figures rounded for reading (latency 2.31 s); links to /metrics and /status.json.
 std::string status_page(const std::vector<StreamStatus>& streams);
 
-}  // namespace framescribe::apps
+// /status.json: per stream its counters, latest description, alerts and recent history (newest
+// first), invalid UTF-8 replaced.
+std::string status_json(const std::vector<StreamStatus>& streams);
+
+}  // namespace framescribe::sinks

@@ -14,6 +14,7 @@
 // case-insensitively, a trailing dot is ignored.
 //
 // Pure functions, thread-safe; apply_http_policy installs a handler that only reads its copy.
+// http::Server (server.h) applies these rules to every server it starts.
 #pragma once
 
 #include <cstddef>
@@ -25,7 +26,7 @@ namespace httplib {
 class Server;
 }
 
-namespace framescribe::apps {
+namespace framescribe::http {
 
 struct HttpPolicy {
   std::string bound_host;  // as given to bind ("127.0.0.1", "::1", "0.0.0.0", "localhost", ...)
@@ -53,4 +54,9 @@ bool host_matches(const HttpPolicy& policy, std::string_view host);
 // timeouts, and one request per connection (so an unread body is never parsed as a request).
 void apply_http_policy(httplib::Server& server, const HttpPolicy& policy);
 
-}  // namespace framescribe::apps
+// "127.0.0.1:8080" -> host, port (0 to 65535). Throws Error(kInvalidArgument) naming `option`
+// ("--http 127.0.0.1: expected HOST:PORT, e.g. 127.0.0.1:8080").
+void parse_host_port(const std::string& text, std::string* host, int* port,
+                     const char* option = "--http");
+
+}  // namespace framescribe::http

@@ -1,4 +1,4 @@
-#include "http_policy.h"
+#include "framescribe/http/http_policy.h"
 
 #include <arpa/inet.h>
 #include <httplib.h>
@@ -10,7 +10,9 @@
 #include <cstring>
 #include <limits>
 
-namespace framescribe::apps {
+#include "framescribe/core/error.h"
+
+namespace framescribe::http {
 namespace {
 
 struct HostPort {
@@ -180,4 +182,19 @@ void apply_http_policy(httplib::Server& server, const HttpPolicy& policy) {
   });
 }
 
-}  // namespace framescribe::apps
+void parse_host_port(const std::string& text, std::string* host, int* port, const char* option) {
+  const auto colon = text.rfind(':');
+  FS_CHECK(colon != std::string::npos && colon > 0, kInvalidArgument,
+           option << " " << text << ": expected HOST:PORT, e.g. 127.0.0.1:8080");
+  *host = text.substr(0, colon);
+  try {
+    std::size_t used = 0;
+    *port = std::stoi(text.substr(colon + 1), &used);
+    FS_CHECK(used == text.size() - colon - 1 && *port >= 0 && *port < 65536, kInvalidArgument,
+             option << " " << text << ": bad port");
+  } catch (const std::logic_error&) {
+    FS_FAIL(kInvalidArgument, option << " " << text << ": bad port");
+  }
+}
+
+}  // namespace framescribe::http

@@ -1,13 +1,15 @@
-#include "monitor_status.h"
+#include "framescribe/sinks/status_board.h"
 
 #include <cstdio>
 #include <ctime>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "framescribe/core/event.h"
 #include "framescribe/sinks/escape.h"
 
-namespace framescribe::apps {
+namespace framescribe::sinks {
 namespace {
 
 std::string escape_label(const std::string& v) {
@@ -47,6 +49,15 @@ std::string when(std::int64_t ns) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
   return buf;
+}
+
+// Newest first, as on the page.
+nlohmann::json history_json(const std::deque<HistoryItem>& items) {
+  nlohmann::json out = nlohmann::json::array();
+  for (auto it = items.rbegin(); it != items.rend(); ++it)
+    out.push_back(
+        {{"wall_clock_ns", it->wall_clock_ns}, {"text", it->text}, {"seconds", it->seconds}});
+  return out;
 }
 
 template <typename T>
@@ -123,21 +134,21 @@ std::string prometheus_metrics(const std::vector<StreamStatus>& streams) {
          "Frames dropped before sampling because the reader was behind.",
          [](S s) { return std::to_string(s.frames_dropped); });
   family("framescribe_windows_done_total", "counter", "Windows described.",
-         [](S s) { return std::to_string(s.job.windows_done); });
+         [](S s) { return std::to_string(s.windows_done); });
   family("framescribe_windows_dropped_total", "counter",
          "Windows dropped (oldest first) because inference was behind.",
-         [](S s) { return std::to_string(s.job.windows_dropped); });
+         [](S s) { return std::to_string(s.windows_dropped); });
   family("framescribe_latency_seconds", "gauge",
          "Capture of a window's newest frame to its description, last window.",
-         [](S s) { return num(s.job.last_latency_s); });
+         [](S s) { return num(s.latency_s); });
   family("framescribe_latency_max_seconds", "gauge", "Largest latency so far.",
-         [](S s) { return num(s.job.max_latency_s); });
+         [](S s) { return num(s.max_latency_s); });
   family("framescribe_reconnects_total", "counter", "Connections started after the first.",
          [](S s) { return std::to_string(s.reconnects); });
   family("framescribe_gaps_total", "counter", "Outages of the stream.",
          [](S s) { return std::to_string(s.gaps); });
   family("framescribe_alerts_total", "counter", "Alerts fired.",
-         [](S s) { return std::to_string(s.job.alerts_fired); });
+         [](S s) { return std::to_string(s.alerts_fired); });
   family("framescribe_connected", "gauge", "1 while frames are flowing.",
          [](S s) { return std::string(s.connected ? "1" : "0"); });
   return o.str();
@@ -160,36 +171,36 @@ std::string status_page(const std::vector<StreamStatus>& streams) {
        "</nav>\n";
   for (std::size_t i = 0; i < streams.size(); ++i) {
     const StreamStatus& s = streams[i];
-    o << "<section class=\"stream\" data-stream=\"" << sinks::html_escape(s.name)
-      << "\" id=\"stream-" << i << "\">";
+    o << "<section class=\"stream\" data-stream=\"" << html_escape(s.name) << "\" id=\"stream-" << i
+      << "\">";
     o << "<div>";
     if (s.latest_frame)
       o << "<img class=\"frame\" alt=\"latest frame\" src=\"/frame/" << i << ".jpg\">";
     else
       o << "<div class=\"frame none\">no frame yet</div>";
-    o << "</div><div><h2 class=\"name\">" << sinks::html_escape(s.name) << "</h2>";
+    o << "</div><div><h2 class=\"name\">" << html_escape(s.name) << "</h2>";
     o << "<p class=\"health " << (s.connected ? "ok" : "down") << "\">"
       << (s.connected ? "connected" : "disconnected") << " &middot; " << s.frames_received
-      << " frames, " << s.job.windows_done << " windows (" << s.job.windows_dropped << " dropped), "
-      << s.reconnects << " reconnects, latency <span class=\"fig latency\">"
-      << fixed2(s.job.last_latency_s) << " s</span></p>";
-    o << "<p class=\"description\">" << sinks::html_escape(s.description) << "</p>";
+      << " frames, " << s.windows_done << " windows (" << s.windows_dropped << " dropped), "
+      << s.reconnects << " reconnects, latency <span class=\"fig latency\">" << fixed2(s.latency_s)
+      << " s</span></p>";
+    o << "<p class=\"description\">" << html_escape(s.description) << "</p>";
     // Recent history, newest first.
     o << "<div class=\"history\"><h3>Recent descriptions</h3><ol class=\"descriptions\">";
     for (auto it = s.recent_descriptions.rbegin(); it != s.recent_descriptions.rend(); ++it)
       o << "<li class=\"entry description\"><time>" << when(it->wall_clock_ns)
         << "</time> <span class=\"fig latency\" title=\"latency\">" << fixed2(it->seconds)
-        << " s</span> " << sinks::html_escape(it->text) << "</li>";
+        << " s</span> " << html_escape(it->text) << "</li>";
     if (s.recent_descriptions.empty()) o << "<li class=\"none\">none yet</li>";
     o << "</ol><h3>Recent alerts</h3><ol class=\"alerts\">";
     for (auto it = s.recent_alerts.rbegin(); it != s.recent_alerts.rend(); ++it)
-      o << "<li class=\"entry alert\">" << sinks::html_escape(*it) << "</li>";
+      o << "<li class=\"entry alert\">" << html_escape(*it) << "</li>";
     if (s.recent_alerts.empty()) o << "<li class=\"none\">none</li>";
     o << "</ol><h3>Recent gaps</h3><ol class=\"gaps\">";
     for (auto it = s.recent_gaps.rbegin(); it != s.recent_gaps.rend(); ++it)
       o << "<li class=\"entry gap\"><time>" << when(it->wall_clock_ns)
         << "</time> <span class=\"fig\">" << fixed2(it->seconds) << " s</span> without frames ("
-        << sinks::html_escape(it->text) << ")</li>";
+        << html_escape(it->text) << ")</li>";
     if (s.recent_gaps.empty()) o << "<li class=\"none\">none</li>";
     o << "</ol></div></div></section>\n";
   }
@@ -200,4 +211,22 @@ std::string status_page(const std::vector<StreamStatus>& streams) {
   return o.str();
 }
 
-}  // namespace framescribe::apps
+std::string status_json(const std::vector<StreamStatus>& streams) {
+  nlohmann::json all = nlohmann::json::array();
+  for (const StreamStatus& s : streams)
+    all.push_back({{"stream", s.name},
+                   {"connected", s.connected},
+                   {"frames", s.frames_received},
+                   {"windows", s.windows_done},
+                   {"windows_dropped", s.windows_dropped},
+                   {"reconnects", s.reconnects},
+                   {"gaps", s.gaps},
+                   {"latency_s", s.latency_s},
+                   {"description", s.description},
+                   {"alerts", s.recent_alerts},
+                   {"recent_descriptions", history_json(s.recent_descriptions)},
+                   {"recent_gaps", history_json(s.recent_gaps)}});
+  return all.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace framescribe::sinks

@@ -1,4 +1,4 @@
-#include "engine_bench.h"
+#include "framescribe/bench/engine_bench.h"
 
 #include <sys/resource.h>
 
@@ -18,7 +18,7 @@
 #include "framescribe/inference/model_config.h"
 #include "framescribe/inference/sampling.h"
 
-namespace framescribe::apps {
+namespace framescribe::bench {
 namespace fi = framescribe::inference;
 namespace {
 
@@ -516,59 +516,4 @@ EngineBenchReport run_engine_bench(const EngineBenchOptions& o,
   return report;
 }
 
-std::string format_bench_row(const BenchRow& r) {
-  char buf[512];
-  std::string line;
-  auto fmt = [&](const char* f, double v) {
-    std::snprintf(buf, sizeof buf, f, v);
-    return std::string(buf);
-  };
-  std::snprintf(buf, sizeof buf, "%-20s ", r.name.c_str());
-  line = buf;
-  if (!r.value) {
-    std::snprintf(buf, sizeof buf, "%10s %-9s", "-", r.unit.c_str());
-    return line + buf + "  " + r.note;
-  }
-  std::snprintf(buf, sizeof buf, "%10.4g %-9s", *r.value, r.unit.c_str());
-  line += buf;
-  line += r.transformers ? fmt("  transformers %8.4g", *r.transformers) +
-                               fmt(" (x%.2f)", *r.value / *r.transformers)
-                         : std::string("  transformers      n/a        ");
-  line += r.floor ? fmt("  floor %9.4g", *r.floor) + fmt(" (x%.1f)", *r.value / *r.floor)
-                  : std::string("  floor       n/a       ");
-  if (!r.note.empty()) line += "  " + r.note;
-  return line;
-}
-
-std::string bench_report_json(const EngineBenchReport& rep) {
-  nlohmann::ordered_json j;
-  j["card"] = rep.device;  // tools/device/check.sh reads this name
-  j["backend"] = rep.backend;
-  j["weights"] = rep.weights;
-  j["model"] = rep.model;
-  j["real_size"] = rep.real_size;
-  j["load_s"] = rep.load_s;
-  j["rows"] = nlohmann::ordered_json::array();
-  auto opt = [](const std::optional<double>& v) {
-    return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
-  };
-  for (const BenchRow& r : rep.rows) {
-    nlohmann::ordered_json row;
-    row["name"] = r.name;
-    row["unit"] = r.unit;
-    row["value"] = opt(r.value);
-    row["transformers"] = opt(r.transformers);
-    row["floor"] = opt(r.floor);
-    row["vs_transformers"] =
-        opt(r.value && r.transformers ? std::optional<double>(*r.value / *r.transformers)
-                                      : std::nullopt);
-    row["vs_floor"] =
-        opt(r.value && r.floor ? std::optional<double>(*r.value / *r.floor) : std::nullopt);
-    row["note"] = r.note;
-    row["skipped"] = r.skipped;
-    j["rows"].push_back(std::move(row));
-  }
-  return j.dump(2) + "\n";
-}
-
-}  // namespace framescribe::apps
+}  // namespace framescribe::bench

@@ -1,10 +1,14 @@
-// `framescribe bench engine`: the Pixtral engine's speed on the work framescribe gives it
+// The engine benchmark (`framescribe bench engine`, beside the engine as llama.cpp keeps
+// llama-bench; target framescribe_bench, which needs only the inference module, so it builds on
+// the GPU machine without FFmpeg): the Pixtral engine's speed on the work framescribe gives it
 // (vision encoder, text prefill, decode, one video window), each row printed beside the
 // transformers figure and the physical floor of the shared docs/device.md, with the ratios.
 //
 //   EngineBenchOptions o;                  // Pixtral-12B size, dummy weights, the CUDA engine
 //   o.rows = parse_bench_rows("prefill_8k,decode:1024");
 //   EngineBenchReport r = run_engine_bench(o, [](const EngineBenchReport& so_far) { ... });
+//   BenchPrinter print(stdout, "bench.json");   // the table, and a JSON file kept up to date
+//   run_engine_bench(o, [&](const EngineBenchReport& so_far) { print.update(so_far); });
 //
 // Rows are presets (the list, with reference figures) or generic specs:
 //   vision:NxS      N images of SxS pixels through the vision encoder + projector
@@ -17,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <optional>
 #include <string>
@@ -24,7 +29,7 @@
 
 #include "framescribe/inference/engine.h"
 
-namespace framescribe::apps {
+namespace framescribe::bench {
 
 struct BenchRowSpec {
   enum class Kind { kVision, kPrefill, kDecode, kWindow };
@@ -81,4 +86,21 @@ EngineBenchReport run_engine_bench(const EngineBenchOptions& options,
 std::string format_bench_row(const BenchRow& row);
 std::string bench_report_json(const EngineBenchReport& report);
 
-}  // namespace framescribe::apps
+// What `framescribe bench engine` prints while it runs: a header (device, backend, model,
+// weights, load time) before the first row, then each new row as a line on `table`; with a
+// `json_file` (not "-"), the whole report rewritten there after each row, so a run cut short
+// keeps what it measured. Throws Error(kIo) when the file cannot be written. Not thread-safe.
+class BenchPrinter {
+ public:
+  BenchPrinter(std::FILE* table, std::string json_file)
+      : table_(table), json_file_(std::move(json_file)) {}
+  void update(const EngineBenchReport& so_far);
+
+ private:
+  std::FILE* table_;
+  std::string json_file_;
+  std::size_t printed_ = 0;
+  bool header_ = false;
+};
+
+}  // namespace framescribe::bench

@@ -1,29 +1,28 @@
-// The monitor's web server (cpp-httplib): "/" the status page, "/frame/<i>.jpg" each stream's
+// The monitor's web server: "/" the status page, "/frame/<i>.jpg" each stream's
 // latest frame, "/status.json", "/metrics" (Prometheus text).
 //
 //   MonitorHttp http(board, "127.0.0.1", 8080);   // listens on its own thread at once
 //   http.port();                                   // the bound port (0 given: chosen)
 //   // destructor stops it
 //
-// Requests follow http_policy.h: GET and HEAD only (405), no body over 1 KiB (413), and a Host
-// header naming the bound address and port (421 otherwise; loopback binds accept localhost,
-// 127.0.0.1 and [::1]).
+// An http::Server (the http module), so requests follow framescribe/http/http_policy.h: GET and
+// HEAD only (405), no body over 1 KiB (413), and a Host header naming the bound address and port
+// (421 otherwise; loopback binds accept localhost, 127.0.0.1 and [::1]).
 //
 // Owns its server and thread; reads the board (thread-safe). Errors: a port that cannot be
-// bound throws Error(kIo).
+// bound throws Error(kIo) ("--http HOST:PORT: cannot listen there").
 #pragma once
 
 #include <memory>
 #include <string>
-#include <thread>
 
-#include "monitor_status.h"
+#include "framescribe/sinks/status_board.h"
 
-namespace httplib {
+namespace framescribe::http {
 class Server;
 }
 
-namespace framescribe::apps {
+namespace framescribe::sinks {
 
 class MonitorHttp {
  public:
@@ -35,12 +34,8 @@ class MonitorHttp {
 
  private:
   const MonitorBoard& board_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<http::Server> server_;
   int port_ = 0;
 };
 
-// "127.0.0.1:8080" -> host, port. Throws Error(kInvalidArgument).
-void parse_host_port(const std::string& text, std::string* host, int* port);
-
-}  // namespace framescribe::apps
+}  // namespace framescribe::sinks

@@ -1,4 +1,4 @@
-// The one progress line of summarize, batch and frames (apps/framescribe/summarize_support.h):
+// The one progress line of summarize, batch and frames (framescribe/sinks/progress_line.h):
 // on a terminal a log message (a decoder warning mid-run) first clears the line, so it never
 // lands in the middle of it; elsewhere a whole line is printed every interval.
 #include <gtest/gtest.h>
@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "framescribe/core/log.h"
-#include "summarize_support.h"
+#include "framescribe/sinks/progress_line.h"
 
-namespace framescribe::apps {
+namespace framescribe::sinks {
 namespace {
 
 std::string contents(std::FILE* f) {
@@ -88,4 +88,4 @@ TEST(ProgressLine, DisabledPrintsNothing) {
 }
 
 }  // namespace
-}  // namespace framescribe::apps
+}  // namespace framescribe::sinks

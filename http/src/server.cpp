@@ -1,0 +1,49 @@
+#include "framescribe/http/server.h"
+
+#include <httplib.h>
+
+#include "framescribe/core/error.h"
+#include "framescribe/http/http_policy.h"
+
+namespace framescribe::http {
+
+Server::Server(const std::string& host, int port)
+    : server_(std::make_unique<httplib::Server>()), host_(host) {
+  if (port == 0) {
+    port_ = server_->bind_to_any_port(host);
+  } else {
+    port_ = server_->bind_to_port(host, port) ? port : -1;
+  }
+  FS_CHECK(port_ > 0, kIo, host << ":" << port << ": cannot listen there");
+}
+
+Server::~Server() {
+  server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Server::get(const std::string& pattern, Handler handler) {
+  server_->Get(pattern,
+               [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+                 Captures captures;
+                 for (const auto& m : req.matches) captures.push_back(m.str());
+                 Reply r;
+                 try {
+                   r = handler(captures);
+                 } catch (const std::exception&) {
+                   r = Reply{500, {}, {}};
+                 }
+                 res.status = r.status;
+                 if (!r.content_type.empty()) res.set_content(r.body, r.content_type);
+               });
+}
+
+void Server::start() {
+  // GET/HEAD only, tiny bodies, and only for the Host it listens on (http_policy.h): a page
+  // showing live camera frames must not be readable by a web page elsewhere through DNS
+  // rebinding.
+  apply_http_policy(*server_, HttpPolicy{.bound_host = host_, .bound_port = port_});
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+}
+
+}  // namespace framescribe::http

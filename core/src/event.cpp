@@ -30,13 +30,27 @@ std::string sanitize_text(std::string_view text) {
   return out;
 }
 
-std::string utc_now_iso8601() {
-  const std::time_t t = std::time(nullptr);
+std::string format_utc(std::int64_t unix_ns, UtcFormat format) {
+  constexpr std::int64_t kNsPerMs = 1'000'000, kMsPerS = 1000;
+  std::int64_t ms = unix_ns / kNsPerMs;
+  if (unix_ns < 0 && ms * kNsPerMs != unix_ns) --ms;  // floor
+  std::int64_t s = ms / kMsPerS;
+  if (ms < 0 && s * kMsPerS != ms) --s;
+  const auto t = static_cast<std::time_t>(s);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  const char pattern[] = {'%', 'Y', '-', '%', 'm', '-', '%', 'd', format.separator,
+                          '%', 'H', ':', '%', 'M', ':', '%', 'S', '\0'};
+  char buf[48];
+  std::size_t n = std::strftime(buf, sizeof buf, pattern, &tm);
+  if (format.milliseconds)
+    n += static_cast<std::size_t>(
+        std::snprintf(buf + n, sizeof buf - n, ".%03d", static_cast<int>(ms - s * kMsPerS)));
+  return std::string(buf, n) + "Z";
+}
+
+std::string utc_now_iso8601() {
+  return format_utc(static_cast<std::int64_t>(std::time(nullptr)) * 1'000'000'000);
 }
 
 std::string format_timestamp(std::int64_t ns) {

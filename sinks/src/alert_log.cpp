@@ -20,18 +20,6 @@
 namespace framescribe::sinks {
 namespace {
 
-std::string iso_utc(std::int64_t ns) {
-  const std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf,
-                static_cast<int>((ns % 1'000'000'000 + 1'000'000'000) % 1'000'000'000 / 1'000'000));
-  return out;
-}
-
 class AlertLog final : public AlertDelivery {
  public:
   explicit AlertLog(std::filesystem::path path)
@@ -68,7 +56,7 @@ std::string alert_json(const core::Alert& a) {
   j["of"] = a.of;
   j["window"] = a.window_id;
   j["pts"] = core::media_seconds(a.pts_ns);
-  j["time"] = iso_utc(a.wall_clock_ns);
+  j["time"] = core::format_utc(a.wall_clock_ns, {.milliseconds = true});
   j["wall_clock_ns"] = a.wall_clock_ns;
   if (!a.snapshot_path.empty()) j["snapshot"] = a.snapshot_path;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -5,31 +5,12 @@
 #include <ctime>
 
 #include "framescribe/core/error.h"
+#include "framescribe/core/event.h"
 #include "framescribe/core/frame.h"
 #include "framescribe/core/log.h"
 #include "framescribe/core/source_name.h"
 
 namespace framescribe::sinks {
-
-std::string iso_utc(std::int64_t ns) {
-  const std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string iso_utc_ms(std::int64_t ns) {
-  std::int64_t ms = ns / 1'000'000;
-  if (ns < 0 && ms * 1'000'000 != ns) --ms;  // floor: 1969 times stay ordered
-  const std::int64_t s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-  std::string out = iso_utc(s * 1'000'000'000);
-  char frac[8];
-  std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms - s * 1000));
-  out.insert(out.size() - 1, frac);
-  return out;
-}
 
 void JsonLinesFile::write(const nlohmann::ordered_json& j) {
   const std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -69,7 +50,7 @@ void StreamOutputs::window(const std::string& stream, const core::WindowResult& 
                           {"window", w.id},
                           {"start", core::ns_to_seconds(w.start_ns)},
                           {"end", core::ns_to_seconds(w.end_ns)},
-                          {"wall_clock", iso_utc_ms(wall_clock_ns)},
+                          {"wall_clock", core::format_utc(wall_clock_ns, {.milliseconds = true})},
                           {"wall_clock_ns", wall_clock_ns},
                           {"latency_s", latency_s},
                           {"text", w.answer}});
@@ -81,8 +62,8 @@ void StreamOutputs::gap(const std::string& stream, const core::StreamGap& g) {
   if (gaps_)
     gaps_->write({{"type", "gap"},
                   {"stream", stream},
-                  {"start", iso_utc(g.start_wall_ns)},
-                  {"end", iso_utc(g.end_wall_ns)},
+                  {"start", core::format_utc(g.start_wall_ns)},
+                  {"end", core::format_utc(g.end_wall_ns)},
                   {"start_wall_clock_ns", g.start_wall_ns},
                   {"end_wall_clock_ns", g.end_wall_ns},
                   {"seconds", seconds},
@@ -101,7 +82,7 @@ void StreamOutputs::alert(core::Alert a) {
   a.snapshot.reset();  // the deliveries name the file; queued alerts hold no pixels
   char score[32];
   std::snprintf(score, sizeof score, "%.3f", a.score);
-  board_.add_alert(index_, iso_utc(a.wall_clock_ns) + " " + a.rule + " (" + score + ")");
+  board_.add_alert(index_, core::format_utc(a.wall_clock_ns) + " " + a.rule + " (" + score + ")");
   FS_LOG_WARN(a.stream << ": ALERT " << a.rule << " score " << score);
   for (AlertDelivery* d : deliveries_) d->deliver(a);
 }

@@ -42,13 +42,7 @@ std::string fixed2(double v) {
 
 // "2026-11-27 01:50:00Z" (UTC), "-" for an unknown time.
 std::string when(std::int64_t ns) {
-  if (ns <= 0) return "-";
-  const std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buf;
+  return ns <= 0 ? "-" : core::format_utc(ns, {.separator = ' '});
 }
 
 // Newest first, as on the page.

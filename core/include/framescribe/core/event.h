@@ -83,6 +83,16 @@ struct RunEnd {
 // unchanged otherwise.
 std::string sanitize_text(std::string_view text);
 
+// A wall-clock time (ns since 1970, UTC) as ISO 8601: "2026-11-27T03:45:00Z"; with milliseconds
+// "2026-11-27T03:45:00.123Z"; with ' ' as separator, for people: "2026-11-27 03:45:00Z".
+// Floored to the unit shown, so earlier times never print later. The one formatter of wall-clock
+// times (state files, live JSON lines, alerts, the status page).
+struct UtcFormat {
+  bool milliseconds = false;
+  char separator = 'T';
+};
+std::string format_utc(std::int64_t unix_ns, UtcFormat format = {});
+
 // Wall-clock time now, ISO 8601 in UTC to the second: "2026-11-27T03:45:00Z".
 std::string utc_now_iso8601();
 

@@ -33,11 +33,6 @@
 
 namespace framescribe::sinks {
 
-// "2026-11-27T01:50:00Z"
-std::string iso_utc(std::int64_t ns);
-// "2026-11-27T01:50:00.123Z"
-std::string iso_utc_ms(std::int64_t ns);
-
 // Appends JSON lines, flushed per line, from any thread. Opened with open_append_file: a
 // symbolic link (or a FIFO, a device) already at `path` is refused, never written through, and
 // the descriptor is close-on-exec (an alert command never inherits it).

@@ -50,4 +50,17 @@ __device__ __forceinline__ void store(bf16* p, float v) {
   *p = __float2bfloat16_rn(v);
 }
 
+// RoPE of one interleaved pair (2j, 2j+1) of every head of a row: rotated by cs = (cos, sin) and
+// stored as bf16. Shared by rope_kernel (rope.cu) and the decode step's cache write
+// (decode_step.cu), so both round the same way.
+__device__ __forceinline__ void rope_pair_to_bf16(const float* __restrict__ src,
+                                                  bf16* __restrict__ dst, float2 cs, int n_heads,
+                                                  int head_dim) {
+  for (int h = 0; h < n_heads; ++h) {
+    const float a = src[h * head_dim], b = src[h * head_dim + 1];
+    dst[h * head_dim] = __float2bfloat16_rn(a * cs.x - b * cs.y);
+    dst[h * head_dim + 1] = __float2bfloat16_rn(a * cs.y + b * cs.x);
+  }
+}
+
 }  // namespace framescribe::inference::cuda

@@ -64,11 +64,7 @@ __global__ void __launch_bounds__(kBlock)
     const float2 cs = table[p * half + j];
     const float* src = in + r * in_stride + 2 * j;
     bf16* dst = out + r * out_stride + 2 * j;
-    for (int h = 0; h < n_heads; ++h) {
-      const float a = src[h * head_dim], b = src[h * head_dim + 1];
-      dst[h * head_dim] = __float2bfloat16_rn(a * cs.x - b * cs.y);
-      dst[h * head_dim + 1] = __float2bfloat16_rn(a * cs.y + b * cs.x);
-    }
+    rope_pair_to_bf16(src, dst, cs, n_heads, head_dim);
   }
 }
 

@@ -3,7 +3,7 @@
 Frames come from the real C++ path: each clip is encoded with libx264 (world.encode), then
 `framescribe frames --fps FPS --max-edge EDGE` decodes, samples and resizes it (the same code
 summarize runs), and the PNGs it writes are the pixels the model sees. Prompts follow the
-pipeline's layout (pipeline/src/packer.cpp, apps/framescribe/pixtral_window_engine.cpp):
+pipeline's layout (pipeline/src/packer.cpp, pipeline/pixtral/src/window_engine.cpp):
 BOS [INST] ( "[MM:SS.s]" image-block )* instruction [/INST], the instruction being the default
 window prompt (pipeline/src/prompt_template.cpp) with its variables filled in. The answer is one
 line per event, "[start-end] caption", start and end being the timestamps of the first and last

@@ -14,6 +14,7 @@
 
 #include "framescribe/core/error.h"
 #include "framescribe/inference/engine.h"
+#include "inference/random_image.h"
 #include "inference/tiny_tokenizer.h"
 
 namespace fi = framescribe::inference;
@@ -23,15 +24,7 @@ namespace {
 
 const fs::path kFixture = fs::path(FS_TEST_DATA_DIR) / "reference" / "pixtral_tiny_a";
 
-fi::PixelImage random_image(int w, int h, unsigned seed) {
-  fi::PixelImage img{w, h, std::vector<float>(3ull * w * h)};
-  std::uint32_t s = seed * 2654435761u + 1;
-  for (float& v : img.chw) {
-    s = s * 1664525u + 1013904223u;
-    v = static_cast<float>(static_cast<int>(s >> 9) % 2001 - 1000) / 500.0f;  // [-2, 2]
-  }
-  return img;
-}
+using framescribe::inference::testing::random_image;
 
 class Chat : public ::testing::Test {
  protected:

@@ -13,6 +13,7 @@
 #include "framescribe/inference/pixtral_weights.h"
 #include "framescribe/inference/reference_check.h"
 #include "framescribe/inference/safetensors.h"
+#include "inference/random_image.h"
 #include "inference/test_files.h"
 
 namespace fi = framescribe::inference;
@@ -24,15 +25,7 @@ namespace {
 const fs::path kData = fs::path(FS_TEST_DATA_DIR) / "reference";
 constexpr double kTolerance = 1e-4;  // fixtures README: a float32 engine stays below 1e-4
 
-fi::PixelImage random_image(int w, int h, unsigned seed) {
-  fi::PixelImage img{w, h, std::vector<float>(3ull * w * h)};
-  std::uint32_t s = seed * 2654435761u + 1;
-  for (float& v : img.chw) {
-    s = s * 1664525u + 1013904223u;
-    v = static_cast<float>(static_cast<int>(s >> 9) % 2001 - 1000) / 500.0f;  // [-2, 2]
-  }
-  return img;
-}
+using framescribe::inference::testing::random_image;
 
 double norm(const std::vector<float>& v) {
   double s = 0;

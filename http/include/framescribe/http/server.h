@@ -13,9 +13,12 @@
 // bound throw Error(kIo) ("127.0.0.1:80: cannot listen there").
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -25,14 +28,49 @@ class Server;
 
 namespace framescribe::http {
 
+// A streamed body: called on the server's thread after the headers are sent; write() returns
+// false once the client is gone (stop then). Used for Server-Sent Events and NDJSON.
+using ChunkWriter = std::function<bool(std::string_view chunk)>;
+using BodyStreamer = std::function<void(const ChunkWriter& write)>;
+
 struct Reply {
   int status = 200;
   std::string content_type;  // empty with an empty body (a 404, say)
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Retry-After, ...)
+  BodyStreamer stream;  // set: the body is streamed (chunked), `body` is ignored
 };
 // The route's regular expression's matches: [0] the whole path, [1]... the groups.
 using Captures = std::vector<std::string>;
 using Handler = std::function<Reply(const Captures&)>;
+
+// A request to a route added with route(): everything a JSON API handler needs.
+struct Request {
+  std::string method;  // "GET", "POST", "DELETE", ...
+  std::string path;    // without the query
+  Captures captures;
+  std::vector<std::pair<std::string, std::string>> headers;  // as received
+  std::vector<std::pair<std::string, std::string>> query;    // decoded ?a=b&c=d
+  std::string body;                                          // at most the route's body limit
+  std::string remote_addr;
+  std::function<bool()> client_gone;  // true once the connection is closed
+  // The first header of that name (case-insensitive); empty when absent.
+  std::string header(std::string_view name) const;
+  std::string query_value(std::string_view name) const;
+};
+using RequestHandler = std::function<Reply(const Request&)>;
+
+// The rules of a server that takes requests with bodies (serve): which methods, the body limit
+// of each route, Bearer authentication, CORS. The read-only servers (monitor) keep HttpPolicy.
+struct ApiPolicy {
+  std::string api_key;              // non-empty: "Authorization: Bearer KEY" on every route
+                                    // except those listed in `public_paths` (401 otherwise)
+  std::vector<std::string> public_paths;  // e.g. "/health"
+  std::string cors_origin;          // non-empty: CORS headers for that origin (and preflight)
+  std::size_t max_body_bytes = 64u << 20;  // default per route
+  int read_timeout_s = 30, write_timeout_s = 30;
+  int max_connections = 256;        // more concurrent connections: 503 at once
+};
 
 class Server {
  public:
@@ -43,8 +81,17 @@ class Server {
 
   // A GET (and HEAD) route: `pattern` is a regular expression matched against the whole path.
   void get(const std::string& pattern, Handler handler);
+  // A route of any method for API servers (then start_api() instead of start()). `body_limit`
+  // 0: the policy's max_body_bytes; a larger body is answered 413 without being read whole.
+  void route(const std::string& method, const std::string& pattern, RequestHandler handler,
+             std::size_t body_limit = 0);
   // Applies the request rules (http_policy.h) for the bound address and starts listening.
   void start();
+  // Starts an API server: Host checked as http_policy.h's host_matches, the ApiPolicy's
+  // methods, limits, authentication and CORS; keep-alive allowed.
+  void start_api(const ApiPolicy& policy);
+  // Stops accepting; returns once the listening thread has ended (in-flight handlers finish).
+  void stop();
   int port() const { return port_; }
   const std::string& host() const { return host_; }
 

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "framescribe/core/error.h"
@@ -79,6 +80,7 @@ void KvBlockTable::release(SeqId seq) {
 std::int64_t KvBlockTable::blocks_needed(std::span<const KvAppend> appends) const {
   std::int64_t need = 0;
   std::set<SeqId> seen;
+  std::map<std::int32_t, int> copies;
   for (const KvAppend& a : appends) {
     const Seq& s = get(a.seq);
     FS_CHECK(seen.insert(a.seq).second, kInvalidArgument,
@@ -90,9 +92,17 @@ std::int64_t KvBlockTable::blocks_needed(std::span<const KvAppend> appends) cons
     if (a.n_tokens == 0) continue;
     need += blocks_for(s.length + a.n_tokens, block_tokens_) -
             static_cast<std::int64_t>(s.blocks.size());
-    // The partial last block is written: a shared one is copied first.
-    if (s.length % block_tokens_ != 0 && refs_[static_cast<std::size_t>(s.blocks.back())] > 1)
-      ++need;
+    // The partial last block is written: a shared one is copied first. Each copy drops the
+    // block's count by one, so the last of its holders in this step writes it in place (as
+    // append() does).
+    if (s.length % block_tokens_ != 0) {
+      const std::int32_t last = s.blocks.back();
+      int& copied = copies[last];
+      if (refs_[static_cast<std::size_t>(last)] - copied > 1) {
+        ++copied;
+        ++need;
+      }
+    }
   }
   return need;
 }

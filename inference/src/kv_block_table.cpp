@@ -115,6 +115,14 @@ std::int32_t KvBlockTable::take_block() {
   return b;
 }
 
+std::span<const std::int32_t> KvBlockTable::next_free(std::int64_t n) const {
+  FS_CHECK(n >= 0 && n <= static_cast<std::int64_t>(free_.size()), kInvalidArgument,
+           "KV cache: " << n << " of " << free_.size() << " free blocks asked for");
+  // Taken from the back of the stack: the last n entries, in reverse order. Returned as the
+  // stack holds them; callers only need the set.
+  return std::span<const std::int32_t>(free_).last(static_cast<std::size_t>(n));
+}
+
 std::vector<KvBlockCopy> KvBlockTable::append(std::span<const KvAppend> appends) {
   const std::int64_t need = blocks_needed(appends);
   FS_CHECK(need <= static_cast<std::int64_t>(free_.size()), kOutOfMemory,

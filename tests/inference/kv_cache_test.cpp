@@ -122,8 +122,22 @@ TEST(KvBlockTable, RandomOperationsNeverLeakAndRefusalsAreAllOrNothing) {
         for (fi::SeqId q : live) lengths[q] = t.length(q);
         const fi::KvStats before = t.stats();
         const std::int64_t need = t.blocks_needed(appends);
+        std::vector<std::int32_t> expected_new;
+        if (need <= before.blocks_free) {
+          const std::span<const std::int32_t> nf = t.next_free(need);
+          expected_new.assign(nf.begin(), nf.end());
+        }
+        std::vector<int> refs_before;
+        for (std::int32_t b = 0; b < 30; ++b) refs_before.push_back(t.refcount(b));
         try {
           copies += static_cast<int>(t.append(appends).size());
+          // next_free named exactly the blocks that went from free to held.
+          std::vector<std::int32_t> taken;
+          for (std::int32_t b = 0; b < 30; ++b)
+            if (refs_before[static_cast<std::size_t>(b)] == 0 && t.refcount(b) > 0)
+              taken.push_back(b);
+          std::sort(expected_new.begin(), expected_new.end());
+          EXPECT_EQ(taken, expected_new);
           EXPECT_EQ(t.stats().blocks_free, before.blocks_free - need);
         } catch (const framescribe::Error& e) {
           ASSERT_EQ(e.code(), ErrorCode::kOutOfMemory) << e.what();

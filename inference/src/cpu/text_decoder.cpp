@@ -136,6 +136,11 @@ StepResult TextDecoder::step(std::span<const StepSpan> spans) {
     check_eval_request(config_, pos0.back(), max_context_, s.tokens, s.image_embeddings.size());
     appends.push_back({s.seq, static_cast<std::int64_t>(s.tokens.size())});
   }
+  // Storage for the blocks the step will take, before the table changes (an allocation that
+  // fails leaves everything as it was).
+  const std::int64_t need = table_.blocks_needed(appends);
+  if (need <= table_.stats().blocks_free)
+    for (std::int32_t b : table_.next_free(need)) block_data(b);
   const std::vector<KvBlockCopy> copies = table_.append(appends);
   for (const KvBlockCopy& c : copies) {
     const float* src = block_data(c.src);

@@ -97,6 +97,10 @@ class KvBlockTable {
   // Free blocks the appends would take: new blocks plus copies of shared partial last blocks.
   // Throws kInvalidArgument for an unknown or repeated sequence or a length past max_seq_tokens.
   std::int64_t blocks_needed(std::span<const KvAppend> appends) const;
+  // The blocks the next `n` takes from the free list will hand out, in any order (n <= free
+  // blocks): a backend allocates their storage before append() so that a failed allocation
+  // leaves the table unchanged.
+  std::span<const std::int32_t> next_free(std::int64_t n) const;
   // Makes room for the appends (lengths grow; every block written is then private to its
   // sequence) and returns the copies to make first, in order. All or nothing.
   std::vector<KvBlockCopy> append(std::span<const KvAppend> appends);

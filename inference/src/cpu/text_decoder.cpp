@@ -1,4 +1,4 @@
-// Mistral (NeMo-12B) text decoder with a KV cache, float32.
+// Mistral (NeMo-12B) text decoder over a paged KV cache (batch_engine.h), float32.
 // Follows mistral-inference transformer.py / transformer_layers.py (commit 2557e12d) and
 // transformers modeling_mistral.py (commit 93e0020c): pre-norm blocks, GQA, 1-D RoPE on
 // interleaved pairs, SiLU-gated FFN, no biases, untied output (docs/pixtral.md section 7).

@@ -6,11 +6,14 @@
 //   auto be = make_batch_engine(config, EngineOptions{}, KvCacheOptions{.cache_tokens = 65536});
 //   SeqId window = be->create();
 //   std::vector<float> feats = be->encode_images(images);             // as Engine::encode_images
-//   be->step({{StepSpan{window, prompt_ids, feats, LogitsMode::kNone}}});
+//   StepSpan prefill{window, prompt_ids, feats, LogitsMode::kNone};
+//   be->step({&prefill, 1});
 //   SeqId question = be->fork(window);                // shares every block; nothing is copied
-//   StepResult r = be->step({{StepSpan{question, q_ids, {}, LogitsMode::kLast},
-//                             StepSpan{other, {&tok, 1}, {}, LogitsMode::kLast}}});
-//   std::span<const float> q_logits = r.row(0), other_logits = r.row(1);
+//   std::vector<StepSpan> spans = {{question, q_ids, {}, LogitsMode::kLast},
+//                                  {other, {&tok, 1}, {}, LogitsMode::kLast}};
+//   if (be->blocks_needed(spans) > be->kv_stats().blocks_free) { /* wait or preempt */ }
+//   StepResult r = be->step(spans);
+//   std::span<const float> q_logits = r.row(r.first_row[0]), other = r.row(r.first_row[1]);
 //   be->release(question);
 //
 // Rules:
@@ -20,16 +23,21 @@
 // - Blocks hold `block_tokens` positions of every layer's keys and values. fork() shares all of
 //   the source's blocks (full ones for good; a partial last block is copied on the first write
 //   of either sequence: copy-on-write). truncate() drops whole blocks past the new end.
-// - Admission: a step (or fork) that needs more free blocks than the pool has throws
-//   Error(kOutOfMemory) before anything changes; blocks_needed() tells a scheduler beforehand.
-//   Requests that cannot be right (unknown sequence, context full, bad token, image rows not
-//   matching) throw Error(kInvalidArgument), also before anything changes.
+// - Admission: a step that needs more free blocks than the pool has throws Error(kOutOfMemory)
+//   before anything changes (fork, truncate and release never need blocks); blocks_needed() tells a
+//   scheduler beforehand. Requests that cannot be right (unknown sequence, context full, bad token,
+//   image rows not matching) throw Error(kInvalidArgument), also before anything changes.
 // - CPU engine: every row is computed in a fixed order that depends neither on the other rows
 //   of the step nor on chunk boundaries, so a batched step equals the same spans run one by one,
 //   a prefill in chunks equals it whole, and fork + eval equals a fresh eval, bit for bit.
 //
+// - Sequence ids are never reused; a released id is unknown afterwards.
+//
 // Thread-safety: none; one thread drives one engine (as Engine). KvBlockTable is plain
-// bookkeeping with no storage: every backend uses it, the CUDA engine included.
+// bookkeeping with no storage: every backend uses it, the CUDA engine included (its step needs
+// packed-token GEMMs, RoPE from the rows' positions, a KV scatter into blocks, paged attention
+// over block tables, the copies append() returns, and a gather of the logits rows asked for).
+// Errors: framescribe::Error as above; setup errors as make_cpu_engine's.
 #pragma once
 
 #include <cstdint>
@@ -140,7 +148,7 @@ struct StepResult {
   std::vector<float> logits;
   std::vector<std::int64_t> first_row;  // per span: its first row (its row count by its mode)
   std::int64_t n_vocab = 0;
-  std::span<const float> row(std::int64_t r) const {
+  std::span<const float> row(std::int64_t r) const {  // 0 <= r < rows()
     return {logits.data() + r * n_vocab, static_cast<std::size_t>(n_vocab)};
   }
   std::int64_t rows() const {

@@ -90,10 +90,12 @@ class CpuEngine final : public Engine {
   SeqId seq_;
 };
 
-void check_fits(const ModelConfig& config, const EngineOptions& options) {
-  // Before a single tensor is allocated: a config (dummy weights) or checkpoint claiming more
-  // than this machine holds is refused with the estimate instead of exhausting memory.
-  check_cpu_engine_fits(config, context_of(config, options), available_host_memory_bytes());
+// Before a single tensor is allocated: a config (dummy weights) or checkpoint claiming more than
+// this machine holds is refused with the estimate instead of exhausting memory. `cache_tokens`:
+// the KV pool's positions (its blocks get storage as they are first used; a pool that would not
+// fit is logged, as the single-sequence cache is).
+void check_fits(const ModelConfig& config, std::int64_t cache_tokens) {
+  check_cpu_engine_fits(config, cache_tokens, available_host_memory_bytes());
 }
 
 }  // namespace
@@ -106,14 +108,14 @@ std::int64_t BatchEngine::blocks_needed(std::span<const StepSpan> spans) const {
 }
 
 std::unique_ptr<Engine> make_cpu_engine(const ModelConfig& config, const EngineOptions& options) {
-  check_fits(config, options);
+  check_fits(config, context_of(config, options));
   return std::make_unique<CpuEngine>(config, options);
 }
 
 std::unique_ptr<BatchEngine> make_cpu_batch_engine(const ModelConfig& config,
                                                    const EngineOptions& options,
                                                    const KvCacheOptions& cache) {
-  check_fits(config, options);
+  check_fits(config, std::max(context_of(config, options), cache.cache_tokens));
   return std::make_unique<CpuBatchEngine>(config, options, cache);
 }
 

@@ -12,6 +12,7 @@
 
 #include "framescribe/core/error.h"
 #include "framescribe/inference/model_config.h"
+#include "framescribe/inference/model_folder.h"
 #include "framescribe/inference/tokenizer.h"
 #include "framescribe/pipeline/prompt_template.h"
 
@@ -109,15 +110,7 @@ int print_batch_check(const std::string& file, const pipeline::batch::JobFile& j
   const inference::ModelConfig config =
       inference::load_model_config(job.model, inference::WeightFile::kOptional);
   const inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(job.model));
-  FS_CHECK(tok.vocab_size() <= config.text.n_vocab, kMalformedModel,
-           tok.source() << ": " << tok.vocab_size()
-                        << " tokens, more than the model's vocabulary of " << config.text.n_vocab
-                        << " (" << config.config_path.string()
-                        << "); the tokenizer does not belong to this model");
-  FS_CHECK(tok.img() == config.image_token_id, kMalformedModel,
-           tok.source() << ": [IMG] is id " << tok.img() << " but " << config.config_path.string()
-                        << " says " << config.image_token_id
-                        << "; the tokenizer does not belong to this model");
+  inference::check_tokenizer_matches(tok, config);
   std::printf("%s: ok: %zu jobs, %zu videos; model %s (config and tokenizer checked)\n",
               file.c_str(), job.jobs.size(), videos.size(), job.model.c_str());
   for (const pipeline::batch::BatchVideo& v : videos) {

@@ -51,8 +51,7 @@ struct MonitorOptions {
   ModelRequest req;    // --model, --device, --load-format, --threads, --context
   int max_tokens = 128;
   int max_edge = 512;
-  float temperature = 0.0f, top_p = 1.0f;  // greedy by default
-  std::uint64_t seed = 0;
+  inference::SamplingParams sampling;  // greedy by default
   double every_s = 10, window_s = 10, sample_s = 1;
   bool realtime = true;  // local files at their own pace, like a camera
   // Given on the command line (the model folder's framescribe.json fills in the others).
@@ -121,13 +120,7 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   lo.answer_reserve_tokens = o.max_tokens;
   lo.prompt = o.prompt;
   for (std::size_t i = 0; i < o.alerts.size(); ++i) {
-    pipeline::AlertRule r;
-    const std::string& a = o.alerts[i];
-    const auto eq = a.find('=');
-    const bool named = eq != std::string::npos && eq > 0 && eq < 40 &&
-                       a.substr(0, eq).find(' ') == std::string::npos;
-    r.name = named ? a.substr(0, eq) : "alert" + std::to_string(i + 1);
-    r.question = named ? a.substr(eq + 1) : a;
+    pipeline::AlertRule r = pipeline::parse_alert_rule(o.alerts[i], static_cast<int>(i + 1));
     r.threshold = o.alert_threshold;
     r.need = o.alert_need;
     r.of = o.alert_of;
@@ -168,9 +161,7 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   wo.system = o.system;
   wo.max_answer_tokens = o.max_tokens;
   wo.context_tokens = o.req.context;
-  wo.sampling.temperature = o.temperature;
-  wo.sampling.top_p = o.top_p;
-  wo.sampling.seed = o.seed;
+  wo.sampling = o.sampling;
   wo.model_name = model_display_name(o.req.model);
   const std::unique_ptr<pixtral::PixtralWindowEngine> engine =
       load_window_engine(o.req.model, o.req.engine, eo, wo);
@@ -338,38 +329,16 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
                   "monitor.yaml: streams with their own windows, prompts and alert rules "
                   "(docs/monitor.md); its values override the command line's")
       ->check(CLI::ExistingFile);
-  cmd->add_option("-m,--model", o->req.model,
-                  "Model directory; default: $FRAMESCRIBE_MODEL, else the bundled demo model "
-                  "(synthetic shapes only)")
-      ->check(CLI::ExistingDirectory);
-  add_engine_choice_options(cmd, &o->req.engine);
-  cmd->add_option("-t,--threads,--engine-threads", o->req.threads, "CPU engine threads (0: all)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--context", o->req.context, "Context tokens to use (default: the model's)");
+  add_model_option(cmd, &o->req.model);
+  add_engine_options(cmd, &o->req);
+  add_context_option(cmd, &o->req.context);
   cmd->add_option("-n,--max-tokens", o->max_tokens, "Most tokens per description")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(number_range(1, 1 << 20));
   cmd->add_option("--max-edge", o->max_edge, "Longest frame edge in pixels (patch grid)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--temperature", o->temperature, "Sampling temperature (0: greedy)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0f, 10.0f));
-  cmd->add_option("--top-p", o->top_p, "Nucleus sampling: keep tokens up to this probability")
-      ->capture_default_str()
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            // The sampler takes (0, 1]: 0 would fail at the first window, not here (exit 2).
-            float p = 0;
-            try {
-              p = std::stof(v);
-            } catch (const std::logic_error&) {
-              return std::string("expected a number in (0, 1]");
-            }
-            return p > 0 && p <= 1 ? std::string() : std::string("must be in (0, 1]");
-          },
-          "(0, 1]"));
-  cmd->add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
+  add_sampling_options(cmd, &o->sampling);
   auto* interval =
       cmd->add_option("--interval", o->every_s, "A window every S seconds")->capture_default_str();
   cmd->add_option("--every", o->every_s, "Deprecated: the old name of --interval")

@@ -2,37 +2,16 @@
 // time range, output size, and the conversion to decoder option structs.
 #pragma once
 
-#include <memory>
-#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
-#include "framescribe/decoder/ffmpeg_source.h"
-#include "framescribe/decoder/output_size.h"
-#include "framescribe/decoder/sampler.h"
+#include "framescribe/decoder/video_request.h"
 
 namespace framescribe::apps {
 
-struct VideoOptions {
-  std::string video;
-  double fps = 0;
-  long long every = 0;
-  bool keyframes = false;
-  double scene = -1;
-  double scene_min_gap_s = 0;
-  double max_gap_s = 0;
-  double start_s = 0;
-  double end_s = -1;
-  long long max_frames = 0;
-  int max_edge_px = 1024;
-  int max_frame_tokens = 0;
-  int threads = 0;
-
-  decoder::SamplingOptions sampling() const;  // throws Error(kInvalidArgument)
-  decoder::OutputSizing sizing() const;       // throws Error(kInvalidArgument)
-  decoder::SourceOptions source() const;
-};
+// The options map one to one onto decoder::VideoRequest (its sampling(), sizing(), source()).
+using VideoOptions = decoder::VideoRequest;
 
 // Registers VIDEO (unless `positional` is false) and the sampling/size options on `cmd`. The
 // decoder's threads are --decoder-threads: --threads means the engine's in every command, so a

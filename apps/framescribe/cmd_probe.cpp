@@ -1,5 +1,4 @@
 // framescribe probe VIDEO: what a video is and what it would cost the model (the token plan).
-#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -18,56 +17,17 @@ namespace framescribe::apps {
 namespace {
 constexpr long long kContextTokens = 131072;  // Pixtral-12B's 128k-token context
 
-// Frames the sampler would pick, by arithmetic from duration and frame rate (no decoding).
-long long estimate_frames(const decoder::StreamInfo& info, const decoder::SamplingOptions& s) {
-  if (info.duration_ns <= 0) return -1;
-  const double end_s = core::ns_to_seconds(
-      s.end_ns == core::kNoTimestamp ? info.duration_ns : std::min(s.end_ns, info.duration_ns));
-  const double range_s = std::max(0.0, end_s - core::ns_to_seconds(s.start_ns));
-  long long frames = info.frame_rate > 0 ? std::llround(range_s * info.frame_rate) : -1;
-  long long n = -1;
-  switch (s.mode) {
-    case decoder::SamplingMode::kAll:
-      n = frames;
-      break;
-    case decoder::SamplingMode::kFixedRate:
-      n = static_cast<long long>(std::ceil(range_s * s.fps - 1e-9));
-      break;
-    case decoder::SamplingMode::kEveryNth:
-      n = frames < 0 ? -1 : (frames + s.every_n - 1) / s.every_n;
-      break;
-    default:
-      return -1;  // keyframes and scenes need a scan
-  }
-  if (n >= 0 && s.max_gap_ns > 0 && range_s > 0) {
-    n = std::max<long long>(
-        n, static_cast<long long>(std::ceil(range_s / core::ns_to_seconds(s.max_gap_ns))));
-  }
-  if (n >= 0 && s.max_frames > 0) n = std::min<long long>(n, s.max_frames);
-  return n;
-}
-
-// Frames the sampler picks, by running it over the decoded stream without converting anything.
+// Frames the sampler picks (decoder::count_sampled_frames), with a progress line.
 long long scan_frames(decoder::FfmpegSource& src, const decoder::SamplingOptions& s,
                       bool progress_on) {
-  decoder::Sampler sampler(s);
   sinks::ProgressLine progress(progress_on, stderr, std::nullopt, /*plain_interval_s=*/5.0);
   const double total_s =
       src.info().duration_ns > 0 ? core::ns_to_seconds(src.info().duration_ns) : 0;
-  while (!sampler.done()) {
-    std::optional<decoder::DecodedFrame> f = src.next();
-    if (!f) break;
-    decoder::FrameFacts facts{f->pts_ns, f->index, f->keyframe, -1.0, f->duration_ns};
-    if (sampler.wants_scene_score()) facts.scene_score = src.scene_score(*f);
-    sampler.offer(facts);
-    progress.update([&] {
-      return media_progress_text("probe", core::ns_to_seconds(f->pts_ns), total_s,
-                                 sampler.emitted());
-    });
-  }
-  sampler.finish();
+  const long long n = decoder::count_sampled_frames(src, s, [&](double at_s, long long sampled) {
+    progress.update([&] { return media_progress_text("probe", at_s, total_s, sampled); });
+  });
   progress.clear();
-  return sampler.emitted();
+  return n;
 }
 }  // namespace
 
@@ -120,7 +80,7 @@ void add_probe_command(CLI::App& app, int* exit_code) {
     if (in.display_width_px > 0 && in.display_height_px > 0) {
       ts = decoder::plan_output_size(in.display_width_px, in.display_height_px, sizing);
     }
-    long long frames = opts->exact ? -1 : estimate_frames(in, sampling);
+    long long frames = opts->exact ? -1 : decoder::estimate_sampled_frames(in, sampling);
     const bool scanned = frames < 0;
     if (scanned) frames = scan_frames(*src, sampling, !opts->json);
     const long long per_frame = ts.n_tokens();

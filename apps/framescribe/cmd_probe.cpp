@@ -2,11 +2,10 @@
 #include <cstdio>
 #include <iostream>
 
-#include <nlohmann/json.hpp>
-
 #include "commands.h"
 #include "framescribe/core/log.h"
 #include "framescribe/decoder/ffmpeg_source.h"
+#include "framescribe/decoder/probe_report.h"
 #include "framescribe/sinks/progress_line.h"
 #include "model_defaults.h"
 #include "summarize_support.h"
@@ -15,8 +14,6 @@
 namespace framescribe::apps {
 
 namespace {
-constexpr long long kContextTokens = 131072;  // Pixtral-12B's 128k-token context
-
 // Frames the sampler picks (decoder::count_sampled_frames), with a progress line.
 long long scan_frames(decoder::FfmpegSource& src, const decoder::SamplingOptions& s,
                       bool progress_on) {
@@ -75,7 +72,6 @@ void add_probe_command(CLI::App& app, int* exit_code) {
       in.pixel_format = pixel_format_seen.empty() ? "unknown" : pixel_format_seen;
       in.bit_depth = bit_depth_seen;
     }
-    const std::string shown = in.url;  // credentials redacted
     core::TargetSize ts{};
     if (in.display_width_px > 0 && in.display_height_px > 0) {
       ts = decoder::plan_output_size(in.display_width_px, in.display_height_px, sizing);
@@ -83,58 +79,7 @@ void add_probe_command(CLI::App& app, int* exit_code) {
     long long frames = opts->exact ? -1 : decoder::estimate_sampled_frames(in, sampling);
     const bool scanned = frames < 0;
     if (scanned) frames = scan_frames(*src, sampling, !opts->json);
-    const long long per_frame = ts.n_tokens();
-    const long long total = frames * per_frame;
-    const long long windows = total > 0 ? (total + kContextTokens - 1) / kContextTokens : 0;
-    const double duration_s = in.duration_ns > 0 ? core::media_seconds(in.duration_ns) : -1;
-
-    if (opts->json) {
-      nlohmann::ordered_json j;
-      j["video"] = shown;
-      j["container"] = in.container;
-      j["codec"] = in.codec;
-      j["pixel_format"] = in.pixel_format;
-      j["bit_depth"] = in.bit_depth;
-      j["duration_s"] = duration_s;
-      j["frame_rate"] = in.frame_rate;
-      j["frame_count"] = in.frame_count;
-      j["coded_width"] = in.coded_width_px;
-      j["coded_height"] = in.coded_height_px;
-      j["sample_aspect_ratio"] = std::to_string(in.sar_num) + ":" + std::to_string(in.sar_den);
-      j["rotation"] = in.rotation_deg;
-      j["width"] = in.display_width_px;
-      j["height"] = in.display_height_px;
-      j["has_audio"] = in.has_audio;
-      j["plan"] = {{"sampling", decoder::describe(sampling)},
-                   {"frames", frames},
-                   {"frames_counted", scanned},
-                   {"frame_width", ts.width_px},
-                   {"frame_height", ts.height_px},
-                   {"tokens_per_frame", per_frame},
-                   {"total_tokens", total},
-                   {"context_windows_128k", windows}};
-      std::cout << j.dump(1) << "\n";
-    } else {
-      std::printf("video:       %s\n", shown.c_str());
-      std::printf("container:   %s\n", in.container.c_str());
-      std::printf("codec:       %s (%s), %s, %d-bit\n", in.codec.c_str(), in.codec_long.c_str(),
-                  in.pixel_format.c_str(), in.bit_depth);
-      if (duration_s >= 0) std::printf("duration:    %.3f s\n", duration_s);
-      std::printf(
-          "frame rate:  %.3f fps%s\n", in.frame_rate,
-          in.frame_count > 0 ? (" (" + std::to_string(in.frame_count) + " frames)").c_str() : "");
-      std::printf("size:        %dx%d stored, SAR %d:%d, rotation %d -> %dx%d displayed\n",
-                  in.coded_width_px, in.coded_height_px, in.sar_num, in.sar_den, in.rotation_deg,
-                  in.display_width_px, in.display_height_px);
-      std::printf("audio:       %s\n", in.has_audio ? "yes" : "no");
-      std::printf("token plan:  %s\n", decoder::describe(sampling).c_str());
-      std::printf("  frames:            %lld%s\n", frames, scanned ? " (counted)" : " (estimated)");
-      std::printf("  frame size:        %dx%d (%dx%d patches)\n", ts.width_px, ts.height_px,
-                  ts.cols(), ts.rows());
-      std::printf("  tokens per frame:  %lld\n", per_frame);
-      std::printf("  total tokens:      %lld\n", total);
-      std::printf("  128k windows:      %lld\n", windows);
-    }
+    std::cout << decoder::probe_report(in, sampling, frames, scanned, ts, opts->json);
     *exit_code = 0;
   });
 }

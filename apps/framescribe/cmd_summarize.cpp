@@ -30,6 +30,7 @@
 #include "framescribe/inference/engine.h"
 #include "framescribe/pipeline/frame_fit.h"
 #include "framescribe/pipeline/packer.h"
+#include "framescribe/pipeline/plan_report.h"
 #include "framescribe/pipeline/prompt_template.h"
 #include "framescribe/pipeline/video_pipeline.h"
 #include "framescribe/pixtral/window_engine.h"
@@ -125,53 +126,10 @@ int dry_run(const SummarizeOptions& o) {
     const std::string name = core::redact_source(url);
     pipeline::PipelineOptions p = pipeline_options(o, fs::path(name).filename().string());
     const std::unique_ptr<decoder::VideoFrameSource> opened = open_video(url, o.video, &stop);
-    decoder::VideoFrameSource& source = *opened;
-    nlohmann::ordered_json j;
-    j["video"] = name;
-    j["duration_s"] = source.end_ns() == core::kNoTimestamp
-                          ? nlohmann::ordered_json(nullptr)
-                          : nlohmann::ordered_json(core::media_seconds(source.end_ns()));
-    j["sampling"] = source.sampling_text();
-    j["context_tokens"] = p.packing.context_tokens > 0
-                              ? std::min(p.packing.context_tokens, coster.context_tokens())
-                              : coster.context_tokens();
-    j["answer_reserve_tokens"] = p.packing.answer_reserve_tokens;
-    nlohmann::ordered_json windows = nlohmann::ordered_json::array();
-    const pipeline::VideoPlan plan =
-        pipeline::plan_video(source, p, coster, [&](const pipeline::WindowPlan& w) {
-          nlohmann::ordered_json times = nlohmann::ordered_json::array();
-          for (const auto& f : w.frames) times.push_back(core::media_seconds(f.frame.pts_ns));
-          windows.push_back({{"start_s", core::media_seconds(w.start_ns)},
-                             {"end_s", core::media_seconds(w.end_ns)},
-                             {"frames", w.frames.size()},
-                             {"tokens", w.planned_tokens + w.carry_budget},
-                             {"frame_times", times}});
-        });
-    if (plan.first) {
-      const core::Image& img = *plan.first->image;
-      j["frame_width_px"] = img.width_px();
-      j["frame_height_px"] = img.height_px();
-      j["tokens_per_frame"] = coster.text_tokens(pipeline::frame_label(plan.first->pts_ns)) +
-                              coster.image_tokens(img.width_px(), img.height_px());
-      j["image_tokens_per_frame"] = coster.image_tokens(img.width_px(), img.height_px());
-      j["max_frames_per_window"] = plan.stream->flight.frames_per_window;
-      j["max_frames_in_flight"] = plan.stream->flight.frames_in_flight;
-      j["budget_tokens"] = plan.budget_tokens;
-    }
-    const std::int64_t frames = plan.frames, skipped = plan.frames_skipped;
-    j["frames"] = frames;
-    j["frames_skipped"] = skipped;
-    j["windows"] = windows;
-    all.push_back(j);
-    if (!o.json) {
-      std::cout << name << ": " << frames << " frames (" << source.sampling_text() << "), "
-                << windows.size() << " windows\n";
-      for (const auto& w : windows)
-        std::cout << "  " << core::format_timestamp(std::llround(w["start_s"].get<double>() * 1e9))
-                  << " - " << core::format_timestamp(std::llround(w["end_s"].get<double>() * 1e9))
-                  << "  " << w["frames"].get<long long>() << " frames, "
-                  << w["tokens"].get<long long>() << " tokens\n";
-    }
+    const pipeline::PlanReport r =
+        pipeline::plan_report(*opened, name, opened->sampling_text(), p, coster);
+    all.push_back(nlohmann::ordered_json::parse(r.json));
+    if (!o.json) std::cout << r.text;
   }
   if (o.json) std::cout << (all.size() == 1 ? all[0] : all).dump(2) << "\n";
   return 0;

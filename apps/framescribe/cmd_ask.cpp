@@ -11,14 +11,13 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "commands.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
 #include "framescribe/core/text_sanitizer.h"
 #include "framescribe/decoder/ffmpeg_source.h"  // route_ffmpeg_logs
 #include "framescribe/decoder/still_image.h"
+#include "framescribe/inference/ask.h"
 #include "framescribe/inference/chat.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/inference/image_fit.h"
@@ -49,27 +48,8 @@ double ms_between(std::chrono::steady_clock::time_point a,
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-struct LoadedImage {
-  std::string name;  // for messages and --json: URLs redacted, data URIs shortened
-  int source_width_px = 0, source_height_px = 0;
-  inference::PixelImage pixels;
-};
-
 // The engine's context when EngineOptions::max_context_tokens is 0: the model's, at most 128k.
 constexpr std::int64_t kEngineDefaultContext = 131072;
-
-// An extreme aspect ratio leaves one patch across: the model sees a strip of smeared pixels.
-void warn_if_strip(const LoadedImage& li, int patch_px) {
-  const int cols = li.pixels.width_px / patch_px, rows = li.pixels.height_px / patch_px;
-  const int short_src = std::min(li.source_width_px, li.source_height_px);
-  if (std::min(cols, rows) == 1 && std::max(cols, rows) > 1 && short_src > patch_px) {
-    FS_LOG_WARN(li.name << ": " << li.source_width_px << "x" << li.source_height_px << " becomes "
-                        << li.pixels.width_px << "x" << li.pixels.height_px << ", one patch "
-                        << (rows == 1 ? "high" : "wide")
-                        << ": a strip the model can hardly read; crop the image or ask about "
-                           "parts of it");
-  }
-}
 
 // Picks the model (--model, $FRAMESCRIBE_MODEL or the bundled demo model) and applies what its
 // framescribe.json recommends (max_edge, max_tokens) to the options the user did not give, as
@@ -108,36 +88,22 @@ int run_ask(AskOptions o) {
   PreprocessOptions pre;
   pre.longest_edge_px = edge_px;
   pre.patch_px = patch_px;
-  std::vector<LoadedImage> images;
+  std::vector<AskImage> images;
   for (const std::string& source : o.images) {
-    LoadedImage li;
-    li.name = decoder::describe_image_source(source);
-    core::Image img = decoder::load_image(source);
-    li.source_width_px = img.width_px();
-    li.source_height_px = img.height_px();
-    li.pixels = preprocess_image(img.view(), pre);
-    warn_if_strip(li, patch_px);
-    FS_LOG_DEBUG(li.name << ": " << img.width_px() << "x" << img.height_px() << " -> "
-                         << li.pixels.width_px << "x" << li.pixels.height_px);
-    images.push_back(std::move(li));
+    std::string name = decoder::describe_image_source(source);
+    images.push_back(prepare_ask_image(std::move(name), decoder::load_image(source).view(), pre));
   }
   const double images_ms = ms_between(t_images, Clock::now());
 
   // Prompt: [images in order..., question] in one user turn, the system prompt inside it. The
   // images stay in `images` (by reference); the request API hands them over in prompt order.
-  std::vector<Message> messages;
-  if (!o.system.empty()) messages.push_back(Message::system(o.system));
-  std::vector<Chunk> chunks;
-  for (const LoadedImage& li : images) chunks.push_back(Chunk::image_chunk(li.pixels, patch_px));
-  chunks.push_back(Chunk::text_chunk(o.question));
-  messages.push_back(Message::user(std::move(chunks)));
-  const ChatPrompt prompt = prepare_chat(tok, messages);
+  const ChatPrompt prompt = prepare_chat(tok, ask_messages(o.system, images, patch_px, o.question));
   // The context must hold the prompt and at least one answer token: else say which --max-edge
   // fits (before the weights load).
   const std::int64_t context =
       std::min<std::int64_t>(config.text.max_context, kEngineDefaultContext);
   std::vector<std::pair<int, int>> sizes;
-  for (const LoadedImage& li : images) sizes.emplace_back(li.source_width_px, li.source_height_px);
+  for (const AskImage& li : images) sizes.emplace_back(li.source_width_px, li.source_height_px);
   const std::string problem = image_fit_problem(prompt.size(), prompt.image_block_tokens(), sizes,
                                                 patch_px, edge_px, context);
   if (!problem.empty()) throw CLI::ValidationError(problem);
@@ -175,35 +141,8 @@ int run_ask(AskOptions o) {
                                 << " ms");
     return 0;
   }
-  nlohmann::ordered_json j;
-  j["answer"] = r.text;
-  j["prompt_tokens"] = r.usage.prompt_tokens;
-  j["generated_tokens"] = r.tokens.size();
-  j["stop_reason"] = to_string(r.stop_reason);
-  j["tokens"] = r.tokens;
-  nlohmann::ordered_json imgs = nlohmann::ordered_json::array();
-  for (const ImagePlacement& p : prompt.prompt.images) {
-    const LoadedImage& li = images.at(p.source_index);
-    imgs.push_back({{"source", li.name},
-                    {"width_px", li.source_width_px},
-                    {"height_px", li.source_height_px},
-                    {"model_width_px", li.pixels.width_px},
-                    {"model_height_px", li.pixels.height_px},
-                    {"tokens", p.n_tokens}});
-  }
-  j["images"] = imgs;
-  const ChatTimings& t = r.timings;
-  j["timings_ms"] = {{"images", images_ms},     {"load", load_ms},       {"vision", t.vision_ms},
-                     {"prefill", t.prefill_ms}, {"decode", t.decode_ms}, {"total", total_ms}};
-  j["decode_tokens_per_s"] =
-      t.decode_ms > 0 ? static_cast<double>(r.tokens.size()) * 1000.0 / t.decode_ms : 0.0;
-  j["engine"] = engine->backend_name();
-  // The answer stays exactly the model's (as `tokens` are), so programs see what it said. JSON
-  // escapes C0 controls; ensure_ascii escapes DEL and everything above (C1 and bidi controls
-  // included) as \uXXXX, so the output is plain ASCII and nothing raw reaches a terminal.
-  // Invalid UTF-8 (only possible if the model spells it) is replaced, not an exception.
-  std::cout << j.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace)
-            << "\n";
+  std::cout << ask_report_json(r, prompt, images, {images_ms, load_ms, total_ms},
+                               std::string(engine->backend_name()));
   std::cout.flush();
   return 0;
 }

@@ -30,6 +30,7 @@
 #include "framescribe/inference/engine.h"
 #include "framescribe/pipeline/engine_scheduler.h"
 #include "framescribe/pipeline/live/live_job.h"
+#include "framescribe/pipeline/live/live_runner.h"
 #include "framescribe/pipeline/live/monitor_config.h"
 #include "framescribe/pixtral/window_engine.h"
 #include "framescribe/sinks/alerts.h"
@@ -240,35 +241,16 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
                  http_host.c_str(), http->port());
   }
 
-  std::atomic<int> failures{0};
-  std::atomic<std::size_t> finished{0};  // streams whose job has ended (a file played out)
-  std::vector<std::thread> threads;
-  for (Stream& s : streams) {
-    threads.emplace_back([&s, &stop, &failures, &finished, &wo] {
-      core::RunInfo info;
-      info.video = s.name;
-      info.model = wo.model_name;
-      info.sampling = "live";
-      info.started_at = core::utc_now_iso8601();
-      try {
-        s.job->run(*s.source, info, stop);
-      } catch (const Error& e) {
-        ++failures;
-        std::fprintf(stderr, "framescribe: %s: error (%s): %s\n", s.name.c_str(),
-                     std::string(to_string(e.code())).c_str(), e.what());
-        stop.request(core::StopFlag::kFinishWindow);
-      }
-      ++finished;
-    });
-  }
-  // Status poller: refreshes the board and prints one line per stream now and then.
-  const auto t0 = std::chrono::steady_clock::now();
-  auto last_print = t0;
-  bool timed_out = false;  // --duration reached (exit 0), not Ctrl-C (exit 130)
-  // Until Ctrl-C, --duration, or every stream has ended (files played to their end).
-  while (!stop.stop_requested() && finished.load() < streams.size()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    const auto now = std::chrono::steady_clock::now();
+  // Until Ctrl-C, --duration, or every stream has ended (files played to their end); meanwhile
+  // the board is refreshed and a line per stream printed now and then.
+  std::vector<pipeline::LiveStream> runs;
+  for (Stream& s : streams)
+    runs.push_back({s.name,
+                    s.job.get(),
+                    s.source.get(),
+                    {.video = s.name, .model = wo.model_name, .sampling = "live"}});
+  auto last_print = std::chrono::steady_clock::now();
+  const auto poll = [&](std::chrono::steady_clock::time_point now) {
     for (Stream& s : streams) {
       const decoder::GstSourceStats st = s.source->stats();
       const pipeline::LiveStats js = s.job->stats();
@@ -299,13 +281,12 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
             static_cast<long long>(b.windows_dropped), b.latency_s,
             static_cast<long long>(b.reconnects), static_cast<long long>(b.alerts_fired));
     }
-    if (o.duration_s > 0 && std::chrono::duration<double>(now - t0).count() >= o.duration_s) {
-      timed_out = true;
-      stop.request(core::StopFlag::kFinishWindow);
-    }
-  }
-  for (Stream& s : streams) s.source->request_stop();
-  for (std::thread& t : threads) t.join();
+  };
+  const pipeline::LiveRunResult run = pipeline::run_live_jobs(
+      std::move(runs), stop, o.duration_s, poll, [](const std::string& name, const Error& e) {
+        std::fprintf(stderr, "framescribe: %s: error (%s): %s\n", name.c_str(),
+                     std::string(to_string(e.code())).c_str(), e.what());
+      });
   for (const sinks::StreamStatus& b : board.snapshot())
     std::fprintf(stderr, "framescribe: %s: %lld frames, %lld windows, %lld dropped, %lld gaps\n",
                  b.name.c_str(), static_cast<long long>(b.frames_received),
@@ -315,8 +296,8 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
     if (d->dropped() > 0)
       std::fprintf(stderr, "framescribe: alert %s: %lld alerts dropped (delivery queue full)\n",
                    std::string(d->name()).c_str(), static_cast<long long>(d->dropped()));
-  if (failures > 0) return 1;
-  return timed_out || !stop.stop_requested() ? 0 : 130;
+  if (run.failures > 0) return 1;
+  return run.timed_out || !stop.stop_requested() ? 0 : 130;
 }
 
 }  // namespace

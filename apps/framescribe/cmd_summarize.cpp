@@ -25,6 +25,7 @@
 #include "framescribe/core/stop.h"
 #include "framescribe/decoder/ffmpeg_source.h"
 #include "framescribe/decoder/output_size.h"
+#include "framescribe/decoder/size_advice.h"
 #include "framescribe/decoder/video_frame_source.h"
 #include "framescribe/decoder/video_input.h"
 #include "framescribe/inference/engine.h"
@@ -95,23 +96,6 @@ pipeline::PipelineOptions pipeline_options(const SummarizeOptions& o, const std:
                            : o.summary_prompt;
   pipeline::validate(p.packing);
   return p;
-}
-
-// An extreme aspect ratio leaves frames one patch high (or wide): the model sees a strip of
-// smeared pixels. Said once per video, before decoding, with what to do about it.
-void warn_if_strip(const std::string& name, int width_px, int height_px,
-                   const decoder::OutputSizing& sizing) {
-  if (width_px <= 0 || height_px <= 0) return;
-  const core::TargetSize ts = decoder::plan_output_size(width_px, height_px, sizing);
-  const int patch = sizing.patch_px;
-  const int cols = ts.width_px / patch, rows = ts.height_px / patch;
-  if (std::min(cols, rows) == 1 && std::max(cols, rows) > 1 &&
-      std::min(width_px, height_px) > patch) {
-    FS_LOG_WARN(name << ": " << width_px << "x" << height_px << " frames become " << ts.width_px
-                     << "x" << ts.height_px << ", one patch " << (rows == 1 ? "high" : "wide")
-                     << ": a strip the model can hardly read; crop the video (ffmpeg -vf crop=...) "
-                        "or give a larger --max-edge");
-  }
 }
 
 // --dry-run: the windows the run would make, without loading the weights.
@@ -230,7 +214,9 @@ int run_summarize(SummarizeOptions o) {
                       },
                       label_pts);
         if (!problem.empty()) throw CLI::ValidationError(name + ": " + problem);
-        warn_if_strip(name, w, h, sizing);
+        // An extreme aspect ratio leaves a strip of smeared pixels: said once, before decoding.
+        if (const std::string strip = decoder::strip_warning(name, w, h, sizing); !strip.empty())
+          FS_LOG_WARN(strip);
       }
       if (o.videos.size() > 1 && !o.quiet && console) {
         // Several videos on one console: each block says whose it is.

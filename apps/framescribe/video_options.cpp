@@ -39,23 +39,6 @@ CLI::Validator media_time_validator() {
       "TIME", "media time");
 }
 
-std::string max_edge_message(const std::string& option, long long value, int patch_px, int max_px) {
-  std::ostringstream m;
-  m << option << (option.empty() ? "" : " ") << "must be a multiple of " << patch_px << " between "
-    << patch_px << " and " << max_px << ", got " << value;
-  // The nearest valid values: the multiples of the patch size around it, clamped to the range.
-  long long lo = value / patch_px * patch_px;
-  long long hi = lo + patch_px;
-  if (value < patch_px) lo = hi = patch_px;
-  if (value > max_px) lo = hi = max_px;
-  if (lo == hi) {
-    m << ": try " << lo;
-  } else {
-    m << ": try " << lo << " or " << hi;
-  }
-  return m.str();
-}
-
 CLI::Validator max_edge_validator(int patch_px, int max_px) {
   return CLI::Validator(
       [patch_px, max_px](std::string& value) -> std::string {
@@ -63,7 +46,8 @@ CLI::Validator max_edge_validator(int patch_px, int max_px) {
         if (!CLI::detail::lexical_cast(value, v))
           return "takes a whole number of pixels, got '" + value + "'";
         if (v >= patch_px && v <= max_px && v % patch_px == 0) return std::string();
-        return max_edge_message("", v, patch_px, max_px);  // CLI11 puts "--max-edge: " first
+        return decoder::max_edge_message("", v, patch_px,
+                                         max_px);  // CLI11 puts "--max-edge: " first
       },
       "PX", "max edge");
 }

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "framescribe/decoder/size_advice.h"
 #include "framescribe/decoder/video_request.h"
 
 namespace framescribe::apps {
@@ -27,8 +28,8 @@ CLI::Validator media_time_validator();
 // `patch_px` between `patch_px` and `max_px`. A bad value is a usage error (exit 2) naming the
 // nearest valid values: "--max-edge must be a multiple of 16 between 16 and 1024: try 496 or 512".
 CLI::Validator max_edge_validator(int patch_px = 16, int max_px = 1024);
-// The message itself, for checks made after parsing (the model's own patch size and image size).
-std::string max_edge_message(const std::string& option, long long value, int patch_px, int max_px);
+// The message itself, for checks made after parsing: decoder/size_advice.h.
+using decoder::max_edge_message;
 
 // A CLI11 range check whose message says what the option means: "--fps must be > 0 and <= 1000".
 CLI::Validator number_range(double lo, double hi, bool lo_open = false);

@@ -182,40 +182,17 @@ int run_merge(const std::string& file) {
   const batch::JobFile job = batch::load_job_file(file);
   const fs::path state_file = state_path(job, {});
   const fs::path index_file = index_path(job, {});
-  const std::vector<fs::path> states = batch::shard_files(state_file);
-  FS_CHECK(!states.empty(), kNotFound,
-           state_file.parent_path().string()
-               << ": no shard state files (" << state_file.stem().string()
-               << "-shard-I-of-N.sqlite) to merge");
-  batch::StateStore merged(state_file);
-  for (const fs::path& p : states) merged.merge_from(p);
+  const batch::MergeSummary m = batch::merge_shard_states(
+      state_file, [](const fs::path& p) { return sinks::sha256_file(p); });
   sinks::SearchIndex index(index_file);
   for (const fs::path& p : batch::shard_files(index_file)) index.merge_from(p);
-  int done = 0, failed = 0, pending = 0, bad_outputs = 0;
-  for (const batch::VideoRecord& r : merged.all()) {
-    if (r.status == batch::VideoStatus::kDone) {
-      ++done;
-      for (const batch::OutputRecord& out : r.outputs) {
-        std::error_code ec;
-        if (!fs::is_regular_file(out.path, ec) || sinks::sha256_file(out.path) != out.sha256) {
-          ++bad_outputs;
-          std::fprintf(stderr, "framescribe: %s: missing or changed since its shard wrote it\n",
-                       out.path.c_str());
-        }
-      }
-    } else if (r.status == batch::VideoStatus::kFailed) {
-      ++failed;
-      std::fprintf(stderr, "framescribe: %s: failed (%d attempts): %s\n", r.input.c_str(),
-                   r.attempts, r.reason.c_str());
-    } else {
-      ++pending;
-    }
-  }
+  for (const std::string& line : m.problems)
+    std::fprintf(stderr, "framescribe: %s\n", line.c_str());
   std::printf(
       "merged %zu shard files into %s: %d done, %d failed, %d not done; %lld events in %s\n",
-      states.size(), state_file.c_str(), done, failed, pending,
+      m.shard_files, state_file.c_str(), m.done, m.failed, m.pending,
       static_cast<long long>(index.event_count()), index_file.c_str());
-  return bad_outputs > 0 || failed > 0 ? 1 : 0;
+  return m.bad_outputs > 0 || m.failed > 0 ? 1 : 0;
 }
 
 }  // namespace

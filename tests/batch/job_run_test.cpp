@@ -12,6 +12,7 @@
 
 #include "framescribe/core/error.h"
 #include "framescribe/pipeline/batch/job_run.h"
+#include "framescribe/pipeline/batch/state_store.h"
 
 namespace framescribe::pipeline::batch {
 namespace {
@@ -92,6 +93,45 @@ TEST(JobRun, ShardFilesBesideTheBase) {
   EXPECT_EQ(files[0].filename(), "state-shard-0-of-2.sqlite");
   EXPECT_EQ(files[1].filename(), "state-shard-1-of-2.sqlite");
   EXPECT_TRUE(shard_files(dir / "none.sqlite").empty());
+  fs::remove_all(dir);
+}
+
+TEST(JobRun, MergeShardStatesCountsAndChecksOutputs) {
+  const fs::path dir = fs::temp_directory_path() / ("fs-job-merge-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  EXPECT_THROW((void)merge_shard_states(dir / "state.sqlite", nullptr), Error);  // no shards
+  const fs::path kept = dir / "a.srt", changed = dir / "b.srt";
+  std::ofstream(kept) << "a";
+  std::ofstream(changed) << "b";
+  {
+    StateStore s0(dir / "state-shard-0-of-2.sqlite");
+    s0.mark_running("j\na", "j", "a.mp4");
+    s0.mark_done("j\na", 1, 1, "h", {{kept.string(), "hash-a", 1}});
+    s0.mark_running("j\nc", "j", "c.mp4");
+    s0.mark_failed("j\nc", "cannot open");
+    StateStore s1(dir / "state-shard-1-of-2.sqlite");
+    s1.mark_running("j\nb", "j", "b.mp4");
+    s1.mark_done("j\nb", 1, 1, "h", {{changed.string(), "hash-b-old", 1}});
+    s1.mark_running("j\nd", "j", "d.mp4");
+    s1.mark_pending("j\nd");
+  }
+  // The "digest" of a file is its content prefixed; b.srt no longer matches its record.
+  const MergeSummary m = merge_shard_states(dir / "state.sqlite", [](const fs::path& p) {
+    std::ifstream in(p);
+    std::string text;
+    in >> text;
+    return "hash-" + text;
+  });
+  EXPECT_EQ(m.shard_files, 2u);
+  EXPECT_EQ(m.done, 2);
+  EXPECT_EQ(m.failed, 1);
+  EXPECT_EQ(m.pending, 1);
+  EXPECT_EQ(m.bad_outputs, 1);
+  ASSERT_EQ(m.problems.size(), 2u);  // in identity order: b's output, then c's failure
+  EXPECT_EQ(m.problems[0], changed.string() + ": missing or changed since its shard wrote it");
+  EXPECT_EQ(m.problems[1], "c.mp4: failed (1 attempts): cannot open");
+  EXPECT_EQ(StateStore(dir / "state.sqlite").all().size(), 4u);
   fs::remove_all(dir);
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "framescribe/core/error.h"
+#include "framescribe/pipeline/batch/state_store.h"
 #include "framescribe/pipeline/prompt_template.h"
 
 namespace framescribe::pipeline {
@@ -75,6 +76,38 @@ std::vector<fs::path> shard_files(const fs::path& base) {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+MergeSummary merge_shard_states(const fs::path& state_file,
+                                const std::function<std::string(const fs::path&)>& sha256) {
+  const std::vector<fs::path> states = shard_files(state_file);
+  FS_CHECK(!states.empty(), kNotFound,
+           state_file.parent_path().string()
+               << ": no shard state files (" << state_file.stem().string()
+               << "-shard-I-of-N.sqlite) to merge");
+  StateStore merged(state_file);
+  for (const fs::path& p : states) merged.merge_from(p);
+  MergeSummary m;
+  m.shard_files = states.size();
+  for (const VideoRecord& r : merged.all()) {
+    if (r.status == VideoStatus::kDone) {
+      ++m.done;
+      for (const OutputRecord& out : r.outputs) {
+        std::error_code ec;
+        if (!fs::is_regular_file(out.path, ec) || sha256(out.path) != out.sha256) {
+          ++m.bad_outputs;
+          m.problems.push_back(out.path + ": missing or changed since its shard wrote it");
+        }
+      }
+    } else if (r.status == VideoStatus::kFailed) {
+      ++m.failed;
+      m.problems.push_back(r.input + ": failed (" + std::to_string(r.attempts) +
+                           " attempts): " + r.reason);
+    } else {
+      ++m.pending;
+    }
+  }
+  return m;
 }
 
 std::string describe(const SamplingSettings& s) {

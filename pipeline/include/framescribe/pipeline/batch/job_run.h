@@ -10,11 +10,13 @@
 //   for (const auto& f : shard_files(state_path(job, {})))  merge(f);
 //
 // Errors: Error(kInvalidArgument) naming the option or key for bad seconds and packing values.
-// Pure functions (shard_files lists a directory); thread-safe.
+// Pure functions (shard_files lists a directory, merge_shard_states writes the state file);
+// thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,20 @@ std::filesystem::path index_path(const JobFile& job, const Shard& shard);
 
 // Every shard file beside `base` ("state-shard-I-of-N.sqlite" for "state.sqlite"), sorted.
 std::vector<std::filesystem::path> shard_files(const std::filesystem::path& base);
+
+// batch merge: every shard state file beside `state_file` merged into it (StateStore::merge_from),
+// then each video counted and each done video's outputs checked with `sha256` (the file's hex
+// digest). `problems` are the lines to report, in the state's order: "<path>: missing or changed
+// since its shard wrote it", "<input>: failed (N attempts): <reason>". Throws Error(kNotFound)
+// when there is no shard file, else as StateStore.
+struct MergeSummary {
+  std::size_t shard_files = 0;
+  int done = 0, failed = 0, pending = 0, bad_outputs = 0;
+  std::vector<std::string> problems;
+};
+MergeSummary merge_shard_states(
+    const std::filesystem::path& state_file,
+    const std::function<std::string(const std::filesystem::path&)>& sha256);
 
 // "fps 1", "every 5, 2 s to 10 s", "keyframes, from 3 s", "scene 0.3", "every frame".
 std::string describe(const SamplingSettings& s);

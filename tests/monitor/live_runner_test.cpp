@@ -18,12 +18,12 @@ using testing::ScriptedEngine;
 using testing::ScriptedLiveSource;
 constexpr std::int64_t kS = 1'000'000'000;
 
+// A window every second of the last two; a scripted stream waits for the engine (none dropped).
 LiveOptions every_second() {
   LiveOptions o;
-  o.every_ns = kS;
-  o.window_ns = 2 * kS;
-  o.sample_interval_ns = kS;
   o.wait_for_engine = true;
+  o.every_ns = o.sample_interval_ns = kS;
+  o.window_ns = 2 * kS;
   return o;
 }
 

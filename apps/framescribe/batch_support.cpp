@@ -1,13 +1,9 @@
 #include "batch_support.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <memory>
 #include <vector>
 
 #include "framescribe/core/error.h"

@@ -7,7 +7,6 @@
 // once; each video gets its own pipeline and a client of the shared engine.
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>

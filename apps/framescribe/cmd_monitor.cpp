@@ -7,18 +7,13 @@
 // stream) -> console, <out>/<stream>.descriptions.jsonl, <out>/gaps.jsonl, <out>/alerts.jsonl,
 // <out>/snapshots/*.jpg, webhook, command (sinks::StreamOutputs); sinks::MonitorHttp serves the
 // board. Ctrl-C stops (130).
-#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "framescribe/core/error.h"

@@ -5,7 +5,6 @@
 // graph, packing, events) -> PixtralWindowEngine (inference) -> sinks. The model is loaded once
 // for all videos. Ctrl-C: the first finishes the window in progress and writes the outputs of
 // what was done (exit 130); a second abandons that window.
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>

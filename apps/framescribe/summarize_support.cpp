@@ -1,7 +1,6 @@
 #include "summarize_support.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 
 #include "framescribe/core/error.h"

@@ -3,6 +3,7 @@
 target_sources(framescribe_pipeline PRIVATE
   src/batch/job_config.cpp
   src/batch/plan.cpp
+  src/batch/job_run.cpp
   src/batch/state_store.cpp
   src/batch/batch_runner.cpp)
 # Debian's yaml-cpp 0.7 exports the target as `yaml-cpp` (0.8 adds yaml-cpp::yaml-cpp).

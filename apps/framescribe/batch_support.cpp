@@ -1,19 +1,16 @@
 #include "batch_support.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <memory>
 #include <vector>
 
 #include "framescribe/core/error.h"
 #include "framescribe/inference/model_config.h"
+#include "framescribe/inference/model_folder.h"
 #include "framescribe/inference/tokenizer.h"
-#include "framescribe/pipeline/prompt_template.h"
+#include "framescribe/pipeline/batch/job_run.h"
 
 namespace framescribe::apps {
 
@@ -76,32 +73,6 @@ void show_batch_progress(sinks::ProgressLine& line, const pipeline::batch::Batch
   line.update([&] { return batch_progress_text(p); });
 }
 
-namespace {
-std::string sampling_text(const pipeline::batch::SamplingSettings& s) {
-  char buf[160];
-  if (s.fps > 0) {
-    std::snprintf(buf, sizeof buf, "fps %g", s.fps);
-  } else if (s.every > 0) {
-    std::snprintf(buf, sizeof buf, "every %lld", static_cast<long long>(s.every));
-  } else if (s.keyframes) {
-    std::snprintf(buf, sizeof buf, "keyframes");
-  } else if (s.scene >= 0) {
-    std::snprintf(buf, sizeof buf, "scene %g", s.scene);
-  } else {
-    std::snprintf(buf, sizeof buf, "every frame");
-  }
-  std::string t = buf;
-  if (s.end_s >= 0) {
-    std::snprintf(buf, sizeof buf, ", %g s to %g s", s.start_s, s.end_s);
-    t += buf;
-  } else if (s.start_s > 0) {
-    std::snprintf(buf, sizeof buf, ", from %g s", s.start_s);
-    t += buf;
-  }
-  return t;
-}
-}  // namespace
-
 int print_batch_check(const std::string& file, const pipeline::batch::JobFile& job,
                       const std::vector<pipeline::batch::BatchVideo>& videos) {
   // The model folder as the run will load it, less the weights: a wrong folder, a broken
@@ -109,41 +80,17 @@ int print_batch_check(const std::string& file, const pipeline::batch::JobFile& j
   const inference::ModelConfig config =
       inference::load_model_config(job.model, inference::WeightFile::kOptional);
   const inference::Tokenizer tok = inference::Tokenizer::load(inference::find_tokenizer(job.model));
-  FS_CHECK(tok.vocab_size() <= config.text.n_vocab, kMalformedModel,
-           tok.source() << ": " << tok.vocab_size()
-                        << " tokens, more than the model's vocabulary of " << config.text.n_vocab
-                        << " (" << config.config_path.string()
-                        << "); the tokenizer does not belong to this model");
-  FS_CHECK(tok.img() == config.image_token_id, kMalformedModel,
-           tok.source() << ": [IMG] is id " << tok.img() << " but " << config.config_path.string()
-                        << " says " << config.image_token_id
-                        << "; the tokenizer does not belong to this model");
+  inference::check_tokenizer_matches(tok, config);
   std::printf("%s: ok: %zu jobs, %zu videos; model %s (config and tokenizer checked)\n",
               file.c_str(), job.jobs.size(), videos.size(), job.model.c_str());
   for (const pipeline::batch::BatchVideo& v : videos) {
     const pipeline::batch::JobSettings& s = v.spec->settings;
     std::printf("  %s [%s]: %s, max_edge %d, max_tokens %d, temperature %g -> %s\n",
-                v.display.c_str(), v.job.c_str(), sampling_text(s.sampling).c_str(),
+                v.display.c_str(), v.job.c_str(), pipeline::batch::describe(s.sampling).c_str(),
                 s.sampling.max_edge_px, s.generation.max_tokens, s.generation.temperature,
                 v.out_dir.string().c_str());
   }
   return 0;
-}
-
-namespace {
-fs::path expand_out(const std::string& pattern, const pipeline::batch::JobFile& job) {
-  const fs::path p(pipeline::expand_template(pattern, {{"out", job.batch.out}}));
-  // {out} is already resolved against the job file's directory; other relative paths are not.
-  if (p.is_absolute() || pattern.find("{out}") != std::string::npos) return p;
-  return (job.base_dir / p).lexically_normal();
-}
-}  // namespace
-
-fs::path state_path(const pipeline::batch::JobFile& job, const pipeline::batch::Shard& shard) {
-  return pipeline::batch::shard_file(expand_out(job.batch.state, job), shard);
-}
-fs::path index_path(const pipeline::batch::JobFile& job, const pipeline::batch::Shard& shard) {
-  return pipeline::batch::shard_file(expand_out(job.batch.index, job), shard);
 }
 
 const char* const kBatchHelp =

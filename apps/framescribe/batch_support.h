@@ -13,6 +13,7 @@
 
 #include "framescribe/pipeline/batch/batch_runner.h"
 #include "framescribe/pipeline/batch/job_config.h"
+#include "framescribe/pipeline/batch/job_run.h"
 #include "framescribe/pipeline/batch/plan.h"
 #include "framescribe/sinks/progress_line.h"
 
@@ -28,12 +29,9 @@ void show_batch_progress(sinks::ProgressLine& line, const pipeline::batch::Batch
 std::string batch_progress_text(const pipeline::batch::BatchProgress& p);
 double progress_interval_s();
 
-// The state and index files of `shard`: batch.state / batch.index with {out} replaced, named
-// per shard when sharded (plan.h shard_file).
-std::filesystem::path state_path(const pipeline::batch::JobFile& job,
-                                 const pipeline::batch::Shard& shard);
-std::filesystem::path index_path(const pipeline::batch::JobFile& job,
-                                 const pipeline::batch::Shard& shard);
+// The state and index files of a shard: pipeline/batch/job_run.h.
+using pipeline::batch::index_path;
+using pipeline::batch::state_path;
 
 // batch --check: loads the model folder's config and tokenizer (no weights; an error names the
 // file) and checks that they agree, then prints "FILE: ok: ..." and one line per video with the

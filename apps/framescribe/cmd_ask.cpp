@@ -7,11 +7,8 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "framescribe/core/error.h"
@@ -19,11 +16,14 @@
 #include "framescribe/core/text_sanitizer.h"
 #include "framescribe/decoder/ffmpeg_source.h"  // route_ffmpeg_logs
 #include "framescribe/decoder/still_image.h"
+#include "framescribe/inference/ask.h"
 #include "framescribe/inference/chat.h"
 #include "framescribe/inference/engine.h"
+#include "framescribe/inference/image_fit.h"
 #include "framescribe/inference/model_config.h"
 #include "framescribe/inference/preprocess.h"
 #include "framescribe/inference/prompt.h"
+#include "framescribe/inference/sampling.h"
 #include "framescribe/inference/tokenizer.h"
 #include "model_defaults.h"
 #include "video_options.h"  // max_edge_message, number_range
@@ -37,10 +37,8 @@ struct AskOptions {
   std::string system;
   std::string question;
   int max_tokens = 512;
-  float temperature = 0.0f;
-  float top_p = 1.0f;
-  std::uint64_t seed = 0;
-  int max_image_edge_px = 0;  // 0: the model's image size
+  inference::SamplingParams sampling;  // --temperature, --top-p, --seed
+  int max_image_edge_px = 0;           // 0: the model's image size
   bool json = false;
 };
 
@@ -49,51 +47,8 @@ double ms_between(std::chrono::steady_clock::time_point a,
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-struct LoadedImage {
-  std::string name;  // for messages and --json: URLs redacted, data URIs shortened
-  int source_width_px = 0, source_height_px = 0;
-  inference::PixelImage pixels;
-};
-
 // The engine's context when EngineOptions::max_context_tokens is 0: the model's, at most 128k.
 constexpr std::int64_t kEngineDefaultContext = 131072;
-
-std::string thousands(std::int64_t n) {
-  // Built forwards (no insert: GCC 12 warns -Wrestrict on std::string::insert here).
-  const std::string digits = std::to_string(n);
-  std::string s;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0 && digits[i - 1] != '-') s += ',';
-    s += digits[i];
-  }
-  return s;
-}
-
-// The largest longest edge (a multiple of the patch size, at most `edge_px`) at which the
-// images and `text_tokens` other tokens leave at least one token of `context` free; 0 if none.
-int largest_fitting_edge(const std::vector<LoadedImage>& images, int patch_px, int edge_px,
-                         std::int64_t text_tokens, std::int64_t context) {
-  for (int e = edge_px; e >= patch_px; e -= patch_px) {
-    std::int64_t n = text_tokens;
-    for (const LoadedImage& li : images)
-      n += inference::target_size(li.source_width_px, li.source_height_px, e, patch_px).n_tokens();
-    if (n < context) return e;
-  }
-  return 0;
-}
-
-// An extreme aspect ratio leaves one patch across: the model sees a strip of smeared pixels.
-void warn_if_strip(const LoadedImage& li, int patch_px) {
-  const int cols = li.pixels.width_px / patch_px, rows = li.pixels.height_px / patch_px;
-  const int short_src = std::min(li.source_width_px, li.source_height_px);
-  if (std::min(cols, rows) == 1 && std::max(cols, rows) > 1 && short_src > patch_px) {
-    FS_LOG_WARN(li.name << ": " << li.source_width_px << "x" << li.source_height_px << " becomes "
-                        << li.pixels.width_px << "x" << li.pixels.height_px << ", one patch "
-                        << (rows == 1 ? "high" : "wide")
-                        << ": a strip the model can hardly read; crop the image or ask about "
-                           "parts of it");
-  }
-}
 
 // Picks the model (--model, $FRAMESCRIBE_MODEL or the bundled demo model) and applies what its
 // framescribe.json recommends (max_edge, max_tokens) to the options the user did not give, as
@@ -116,16 +71,7 @@ int run_ask(AskOptions o) {
   // Cheap checks first: the tokenizer and the model must agree before any weight is read.
   const ModelConfig config = load_config(o.req.model, o.req.engine);
   const Tokenizer tok = Tokenizer::load(find_tokenizer(o.req.model));
-  FS_CHECK(tok.vocab_size() <= config.text.n_vocab, kMalformedModel,
-           tok.source() << ": " << tok.vocab_size()
-                        << " tokens, more than the model's vocabulary of " << config.text.n_vocab
-                        << " (" << config.config_path.string() << ")");
-  if (!o.images.empty()) {
-    FS_CHECK(tok.img() == config.image_token_id, kMalformedModel,
-             tok.source() << ": [IMG] is id " << tok.img() << " but " << config.config_path.string()
-                          << " says " << config.image_token_id
-                          << "; the tokenizer does not belong to this model");
-  }
+  check_tokenizer_matches(tok, config, /*images=*/!o.images.empty());
   const int patch_px = config.vision.patch_px;
   const int edge_px = o.max_image_edge_px > 0 ? o.max_image_edge_px : config.vision.image_size_px;
   // The model's patch and image sizes bound the edge; a bad value is a usage error (exit 2).
@@ -141,48 +87,25 @@ int run_ask(AskOptions o) {
   PreprocessOptions pre;
   pre.longest_edge_px = edge_px;
   pre.patch_px = patch_px;
-  std::vector<LoadedImage> images;
+  std::vector<AskImage> images;
   for (const std::string& source : o.images) {
-    LoadedImage li;
-    li.name = decoder::describe_image_source(source);
-    core::Image img = decoder::load_image(source);
-    li.source_width_px = img.width_px();
-    li.source_height_px = img.height_px();
-    li.pixels = preprocess_image(img.view(), pre);
-    warn_if_strip(li, patch_px);
-    FS_LOG_DEBUG(li.name << ": " << img.width_px() << "x" << img.height_px() << " -> "
-                         << li.pixels.width_px << "x" << li.pixels.height_px);
-    images.push_back(std::move(li));
+    std::string name = decoder::describe_image_source(source);
+    images.push_back(prepare_ask_image(std::move(name), decoder::load_image(source).view(), pre));
   }
   const double images_ms = ms_between(t_images, Clock::now());
 
   // Prompt: [images in order..., question] in one user turn, the system prompt inside it. The
   // images stay in `images` (by reference); the request API hands them over in prompt order.
-  std::vector<Message> messages;
-  if (!o.system.empty()) messages.push_back(Message::system(o.system));
-  std::vector<Chunk> chunks;
-  for (const LoadedImage& li : images) chunks.push_back(Chunk::image_chunk(li.pixels, patch_px));
-  chunks.push_back(Chunk::text_chunk(o.question));
-  messages.push_back(Message::user(std::move(chunks)));
-  const ChatPrompt prompt = prepare_chat(tok, messages);
+  const ChatPrompt prompt = prepare_chat(tok, ask_messages(o.system, images, patch_px, o.question));
   // The context must hold the prompt and at least one answer token: else say which --max-edge
   // fits (before the weights load).
   const std::int64_t context =
       std::min<std::int64_t>(config.text.max_context, kEngineDefaultContext);
-  if (prompt.size() >= context) {
-    std::ostringstream m;
-    m << (images.size() == 1 ? "the image needs " : "the images need ")
-      << thousands(prompt.image_block_tokens()) << " tokens (the prompt "
-      << thousands(prompt.size()) << " in all); the context is " << thousands(context) << ": ";
-    const int fit = largest_fitting_edge(images, patch_px, edge_px,
-                                         prompt.size() - prompt.image_block_tokens(), context);
-    if (fit > 0) {
-      m << "use --max-edge " << fit;
-    } else {
-      m << "no --max-edge fits; give fewer images or a shorter question";
-    }
-    throw CLI::ValidationError(m.str());
-  }
+  std::vector<std::pair<int, int>> sizes;
+  for (const AskImage& li : images) sizes.emplace_back(li.source_width_px, li.source_height_px);
+  const std::string problem = image_fit_problem(prompt.size(), prompt.image_block_tokens(), sizes,
+                                                patch_px, edge_px, context);
+  if (!problem.empty()) throw CLI::ValidationError(problem);
 
   const auto t_load = Clock::now();
   std::unique_ptr<Engine> engine = load_engine(o.req.model, eo);
@@ -192,9 +115,7 @@ int run_ask(AskOptions o) {
 
   ChatOptions co;
   co.max_tokens = o.max_tokens;
-  co.sampling.temperature = o.temperature;
-  co.sampling.top_p = o.top_p;
-  co.sampling.seed = o.seed;
+  co.sampling = o.sampling;
   co.stop_tokens = {tok.eos()};
 
   // Text goes out as soon as it forms whole UTF-8 characters, sanitised as events are: model
@@ -219,35 +140,8 @@ int run_ask(AskOptions o) {
                                 << " ms");
     return 0;
   }
-  nlohmann::ordered_json j;
-  j["answer"] = r.text;
-  j["prompt_tokens"] = r.usage.prompt_tokens;
-  j["generated_tokens"] = r.tokens.size();
-  j["stop_reason"] = to_string(r.stop_reason);
-  j["tokens"] = r.tokens;
-  nlohmann::ordered_json imgs = nlohmann::ordered_json::array();
-  for (const ImagePlacement& p : prompt.prompt.images) {
-    const LoadedImage& li = images.at(p.source_index);
-    imgs.push_back({{"source", li.name},
-                    {"width_px", li.source_width_px},
-                    {"height_px", li.source_height_px},
-                    {"model_width_px", li.pixels.width_px},
-                    {"model_height_px", li.pixels.height_px},
-                    {"tokens", p.n_tokens}});
-  }
-  j["images"] = imgs;
-  const ChatTimings& t = r.timings;
-  j["timings_ms"] = {{"images", images_ms},     {"load", load_ms},       {"vision", t.vision_ms},
-                     {"prefill", t.prefill_ms}, {"decode", t.decode_ms}, {"total", total_ms}};
-  j["decode_tokens_per_s"] =
-      t.decode_ms > 0 ? static_cast<double>(r.tokens.size()) * 1000.0 / t.decode_ms : 0.0;
-  j["engine"] = engine->backend_name();
-  // The answer stays exactly the model's (as `tokens` are), so programs see what it said. JSON
-  // escapes C0 controls; ensure_ascii escapes DEL and everything above (C1 and bidi controls
-  // included) as \uXXXX, so the output is plain ASCII and nothing raw reaches a terminal.
-  // Invalid UTF-8 (only possible if the model spells it) is replaced, not an exception.
-  std::cout << j.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace)
-            << "\n";
+  std::cout << ask_report_json(r, prompt, images, {images_ms, load_ms, total_ms},
+                               std::string(engine->backend_name()));
   std::cout.flush();
   return 0;
 }
@@ -269,10 +163,7 @@ void add_ask_command(CLI::App& app, int* exit_code) {
       "$FRAMESCRIBE_MODEL, else the bundled demo model (synthetic shapes only). The model's\n"
       "framescribe.json (max_edge, max_tokens) applies to the options not given.");
   auto o = std::make_shared<AskOptions>();
-  cmd->add_option("-m,--model", o->req.model,
-                  "Model directory (either layout, with its tokenizer); default: "
-                  "$FRAMESCRIBE_MODEL, else the bundled demo model (synthetic shapes only)")
-      ->check(CLI::ExistingDirectory);
+  add_model_option(cmd, &o->req.model);
   // One value per --image, so the question may follow the last image.
   cmd->add_option("-i,--image", o->images, "An image: file, http(s) URL or data: URI (repeatable)")
       ->allow_extra_args(false);
@@ -280,21 +171,12 @@ void add_ask_command(CLI::App& app, int* exit_code) {
   cmd->add_option("-n,--max-tokens", o->max_tokens, "Most tokens to generate")
       ->capture_default_str()
       ->check(number_range(1, 1 << 20));
-  cmd->add_option("--temperature", o->temperature, "Sampling temperature (0 = greedy)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0f, 10.0f));
-  cmd->add_option("--top-p", o->top_p, "Nucleus sampling threshold")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0f, 1.0f));
-  cmd->add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
+  add_sampling_options(cmd, &o->sampling);
   cmd->add_option("--max-edge,--max-image-edge", o->max_image_edge_px,
                   "Longest image edge in pixels, a multiple of the patch size (0 = the model's)")
       ->capture_default_str()
       ->check(number_range(0, 1 << 16));
-  cmd->add_option("-t,--threads,--engine-threads", o->req.threads, "CPU engine threads (0: all)")
-      ->capture_default_str()
-      ->check(number_range(0, 1024));
-  add_engine_choice_options(cmd, &o->req.engine);
+  add_engine_options(cmd, &o->req);
   cmd->add_flag("--json", o->json, "Print one JSON object instead of streaming text");
   cmd->add_option("question", o->question, "The question")->required();
   cmd->callback([cmd, o, exit_code] {

@@ -7,7 +7,6 @@
 // once; each video gets its own pipeline and a client of the shared engine.
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +22,7 @@
 #include "framescribe/inference/engine.h"
 #include "framescribe/pipeline/batch/batch_runner.h"
 #include "framescribe/pipeline/batch/job_config.h"
+#include "framescribe/pipeline/batch/job_run.h"
 #include "framescribe/pipeline/batch/plan.h"
 #include "framescribe/pipeline/batch/state_store.h"
 #include "framescribe/pixtral/window_engine.h"
@@ -65,25 +65,6 @@ VideoOptions video_options(const batch::SamplingSettings& s) {
   return v;
 }
 
-pipeline::PipelineOptions pipeline_options(const batch::JobSettings& s, const std::string& video) {
-  pipeline::PipelineOptions p;
-  p.packing.context_tokens = s.packing.context_tokens;
-  p.packing.answer_reserve_tokens = s.generation.max_tokens;
-  p.packing.window_ns = seconds_to_ns_checked(s.packing.window_s, "packing.window_seconds");
-  p.packing.max_frames_per_window = s.packing.max_frames_per_window;
-  p.packing.overlap_ns = seconds_to_ns_checked(s.packing.overlap_s, "packing.overlap");
-  p.packing.carry_tokens = s.packing.carry_previous ? s.packing.carry_tokens : 0;
-  p.packing.prompt_template = s.prompts.window;
-  p.packing.video_name = video;
-  p.carry_previous = s.packing.carry_previous;
-  p.summary = s.prompts.make_summary;
-  p.summary_template = s.prompts.summary;
-  // Several pipelines share two or more cores: small arenas, the engine is the bottleneck.
-  p.threads = 2;
-  pipeline::validate(p.packing);
-  return p;
-}
-
 // Loads and expands the job file; every check of --check.
 struct Loaded {
   batch::JobFile job;
@@ -117,7 +98,7 @@ std::unique_ptr<Loaded> load(const std::string& file) {
   for (const batch::JobSpec& j : l->job.jobs) {
     (void)video_options(j.settings.sampling).sampling();
     (void)video_options(j.settings.sampling).sizing();
-    (void)pipeline_options(j.settings, "x");
+    (void)batch::pipeline_options(j.settings, "x");
   }
   return l;
 }
@@ -142,14 +123,7 @@ int run_batch_command(const BatchOptions& o) {
   sinks::SearchIndex index(index_path(job, shard));
 
   // One engine for the batch; its context fits the largest any job asks for.
-  std::int64_t context = 0;
-  for (const batch::JobSpec& j : job.jobs) {
-    if (j.settings.packing.context_tokens == 0) {
-      context = 0;
-      break;
-    }
-    context = std::max(context, j.settings.packing.context_tokens);
-  }
+  const std::int64_t context = batch::engine_context_tokens(job);
   const batch::JobSettings& first = job.jobs.front().settings;
   ModelRequest request;
   request.model = job.model;
@@ -186,7 +160,7 @@ int run_batch_command(const BatchOptions& o) {
     return vs;
   };
   hooks.options = [&](const batch::BatchVideo& v) {
-    return pipeline_options(v.spec->settings, fs::path(v.display).filename().string());
+    return batch::pipeline_options(v.spec->settings, fs::path(v.display).filename().string());
   };
   hooks.sha256 = [](const fs::path& p) { return sinks::sha256_file(p); };
 
@@ -203,59 +177,21 @@ int run_batch_command(const BatchOptions& o) {
   return s.final.failed > 0 ? 1 : 0;
 }
 
-// Every shard file beside `base` ("state-shard-I-of-N.sqlite" for "state.sqlite").
-std::vector<fs::path> shard_files(const fs::path& base) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  const std::string prefix = base.stem().string() + "-shard-";
-  const fs::path dir = base.has_parent_path() ? base.parent_path() : fs::path(".");
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.starts_with(prefix) && name.ends_with(base.extension().string()))
-      out.push_back(it->path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 int run_merge(const std::string& file) {
   const batch::JobFile job = batch::load_job_file(file);
   const fs::path state_file = state_path(job, {});
   const fs::path index_file = index_path(job, {});
-  const std::vector<fs::path> states = shard_files(state_file);
-  FS_CHECK(!states.empty(), kNotFound,
-           state_file.parent_path().string()
-               << ": no shard state files (" << state_file.stem().string()
-               << "-shard-I-of-N.sqlite) to merge");
-  batch::StateStore merged(state_file);
-  for (const fs::path& p : states) merged.merge_from(p);
+  const batch::MergeSummary m = batch::merge_shard_states(
+      state_file, [](const fs::path& p) { return sinks::sha256_file(p); });
   sinks::SearchIndex index(index_file);
-  for (const fs::path& p : shard_files(index_file)) index.merge_from(p);
-  int done = 0, failed = 0, pending = 0, bad_outputs = 0;
-  for (const batch::VideoRecord& r : merged.all()) {
-    if (r.status == batch::VideoStatus::kDone) {
-      ++done;
-      for (const batch::OutputRecord& out : r.outputs) {
-        std::error_code ec;
-        if (!fs::is_regular_file(out.path, ec) || sinks::sha256_file(out.path) != out.sha256) {
-          ++bad_outputs;
-          std::fprintf(stderr, "framescribe: %s: missing or changed since its shard wrote it\n",
-                       out.path.c_str());
-        }
-      }
-    } else if (r.status == batch::VideoStatus::kFailed) {
-      ++failed;
-      std::fprintf(stderr, "framescribe: %s: failed (%d attempts): %s\n", r.input.c_str(),
-                   r.attempts, r.reason.c_str());
-    } else {
-      ++pending;
-    }
-  }
+  for (const fs::path& p : batch::shard_files(index_file)) index.merge_from(p);
+  for (const std::string& line : m.problems)
+    std::fprintf(stderr, "framescribe: %s\n", line.c_str());
   std::printf(
       "merged %zu shard files into %s: %d done, %d failed, %d not done; %lld events in %s\n",
-      states.size(), state_file.c_str(), done, failed, pending,
+      m.shard_files, state_file.c_str(), m.done, m.failed, m.pending,
       static_cast<long long>(index.event_count()), index_file.c_str());
-  return bad_outputs > 0 || failed > 0 ? 1 : 0;
+  return m.bad_outputs > 0 || m.failed > 0 ? 1 : 0;
 }
 
 }  // namespace

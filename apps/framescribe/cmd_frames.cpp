@@ -4,13 +4,11 @@
 #include <cstdio>
 #include <filesystem>
 
-#include <nlohmann/json.hpp>
-
 #include "commands.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
 #include "framescribe/decoder/ffmpeg_source.h"
-#include "framescribe/decoder/image_writer.h"
+#include "framescribe/decoder/frame_export.h"
 #include "framescribe/sinks/progress_line.h"
 #include "model_defaults.h"
 #include "summarize_support.h"
@@ -47,53 +45,15 @@ void add_frames_command(CLI::App& app, int* exit_code) {
     auto source = decoder::FfmpegSource::open(v.video, v.source());
     const decoder::StreamInfo& info = source->info();
 
-    std::filesystem::path dir(opts->out);
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    FS_CHECK(!ec, kIo,
-             dir.string() << ": cannot create the output directory (" << ec.message() << ")");
-    // Written at the end through a temporary renamed over it, like the pictures: a symlink
-    // already in the directory is replaced, never written through.
-    std::string jsonl;
-
-    FS_LOG_INFO(info.url << ": " << info.codec << " " << info.display_width_px << "x"
-                         << info.display_height_px << ", sampling " << decoder::describe(sampling));
-    decoder::SampledReader reader(*source, sampling, sizing);
     sinks::ProgressLine progress(opts->progress, stderr, std::nullopt, /*plain_interval_s=*/5.0);
     const double total_s = info.duration_ns > 0 ? core::ns_to_seconds(info.duration_ns) : 0;
-    long long n = 0, tokens = 0;
-    std::string last_name;
-    while (std::optional<core::Frame> f = reader.next()) {
-      const core::Image& img = *f->image;
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%011.3f", core::ns_to_seconds(f->pts_ns));
-      std::string name = std::string(buf) + ".png";
-      if (name == last_name + ".png")
-        name = std::string(buf) + "_" + std::to_string(f->index) + ".png";
-      last_name = buf;
-      decoder::write_png(dir / name, img.view());
-      const int frame_tokens =
-          core::TargetSize{img.width_px(), img.height_px(), sizing.patch_px}.n_tokens();
-      nlohmann::ordered_json j;
-      j["pts_s"] = core::media_seconds(f->pts_ns);
-      j["index"] = f->index;
-      j["width"] = img.width_px();
-      j["height"] = img.height_px();
-      j["tokens"] = frame_tokens;
-      j["file"] = name;
-      j["keyframe"] = f->keyframe;
-      j["source_width"] = f->source_width_px;
-      j["source_height"] = f->source_height_px;
-      jsonl += j.dump() + "\n";
-      ++n;
-      tokens += frame_tokens;
-      progress.update([&] {
-        return media_progress_text("frames", core::ns_to_seconds(f->pts_ns), total_s, n);
-      });
-    }
+    const std::filesystem::path dir(opts->out);
+    const decoder::FrameExport done =
+        decoder::export_frames(*source, sampling, sizing, dir, [&](double at_s, long long n) {
+          progress.update([&] { return media_progress_text("frames", at_s, total_s, n); });
+        });
     progress.clear();
-    decoder::write_file_atomic(dir / "frames.jsonl",
-                               {reinterpret_cast<const std::uint8_t*>(jsonl.data()), jsonl.size()});
+    const long long n = done.frames, tokens = done.tokens;
     const decoder::SourceStats& st = source->stats();
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -7,18 +7,13 @@
 // stream) -> console, <out>/<stream>.descriptions.jsonl, <out>/gaps.jsonl, <out>/alerts.jsonl,
 // <out>/snapshots/*.jpg, webhook, command (sinks::StreamOutputs); sinks::MonitorHttp serves the
 // board. Ctrl-C stops (130).
-#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "framescribe/core/error.h"
@@ -30,6 +25,7 @@
 #include "framescribe/inference/engine.h"
 #include "framescribe/pipeline/engine_scheduler.h"
 #include "framescribe/pipeline/live/live_job.h"
+#include "framescribe/pipeline/live/live_runner.h"
 #include "framescribe/pipeline/live/monitor_config.h"
 #include "framescribe/pixtral/window_engine.h"
 #include "framescribe/sinks/alerts.h"
@@ -51,8 +47,7 @@ struct MonitorOptions {
   ModelRequest req;    // --model, --device, --load-format, --threads, --context
   int max_tokens = 128;
   int max_edge = 512;
-  float temperature = 0.0f, top_p = 1.0f;  // greedy by default
-  std::uint64_t seed = 0;
+  inference::SamplingParams sampling;  // greedy by default
   double every_s = 10, window_s = 10, sample_s = 1;
   bool realtime = true;  // local files at their own pace, like a camera
   // Given on the command line (the model folder's framescribe.json fills in the others).
@@ -121,13 +116,7 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   lo.answer_reserve_tokens = o.max_tokens;
   lo.prompt = o.prompt;
   for (std::size_t i = 0; i < o.alerts.size(); ++i) {
-    pipeline::AlertRule r;
-    const std::string& a = o.alerts[i];
-    const auto eq = a.find('=');
-    const bool named = eq != std::string::npos && eq > 0 && eq < 40 &&
-                       a.substr(0, eq).find(' ') == std::string::npos;
-    r.name = named ? a.substr(0, eq) : "alert" + std::to_string(i + 1);
-    r.question = named ? a.substr(eq + 1) : a;
+    pipeline::AlertRule r = pipeline::parse_alert_rule(o.alerts[i], static_cast<int>(i + 1));
     r.threshold = o.alert_threshold;
     r.need = o.alert_need;
     r.of = o.alert_of;
@@ -168,9 +157,7 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   wo.system = o.system;
   wo.max_answer_tokens = o.max_tokens;
   wo.context_tokens = o.req.context;
-  wo.sampling.temperature = o.temperature;
-  wo.sampling.top_p = o.top_p;
-  wo.sampling.seed = o.seed;
+  wo.sampling = o.sampling;
   wo.model_name = model_display_name(o.req.model);
   const std::unique_ptr<pixtral::PixtralWindowEngine> engine =
       load_window_engine(o.req.model, o.req.engine, eo, wo);
@@ -249,35 +236,16 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
                  http_host.c_str(), http->port());
   }
 
-  std::atomic<int> failures{0};
-  std::atomic<std::size_t> finished{0};  // streams whose job has ended (a file played out)
-  std::vector<std::thread> threads;
-  for (Stream& s : streams) {
-    threads.emplace_back([&s, &stop, &failures, &finished, &wo] {
-      core::RunInfo info;
-      info.video = s.name;
-      info.model = wo.model_name;
-      info.sampling = "live";
-      info.started_at = core::utc_now_iso8601();
-      try {
-        s.job->run(*s.source, info, stop);
-      } catch (const Error& e) {
-        ++failures;
-        std::fprintf(stderr, "framescribe: %s: error (%s): %s\n", s.name.c_str(),
-                     std::string(to_string(e.code())).c_str(), e.what());
-        stop.request(core::StopFlag::kFinishWindow);
-      }
-      ++finished;
-    });
-  }
-  // Status poller: refreshes the board and prints one line per stream now and then.
-  const auto t0 = std::chrono::steady_clock::now();
-  auto last_print = t0;
-  bool timed_out = false;  // --duration reached (exit 0), not Ctrl-C (exit 130)
-  // Until Ctrl-C, --duration, or every stream has ended (files played to their end).
-  while (!stop.stop_requested() && finished.load() < streams.size()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    const auto now = std::chrono::steady_clock::now();
+  // Until Ctrl-C, --duration, or every stream has ended (files played to their end); meanwhile
+  // the board is refreshed and a line per stream printed now and then.
+  std::vector<pipeline::LiveStream> runs;
+  for (Stream& s : streams)
+    runs.push_back({s.name,
+                    s.job.get(),
+                    s.source.get(),
+                    {.video = s.name, .model = wo.model_name, .sampling = "live"}});
+  auto last_print = std::chrono::steady_clock::now();
+  const auto poll = [&](std::chrono::steady_clock::time_point now) {
     for (Stream& s : streams) {
       const decoder::GstSourceStats st = s.source->stats();
       const pipeline::LiveStats js = s.job->stats();
@@ -308,13 +276,12 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
             static_cast<long long>(b.windows_dropped), b.latency_s,
             static_cast<long long>(b.reconnects), static_cast<long long>(b.alerts_fired));
     }
-    if (o.duration_s > 0 && std::chrono::duration<double>(now - t0).count() >= o.duration_s) {
-      timed_out = true;
-      stop.request(core::StopFlag::kFinishWindow);
-    }
-  }
-  for (Stream& s : streams) s.source->request_stop();
-  for (std::thread& t : threads) t.join();
+  };
+  const pipeline::LiveRunResult run = pipeline::run_live_jobs(
+      std::move(runs), stop, o.duration_s, poll, [](const std::string& name, const Error& e) {
+        std::fprintf(stderr, "framescribe: %s: error (%s): %s\n", name.c_str(),
+                     std::string(to_string(e.code())).c_str(), e.what());
+      });
   for (const sinks::StreamStatus& b : board.snapshot())
     std::fprintf(stderr, "framescribe: %s: %lld frames, %lld windows, %lld dropped, %lld gaps\n",
                  b.name.c_str(), static_cast<long long>(b.frames_received),
@@ -324,8 +291,8 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
     if (d->dropped() > 0)
       std::fprintf(stderr, "framescribe: alert %s: %lld alerts dropped (delivery queue full)\n",
                    std::string(d->name()).c_str(), static_cast<long long>(d->dropped()));
-  if (failures > 0) return 1;
-  return timed_out || !stop.stop_requested() ? 0 : 130;
+  if (run.failures > 0) return 1;
+  return run.timed_out || !stop.stop_requested() ? 0 : 130;
 }
 
 }  // namespace
@@ -338,38 +305,16 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
                   "monitor.yaml: streams with their own windows, prompts and alert rules "
                   "(docs/monitor.md); its values override the command line's")
       ->check(CLI::ExistingFile);
-  cmd->add_option("-m,--model", o->req.model,
-                  "Model directory; default: $FRAMESCRIBE_MODEL, else the bundled demo model "
-                  "(synthetic shapes only)")
-      ->check(CLI::ExistingDirectory);
-  add_engine_choice_options(cmd, &o->req.engine);
-  cmd->add_option("-t,--threads,--engine-threads", o->req.threads, "CPU engine threads (0: all)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--context", o->req.context, "Context tokens to use (default: the model's)");
+  add_model_option(cmd, &o->req.model);
+  add_engine_options(cmd, &o->req);
+  add_context_option(cmd, &o->req.context);
   cmd->add_option("-n,--max-tokens", o->max_tokens, "Most tokens per description")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(number_range(1, 1 << 20));
   cmd->add_option("--max-edge", o->max_edge, "Longest frame edge in pixels (patch grid)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--temperature", o->temperature, "Sampling temperature (0: greedy)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0f, 10.0f));
-  cmd->add_option("--top-p", o->top_p, "Nucleus sampling: keep tokens up to this probability")
-      ->capture_default_str()
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            // The sampler takes (0, 1]: 0 would fail at the first window, not here (exit 2).
-            float p = 0;
-            try {
-              p = std::stof(v);
-            } catch (const std::logic_error&) {
-              return std::string("expected a number in (0, 1]");
-            }
-            return p > 0 && p <= 1 ? std::string() : std::string("must be in (0, 1]");
-          },
-          "(0, 1]"));
-  cmd->add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
+  add_sampling_options(cmd, &o->sampling);
   auto* interval =
       cmd->add_option("--interval", o->every_s, "A window every S seconds")->capture_default_str();
   cmd->add_option("--every", o->every_s, "Deprecated: the old name of --interval")

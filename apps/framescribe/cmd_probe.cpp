@@ -1,13 +1,11 @@
 // framescribe probe VIDEO: what a video is and what it would cost the model (the token plan).
-#include <cmath>
 #include <cstdio>
 #include <iostream>
-
-#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "framescribe/core/log.h"
 #include "framescribe/decoder/ffmpeg_source.h"
+#include "framescribe/decoder/probe_report.h"
 #include "framescribe/sinks/progress_line.h"
 #include "model_defaults.h"
 #include "summarize_support.h"
@@ -16,58 +14,17 @@
 namespace framescribe::apps {
 
 namespace {
-constexpr long long kContextTokens = 131072;  // Pixtral-12B's 128k-token context
-
-// Frames the sampler would pick, by arithmetic from duration and frame rate (no decoding).
-long long estimate_frames(const decoder::StreamInfo& info, const decoder::SamplingOptions& s) {
-  if (info.duration_ns <= 0) return -1;
-  const double end_s = core::ns_to_seconds(
-      s.end_ns == core::kNoTimestamp ? info.duration_ns : std::min(s.end_ns, info.duration_ns));
-  const double range_s = std::max(0.0, end_s - core::ns_to_seconds(s.start_ns));
-  long long frames = info.frame_rate > 0 ? std::llround(range_s * info.frame_rate) : -1;
-  long long n = -1;
-  switch (s.mode) {
-    case decoder::SamplingMode::kAll:
-      n = frames;
-      break;
-    case decoder::SamplingMode::kFixedRate:
-      n = static_cast<long long>(std::ceil(range_s * s.fps - 1e-9));
-      break;
-    case decoder::SamplingMode::kEveryNth:
-      n = frames < 0 ? -1 : (frames + s.every_n - 1) / s.every_n;
-      break;
-    default:
-      return -1;  // keyframes and scenes need a scan
-  }
-  if (n >= 0 && s.max_gap_ns > 0 && range_s > 0) {
-    n = std::max<long long>(
-        n, static_cast<long long>(std::ceil(range_s / core::ns_to_seconds(s.max_gap_ns))));
-  }
-  if (n >= 0 && s.max_frames > 0) n = std::min<long long>(n, s.max_frames);
-  return n;
-}
-
-// Frames the sampler picks, by running it over the decoded stream without converting anything.
+// Frames the sampler picks (decoder::count_sampled_frames), with a progress line.
 long long scan_frames(decoder::FfmpegSource& src, const decoder::SamplingOptions& s,
                       bool progress_on) {
-  decoder::Sampler sampler(s);
   sinks::ProgressLine progress(progress_on, stderr, std::nullopt, /*plain_interval_s=*/5.0);
   const double total_s =
       src.info().duration_ns > 0 ? core::ns_to_seconds(src.info().duration_ns) : 0;
-  while (!sampler.done()) {
-    std::optional<decoder::DecodedFrame> f = src.next();
-    if (!f) break;
-    decoder::FrameFacts facts{f->pts_ns, f->index, f->keyframe, -1.0, f->duration_ns};
-    if (sampler.wants_scene_score()) facts.scene_score = src.scene_score(*f);
-    sampler.offer(facts);
-    progress.update([&] {
-      return media_progress_text("probe", core::ns_to_seconds(f->pts_ns), total_s,
-                                 sampler.emitted());
-    });
-  }
-  sampler.finish();
+  const long long n = decoder::count_sampled_frames(src, s, [&](double at_s, long long sampled) {
+    progress.update([&] { return media_progress_text("probe", at_s, total_s, sampled); });
+  });
   progress.clear();
-  return sampler.emitted();
+  return n;
 }
 }  // namespace
 
@@ -115,66 +72,14 @@ void add_probe_command(CLI::App& app, int* exit_code) {
       in.pixel_format = pixel_format_seen.empty() ? "unknown" : pixel_format_seen;
       in.bit_depth = bit_depth_seen;
     }
-    const std::string shown = in.url;  // credentials redacted
     core::TargetSize ts{};
     if (in.display_width_px > 0 && in.display_height_px > 0) {
       ts = decoder::plan_output_size(in.display_width_px, in.display_height_px, sizing);
     }
-    long long frames = opts->exact ? -1 : estimate_frames(in, sampling);
+    long long frames = opts->exact ? -1 : decoder::estimate_sampled_frames(in, sampling);
     const bool scanned = frames < 0;
     if (scanned) frames = scan_frames(*src, sampling, !opts->json);
-    const long long per_frame = ts.n_tokens();
-    const long long total = frames * per_frame;
-    const long long windows = total > 0 ? (total + kContextTokens - 1) / kContextTokens : 0;
-    const double duration_s = in.duration_ns > 0 ? core::media_seconds(in.duration_ns) : -1;
-
-    if (opts->json) {
-      nlohmann::ordered_json j;
-      j["video"] = shown;
-      j["container"] = in.container;
-      j["codec"] = in.codec;
-      j["pixel_format"] = in.pixel_format;
-      j["bit_depth"] = in.bit_depth;
-      j["duration_s"] = duration_s;
-      j["frame_rate"] = in.frame_rate;
-      j["frame_count"] = in.frame_count;
-      j["coded_width"] = in.coded_width_px;
-      j["coded_height"] = in.coded_height_px;
-      j["sample_aspect_ratio"] = std::to_string(in.sar_num) + ":" + std::to_string(in.sar_den);
-      j["rotation"] = in.rotation_deg;
-      j["width"] = in.display_width_px;
-      j["height"] = in.display_height_px;
-      j["has_audio"] = in.has_audio;
-      j["plan"] = {{"sampling", decoder::describe(sampling)},
-                   {"frames", frames},
-                   {"frames_counted", scanned},
-                   {"frame_width", ts.width_px},
-                   {"frame_height", ts.height_px},
-                   {"tokens_per_frame", per_frame},
-                   {"total_tokens", total},
-                   {"context_windows_128k", windows}};
-      std::cout << j.dump(1) << "\n";
-    } else {
-      std::printf("video:       %s\n", shown.c_str());
-      std::printf("container:   %s\n", in.container.c_str());
-      std::printf("codec:       %s (%s), %s, %d-bit\n", in.codec.c_str(), in.codec_long.c_str(),
-                  in.pixel_format.c_str(), in.bit_depth);
-      if (duration_s >= 0) std::printf("duration:    %.3f s\n", duration_s);
-      std::printf(
-          "frame rate:  %.3f fps%s\n", in.frame_rate,
-          in.frame_count > 0 ? (" (" + std::to_string(in.frame_count) + " frames)").c_str() : "");
-      std::printf("size:        %dx%d stored, SAR %d:%d, rotation %d -> %dx%d displayed\n",
-                  in.coded_width_px, in.coded_height_px, in.sar_num, in.sar_den, in.rotation_deg,
-                  in.display_width_px, in.display_height_px);
-      std::printf("audio:       %s\n", in.has_audio ? "yes" : "no");
-      std::printf("token plan:  %s\n", decoder::describe(sampling).c_str());
-      std::printf("  frames:            %lld%s\n", frames, scanned ? " (counted)" : " (estimated)");
-      std::printf("  frame size:        %dx%d (%dx%d patches)\n", ts.width_px, ts.height_px,
-                  ts.cols(), ts.rows());
-      std::printf("  tokens per frame:  %lld\n", per_frame);
-      std::printf("  total tokens:      %lld\n", total);
-      std::printf("  128k windows:      %lld\n", windows);
-    }
+    std::cout << decoder::probe_report(in, sampling, frames, scanned, ts, opts->json);
     *exit_code = 0;
   });
 }

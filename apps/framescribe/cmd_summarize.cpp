@@ -5,7 +5,6 @@
 // graph, packing, events) -> PixtralWindowEngine (inference) -> sinks. The model is loaded once
 // for all videos. Ctrl-C: the first finishes the window in progress and writes the outputs of
 // what was done (exit 130); a second abandons that window.
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -25,10 +24,13 @@
 #include "framescribe/core/stop.h"
 #include "framescribe/decoder/ffmpeg_source.h"
 #include "framescribe/decoder/output_size.h"
+#include "framescribe/decoder/size_advice.h"
 #include "framescribe/decoder/video_frame_source.h"
 #include "framescribe/decoder/video_input.h"
 #include "framescribe/inference/engine.h"
+#include "framescribe/pipeline/frame_fit.h"
 #include "framescribe/pipeline/packer.h"
+#include "framescribe/pipeline/plan_report.h"
 #include "framescribe/pipeline/prompt_template.h"
 #include "framescribe/pipeline/video_pipeline.h"
 #include "framescribe/pixtral/window_engine.h"
@@ -49,9 +51,7 @@ struct SummarizeOptions {
   VideoOptions video;
   ModelRequest req;  // --model, --device, --load-format, --threads, --context; what was given
   int max_tokens = 512;
-  float temperature = 0.0f;
-  float top_p = 1.0f;
-  std::uint64_t seed = 0;
+  inference::SamplingParams sampling;  // --temperature, --top-p, --seed
   double window_s = 0;
   std::int64_t max_frames_per_window = 0;
   double overlap_s = 0;
@@ -97,92 +97,6 @@ pipeline::PipelineOptions pipeline_options(const SummarizeOptions& o, const std:
   return p;
 }
 
-// Tokens of a window of one frame of a `width_px` x `height_px` picture (as displayed) resized by
-// `sizing`, beside the packer's budget: the packer's own rule (fixed tokens, the frame's label and
-// image block, the instruction for one frame, the carry reserve), the label and instruction at
-// `pts_ns`. `frame_tokens` gets the frame's own tokens (label and image).
-std::int64_t one_frame_window_tokens(const pipeline::WindowPacker& packer,
-                                     const pipeline::PromptCoster& coster,
-                                     const pipeline::PackingOptions& packing, int width_px,
-                                     int height_px, const decoder::OutputSizing& sizing,
-                                     std::int64_t pts_ns, std::int64_t* frame_tokens) {
-  const core::TargetSize ts = decoder::plan_output_size(width_px, height_px, sizing);
-  const std::int64_t frame = coster.text_tokens(pipeline::frame_label(pts_ns)) +
-                             coster.image_tokens(ts.width_px, ts.height_px);
-  if (frame_tokens != nullptr) *frame_tokens = frame;
-  return coster.fixed_tokens() + frame + coster.text_tokens(packer.instruction(pts_ns, pts_ns, 1)) +
-         packing.carry_tokens;
-}
-
-// An extreme aspect ratio leaves frames one patch high (or wide): the model sees a strip of
-// smeared pixels. Said once per video, before decoding, with what to do about it.
-void warn_if_strip(const std::string& name, int width_px, int height_px,
-                   const decoder::OutputSizing& sizing) {
-  if (width_px <= 0 || height_px <= 0) return;
-  const core::TargetSize ts = decoder::plan_output_size(width_px, height_px, sizing);
-  const int patch = sizing.patch_px;
-  const int cols = ts.width_px / patch, rows = ts.height_px / patch;
-  if (std::min(cols, rows) == 1 && std::max(cols, rows) > 1 &&
-      std::min(width_px, height_px) > patch) {
-    FS_LOG_WARN(name << ": " << width_px << "x" << height_px << " frames become " << ts.width_px
-                     << "x" << ts.height_px << ", one patch " << (rows == 1 ? "high" : "wide")
-                     << ": a strip the model can hardly read; crop the video (ffmpeg -vf crop=...) "
-                        "or give a larger --max-edge");
-  }
-}
-
-// Before a video is decoded: a frame at the planned size must fit a window of its own, else no
-// frame could be described (the packer would skip every one). Returns "" when it fits, else the
-// usage error: "a frame needs N tokens; the context is C: use --max-edge E", E the largest
-// multiple of the patch size whose frame fits (the same token costs as the packer's).
-std::string frame_fit_problem(const pipeline::PackingOptions& packing,
-                              const pipeline::PromptCoster& coster, int width_px, int height_px,
-                              const decoder::OutputSizing& sizing,
-                              const std::vector<std::int64_t>& label_pts) {
-  if (width_px <= 0 || height_px <= 0) return {};  // unknown until decoded: the packer decides
-  const pipeline::WindowPacker packer(packing, coster);
-  const std::int64_t budget = packer.budget_tokens();
-  // The costliest of the labels given (a later label may be longer).
-  auto worst = [&](const decoder::OutputSizing& z, std::int64_t* frame_tokens) {
-    std::int64_t most = 0;
-    for (const std::int64_t pts : label_pts) {
-      std::int64_t f = 0;
-      const std::int64_t n =
-          one_frame_window_tokens(packer, coster, packing, width_px, height_px, z, pts, &f);
-      if (n >= most) {
-        most = n;
-        if (frame_tokens != nullptr) *frame_tokens = std::max(*frame_tokens, f);
-      }
-    }
-    return most;
-  };
-  std::int64_t frame_tokens = 0;
-  const std::int64_t need = worst(sizing, &frame_tokens);
-  if (need <= budget) return {};
-  const std::int64_t context =
-      packing.context_tokens > 0 ? packing.context_tokens : coster.context_tokens();
-  std::ostringstream m;
-  m << "a frame needs " << frame_tokens << " tokens; the context is " << context << ": ";
-  int fit = 0;
-  for (int e = sizing.longest_edge_px - sizing.patch_px; e >= sizing.patch_px;
-       e -= sizing.patch_px) {
-    decoder::OutputSizing z = sizing;
-    z.longest_edge_px = e;
-    if (worst(z, nullptr) <= budget) {
-      fit = e;
-      break;
-    }
-  }
-  if (fit > 0) {
-    m << "use --max-edge " << fit;
-  } else {
-    m << "no --max-edge fits; give a larger --context or a smaller --max-tokens";
-  }
-  m << " (the prompt and the answer reserve take " << need - frame_tokens + (context - budget)
-    << " of the context)";
-  return m.str();
-}
-
 // --dry-run: the windows the run would make, without loading the weights.
 int dry_run(const SummarizeOptions& o) {
   const inference::ModelConfig config = load_config(o.req.model, o.req.engine);
@@ -195,53 +109,10 @@ int dry_run(const SummarizeOptions& o) {
     const std::string name = core::redact_source(url);
     pipeline::PipelineOptions p = pipeline_options(o, fs::path(name).filename().string());
     const std::unique_ptr<decoder::VideoFrameSource> opened = open_video(url, o.video, &stop);
-    decoder::VideoFrameSource& source = *opened;
-    nlohmann::ordered_json j;
-    j["video"] = name;
-    j["duration_s"] = source.end_ns() == core::kNoTimestamp
-                          ? nlohmann::ordered_json(nullptr)
-                          : nlohmann::ordered_json(core::media_seconds(source.end_ns()));
-    j["sampling"] = source.sampling_text();
-    j["context_tokens"] = p.packing.context_tokens > 0
-                              ? std::min(p.packing.context_tokens, coster.context_tokens())
-                              : coster.context_tokens();
-    j["answer_reserve_tokens"] = p.packing.answer_reserve_tokens;
-    nlohmann::ordered_json windows = nlohmann::ordered_json::array();
-    const pipeline::VideoPlan plan =
-        pipeline::plan_video(source, p, coster, [&](const pipeline::WindowPlan& w) {
-          nlohmann::ordered_json times = nlohmann::ordered_json::array();
-          for (const auto& f : w.frames) times.push_back(core::media_seconds(f.frame.pts_ns));
-          windows.push_back({{"start_s", core::media_seconds(w.start_ns)},
-                             {"end_s", core::media_seconds(w.end_ns)},
-                             {"frames", w.frames.size()},
-                             {"tokens", w.planned_tokens + w.carry_budget},
-                             {"frame_times", times}});
-        });
-    if (plan.first) {
-      const core::Image& img = *plan.first->image;
-      j["frame_width_px"] = img.width_px();
-      j["frame_height_px"] = img.height_px();
-      j["tokens_per_frame"] = coster.text_tokens(pipeline::frame_label(plan.first->pts_ns)) +
-                              coster.image_tokens(img.width_px(), img.height_px());
-      j["image_tokens_per_frame"] = coster.image_tokens(img.width_px(), img.height_px());
-      j["max_frames_per_window"] = plan.stream->flight.frames_per_window;
-      j["max_frames_in_flight"] = plan.stream->flight.frames_in_flight;
-      j["budget_tokens"] = plan.budget_tokens;
-    }
-    const std::int64_t frames = plan.frames, skipped = plan.frames_skipped;
-    j["frames"] = frames;
-    j["frames_skipped"] = skipped;
-    j["windows"] = windows;
-    all.push_back(j);
-    if (!o.json) {
-      std::cout << name << ": " << frames << " frames (" << source.sampling_text() << "), "
-                << windows.size() << " windows\n";
-      for (const auto& w : windows)
-        std::cout << "  " << core::format_timestamp(std::llround(w["start_s"].get<double>() * 1e9))
-                  << " - " << core::format_timestamp(std::llround(w["end_s"].get<double>() * 1e9))
-                  << "  " << w["frames"].get<long long>() << " frames, "
-                  << w["tokens"].get<long long>() << " tokens\n";
-    }
+    const pipeline::PlanReport r =
+        pipeline::plan_report(*opened, name, opened->sampling_text(), p, coster);
+    all.push_back(nlohmann::ordered_json::parse(r.json));
+    if (!o.json) std::cout << r.text;
   }
   if (o.json) std::cout << (all.size() == 1 ? all[0] : all).dump(2) << "\n";
   return 0;
@@ -300,9 +171,7 @@ int run_summarize(SummarizeOptions o) {
   pixtral::PixtralWindowOptions wo;
   wo.system = o.system;
   wo.max_answer_tokens = o.max_tokens;
-  wo.sampling.temperature = o.temperature;
-  wo.sampling.top_p = o.top_p;
-  wo.sampling.seed = o.seed;
+  wo.sampling = o.sampling;
   wo.context_tokens = o.req.context;
   wo.dump_prompts = dump;
   wo.model_name = model_display_name(o.req.model);
@@ -329,13 +198,24 @@ int run_summarize(SummarizeOptions o) {
         // Frames too large for the context: a usage error before anything is decoded.
         std::vector<std::int64_t> label_pts = {seconds_to_ns_checked(o.video.start_s, "--start")};
         if (source.end_ns() != core::kNoTimestamp) label_pts.push_back(source.end_ns());
+        const int w = source.info().display_width_px, h = source.info().display_height_px;
+        const decoder::OutputSizing sizing = o.video.sizing();
         const std::string problem =
-            frame_fit_problem(pipeline_options(o, fs::path(name).filename().string()).packing,
-                              window_engine->coster(), source.info().display_width_px,
-                              source.info().display_height_px, o.video.sizing(), label_pts);
+            w <= 0 || h <= 0  // unknown until decoded: the packer decides
+                ? std::string()
+                : pipeline::frame_fit_problem(
+                      pipeline_options(o, fs::path(name).filename().string()).packing,
+                      window_engine->coster(), sizing.longest_edge_px, sizing.patch_px,
+                      [&](int edge) {
+                        decoder::OutputSizing z = sizing;
+                        z.longest_edge_px = edge;
+                        return decoder::plan_output_size(w, h, z);
+                      },
+                      label_pts);
         if (!problem.empty()) throw CLI::ValidationError(name + ": " + problem);
-        warn_if_strip(name, source.info().display_width_px, source.info().display_height_px,
-                      o.video.sizing());
+        // An extreme aspect ratio leaves a strip of smeared pixels: said once, before decoding.
+        if (const std::string strip = decoder::strip_warning(name, w, h, sizing); !strip.empty())
+          FS_LOG_WARN(strip);
       }
       if (o.videos.size() > 1 && !o.quiet && console) {
         // Several videos on one console: each block says whose it is.
@@ -403,28 +283,16 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
       "summarize", "Timestamped descriptions and a summary of videos (console and files)");
   auto o = std::make_shared<SummarizeOptions>();
   cmd->add_option("VIDEO", o->videos, "Video files or URLs")->required();
-  cmd->add_option("-m,--model", o->req.model,
-                  "Model directory (either layout, with its tokenizer); default: "
-                  "$FRAMESCRIBE_MODEL, else the bundled demo model (synthetic shapes only)")
-      ->check(CLI::ExistingDirectory);
-  add_engine_choice_options(cmd, &o->req.engine);
-  cmd->add_option("-t,--threads,--engine-threads", o->req.threads, "CPU engine threads (0: all)")
-      ->check(CLI::NonNegativeNumber);
+  add_model_option(cmd, &o->req.model);
+  add_engine_options(cmd, &o->req);
   o->video.max_edge_px = 512;  // summaries: 512 px frames (594 tokens at 16:9) by default
   add_video_options(cmd, &o->video, /*positional=*/false);
-  cmd->add_option("--context", o->req.context, "Context tokens to use (default: the model's, 128k)")
-      ->check(CLI::NonNegativeNumber);
+  add_context_option(cmd, &o->req.context);
   cmd->add_option("-n,--max-tokens", o->max_tokens,
                   "Most tokens per answer (reserved in every window's context)")
       ->capture_default_str()
       ->check(number_range(1, 1 << 20));
-  cmd->add_option("--temperature", o->temperature, "Sampling temperature (0: greedy)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0f, 10.0f));
-  cmd->add_option("--top-p", o->top_p, "Nucleus sampling threshold")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0f, 1.0f));
-  cmd->add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
+  add_sampling_options(cmd, &o->sampling);
   cmd->add_option("--window-seconds", o->window_s, "A window spans less than S seconds of frames")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-frames-per-window", o->max_frames_per_window,

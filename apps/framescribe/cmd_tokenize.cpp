@@ -8,36 +8,10 @@
 
 #include "commands.h"
 #include "framescribe/core/error.h"
+#include "framescribe/inference/token_ids.h"
 #include "framescribe/inference/tokenizer.h"
 
 namespace framescribe::apps {
-namespace {
-
-std::vector<int> parse_ids(const std::string& text) {
-  // Accepts "1 3 1097", "1,3,1097" or a JSON array "[1, 3, 1097]".
-  std::string s = text;
-  for (char& c : s) {
-    if (c == ',' || c == '[' || c == ']') c = ' ';
-  }
-  std::istringstream in(s);
-  std::vector<int> ids;
-  std::string word;
-  while (in >> word) {
-    std::size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(word, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    FS_CHECK(used == word.size() && v >= 0 && v <= 0x7fffffff, kInvalidArgument,
-             "tokenize --decode: '" << word << "' is not a token id");
-    ids.push_back(static_cast<int>(v));
-  }
-  return ids;
-}
-
-}  // namespace
 
 void add_tokenize_command(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand(
@@ -85,7 +59,7 @@ void add_tokenize_command(CLI::App& app, int* exit_code) {
     }
 
     if (opts->decode) {
-      const std::string text = tok.decode(parse_ids(input), SpecialTokenPolicy::kKeep);
+      const std::string text = tok.decode(parse_token_ids(input), SpecialTokenPolicy::kKeep);
       if (opts->json) {
         std::cout << nlohmann::json(text).dump(-1, ' ', false,
                                                nlohmann::json::error_handler_t::replace)

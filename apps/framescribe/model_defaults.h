@@ -1,85 +1,67 @@
-// Which model a command uses when none is given, and the settings a model folder recommends.
+// The model and engine options of the commands that load a model, one registration for all
+// (summarize, monitor, ask; batch reads them from its job file), and the layered settings.
 //
-// A model folder may hold `framescribe.json` beside its weights: the sampling and answer settings
-// it was made for (the demo model was trained on 64-pixel frames at 1 fps; Pixtral-12B has none,
-// so the commands' own defaults apply). Options given on the command line always win.
+//   ModelRequest req;
+//   add_model_option(cmd, &req.model);            // -m/--model
+//   add_engine_options(cmd, &req);                // --device, --load-format, -t/--threads
+//   add_context_option(cmd, &req.context);        // --context
+//   add_sampling_options(cmd, &sampling);         // --temperature, --top-p, --seed
+//   ... after parsing:
+//   note_given_options(*cmd, &req);
+//   ModelSettings m = resolve_model_settings(req, &video, &max_tokens);
 //
-//   {"fps": 1.0, "max_edge": 64, "max_tokens": 192, "about": "what the model is"}
+// Three layers: what the user gave wins, then the model folder's framescribe.json, then the
+// commands' own defaults (1 frame per second, 512 px frames, 512 answer tokens). The folder and
+// its framescribe.json are the inference module's (inference/model_folder.h); only the options
+// and their application to VideoOptions are here. Not thread-safe (CLI11 objects).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
-#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "framescribe/inference/engine.h"
 #include "framescribe/inference/model_config.h"
+#include "framescribe/inference/model_folder.h"
+#include "framescribe/inference/sampling.h"
 #include "video_options.h"
 
 namespace framescribe::apps {
 
-struct ModelDefaults {
-  std::optional<double> fps;      // frames sampled per second
-  std::optional<int> max_edge;    // longest frame edge in pixels (a multiple of 16)
-  std::optional<int> max_tokens;  // most tokens per answer
-  std::string about;              // one line for the user
-};
+// The model folder, its framescribe.json and the engine options: inference/model_folder.h.
+using inference::check_tokenizer_matches;
+using inference::engine_options;
+using inference::EngineChoice;
+using inference::kDefaultFps;
+using inference::kDefaultMaxEdge;
+using inference::kDefaultMaxTokens;
+using inference::kDemoModelName;
+using inference::load_config;
+using inference::model_display_name;
+using inference::ModelDefaults;
+using inference::ModelRequest;
+using inference::ModelSettings;
+using inference::read_model_defaults;
+using inference::resolve_model_dir;
 
-// Reads `<dir>/framescribe.json`; an absent file gives no defaults. Throws Error(kInvalidArgument)
-// naming the file and key when a value has the wrong type or range.
-ModelDefaults read_model_defaults(const std::filesystem::path& dir);
-
-// The model folder to use: `given` when not empty, else $FRAMESCRIBE_MODEL, else the bundled demo
-// model (installed under <prefix>/share/framescribe/models, or samples/models in the source
-// tree). `*is_demo` tells whether the bundled demo model was picked. Throws Error(kNotFound) with
-// a hint when nothing is found.
-std::filesystem::path resolve_model_dir(const std::string& given, bool* is_demo = nullptr);
-
-// --device and --load-format, shared by the commands that run the engine.
-struct EngineChoice {
-  std::string device = "cpu";              // cpu | cuda
-  std::string load_format = "checkpoint";  // checkpoint | dummy
-};
+// -m/--model: the model folder (default: $FRAMESCRIBE_MODEL, else the bundled demo model).
+void add_model_option(CLI::App* cmd, std::string* model);
+// --device and --load-format.
 void add_engine_choice_options(CLI::App* cmd, EngineChoice* choice);
-// The engine options they select (threads and context left to the caller). With dummy weights
-// a warning says that the answers are meaningless.
-inference::EngineOptions engine_options(const EngineChoice& choice);
-// The model's config; with --load-format dummy the folder needs no weight file.
-inference::ModelConfig load_config(const std::string& model_dir, const EngineChoice& choice);
+// --device, --load-format and -t/--threads (--engine-threads) into `r`.
+void add_engine_options(CLI::App* cmd, ModelRequest* r);
+// --context: context tokens to use (0: the model's).
+void add_context_option(CLI::App* cmd, std::int64_t* context);
+// --temperature, --top-p (in (0, 1]) and --seed, defaults shown.
+void add_sampling_options(CLI::App* cmd, inference::SamplingParams* s);
 
-// The settings of a command that loads a model, from three layers: what the user gave (command
-// line or job file) wins, then the model folder's framescribe.json, then the commands' own
-// defaults (1 frame per second, 512 px frames, 512 answer tokens). summarize, batch, probe and
-// frames go through resolve_model_settings, so that one video is planned the same way by all.
-inline constexpr double kDefaultFps = 1.0;
-inline constexpr int kDefaultMaxEdge = 512;
-inline constexpr int kDefaultMaxTokens = 512;
-struct ModelRequest {
-  std::string model;  // --model / defaults.model; empty: $FRAMESCRIBE_MODEL, else the demo model
-  EngineChoice engine;
-  int threads = 0;           // CPU engine threads (0: all)
-  std::int64_t context = 0;  // context tokens (0: the model's)
-  // Which of the settings framescribe.json may recommend the user gave:
-  bool sampling_given = false;  // a sampling mode (--fps, --every, --keyframes, --scene)
-  bool size_given = false;      // a size rule (--max-edge, --max-frame-tokens)
-  bool max_tokens_given = false;
-  // False (probe, frames): with no model to be found, the commands' defaults apply instead of
-  // the error.
-  bool model_required = true;
-};
 // Sets r's *_given flags from the options parsed on `cmd` (--fps, --every, --keyframes, --scene;
 // --max-edge, --max-frame-tokens; --max-tokens), whichever of them it has.
 void note_given_options(const CLI::App& cmd, ModelRequest* r);
-struct ModelSettings {
-  std::filesystem::path dir;        // the model folder used
-  bool is_demo = false;             // the bundled demo model was picked
-  ModelDefaults recommended;        // its framescribe.json
-  inference::EngineOptions engine;  // device, load format, threads, context
-};
-// Resolves the model folder (resolve_model_dir), reads its framescribe.json and fills what the
-// user did not give: `video`'s sampling mode and size, `*max_tokens` (either may be null). The
-// engine options follow r.engine (a warning for dummy weights). Throws like the functions above.
+// inference::resolve_model_settings, then fills what the user did not give: `video`'s sampling
+// mode and size, `*max_tokens` (either may be null). Throws like it.
 ModelSettings resolve_model_settings(const ModelRequest& r, VideoOptions* video, int* max_tokens);
 // probe and frames: -m/--model, the model whose framescribe.json plans the video.
 void add_planning_model_option(CLI::App* cmd, std::string* model);
@@ -95,11 +77,5 @@ PlannedSampling planned_sampling(const CLI::App& cmd, const std::string& model,
 // The notice printed when the bundled demo model was picked (not with -q): "For real `inputs`
 // give --model DIR with Pixtral-12B".
 void print_demo_model_notice(const ModelSettings& s, const char* inputs = "videos");
-// The model's name in outputs and reports: the folder's name ("pixtral-12b" for
-// models/pixtral-12b/ too).
-std::string model_display_name(const std::filesystem::path& dir);
-
-// The bundled demo model's folder name.
-inline constexpr const char* kDemoModelName = "framescribe-demo";
 
 }  // namespace framescribe::apps

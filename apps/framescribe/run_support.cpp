@@ -33,23 +33,4 @@ ScopedStopSignals::~ScopedStopSignals() {
   std::signal(SIGTERM, SIG_DFL);
 }
 
-std::unique_ptr<decoder::VideoFrameSource> open_video(const std::string& url,
-                                                      const VideoOptions& video,
-                                                      const core::StopFlag* stop) {
-  return std::make_unique<decoder::VideoFrameSource>(url, video.source(), video.sampling(),
-                                                     video.sizing(), stop);
-}
-
-core::RunInfo file_run_info(const std::string& name, const decoder::VideoFrameSource& source,
-                            const std::string& model_name) {
-  core::RunInfo info;
-  info.video = name;
-  info.duration_ns = source.end_ns();
-  info.width_px = source.info().display_width_px;
-  info.height_px = source.info().display_height_px;
-  info.model = model_name;
-  info.sampling = source.sampling_text();
-  return info;
-}
-
 }  // namespace framescribe::apps

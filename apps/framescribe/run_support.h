@@ -4,9 +4,7 @@
 //   auto engine = load_window_engine(model_dir, choice, engine_options, window_options);
 //   core::StopFlag stop;
 //   ScopedStopSignals signals(stop);
-//   auto source = open_video(url, video_options, &stop);      // decoder::VideoFrameSource   //
-//   SIGINT/SIGTERM raise `stop` until `signals` is gone core::RunInfo info = file_run_info(name,
-//   source, model_display_name(model_dir));
+//   auto source = open_video(url, video_options, &stop);  // SIGINT/SIGTERM raise `stop` now
 //
 // One ScopedStopSignals at a time (the handler reaches the flag through one global pointer,
 // cleared with the default handlers restored by the destructor). Not thread-safe to construct.
@@ -17,7 +15,7 @@
 
 #include "framescribe/core/event.h"
 #include "framescribe/core/stop.h"
-#include "framescribe/decoder/video_frame_source.h"
+#include "framescribe/decoder/video_request.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/pixtral/window_engine.h"
 #include "model_defaults.h"
@@ -42,17 +40,8 @@ class ScopedStopSignals {
   ScopedStopSignals& operator=(const ScopedStopSignals&) = delete;
 };
 
-// A video file or URL as the pipeline's frame source, sampled and sized as `video` says (the
-// decoder's FFmpeg source; its blocking reads end when `stop` is raised). Throws Error when it
-// cannot be opened, Error(kInvalidArgument) for options the decoder refuses.
-std::unique_ptr<decoder::VideoFrameSource> open_video(const std::string& url,
-                                                      const VideoOptions& video,
-                                                      const core::StopFlag* stop);
-
-// The run facts of a video file or URL for the sinks' headers (summarize and batch): its shown
-// name, duration, size as displayed, sampling and the model's name (started_at is left to the
-// caller: summarize sets it, batch reports leave it out).
-core::RunInfo file_run_info(const std::string& name, const decoder::VideoFrameSource& source,
-                            const std::string& model_name);
+// open_video and file_run_info (summarize, batch) are the decoder's (video_request.h).
+using decoder::file_run_info;
+using decoder::open_video;
 
 }  // namespace framescribe::apps

@@ -1,7 +1,6 @@
 #include "summarize_support.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 
 #include "framescribe/core/error.h"
@@ -30,12 +29,6 @@ const char* const kSummarizeHelp =
     "  framescribe summarize cam.mp4 -m M --fps 2 --window-seconds 60 --overlap 10 --format "
     "srt,html -o out\n"
     "  framescribe summarize talk.mp4 -m M --dry-run --json     # the windows, no weights loaded";
-
-std::int64_t seconds_to_ns_checked(double seconds, const char* option) {
-  FS_CHECK(std::isfinite(seconds) && seconds >= 0 && seconds < 1e9, kInvalidArgument,
-           option << " must be a number of seconds >= 0, got " << seconds);
-  return std::llround(seconds * 1e9);
-}
 
 std::string summarize_progress_text(const std::string& video, const pipeline::PipelineStats& s) {
   const double done_s = core::ns_to_seconds(s.media_done_ns);

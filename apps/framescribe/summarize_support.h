@@ -4,13 +4,13 @@
 #include <cstdint>
 #include <string>
 
+#include "framescribe/pipeline/batch/job_run.h"
 #include "framescribe/pipeline/video_pipeline.h"
 
 namespace framescribe::apps {
 
-// Seconds from the command line to nanoseconds; throws Error(kInvalidArgument) naming `option`
-// for negative, non-finite or absurd values.
-std::int64_t seconds_to_ns_checked(double seconds, const char* option);
+// Seconds from the command line to nanoseconds, checked: pipeline/batch/job_run.h.
+using pipeline::seconds_to_ns_checked;
 
 // The texts of the progress line (sinks::ProgressLine) of summarize: "clip.mp4: 00:05.0 /
 // 00:10.0 (50%), 5 frames, 1 windows, 2.00x real time, ETA 2.5 s" (media position, frames,

@@ -2,20 +2,12 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <sstream>
-#include <vector>
 
 #include "framescribe/core/error.h"
 #include "framescribe/core/media_time.h"
 
 namespace framescribe::apps {
-
-namespace {
-std::int64_t seconds_to_ns(double s) {
-  return std::llround(s * 1e9);
-}
-}  // namespace
 
 const char* const kSamplingHelp =
     "Sampling (pick at most one; default: the model folder's framescribe.json fps, else --fps 1):\n"
@@ -47,23 +39,6 @@ CLI::Validator media_time_validator() {
       "TIME", "media time");
 }
 
-std::string max_edge_message(const std::string& option, long long value, int patch_px, int max_px) {
-  std::ostringstream m;
-  m << option << (option.empty() ? "" : " ") << "must be a multiple of " << patch_px << " between "
-    << patch_px << " and " << max_px << ", got " << value;
-  // The nearest valid values: the multiples of the patch size around it, clamped to the range.
-  long long lo = value / patch_px * patch_px;
-  long long hi = lo + patch_px;
-  if (value < patch_px) lo = hi = patch_px;
-  if (value > max_px) lo = hi = max_px;
-  if (lo == hi) {
-    m << ": try " << lo;
-  } else {
-    m << ": try " << lo << " or " << hi;
-  }
-  return m.str();
-}
-
 CLI::Validator max_edge_validator(int patch_px, int max_px) {
   return CLI::Validator(
       [patch_px, max_px](std::string& value) -> std::string {
@@ -71,7 +46,8 @@ CLI::Validator max_edge_validator(int patch_px, int max_px) {
         if (!CLI::detail::lexical_cast(value, v))
           return "takes a whole number of pixels, got '" + value + "'";
         if (v >= patch_px && v <= max_px && v % patch_px == 0) return std::string();
-        return max_edge_message("", v, patch_px, max_px);  // CLI11 puts "--max-edge: " first
+        return decoder::max_edge_message("", v, patch_px,
+                                         max_px);  // CLI11 puts "--max-edge: " first
       },
       "PX", "max edge");
 }
@@ -138,51 +114,6 @@ void add_video_options(CLI::App* cmd, VideoOptions* o, bool positional, bool thr
   cmd->add_option(threads_alias ? "--decoder-threads,--threads" : "--decoder-threads", o->threads,
                   "Decoder threads (0: one per core)")
       ->check(number_range(0, 1024));
-}
-
-decoder::SamplingOptions VideoOptions::sampling() const {
-  decoder::SamplingOptions s;
-  if (fps != 0) {
-    s.mode = decoder::SamplingMode::kFixedRate;
-    s.fps = fps;
-  } else if (every != 0) {
-    s.mode = decoder::SamplingMode::kEveryNth;
-    s.every_n = every;
-  } else if (keyframes) {
-    s.mode = decoder::SamplingMode::kKeyframes;
-  } else if (scene >= 0) {
-    s.mode = decoder::SamplingMode::kScene;
-    s.scene_threshold = scene;
-  }
-  FS_CHECK(std::isfinite(start_s) && start_s >= 0, kInvalidArgument,
-           "--start must be >= 0 seconds");
-  s.start_ns = seconds_to_ns(start_s);
-  if (end_s >= 0) s.end_ns = seconds_to_ns(end_s);
-  s.scene_min_gap_ns = seconds_to_ns(scene_min_gap_s);
-  s.max_gap_ns = seconds_to_ns(max_gap_s);
-  s.max_frames = max_frames;
-  decoder::validate(s);
-  return s;
-}
-
-decoder::OutputSizing VideoOptions::sizing() const {
-  FS_CHECK(max_edge_px >= 16 && max_edge_px % 16 == 0, kInvalidArgument,
-           "--max-edge must be a positive multiple of 16 (the patch size), got " << max_edge_px);
-  decoder::OutputSizing z;
-  z.longest_edge_px = max_edge_px;
-  z.max_frame_tokens = max_frame_tokens;
-  FS_CHECK(max_frame_tokens >= 0, kInvalidArgument, "--max-frame-tokens must be positive");
-  return z;
-}
-
-decoder::SourceOptions VideoOptions::source() const {
-  decoder::SourceOptions s;
-  s.decoder_threads = threads;
-  s.allow_stdin = true;  // "-": summarize, probe and frames read a stream from standard input
-  s.keyframes_only = keyframes;
-  s.sample_fps = fps;  // fixed rate: non-reference frames far from every tick are not decoded
-  s.start_ns = seconds_to_ns(start_s);
-  return s;
 }
 
 }  // namespace framescribe::apps

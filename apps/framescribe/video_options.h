@@ -2,37 +2,17 @@
 // time range, output size, and the conversion to decoder option structs.
 #pragma once
 
-#include <memory>
-#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
-#include "framescribe/decoder/ffmpeg_source.h"
-#include "framescribe/decoder/output_size.h"
-#include "framescribe/decoder/sampler.h"
+#include "framescribe/decoder/size_advice.h"
+#include "framescribe/decoder/video_request.h"
 
 namespace framescribe::apps {
 
-struct VideoOptions {
-  std::string video;
-  double fps = 0;
-  long long every = 0;
-  bool keyframes = false;
-  double scene = -1;
-  double scene_min_gap_s = 0;
-  double max_gap_s = 0;
-  double start_s = 0;
-  double end_s = -1;
-  long long max_frames = 0;
-  int max_edge_px = 1024;
-  int max_frame_tokens = 0;
-  int threads = 0;
-
-  decoder::SamplingOptions sampling() const;  // throws Error(kInvalidArgument)
-  decoder::OutputSizing sizing() const;       // throws Error(kInvalidArgument)
-  decoder::SourceOptions source() const;
-};
+// The options map one to one onto decoder::VideoRequest (its sampling(), sizing(), source()).
+using VideoOptions = decoder::VideoRequest;
 
 // Registers VIDEO (unless `positional` is false) and the sampling/size options on `cmd`. The
 // decoder's threads are --decoder-threads: --threads means the engine's in every command, so a
@@ -48,8 +28,8 @@ CLI::Validator media_time_validator();
 // `patch_px` between `patch_px` and `max_px`. A bad value is a usage error (exit 2) naming the
 // nearest valid values: "--max-edge must be a multiple of 16 between 16 and 1024: try 496 or 512".
 CLI::Validator max_edge_validator(int patch_px = 16, int max_px = 1024);
-// The message itself, for checks made after parsing (the model's own patch size and image size).
-std::string max_edge_message(const std::string& option, long long value, int patch_px, int max_px);
+// The message itself, for checks made after parsing: decoder/size_advice.h.
+using decoder::max_edge_message;
 
 // A CLI11 range check whose message says what the option means: "--fps must be > 0 and <= 1000".
 CLI::Validator number_range(double lo, double hi, bool lo_open = false);

@@ -73,5 +73,19 @@ TEST(AlertRule, InvalidRulesAreRejected) {
   EXPECT_THROW(AlertTracker(AlertRule{.name = "a", .question = "q", .answers = {"yes"}}), Error);
 }
 
+TEST(AlertRule, ParsesNameEqualsQuestion) {
+  const pipeline::AlertRule named = pipeline::parse_alert_rule("circle=Is there a circle?", 1);
+  EXPECT_EQ(named.name, "circle");
+  EXPECT_EQ(named.question, "Is there a circle?");
+  const pipeline::AlertRule plain = pipeline::parse_alert_rule("Is anything yellow?", 2);
+  EXPECT_EQ(plain.name, "alert2");
+  EXPECT_EQ(plain.question, "Is anything yellow?");
+  // A name with a space, an empty name or one of 40 characters: the whole text is the question.
+  EXPECT_EQ(pipeline::parse_alert_rule("a b=c?", 3).question, "a b=c?");
+  EXPECT_EQ(pipeline::parse_alert_rule("=c?", 4).name, "alert4");
+  EXPECT_EQ(pipeline::parse_alert_rule(std::string(40, 'x') + "=q", 5).name, "alert5");
+  EXPECT_EQ(pipeline::parse_alert_rule(std::string(39, 'x') + "=q", 6).name, std::string(39, 'x'));
+}
+
 }  // namespace
 }  // namespace framescribe::pipeline

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "framescribe/core/error.h"
+#include "framescribe/inference/model_folder.h"
 #include "framescribe/inference/preprocess.h"
 #include "framescribe/pixtral/prompt_hash.h"
 #include "prompt_dump.h"
@@ -49,10 +50,7 @@ PixtralWindowEngine::PixtralWindowEngine(const ModelConfig& config, Tokenizer to
       coster_(config_, tok_, opt_.system,
               opt_.context_tokens > 0 ? std::min(opt_.context_tokens, engine_->max_context())
                                       : engine_->max_context()) {
-  FS_CHECK(tok_.img() == config_.image_token_id, kMalformedModel,
-           tok_.source() << ": [IMG] is id " << tok_.img() << " but "
-                         << config_.config_path.string() << " says " << config_.image_token_id
-                         << "; the tokenizer does not belong to this model");
+  check_tokenizer_matches(tok_, config_);
 }
 
 std::shared_ptr<const core::PixelImage> PixtralWindowEngine::prepare(

@@ -48,4 +48,14 @@ void AlertTracker::reset() {
   in_episode_ = false;
 }
 
+AlertRule parse_alert_rule(const std::string& a, int number) {
+  AlertRule r;
+  const auto eq = a.find('=');
+  const bool named = eq != std::string::npos && eq > 0 && eq < 40 &&
+                     a.substr(0, eq).find(' ') == std::string::npos;
+  r.name = named ? a.substr(0, eq) : "alert" + std::to_string(number);
+  r.question = named ? a.substr(eq + 1) : a;
+  return r;
+}
+
 }  // namespace framescribe::pipeline

@@ -37,6 +37,11 @@ struct AlertRule {
 
 void validate(const AlertRule& rule);  // throws Error(kInvalidArgument) naming the rule
 
+// A rule from the command line's `--alert`: "NAME=QUESTION" (NAME 1 to 39 characters, no space),
+// else the whole text is the question and the name is "alert<number>" (`number` from 1). The
+// other fields keep their defaults.
+AlertRule parse_alert_rule(const std::string& text, int number);
+
 struct AlertFiring {
   double score = 0;
   int hits = 0;  // of the last `of` windows

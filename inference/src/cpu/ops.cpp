@@ -112,6 +112,55 @@ void attention(const float* q, std::int64_t q_stride, const float* k, const floa
       });
 }
 
+void paged_attention(const float* q, std::int64_t q_stride, const PagedRow* rows,
+                     std::int64_t n_rows, int block_tokens, std::int64_t kv_stride, int n_head,
+                     int n_head_kv, int head_dim, float* out) {
+  const int group = n_head / n_head_kv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const std::int64_t out_stride = static_cast<std::int64_t>(n_head) * head_dim;
+  std::int64_t max_kv = 0, work = 0;
+  for (std::int64_t i = 0; i < n_rows; ++i) {
+    max_kv = std::max(max_kv, rows[i].pos + 1);
+    work += (rows[i].pos + 1) * head_dim * 2 * n_head;
+  }
+  // One task per (head, row), as attention(); the same operations in the same order.
+  parallel_for(n_head * n_rows, work, [&](std::int64_t t0, std::int64_t t1) {
+    std::vector<float> scores(static_cast<std::size_t>(max_kv));
+    std::vector<float> acc(static_cast<std::size_t>(head_dim));
+    for (std::int64_t t = t0; t < t1; ++t) {
+      const int h = static_cast<int>(t / n_rows);
+      const std::int64_t i = t % n_rows;
+      const int hk = h / group;
+      const std::int64_t head_off = static_cast<std::int64_t>(hk) * head_dim;
+      const float* qi = q + i * q_stride + static_cast<std::int64_t>(h) * head_dim;
+      const PagedRow& row = rows[i];
+      const std::int64_t n_visible = row.pos + 1;
+      float max_s = -INFINITY;
+      for (std::int64_t j = 0; j < n_visible; ++j) {
+        const float* kj = row.k_blocks[j / block_tokens] + (j % block_tokens) * kv_stride;
+        scores[j] = dot(qi, kj + head_off, head_dim) * scale;
+        max_s = std::max(max_s, scores[j]);
+      }
+      double denom = 0.0;
+      for (std::int64_t j = 0; j < n_visible; ++j) {
+        scores[j] = std::exp(scores[j] - max_s);
+        denom += scores[j];
+      }
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (std::int64_t j = 0; j < n_visible; ++j) {
+        const float* vj =
+            row.v_blocks[j / block_tokens] + (j % block_tokens) * kv_stride + head_off;
+        const float p = scores[j];
+#pragma omp simd
+        for (int d = 0; d < head_dim; ++d) acc[d] += p * vj[d];
+      }
+      float* oi = out + i * out_stride + static_cast<std::int64_t>(h) * head_dim;
+      const float inv = static_cast<float>(1.0 / denom);
+      for (int d = 0; d < head_dim; ++d) oi[d] = acc[d] * inv;
+    }
+  });
+}
+
 void silu_mul(float* gate, const float* up, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) {
     const float g = gate[i];

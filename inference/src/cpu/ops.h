@@ -30,6 +30,21 @@ void attention(const float* q, std::int64_t q_stride, const float* k, const floa
                std::int64_t kv_stride, std::int64_t n_q, std::int64_t n_kv, int n_head,
                int n_head_kv, int head_dim, bool causal, std::int64_t q_pos0, float* out);
 
+// Causal attention of query rows over paged keys and values (batch_engine.h), with exactly the
+// arithmetic of attention() above, key by key in position order: a row's output depends only on
+// its query and its sequence's keys and values, never on the other rows or on how they are
+// stored. Row r sits at position rows[r].pos and sees positions 0..pos of its sequence, whose
+// position p lives in block k_blocks[p / block_tokens], slot p % block_tokens ([block_tokens,
+// n_head_kv*hd] with row stride kv_stride; v_blocks likewise).
+struct PagedRow {
+  std::int64_t pos = 0;
+  const float* const* k_blocks = nullptr;
+  const float* const* v_blocks = nullptr;
+};
+void paged_attention(const float* q, std::int64_t q_stride, const PagedRow* rows,
+                     std::int64_t n_rows, int block_tokens, std::int64_t kv_stride, int n_head,
+                     int n_head_kv, int head_dim, float* out);
+
 // gate[i] = silu(gate[i]) * up[i]
 void silu_mul(float* gate, const float* up, std::int64_t n);
 // x[i] = 0.5 x (1 + erf(x / sqrt 2)), the exact GELU of nn.GELU()

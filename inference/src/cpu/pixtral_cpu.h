@@ -1,11 +1,13 @@
 // The Pixtral forward pass on the CPU, in float32: vision encoder + projector, and the Mistral
-// text decoder with its KV cache. Internal to the CPU engine (cpu_engine.cpp).
+// text decoder over a paged KV cache. Internal to the CPU engine (cpu_engine.cpp).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
+#include "framescribe/inference/batch_engine.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/inference/pixtral_weights.h"
 
@@ -21,33 +23,35 @@ void rope_2d_angles(int head_dim, double theta, int row, int col, float* cos_sin
 // cos/sin of the 1-D RoPE angles at `pos`.
 void rope_1d_angles(int head_dim, double theta, std::int64_t pos, float* cos_sin);
 
+// The text decoder over a paged KV cache (batch_engine.h): block storage allocated on first use,
+// bookkeeping in a KvBlockTable. Every row's arithmetic is fixed (row-independent GEMM dots,
+// paged_attention in position order), so batched == sequential and chunked == whole, bit for bit.
 class TextDecoder {
  public:
-  TextDecoder(const ModelConfig& config, const PixtralWeights& weights, std::int64_t max_context);
+  TextDecoder(const ModelConfig& config, const PixtralWeights& weights, std::int64_t max_context,
+              const KvCacheOptions& cache);
 
-  // docs/pixtral.md section 7: embeddings (image rows scattered over [IMG]), n_layer blocks,
-  // final norm, logits.
-  std::vector<float> forward(std::span<const std::int32_t> tokens,
-                             std::span<const float> image_embd, LogitsMode mode);
-  std::int64_t n_past() const { return n_past_; }
-  // Bytes the KV cache holds now (it grows with the sequence, up to max_context).
-  std::int64_t cache_bytes() const {
-    std::size_t n = 0;
-    for (const auto& c : k_cache_) n += c.capacity();
-    for (const auto& c : v_cache_) n += c.capacity();
-    return static_cast<std::int64_t>(n * sizeof(float));
-  }
+  // docs/pixtral.md section 7 for every span: embeddings (image rows scattered over [IMG]),
+  // n_layer blocks, final norm and logits for the rows asked for. Validates every span first.
+  StepResult step(std::span<const StepSpan> spans);
+
+  KvBlockTable& table() { return table_; }
+  const KvBlockTable& table() const { return table_; }
+  // Bytes of the blocks allocated so far (blocks get storage on first use, up to the pool size).
+  std::int64_t cache_bytes() const;
   std::int64_t max_context() const { return max_context_; }
-  void truncate(std::int64_t n) { n_past_ = std::min(n_past_, std::max<std::int64_t>(0, n)); }
 
  private:
-  void block(int layer, float* x, std::int64_t n);
+  struct Rows;  // the step's packed rows (text_decoder.cpp)
+  void block(int layer, float* x, const Rows& rows);
+  float* block_data(std::int32_t b);
 
   const ModelConfig& config_;
   const PixtralWeights& weights_;
   std::int64_t max_context_;
-  std::int64_t n_past_ = 0;
-  std::vector<std::vector<float>> k_cache_, v_cache_;  // per layer [positions, n_head_kv*hd]
+  KvBlockTable table_;
+  std::int64_t block_floats_;                   // n_layer * 2 (k, v) * block_tokens * kvd
+  std::vector<std::unique_ptr<float[]>> data_;  // per block, nullptr until first used
 };
 
 }  // namespace framescribe::inference::cpu

@@ -25,9 +25,10 @@
 #include "framescribe/pipeline/batch/job_run.h"
 #include "framescribe/pipeline/batch/plan.h"
 #include "framescribe/pipeline/batch/state_store.h"
+#include "framescribe/pipeline/progress_text.h"
 #include "framescribe/pixtral/window_engine.h"
 #include "framescribe/sinks/checksum.h"
-#include "framescribe/sinks/progress_line.h"
+#include "framescribe/sinks/progress_text.h"
 #include "framescribe/sinks/search_index.h"
 #include "framescribe/sinks/sinks.h"
 #include "model_defaults.h"
@@ -166,13 +167,18 @@ int run_batch_command(const BatchOptions& o) {
 
   core::StopFlag stop;
   ScopedStopSignals signals(stop);
-  sinks::ProgressLine line(!o.quiet, stderr, std::nullopt, progress_interval_s(), /*quiet_s=*/0);
+  // stderr: "N already done, M to run", then the status line (redrawn in place on a terminal,
+  // elsewhere every $FRAMESCRIBE_PROGRESS_INTERVAL s) with a line per finished video above it.
+  sinks::ProgressLine line(!o.quiet, stderr, std::nullopt, sinks::progress_interval_s(), 0);
+  const auto show = [&line](const batch::BatchProgress& p) {  // under the runner's lock
+    if (p.change == batch::ProgressChange::kPlanned) return line.print_line(batch::planned_text(p));
+    if (!batch::video_finished(p)) return line.update([&] { return batch::progress_text(p); });
+    sinks::print_line_with_status(line, p.last, batch::progress_text(p));
+  };
   const batch::RunnerOptions ro{.parallel = o.parallel > 0 ? o.parallel : job.batch.parallel,
                                 .max_attempts = job.batch.max_attempts};
-  const batch::BatchSummary s =
-      batch::run_batch(mine, state, *engine, ro, hooks, stop,
-                       [&](const batch::BatchProgress& p) { show_batch_progress(line, p); });
-  if (!o.quiet) line.print_line(batch_progress_text(s.final));
+  const batch::BatchSummary s = batch::run_batch(mine, state, *engine, ro, hooks, stop, show);
+  if (!o.quiet) line.print_line(batch::progress_text(s.final));
   if (s.stopped) return 130;
   return s.final.failed > 0 ? 1 : 0;
 }

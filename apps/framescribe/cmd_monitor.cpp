@@ -30,6 +30,7 @@
 #include "framescribe/pixtral/window_engine.h"
 #include "framescribe/sinks/alerts.h"
 #include "framescribe/sinks/live_outputs.h"
+#include "framescribe/sinks/monitor_outputs.h"
 #include "framescribe/sinks/sinks.h"
 #include "framescribe/sinks/status_http.h"
 #include "model_defaults.h"
@@ -141,18 +142,8 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   int http_port = 0;
   if (!o.http.empty()) http::parse_host_port(o.http, &http_host, &http_port);
 
-  fs::path out = o.out;
-  if (!out.empty()) {
-    fs::create_directories(out);
-    if (any_alerts) {
-      fs::create_directories(out / "snapshots");
-      // A link planted there would send the snapshots elsewhere.
-      FS_CHECK(!fs::is_symlink(out / "snapshots"), kIo,
-               (out / "snapshots").string()
-                   << ": is a symbolic link; snapshots are never written through one (remove it "
-                      "or choose another --out)");
-    }
-  }
+  const fs::path out = o.out;
+  sinks::prepare_monitor_out(out, /*snapshots=*/any_alerts);
   pixtral::PixtralWindowOptions wo;
   wo.system = o.system;
   wo.max_answer_tokens = o.max_tokens;
@@ -163,18 +154,13 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
       load_window_engine(o.req.model, o.req.engine, eo, wo);
   pipeline::EngineScheduler scheduler(*engine);
 
-  // Each delivery on a thread of its own behind a bounded queue: the stream threads only
-  // enqueue, so a slow webhook or command never holds up descriptions or other streams.
-  std::vector<std::unique_ptr<sinks::QueuedDelivery>> deliveries;
-  auto queued = [&](std::unique_ptr<sinks::AlertDelivery> d) {
-    deliveries.push_back(std::make_unique<sinks::QueuedDelivery>(std::move(d)));
-  };
-  if (!out.empty()) queued(sinks::make_alert_log(out / "alerts.jsonl"));
-  if (!o.webhook.empty())
-    queued(sinks::make_webhook(
-        {.url = o.webhook, .timeout_ms = o.webhook_timeout_ms, .retries = o.webhook_retries}));
-  if (!o.alert_command.empty())
-    queued(sinks::make_alert_command(o.alert_command, o.alert_command_timeout_s));
+  const std::vector<std::unique_ptr<sinks::QueuedDelivery>> deliveries =
+      sinks::make_alert_deliveries({.out = out,
+                                    .webhook = {.url = o.webhook,
+                                                .timeout_ms = o.webhook_timeout_ms,
+                                                .retries = o.webhook_retries},
+                                    .command = o.alert_command,
+                                    .command_timeout_s = o.alert_command_timeout_s});
   std::vector<sinks::AlertDelivery*> delivery_ptrs;
   for (auto& d : deliveries) delivery_ptrs.push_back(d.get());
   std::unique_ptr<sinks::JsonLinesFile> gaps =
@@ -267,14 +253,7 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
         std::chrono::duration<double>(now - last_print).count() >= o.status_every_s) {
       last_print = now;
       for (const sinks::StreamStatus& b : board.snapshot())
-        std::fprintf(
-            stderr,
-            "framescribe: %s: %s, %lld frames (%lld dropped), %lld windows (%lld "
-            "dropped), latency %.1f s, %lld reconnects, %lld alerts\n",
-            b.name.c_str(), b.connected ? "up" : "DOWN", static_cast<long long>(b.frames_received),
-            static_cast<long long>(b.frames_dropped), static_cast<long long>(b.windows_done),
-            static_cast<long long>(b.windows_dropped), b.latency_s,
-            static_cast<long long>(b.reconnects), static_cast<long long>(b.alerts_fired));
+        std::fprintf(stderr, "framescribe: %s\n", sinks::stream_status_line(b).c_str());
     }
   };
   const pipeline::LiveRunResult run = pipeline::run_live_jobs(
@@ -283,10 +262,7 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
                      std::string(to_string(e.code())).c_str(), e.what());
       });
   for (const sinks::StreamStatus& b : board.snapshot())
-    std::fprintf(stderr, "framescribe: %s: %lld frames, %lld windows, %lld dropped, %lld gaps\n",
-                 b.name.c_str(), static_cast<long long>(b.frames_received),
-                 static_cast<long long>(b.windows_done), static_cast<long long>(b.windows_dropped),
-                 static_cast<long long>(b.gaps));
+    std::fprintf(stderr, "framescribe: %s\n", sinks::stream_end_line(b).c_str());
   for (const auto& d : deliveries)
     if (d->dropped() > 0)
       std::fprintf(stderr, "framescribe: alert %s: %lld alerts dropped (delivery queue full)\n",

@@ -235,7 +235,7 @@ int run_summarize(SummarizeOptions o) {
                                  pipeline_options(o, fs::path(name).filename().string()));
       sinks::ProgressLine progress(!o.quiet);
       pipeline::RunResult r = vp.run(source, info, stop, [&](const pipeline::PipelineStats& s) {
-        progress.update([&] { return summarize_progress_text(name, s); });
+        progress.update([&] { return run_progress_text(name, s); });
       });
       progress.clear();
       if (!o.quiet && core::log_level() < core::LogLevel::kError) {

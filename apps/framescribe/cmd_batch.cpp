@@ -24,6 +24,7 @@
 #include "framescribe/pipeline/batch/job_config.h"
 #include "framescribe/pipeline/batch/job_run.h"
 #include "framescribe/pipeline/batch/plan.h"
+#include "framescribe/pipeline/batch/recommended.h"
 #include "framescribe/pipeline/batch/state_store.h"
 #include "framescribe/pipeline/progress_text.h"
 #include "framescribe/pixtral/window_engine.h"
@@ -76,21 +77,12 @@ std::unique_ptr<Loaded> load(const std::string& file) {
   l->job = batch::load_job_file(file);
   // What a job leaves out, the model folder's framescribe.json recommends, exactly as for
   // summarize (resolve_model_settings): the demo model runs at its 64 px, not at 512 px.
-  for (batch::JobSpec& j : l->job.jobs) {
-    batch::SamplingSettings& s = j.settings.sampling;
-    ModelRequest r;
-    r.model = l->job.model;
-    r.sampling_given = s.mode_given;
-    r.size_given = s.max_edge_given;
-    r.max_tokens_given = j.settings.generation.max_tokens_given;
-    VideoOptions v = video_options(s);
-    (void)resolve_model_settings(r, &v, &j.settings.generation.max_tokens);
-    s.fps = v.fps;
-    s.every = v.every;
-    s.keyframes = v.keyframes;
-    s.scene = v.scene;
-    s.max_edge_px = v.max_edge_px;
-  }
+  ModelRequest r;
+  r.model = l->job.model;
+  const ModelDefaults d = inference::resolve_model_settings(r).recommended;
+  batch::apply_recommended(l->job, {.fps = d.fps.value_or(kDefaultFps),
+                                    .max_edge_px = d.max_edge.value_or(kDefaultMaxEdge),
+                                    .max_tokens = d.max_tokens.value_or(kDefaultMaxTokens)});
   // The decoder's check of every video input, for YAML inputs and manifest lines alike.
   l->videos = batch::expand_videos(l->job, [](const std::string& input) {
     const decoder::VideoInput in = decoder::check_video_input(input);

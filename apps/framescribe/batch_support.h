@@ -13,10 +13,6 @@
 
 namespace framescribe::apps {
 
-// The state and index files of a shard: pipeline/batch/job_run.h.
-using pipeline::batch::index_path;
-using pipeline::batch::state_path;
-
 // batch --check: loads the model folder's config and tokenizer (no weights; an error names the
 // file) and checks that they agree, then prints "FILE: ok: ..." and one line per video with the
 // settings it will run with (after the model folder's framescribe.json) and its output folder.

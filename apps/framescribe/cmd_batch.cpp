@@ -112,8 +112,8 @@ int run_batch_command(const BatchOptions& o) {
   FS_LOG_INFO("batch " << o.file << ": shard " << shard.index << "/" << shard.count << ": "
                        << mine.size() << " of " << l->videos.size() << " videos");
 
-  batch::StateStore state(state_path(job, shard));
-  sinks::SearchIndex index(index_path(job, shard));
+  batch::StateStore state(batch::state_path(job, shard));
+  sinks::SearchIndex index(batch::index_path(job, shard));
 
   // One engine for the batch; its context fits the largest any job asks for.
   const std::int64_t context = batch::engine_context_tokens(job);
@@ -177,8 +177,8 @@ int run_batch_command(const BatchOptions& o) {
 
 int run_merge(const std::string& file) {
   const batch::JobFile job = batch::load_job_file(file);
-  const fs::path state_file = state_path(job, {});
-  const fs::path index_file = index_path(job, {});
+  const fs::path state_file = batch::state_path(job, {});
+  const fs::path index_file = batch::index_path(job, {});
   const batch::MergeSummary m = batch::merge_shard_states(
       state_file, [](const fs::path& p) { return sinks::sha256_file(p); });
   sinks::SearchIndex index(index_file);

@@ -56,10 +56,7 @@ struct MonitorOptions {
   bool sample_given = false, max_edge_given = false, max_tokens_given = false;
   bool every_deprecated = false;  // --every (old name of --interval) was used
   std::string system;
-  std::string webhook, alert_command;
-  double alert_command_timeout_s = 30;
-  long webhook_timeout_ms = 5000;
-  int webhook_retries = 2;
+  sinks::AlertTargets alerts_to;  // --webhook*, --alert-command* (the log: --out)
   std::string out, http;
   bool udp = false, quiet = false;
   int latency_ms = 200;
@@ -133,13 +130,9 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
       load_window_engine(o.req.model, o.req.engine, eo, wo);
   pipeline::EngineScheduler scheduler(*engine);
 
+  o.alerts_to.out = out;
   const std::vector<std::unique_ptr<sinks::QueuedDelivery>> deliveries =
-      sinks::make_alert_deliveries({.out = out,
-                                    .webhook = {.url = o.webhook,
-                                                .timeout_ms = o.webhook_timeout_ms,
-                                                .retries = o.webhook_retries},
-                                    .command = o.alert_command,
-                                    .command_timeout_s = o.alert_command_timeout_s});
+      sinks::make_alert_deliveries(o.alerts_to);
   std::vector<sinks::AlertDelivery*> delivery_ptrs;
   for (auto& d : deliveries) delivery_ptrs.push_back(d.get());
   std::unique_ptr<sinks::JsonLinesFile> gaps =
@@ -300,14 +293,14 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--alert-of", o->live.alert_of, "Of the last M windows")->capture_default_str();
   cmd->add_option("--alert-cooldown", o->live.alert_cooldown_s, "Seconds between alerts of a rule")
       ->capture_default_str();
-  cmd->add_option("--webhook", o->webhook, "POST each alert's JSON to this URL");
-  cmd->add_option("--webhook-timeout-ms", o->webhook_timeout_ms, "Per attempt")
+  cmd->add_option("--webhook", o->alerts_to.webhook.url, "POST each alert's JSON to this URL");
+  cmd->add_option("--webhook-timeout-ms", o->alerts_to.webhook.timeout_ms, "Per attempt")
       ->capture_default_str();
-  cmd->add_option("--webhook-retries", o->webhook_retries, "Attempts after the first")
+  cmd->add_option("--webhook-retries", o->alerts_to.webhook.retries, "Attempts after the first")
       ->capture_default_str();
-  cmd->add_option("--alert-command", o->alert_command,
+  cmd->add_option("--alert-command", o->alerts_to.command,
                   "Run this (sh -c) per alert, JSON on stdin, FS_ALERT_* in the environment");
-  cmd->add_option("--alert-command-timeout", o->alert_command_timeout_s,
+  cmd->add_option("--alert-command-timeout", o->alerts_to.command_timeout_s,
                   "Seconds an --alert-command may run; then its process group is killed")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -64,17 +64,16 @@ TEST(MakeAlertDeliveries, OnePerTargetInOrder) {
 }
 
 TEST(StreamLines, StatusAndEnd) {
-  sinks::StreamStatus b;
-  b.name = "cam1";
-  b.connected = true;
-  b.frames_received = 120;
-  b.frames_dropped = 3;
-  b.windows_done = 11;
-  b.windows_dropped = 1;
-  b.latency_s = 1.25;
-  b.reconnects = 2;
-  b.alerts_fired = 4;
-  b.gaps = 5;
+  sinks::StreamStatus b{.name = "cam1",
+                        .windows_done = 11,
+                        .windows_dropped = 1,
+                        .alerts_fired = 4,
+                        .latency_s = 1.25,
+                        .frames_received = 120,
+                        .frames_dropped = 3,
+                        .reconnects = 2,
+                        .gaps = 5,
+                        .connected = true};
   EXPECT_EQ(sinks::stream_status_line(b),
             "cam1: up, 120 frames (3 dropped), 11 windows (1 dropped), latency 1.2 s, 2 "
             "reconnects, 4 alerts");

@@ -11,14 +11,21 @@
 namespace framescribe::sinks {
 namespace {
 
-std::string contents(std::FILE* f) {
-  std::fflush(f);
-  std::rewind(f);
-  std::string s;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
-  return s;
+// What print_line_with_status writes through an enabled or disabled ProgressLine, on a terminal
+// or not.
+std::string written(bool enabled, bool tty) {
+  char* buf = nullptr;
+  std::size_t size = 0;
+  std::FILE* f = open_memstream(&buf, &size);
+  EXPECT_NE(f, nullptr);
+  {
+    ProgressLine line(enabled, f, tty, 10.0, 0.0);
+    print_line_with_status(line, "a.mp4: done", "videos 1/2 done");
+  }
+  std::fclose(f);
+  std::string out(buf, size);
+  std::free(buf);
+  return out;
 }
 
 TEST(MediaProgressText, WithAndWithoutAKnownTotal) {
@@ -42,33 +49,11 @@ TEST(ProgressInterval, ReadsTheEnvironmentAndFallsBackToTenSeconds) {
 }
 
 TEST(PrintLineWithStatus, ALogGetsOneLineATerminalTheStatusRedrawn) {
-  std::FILE* log = std::tmpfile();
-  ASSERT_NE(log, nullptr);
-  {
-    ProgressLine line(true, log, /*tty=*/false, 10.0, 0.0);
-    print_line_with_status(line, "a.mp4: done", "videos 1/2 done");
-  }
-  EXPECT_EQ(contents(log), "a.mp4: done | videos 1/2 done\n");
-  std::fclose(log);
-
-  std::FILE* tty = std::tmpfile();
-  ASSERT_NE(tty, nullptr);
-  {
-    ProgressLine line(true, tty, /*tty=*/true, 10.0, 0.0);
-    print_line_with_status(line, "a.mp4: done", "videos 1/2 done");
-  }
+  EXPECT_EQ(written(true, false), "a.mp4: done | videos 1/2 done\n");
   // The line, then the status drawn in place (cleared again by the destructor).
-  EXPECT_EQ(contents(tty), "a.mp4: done\n\r\033[Kvideos 1/2 done\r\033[K");
-  std::fclose(tty);
-
-  std::FILE* off = std::tmpfile();
-  ASSERT_NE(off, nullptr);
-  {
-    ProgressLine line(false, off, /*tty=*/true, 10.0, 0.0);
-    print_line_with_status(line, "a.mp4: done", "videos 1/2 done");
-  }
-  EXPECT_EQ(contents(off), "");  // disabled (--quiet): nothing
-  std::fclose(off);
+  EXPECT_EQ(written(true, true), "a.mp4: done\n\r\033[Kvideos 1/2 done\r\033[K");
+  EXPECT_EQ(written(false, true), "");  // disabled (--quiet): nothing
+  EXPECT_EQ(written(false, false), "");
 }
 
 }  // namespace

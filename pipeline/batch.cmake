@@ -5,7 +5,8 @@ target_sources(framescribe_pipeline PRIVATE
   src/batch/plan.cpp
   src/batch/job_run.cpp
   src/batch/state_store.cpp
-  src/batch/batch_runner.cpp)
+  src/batch/batch_runner.cpp
+  src/batch/recommended.cpp)
 # Debian's yaml-cpp 0.7 exports the target as `yaml-cpp` (0.8 adds yaml-cpp::yaml-cpp).
 if(TARGET yaml-cpp::yaml-cpp)
   target_link_libraries(framescribe_pipeline PRIVATE yaml-cpp::yaml-cpp)

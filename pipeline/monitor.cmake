@@ -5,4 +5,5 @@ target_sources(framescribe_pipeline PRIVATE
   src/live/alert_rule.cpp
   src/live/live_job.cpp
   src/live/live_runner.cpp
-  src/live/monitor_config.cpp)
+  src/live/monitor_config.cpp
+  src/live/live_settings.cpp)

@@ -8,6 +8,7 @@ target_sources(framescribe_sinks PRIVATE
   src/alert_queue.cpp
   src/live_outputs.cpp
   src/status_board.cpp
-  src/status_http.cpp)
+  src/status_http.cpp
+  src/monitor_outputs.cpp)
 target_link_libraries(framescribe_sinks PRIVATE CURL::libcurl)
 target_link_libraries(framescribe_sinks PRIVATE framescribe_http)

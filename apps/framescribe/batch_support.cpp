@@ -1,9 +1,6 @@
 #include "batch_support.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <vector>
 
 #include "framescribe/core/error.h"
@@ -15,63 +12,6 @@
 namespace framescribe::apps {
 
 namespace fs = std::filesystem;
-
-// FRAMESCRIBE_PROGRESS_INTERVAL: seconds between two plain (not a terminal) progress lines.
-double progress_interval_s() {
-  if (const char* env = std::getenv("FRAMESCRIBE_PROGRESS_INTERVAL");
-      env != nullptr && *env != '\0') {
-    char* end = nullptr;
-    const double v = std::strtod(env, &end);
-    if (end != env && *end == '\0' && std::isfinite(v) && v >= 0) return v;
-  }
-  return 10.0;
-}
-
-std::string batch_progress_text(const pipeline::batch::BatchProgress& p) {
-  std::string s = "videos " + std::to_string(p.done + p.skipped) + "/" + std::to_string(p.total) +
-                  " done (" + std::to_string(p.skipped) + " earlier), " + std::to_string(p.failed) +
-                  " failed, " + std::to_string(p.running) + " running";
-  char buf[64];
-  for (std::size_t k = 0; k < p.current.size(); ++k) {
-    const pipeline::batch::RunningVideo& v = p.current[k];
-    s += k == 0 ? ": " : ", ";
-    s += v.name + " ";
-    if (v.duration_s > 0) {
-      std::snprintf(buf, sizeof buf, "%.0f%%",
-                    100.0 * std::min(1.0, v.media_done_s / v.duration_s));
-    } else if (v.media_done_s > 0) {  // a stream without a duration
-      std::snprintf(buf, sizeof buf, "at %s", sinks::format_duration(v.media_done_s).c_str());
-    } else {
-      std::snprintf(buf, sizeof buf, "starting");
-    }
-    s += buf;
-  }
-  s += "; " + sinks::format_duration(p.elapsed_s);
-  if (p.eta_s >= 0) s += ", ETA " + sinks::format_duration(p.eta_s);
-  return s;
-}
-
-void show_batch_progress(sinks::ProgressLine& line, const pipeline::batch::BatchProgress& p) {
-  using pipeline::batch::ProgressChange;
-  if (p.change == ProgressChange::kPlanned) {
-    std::string s =
-        std::to_string(p.skipped) + " already done, " + std::to_string(p.to_run) + " to run";
-    if (p.gave_up > 0)
-      s += ", " + std::to_string(p.gave_up) + " given up on (failed batch.max_attempts times)";
-    line.print_line(s);
-    return;
-  }
-  const bool finished =
-      p.change == ProgressChange::kVideo &&
-      (p.last.ends_with(": done") || p.last.find(": failed") != std::string::npos ||
-       p.last.find(": gave up") != std::string::npos);
-  if (finished) {
-    line.print_line(line.tty() ? p.last : p.last + " | " + batch_progress_text(p));
-    if (line.tty()) line.show(batch_progress_text(p), /*force=*/true);
-    return;
-  }
-  line.update([&] { return batch_progress_text(p); });
-}
 
 int print_batch_check(const std::string& file, const pipeline::batch::JobFile& job,
                       const std::vector<pipeline::batch::BatchVideo>& videos) {

@@ -24,10 +24,12 @@
 #include "framescribe/pipeline/batch/job_config.h"
 #include "framescribe/pipeline/batch/job_run.h"
 #include "framescribe/pipeline/batch/plan.h"
+#include "framescribe/pipeline/batch/recommended.h"
 #include "framescribe/pipeline/batch/state_store.h"
+#include "framescribe/pipeline/progress_text.h"
 #include "framescribe/pixtral/window_engine.h"
 #include "framescribe/sinks/checksum.h"
-#include "framescribe/sinks/progress_line.h"
+#include "framescribe/sinks/progress_text.h"
 #include "framescribe/sinks/search_index.h"
 #include "framescribe/sinks/sinks.h"
 #include "model_defaults.h"
@@ -75,21 +77,12 @@ std::unique_ptr<Loaded> load(const std::string& file) {
   l->job = batch::load_job_file(file);
   // What a job leaves out, the model folder's framescribe.json recommends, exactly as for
   // summarize (resolve_model_settings): the demo model runs at its 64 px, not at 512 px.
-  for (batch::JobSpec& j : l->job.jobs) {
-    batch::SamplingSettings& s = j.settings.sampling;
-    ModelRequest r;
-    r.model = l->job.model;
-    r.sampling_given = s.mode_given;
-    r.size_given = s.max_edge_given;
-    r.max_tokens_given = j.settings.generation.max_tokens_given;
-    VideoOptions v = video_options(s);
-    (void)resolve_model_settings(r, &v, &j.settings.generation.max_tokens);
-    s.fps = v.fps;
-    s.every = v.every;
-    s.keyframes = v.keyframes;
-    s.scene = v.scene;
-    s.max_edge_px = v.max_edge_px;
-  }
+  ModelRequest r;
+  r.model = l->job.model;
+  const ModelDefaults d = inference::resolve_model_settings(r).recommended;
+  batch::apply_recommended(l->job, {.fps = d.fps.value_or(kDefaultFps),
+                                    .max_edge_px = d.max_edge.value_or(kDefaultMaxEdge),
+                                    .max_tokens = d.max_tokens.value_or(kDefaultMaxTokens)});
   // The decoder's check of every video input, for YAML inputs and manifest lines alike.
   l->videos = batch::expand_videos(l->job, [](const std::string& input) {
     const decoder::VideoInput in = decoder::check_video_input(input);
@@ -119,8 +112,8 @@ int run_batch_command(const BatchOptions& o) {
   FS_LOG_INFO("batch " << o.file << ": shard " << shard.index << "/" << shard.count << ": "
                        << mine.size() << " of " << l->videos.size() << " videos");
 
-  batch::StateStore state(state_path(job, shard));
-  sinks::SearchIndex index(index_path(job, shard));
+  batch::StateStore state(batch::state_path(job, shard));
+  sinks::SearchIndex index(batch::index_path(job, shard));
 
   // One engine for the batch; its context fits the largest any job asks for.
   const std::int64_t context = batch::engine_context_tokens(job);
@@ -166,21 +159,26 @@ int run_batch_command(const BatchOptions& o) {
 
   core::StopFlag stop;
   ScopedStopSignals signals(stop);
-  sinks::ProgressLine line(!o.quiet, stderr, std::nullopt, progress_interval_s(), /*quiet_s=*/0);
+  // stderr: "N already done, M to run", then the status line (redrawn in place on a terminal,
+  // elsewhere every $FRAMESCRIBE_PROGRESS_INTERVAL s) with a line per finished video above it.
+  sinks::ProgressLine line(!o.quiet, stderr, std::nullopt, sinks::progress_interval_s(), 0);
+  const auto show = [&line](const batch::BatchProgress& p) {  // under the runner's lock
+    if (p.change == batch::ProgressChange::kPlanned) return line.print_line(batch::planned_text(p));
+    if (!batch::video_finished(p)) return line.update([&] { return batch::progress_text(p); });
+    sinks::print_line_with_status(line, p.last, batch::progress_text(p));
+  };
   const batch::RunnerOptions ro{.parallel = o.parallel > 0 ? o.parallel : job.batch.parallel,
                                 .max_attempts = job.batch.max_attempts};
-  const batch::BatchSummary s =
-      batch::run_batch(mine, state, *engine, ro, hooks, stop,
-                       [&](const batch::BatchProgress& p) { show_batch_progress(line, p); });
-  if (!o.quiet) line.print_line(batch_progress_text(s.final));
+  const batch::BatchSummary s = batch::run_batch(mine, state, *engine, ro, hooks, stop, show);
+  if (!o.quiet) line.print_line(batch::progress_text(s.final));
   if (s.stopped) return 130;
   return s.final.failed > 0 ? 1 : 0;
 }
 
 int run_merge(const std::string& file) {
   const batch::JobFile job = batch::load_job_file(file);
-  const fs::path state_file = state_path(job, {});
-  const fs::path index_file = index_path(job, {});
+  const fs::path state_file = batch::state_path(job, {});
+  const fs::path index_file = batch::index_path(job, {});
   const batch::MergeSummary m = batch::merge_shard_states(
       state_file, [](const fs::path& p) { return sinks::sha256_file(p); });
   sinks::SearchIndex index(index_file);

@@ -26,10 +26,12 @@
 #include "framescribe/pipeline/engine_scheduler.h"
 #include "framescribe/pipeline/live/live_job.h"
 #include "framescribe/pipeline/live/live_runner.h"
+#include "framescribe/pipeline/live/live_settings.h"
 #include "framescribe/pipeline/live/monitor_config.h"
 #include "framescribe/pixtral/window_engine.h"
 #include "framescribe/sinks/alerts.h"
 #include "framescribe/sinks/live_outputs.h"
+#include "framescribe/sinks/monitor_outputs.h"
 #include "framescribe/sinks/sinks.h"
 #include "framescribe/sinks/status_http.h"
 #include "model_defaults.h"
@@ -48,21 +50,13 @@ struct MonitorOptions {
   int max_tokens = 128;
   int max_edge = 512;
   inference::SamplingParams sampling;  // greedy by default
-  double every_s = 10, window_s = 10, sample_s = 1;
-  bool realtime = true;  // local files at their own pace, like a camera
+  pipeline::LiveSettings live;         // --interval, --window, --sample, --alert ...
+  bool realtime = true;                // local files at their own pace, like a camera
   // Given on the command line (the model folder's framescribe.json fills in the others).
   bool sample_given = false, max_edge_given = false, max_tokens_given = false;
   bool every_deprecated = false;  // --every (old name of --interval) was used
-  std::int64_t frames = 0, max_frames = 8, max_pending = 1;
-  std::string prompt, system;
-  std::vector<std::string> alerts;
-  double alert_threshold = 0.5,
-         alert_cooldown_s = static_cast<double>(pipeline::kDefaultAlertCooldownNs) / 1e9;
-  int alert_need = 1, alert_of = 1;
-  std::string webhook, alert_command;
-  double alert_command_timeout_s = 30;
-  long webhook_timeout_ms = 5000;
-  int webhook_retries = 2;
+  std::string system;
+  sinks::AlertTargets alerts_to;  // --webhook*, --alert-command* (the log: --out)
   std::string out, http;
   bool udp = false, quiet = false;
   int latency_ms = 200;
@@ -93,7 +87,7 @@ inference::EngineOptions apply_model_defaults(MonitorOptions& o) {
   const ModelSettings m = resolve_model_settings(o.req, nullptr, nullptr);
   o.req.model = m.dir.string();
   const ModelDefaults& d = m.recommended;
-  if (!o.sample_given && d.fps) o.sample_s = 1.0 / *d.fps;
+  if (!o.sample_given && d.fps) o.live.sample_s = 1.0 / *d.fps;
   if (!o.max_edge_given && d.max_edge) o.max_edge = *d.max_edge;
   if (!o.max_tokens_given && d.max_tokens) o.max_tokens = *d.max_tokens;
   print_demo_model_notice(m, "streams");  // global -q (errors only) silences it
@@ -105,25 +99,8 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
     FS_LOG_WARN(
         "--every is deprecated for monitor: use --interval S (a window every S seconds; "
         "--every means every Nth frame in summarize)");
-  pipeline::LiveOptions lo;
-  lo.every_ns = seconds_to_ns_checked(o.every_s, "--interval");
-  lo.window_ns = seconds_to_ns_checked(o.window_s, "--window");
-  lo.window_frames = o.frames;
-  lo.sample_interval_ns = seconds_to_ns_checked(o.sample_s, "--sample");
   // (after the model's recommended --sample is known)
-  lo.max_frames_per_window = o.frames > 0 ? std::max(o.frames, o.max_frames) : o.max_frames;
-  lo.max_pending_windows = static_cast<std::size_t>(std::max<std::int64_t>(o.max_pending, 1));
-  lo.answer_reserve_tokens = o.max_tokens;
-  lo.prompt = o.prompt;
-  for (std::size_t i = 0; i < o.alerts.size(); ++i) {
-    pipeline::AlertRule r = pipeline::parse_alert_rule(o.alerts[i], static_cast<int>(i + 1));
-    r.threshold = o.alert_threshold;
-    r.need = o.alert_need;
-    r.of = o.alert_of;
-    r.cooldown_ns = seconds_to_ns_checked(o.alert_cooldown_s, "--alert-cooldown");
-    lo.alerts.push_back(std::move(r));
-  }
-  pipeline::validate(lo);
+  const pipeline::LiveOptions lo = pipeline::live_options(o.live, o.max_tokens);
   // Streams: those of --config (each with its own options over the command line's), then the
   // URLs given on the command line (with the command line's options).
   std::vector<pipeline::MonitorStreamConfig> specs;
@@ -141,18 +118,8 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   int http_port = 0;
   if (!o.http.empty()) http::parse_host_port(o.http, &http_host, &http_port);
 
-  fs::path out = o.out;
-  if (!out.empty()) {
-    fs::create_directories(out);
-    if (any_alerts) {
-      fs::create_directories(out / "snapshots");
-      // A link planted there would send the snapshots elsewhere.
-      FS_CHECK(!fs::is_symlink(out / "snapshots"), kIo,
-               (out / "snapshots").string()
-                   << ": is a symbolic link; snapshots are never written through one (remove it "
-                      "or choose another --out)");
-    }
-  }
+  const fs::path out = o.out;
+  sinks::prepare_monitor_out(out, /*snapshots=*/any_alerts);
   pixtral::PixtralWindowOptions wo;
   wo.system = o.system;
   wo.max_answer_tokens = o.max_tokens;
@@ -163,18 +130,9 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
       load_window_engine(o.req.model, o.req.engine, eo, wo);
   pipeline::EngineScheduler scheduler(*engine);
 
-  // Each delivery on a thread of its own behind a bounded queue: the stream threads only
-  // enqueue, so a slow webhook or command never holds up descriptions or other streams.
-  std::vector<std::unique_ptr<sinks::QueuedDelivery>> deliveries;
-  auto queued = [&](std::unique_ptr<sinks::AlertDelivery> d) {
-    deliveries.push_back(std::make_unique<sinks::QueuedDelivery>(std::move(d)));
-  };
-  if (!out.empty()) queued(sinks::make_alert_log(out / "alerts.jsonl"));
-  if (!o.webhook.empty())
-    queued(sinks::make_webhook(
-        {.url = o.webhook, .timeout_ms = o.webhook_timeout_ms, .retries = o.webhook_retries}));
-  if (!o.alert_command.empty())
-    queued(sinks::make_alert_command(o.alert_command, o.alert_command_timeout_s));
+  o.alerts_to.out = out;
+  const std::vector<std::unique_ptr<sinks::QueuedDelivery>> deliveries =
+      sinks::make_alert_deliveries(o.alerts_to);
   std::vector<sinks::AlertDelivery*> delivery_ptrs;
   for (auto& d : deliveries) delivery_ptrs.push_back(d.get());
   std::unique_ptr<sinks::JsonLinesFile> gaps =
@@ -267,14 +225,7 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
         std::chrono::duration<double>(now - last_print).count() >= o.status_every_s) {
       last_print = now;
       for (const sinks::StreamStatus& b : board.snapshot())
-        std::fprintf(
-            stderr,
-            "framescribe: %s: %s, %lld frames (%lld dropped), %lld windows (%lld "
-            "dropped), latency %.1f s, %lld reconnects, %lld alerts\n",
-            b.name.c_str(), b.connected ? "up" : "DOWN", static_cast<long long>(b.frames_received),
-            static_cast<long long>(b.frames_dropped), static_cast<long long>(b.windows_done),
-            static_cast<long long>(b.windows_dropped), b.latency_s,
-            static_cast<long long>(b.reconnects), static_cast<long long>(b.alerts_fired));
+        std::fprintf(stderr, "framescribe: %s\n", sinks::stream_status_line(b).c_str());
     }
   };
   const pipeline::LiveRunResult run = pipeline::run_live_jobs(
@@ -283,10 +234,7 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
                      std::string(to_string(e.code())).c_str(), e.what());
       });
   for (const sinks::StreamStatus& b : board.snapshot())
-    std::fprintf(stderr, "framescribe: %s: %lld frames, %lld windows, %lld dropped, %lld gaps\n",
-                 b.name.c_str(), static_cast<long long>(b.frames_received),
-                 static_cast<long long>(b.windows_done), static_cast<long long>(b.windows_dropped),
-                 static_cast<long long>(b.gaps));
+    std::fprintf(stderr, "framescribe: %s\n", sinks::stream_end_line(b).c_str());
   for (const auto& d : deliveries)
     if (d->dropped() > 0)
       std::fprintf(stderr, "framescribe: alert %s: %lld alerts dropped (delivery queue full)\n",
@@ -315,41 +263,44 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   add_sampling_options(cmd, &o->sampling);
-  auto* interval =
-      cmd->add_option("--interval", o->every_s, "A window every S seconds")->capture_default_str();
-  cmd->add_option("--every", o->every_s, "Deprecated: the old name of --interval")
+  auto* interval = cmd->add_option("--interval", o->live.every_s, "A window every S seconds")
+                       ->capture_default_str();
+  cmd->add_option("--every", o->live.every_s, "Deprecated: the old name of --interval")
       ->excludes(interval)
       ->group("Deprecated");
   cmd->add_flag("--realtime,!--no-realtime", o->realtime,
                 "Play local files at their own pace, like a live stream (default; "
                 "--no-realtime: as fast as the engine goes, no window dropped)");
   auto* win =
-      cmd->add_option("--window", o->window_s, "Of the last S seconds")->capture_default_str();
-  cmd->add_option("--frames", o->frames, "Of the last K sampled frames instead")->excludes(win);
-  cmd->add_option("--sample", o->sample_s, "Keep one frame every S seconds")->capture_default_str();
-  cmd->add_option("--max-frames-per-window", o->max_frames, "Frames per window at most")
+      cmd->add_option("--window", o->live.window_s, "Of the last S seconds")->capture_default_str();
+  cmd->add_option("--frames", o->live.frames, "Of the last K sampled frames instead")
+      ->excludes(win);
+  cmd->add_option("--sample", o->live.sample_s, "Keep one frame every S seconds")
       ->capture_default_str();
-  cmd->add_option("--max-pending", o->max_pending,
+  cmd->add_option("--max-frames-per-window", o->live.max_frames, "Frames per window at most")
+      ->capture_default_str();
+  cmd->add_option("--max-pending", o->live.max_pending,
                   "Windows waiting for the engine at most (older ones are dropped)")
       ->capture_default_str();
-  cmd->add_option("--prompt", o->prompt, "Window prompt ({start} {end} {video} {n_frames})");
+  cmd->add_option("--prompt", o->live.prompt, "Window prompt ({start} {end} {video} {n_frames})");
   cmd->add_option("--system", o->system, "System prompt");
-  cmd->add_option("--alert", o->alerts, "A yes/no question, or NAME=QUESTION (repeatable)");
-  cmd->add_option("--alert-threshold", o->alert_threshold, "P(yes) at or above this is a hit")
+  cmd->add_option("--alert", o->live.alerts, "A yes/no question, or NAME=QUESTION (repeatable)");
+  cmd->add_option("--alert-threshold", o->live.alert_threshold, "P(yes) at or above this is a hit")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--alert-need", o->alert_need, "Hits needed (N of M)")->capture_default_str();
-  cmd->add_option("--alert-of", o->alert_of, "Of the last M windows")->capture_default_str();
-  cmd->add_option("--alert-cooldown", o->alert_cooldown_s, "Seconds between alerts of a rule")
+  cmd->add_option("--alert-need", o->live.alert_need, "Hits needed (N of M)")
       ->capture_default_str();
-  cmd->add_option("--webhook", o->webhook, "POST each alert's JSON to this URL");
-  cmd->add_option("--webhook-timeout-ms", o->webhook_timeout_ms, "Per attempt")
+  cmd->add_option("--alert-of", o->live.alert_of, "Of the last M windows")->capture_default_str();
+  cmd->add_option("--alert-cooldown", o->live.alert_cooldown_s, "Seconds between alerts of a rule")
       ->capture_default_str();
-  cmd->add_option("--webhook-retries", o->webhook_retries, "Attempts after the first")
+  cmd->add_option("--webhook", o->alerts_to.webhook.url, "POST each alert's JSON to this URL");
+  cmd->add_option("--webhook-timeout-ms", o->alerts_to.webhook.timeout_ms, "Per attempt")
       ->capture_default_str();
-  cmd->add_option("--alert-command", o->alert_command,
+  cmd->add_option("--webhook-retries", o->alerts_to.webhook.retries, "Attempts after the first")
+      ->capture_default_str();
+  cmd->add_option("--alert-command", o->alerts_to.command,
                   "Run this (sh -c) per alert, JSON on stdin, FS_ALERT_* in the environment");
-  cmd->add_option("--alert-command-timeout", o->alert_command_timeout_s,
+  cmd->add_option("--alert-command-timeout", o->alerts_to.command_timeout_s,
                   "Seconds an --alert-command may run; then its process group is killed")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

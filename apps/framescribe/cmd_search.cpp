@@ -7,8 +7,6 @@
 #include <memory>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "commands.h"
 #include "framescribe/core/event.h"
 #include "framescribe/sinks/search_index.h"
@@ -35,16 +33,7 @@ int run_search(const SearchCommandOptions& o) {
   so.mark_close = tty ? "\033[0m" : "]";
   const std::vector<sinks::SearchHit> hits = sinks::search(o.db, o.query, so);
   if (o.json) {
-    nlohmann::ordered_json all = nlohmann::ordered_json::array();
-    for (const sinks::SearchHit& h : hits)
-      all.push_back({{"video", h.video},
-                     {"job", h.job},
-                     {"start", static_cast<double>(h.start_ns) / 1e9},
-                     {"end", static_cast<double>(h.end_ns) / 1e9},
-                     {"window", h.window_id},
-                     {"text", h.text},
-                     {"snippet", h.snippet}});
-    std::cout << all.dump(2) << "\n";
+    std::cout << sinks::search_hits_json(hits) << "\n";
   } else {
     for (const sinks::SearchHit& h : hits)
       std::cout << h.video << "  [" << core::format_timestamp(h.start_ns) << " - "

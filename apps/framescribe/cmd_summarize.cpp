@@ -7,11 +7,9 @@
 // what was done (exit 130); a second abandons that window.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -32,6 +30,7 @@
 #include "framescribe/pipeline/packer.h"
 #include "framescribe/pipeline/plan_report.h"
 #include "framescribe/pipeline/prompt_template.h"
+#include "framescribe/pipeline/run_settings.h"
 #include "framescribe/pipeline/video_pipeline.h"
 #include "framescribe/pixtral/window_engine.h"
 #include "framescribe/sinks/progress_line.h"
@@ -52,14 +51,8 @@ struct SummarizeOptions {
   ModelRequest req;  // --model, --device, --load-format, --threads, --context; what was given
   int max_tokens = 512;
   inference::SamplingParams sampling;  // --temperature, --top-p, --seed
-  double window_s = 0;
-  std::int64_t max_frames_per_window = 0;
-  double overlap_s = 0;
-  bool carry_previous = false;
-  std::int64_t carry_tokens = 256;
-  std::int64_t max_frames_in_flight = 0;
-  std::string prompt, prompt_file, summary_prompt, summary_prompt_file, system;
-  bool no_summary = false;
+  pipeline::RunSettings run;           // windows, prompts, summary (--window-seconds, --prompt ...)
+  std::string system;
   std::string out;
   std::string formats;
   bool quiet = false;
@@ -68,33 +61,8 @@ struct SummarizeOptions {
   std::string dump_prompts;
 };
 
-std::string read_text_file(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  FS_CHECK(in.good(), kNotFound, what << " " << path << ": cannot read it");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 pipeline::PipelineOptions pipeline_options(const SummarizeOptions& o, const std::string& video) {
-  pipeline::PipelineOptions p;
-  p.packing.context_tokens = o.req.context;
-  p.packing.answer_reserve_tokens = o.max_tokens;
-  p.packing.window_ns = seconds_to_ns_checked(o.window_s, "--window-seconds");
-  p.packing.max_frames_per_window = o.max_frames_per_window;
-  p.packing.overlap_ns = seconds_to_ns_checked(o.overlap_s, "--overlap");
-  p.packing.carry_tokens = o.carry_previous ? o.carry_tokens : 0;
-  p.packing.prompt_template =
-      !o.prompt_file.empty() ? read_text_file(o.prompt_file, "--prompt-file") : o.prompt;
-  p.packing.video_name = video;
-  p.max_frames_in_flight = o.max_frames_in_flight;
-  p.carry_previous = o.carry_previous;
-  p.summary = !o.no_summary;
-  p.summary_template = !o.summary_prompt_file.empty()
-                           ? read_text_file(o.summary_prompt_file, "--summary-prompt-file")
-                           : o.summary_prompt;
-  pipeline::validate(p.packing);
-  return p;
+  return pipeline::pipeline_options(o.run, o.req.context, o.max_tokens, video);
 }
 
 // --dry-run: the windows the run would make, without loading the weights.
@@ -235,7 +203,7 @@ int run_summarize(SummarizeOptions o) {
                                  pipeline_options(o, fs::path(name).filename().string()));
       sinks::ProgressLine progress(!o.quiet);
       pipeline::RunResult r = vp.run(source, info, stop, [&](const pipeline::PipelineStats& s) {
-        progress.update([&] { return summarize_progress_text(name, s); });
+        progress.update([&] { return run_progress_text(name, s); });
       });
       progress.clear();
       if (!o.quiet && core::log_level() < core::LogLevel::kError) {
@@ -293,28 +261,30 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
       ->capture_default_str()
       ->check(number_range(1, 1 << 20));
   add_sampling_options(cmd, &o->sampling);
-  cmd->add_option("--window-seconds", o->window_s, "A window spans less than S seconds of frames")
+  cmd->add_option("--window-seconds", o->run.window_s,
+                  "A window spans less than S seconds of frames")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--max-frames-per-window", o->max_frames_per_window,
+  cmd->add_option("--max-frames-per-window", o->run.max_frames_per_window,
                   "At most N frames per window")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--overlap", o->overlap_s,
+  cmd->add_option("--overlap", o->run.overlap_s,
                   "Each window repeats the previous window's last S seconds")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--carry-previous", o->carry_previous,
+  cmd->add_flag("--carry-previous", o->run.carry_previous,
                 "Give each window the previous window's description");
-  cmd->add_option("--carry-tokens", o->carry_tokens, "Tokens reserved for that description")
+  cmd->add_option("--carry-tokens", o->run.carry_tokens, "Tokens reserved for that description")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  auto* prompt =
-      cmd->add_option("--prompt", o->prompt, "Window prompt ({start} {end} {video} {n_frames})");
-  cmd->add_option("--prompt-file", o->prompt_file, "Window prompt from a file")->excludes(prompt);
-  auto* sp = cmd->add_option("--summary-prompt", o->summary_prompt,
+  auto* prompt = cmd->add_option("--prompt", o->run.prompt,
+                                 "Window prompt ({start} {end} {video} {n_frames})");
+  cmd->add_option("--prompt-file", o->run.prompt_file, "Window prompt from a file")
+      ->excludes(prompt);
+  auto* sp = cmd->add_option("--summary-prompt", o->run.summary_prompt,
                              "Summary prompt ({start} {end} {video})");
-  cmd->add_option("--summary-prompt-file", o->summary_prompt_file, "Summary prompt from a file")
+  cmd->add_option("--summary-prompt-file", o->run.summary_prompt_file, "Summary prompt from a file")
       ->excludes(sp);
   cmd->add_option("--system", o->system, "System prompt");
-  cmd->add_flag("--no-summary", o->no_summary, "Skip the final summary");
+  cmd->add_flag("--no-summary", o->run.no_summary, "Skip the final summary");
   cmd->add_option("-o,--out", o->out, "Output directory for files (created if missing)");
   cmd->add_option("--format", o->formats,
                   "Outputs, comma-separated: console,jsonl,srt,vtt,md,html or all "
@@ -322,7 +292,7 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
   cmd->add_flag("--quiet", o->quiet, "No progress and no console output (files only)");
   cmd->add_flag("--dry-run", o->dry_run, "Print the windows the run would make; loads no weights");
   cmd->add_flag("--json", o->json, "With --dry-run: the plan as JSON");
-  cmd->add_option("--max-frames-in-flight", o->max_frames_in_flight,
+  cmd->add_option("--max-frames-in-flight", o->run.max_frames_in_flight,
                   "Frames decoded ahead at most (0: twice a window)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--dump-prompts", o->dump_prompts,

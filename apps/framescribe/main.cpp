@@ -13,24 +13,9 @@
 #include "commands.h"
 #include "framescribe/core/error.h"
 #include "framescribe/core/log.h"
+#include "framescribe/core/text_match.h"
 
 namespace {
-
-// Edit distance (insertions, deletions, substitutions, adjacent swaps) between two option names.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t sub = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + sub});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.size()][b.size()];
-}
 
 // "did you mean --max-edge?" for each argument of argv that looks like an option and that no
 // option of the command being parsed (or of the app) spells: the closest names within a third
@@ -52,26 +37,10 @@ void suggest_options(const CLI::App& app, int argc, char** argv) {
     arg = arg.substr(0, arg.find('='));
     if (std::find(names.begin(), names.end(), arg) != names.end()) continue;
     if (arg.size() == 2) continue;  // short flags are too short to guess from
-    const std::size_t limit = std::max<std::size_t>(2, arg.size() / 3);
-    std::size_t best = limit + 1;
-    std::vector<std::string> close;
-    for (const std::string& n : names) {
-      if (n.size() <= 2) continue;
-      std::size_t dist = edit_distance(arg, n);
-      if (n.rfind(arg, 0) == 0 && arg.size() >= 4) dist = std::min<std::size_t>(dist, 1);
-      if (dist < best) {
-        best = dist;
-        close.clear();
-      }
-      if (dist == best && std::find(close.begin(), close.end(), n) == close.end())
-        close.push_back(n);
-    }
+    const std::vector<std::string> close = framescribe::core::closest_names(arg, names);
     if (close.empty()) continue;
-    std::string list;
-    for (std::size_t k = 0; k < close.size(); ++k)
-      list += (k == 0 ? "" : k + 1 == close.size() ? " or " : ", ") + close[k];
     std::fprintf(stderr, "framescribe: unknown option %s: did you mean %s?\n", arg.c_str(),
-                 list.c_str());
+                 framescribe::core::join_alternatives(close).c_str());
   }
 }
 

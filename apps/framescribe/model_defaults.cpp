@@ -62,17 +62,11 @@ void note_given_options(const CLI::App& cmd, ModelRequest* r) {
 
 ModelSettings resolve_model_settings(const ModelRequest& r, VideoOptions* video, int* max_tokens) {
   const ModelSettings s = inference::resolve_model_settings(r);
-  if (video != nullptr && !r.sampling_given) {
-    // The model's rate, else one frame per second: the other modes are the user's choice only.
-    video->fps = s.recommended.fps.value_or(kDefaultFps);
-    video->every = 0;
-    video->keyframes = false;
-    video->scene = -1;
-  }
-  if (video != nullptr && !r.size_given) {
-    video->max_edge_px = s.recommended.max_edge.value_or(kDefaultMaxEdge);
-    video->max_frame_tokens = 0;
-  }
+  // The model's rate, else one frame per second: the other modes are the user's choice only.
+  if (video != nullptr)
+    video->apply_recommended(s.recommended.fps.value_or(kDefaultFps),
+                             s.recommended.max_edge.value_or(kDefaultMaxEdge), r.sampling_given,
+                             r.size_given);
   if (max_tokens != nullptr && !r.max_tokens_given)
     *max_tokens = s.recommended.max_tokens.value_or(kDefaultMaxTokens);
   return s;
@@ -102,16 +96,8 @@ PlannedSampling planned_sampling(const CLI::App& cmd, const std::string& model,
 }
 
 void print_demo_model_notice(const ModelSettings& s, const char* inputs) {
-  if (!s.is_demo || core::log_level() >= core::LogLevel::kError) return;  // -q: errors only
-  std::fprintf(stderr,
-               "framescribe: no --model given: using the bundled demo model %s\n"
-               "             (%s)\n"
-               "             For real %s give --model DIR with Pixtral-12B "
-               "(mistral-community/pixtral-12b or mistralai/Pixtral-12B-2409).\n",
-               s.dir.c_str(),
-               s.recommended.about.empty() ? "it knows only a synthetic world of moving shapes"
-                                           : s.recommended.about.c_str(),
-               inputs);
+  if (core::log_level() >= core::LogLevel::kError) return;  // -q: errors only
+  std::fputs(inference::demo_model_notice(s, inputs).c_str(), stderr);
 }
 
 }  // namespace framescribe::apps

@@ -118,4 +118,18 @@ long long count_sampled_frames(FfmpegSource& src, const SamplingOptions& s,
   return sampler.emitted();
 }
 
+void VideoRequest::apply_recommended(double rec_fps, int rec_max_edge_px, bool sampling_given,
+                                     bool size_given) {
+  if (!sampling_given) {
+    fps = rec_fps;
+    every = 0;
+    keyframes = false;
+    scene = -1;
+  }
+  if (!size_given) {
+    max_edge_px = rec_max_edge_px;
+    max_frame_tokens = 0;
+  }
+}
+
 }  // namespace framescribe::decoder

@@ -150,4 +150,15 @@ void check_tokenizer_matches(const Tokenizer& tok, const ModelConfig& config, bo
                         << "; the tokenizer does not belong to this model");
 }
 
+std::string demo_model_notice(const ModelSettings& s, const char* inputs) {
+  if (!s.is_demo) return {};
+  return "framescribe: no --model given: using the bundled demo model " + s.dir.string() +
+         "\n             (" +
+         (s.recommended.about.empty() ? "it knows only a synthetic world of moving shapes"
+                                      : s.recommended.about) +
+         ")\n             For real " + inputs +
+         " give --model DIR with Pixtral-12B (mistral-community/pixtral-12b or "
+         "mistralai/Pixtral-12B-2409).\n";
+}
+
 }  // namespace framescribe::inference

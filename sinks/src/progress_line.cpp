@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <mutex>
 #include <string_view>
@@ -11,21 +10,6 @@
 #include "framescribe/core/log.h"
 
 namespace framescribe::sinks {
-
-std::string format_duration(double s) {
-  char buf[64];
-  if (!(s >= 0) || !std::isfinite(s)) return "?";
-  if (s < 60) {
-    std::snprintf(buf, sizeof buf, "%.1f s", s);
-  } else if (s < 3600) {
-    std::snprintf(buf, sizeof buf, "%d min %02d s", static_cast<int>(s) / 60,
-                  static_cast<int>(s) % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%d h %02d min", static_cast<int>(s) / 3600,
-                  (static_cast<int>(s) / 60) % 60);
-  }
-  return buf;
-}
 
 namespace {
 double now_s() {

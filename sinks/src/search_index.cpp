@@ -3,6 +3,8 @@
 
 #include <sqlite3.h>
 
+#include <nlohmann/json.hpp>
+
 #include "framescribe/core/error.h"
 
 namespace framescribe::sinks {
@@ -267,6 +269,19 @@ std::vector<SearchHit> search(const std::filesystem::path& db_path, const std::s
   }
   sqlite3_close(db);
   return hits;
+}
+
+std::string search_hits_json(const std::vector<SearchHit>& hits) {
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  for (const SearchHit& h : hits)
+    all.push_back({{"video", h.video},
+                   {"job", h.job},
+                   {"start", static_cast<double>(h.start_ns) / 1e9},
+                   {"end", static_cast<double>(h.end_ns) / 1e9},
+                   {"window", h.window_id},
+                   {"text", h.text},
+                   {"snippet", h.snippet}});
+  return all.dump(2);
 }
 
 }  // namespace framescribe::sinks

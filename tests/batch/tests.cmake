@@ -7,7 +7,7 @@ else()
 endif()
 # The job-file parser, input expansion, sharding, configs/ and deploy/ examples.
 framescribe_add_test(batch_config_test
-  SOURCES batch/job_config_test.cpp batch/job_run_test.cpp
+  SOURCES batch/job_config_test.cpp batch/job_run_test.cpp batch/recommended_test.cpp
   LIBS framescribe_pipeline framescribe_decoder ${FS_YAML_CPP} SQLite::SQLite3 LABELS unit)
 # The state file, the runner with a scripted engine, the search index and search().
 framescribe_add_test(batch_state_test

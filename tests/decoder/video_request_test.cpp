@@ -22,6 +22,30 @@ StreamInfo ten_seconds_at_25() {
   return info;
 }
 
+TEST(VideoRequest, RecommendationsFillOnlyWhatWasNotGiven) {
+  VideoRequest v;
+  v.every = 5;
+  v.keyframes = true;
+  v.scene = 0.3;
+  v.max_frame_tokens = 100;
+  v.apply_recommended(4, 64, /*sampling_given=*/false, /*size_given=*/false);
+  EXPECT_EQ(v.fps, 4);
+  EXPECT_EQ(v.every, 0);
+  EXPECT_FALSE(v.keyframes);
+  EXPECT_EQ(v.scene, -1);
+  EXPECT_EQ(v.max_edge_px, 64);
+  EXPECT_EQ(v.max_frame_tokens, 0);
+
+  VideoRequest given;
+  given.every = 5;
+  given.max_frame_tokens = 100;
+  given.apply_recommended(4, 64, /*sampling_given=*/true, /*size_given=*/true);
+  EXPECT_EQ(given.fps, 0);
+  EXPECT_EQ(given.every, 5);
+  EXPECT_EQ(given.max_edge_px, 1024);
+  EXPECT_EQ(given.max_frame_tokens, 100);
+}
+
 TEST(VideoRequest, ModesAndRanges) {
   VideoRequest v;
   EXPECT_EQ(v.sampling().mode, SamplingMode::kAll);

@@ -125,6 +125,22 @@ TEST_F(ModelFolder, SettingsCarryTheEngineChoice) {
   }
 }
 
+TEST(DemoModelNotice, OnlyForTheDemoModelWithItsAboutText) {
+  inference::ModelSettings s;
+  s.dir = "/models/demo";
+  EXPECT_EQ(inference::demo_model_notice(s, "videos"), "");  // a model the user chose
+  s.is_demo = true;
+  EXPECT_EQ(inference::demo_model_notice(s, "streams"),
+            "framescribe: no --model given: using the bundled demo model /models/demo\n"
+            "             (it knows only a synthetic world of moving shapes)\n"
+            "             For real streams give --model DIR with Pixtral-12B "
+            "(mistral-community/pixtral-12b or mistralai/Pixtral-12B-2409).\n");
+  s.recommended.about = "coloured shapes only";
+  const std::string notice = inference::demo_model_notice(s, "videos");
+  EXPECT_NE(notice.find("(coloured shapes only)\n"), std::string::npos) << notice;
+  EXPECT_NE(notice.find("For real videos give"), std::string::npos) << notice;
+}
+
 TEST(ModelDisplayName, IsTheFolderName) {
   EXPECT_EQ(model_display_name("models/pixtral-12b/"), "pixtral-12b");
   EXPECT_EQ(model_display_name("models/pixtral-12b"), "pixtral-12b");

@@ -12,7 +12,7 @@ framescribe_add_test(monitor_gst_source_test
   LABELS rtsp)
 framescribe_add_test(monitor_live_test
   SOURCES monitor/alert_rule_test.cpp monitor/live_job_test.cpp monitor/live_runner_test.cpp
-          monitor/alert_delivery_test.cpp
+          monitor/alert_delivery_test.cpp monitor/monitor_outputs_test.cpp
           monitor/monitor_config_test.cpp monitor/http_policy_test.cpp monitor/status_page_test.cpp
   LIBS framescribe_pipeline framescribe_sinks framescribe_http PkgConfig::CPP_HTTPLIB
        nlohmann_json::nlohmann_json Threads::Threads

@@ -22,6 +22,6 @@ file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/sinks_test_timeouts.cmake
 set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${CMAKE_CURRENT_BINARY_DIR}/sinks_test_timeouts.cmake)
 # `framescribe search`'s query and --video semantics, the outputs' checksums (label unit).
 framescribe_add_test(search_index_test
-  SOURCES sinks/search_test.cpp sinks/checksum_test.cpp
-  LIBS framescribe_sinks
+  SOURCES sinks/search_test.cpp sinks/checksum_test.cpp sinks/search_json_test.cpp
+  LIBS framescribe_sinks nlohmann_json::nlohmann_json
   LABELS unit)

@@ -46,6 +46,10 @@ struct VideoRequest {
   SamplingOptions sampling() const;  // throws Error(kInvalidArgument)
   OutputSizing sizing() const;       // throws Error(kInvalidArgument)
   SourceOptions source() const;      // standard input allowed ("-")
+  // A model's recommendation for what the user did not give: unless `sampling_given`, fps
+  // becomes `fps` and every, keyframes and scene are off; unless `size_given`, max_edge_px
+  // becomes `max_edge_px` and max_frame_tokens is off.
+  void apply_recommended(double fps, int max_edge_px, bool sampling_given, bool size_given);
 };
 
 // A video file or URL as the pipeline's frame source, sampled and sized as `video` says (its

@@ -92,6 +92,10 @@ struct ModelSettings {
 // Resolves the model folder (resolve_model_dir), reads its framescribe.json and makes the engine
 // options (r.engine, r.threads, r.context). Throws like the functions above.
 ModelSettings resolve_model_settings(const ModelRequest& r);
+// When s.is_demo, the notice that the bundled demo model was picked (three lines, its
+// framescribe.json "about" or a default, "For real `inputs` give --model DIR with Pixtral-12B");
+// else empty.
+std::string demo_model_notice(const ModelSettings& s, const char* inputs);
 
 // The model's name in outputs and reports: the folder's name ("pixtral-12b" for
 // models/pixtral-12b/ too).

@@ -15,10 +15,12 @@
 #include <optional>
 #include <string>
 
+#include "framescribe/core/text_match.h"
+
 namespace framescribe::sinks {
 
-// "1.2 s", "3 min 05 s", "1 h 02 min".
-std::string format_duration(double seconds);
+// "1.2 s", "3 min 05 s", "1 h 02 min": core/text_match.h.
+using core::format_duration;
 
 // The one status line of a long command (summarize, batch, frames). On a terminal it is redrawn
 // in place at most twice a second, and while it is alive every log message (a warning from the

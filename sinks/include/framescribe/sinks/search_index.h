@@ -94,4 +94,8 @@ bool video_matches(std::string_view name, std::string_view wanted);
 std::vector<SearchHit> search(const std::filesystem::path& db, const std::string& query,
                               const SearchOptions& options = {});
 
+// `framescribe search --json`: the hits as a JSON array (indented by 2) of {video, job, start,
+// end (seconds), window, text, snippet}.
+std::string search_hits_json(const std::vector<SearchHit>& hits);
+
 }  // namespace framescribe::sinks

@@ -187,10 +187,12 @@ json parse_body(std::string_view body, int max_depth) {
   json j;
   try {
     j = json::parse(body.begin(), body.end(), limit);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error: "[json.exception.parse_error.101] parse error at line 1, column 2: ...";
+    // out_of_range (406): "number overflow parsing '2e308'" (found by serve_request_fuzzer).
     std::string what = e.what();
-    // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> from "parse".
-    const auto at = what.find("parse error");
+    auto at = what.find("] ");
+    at = at == std::string::npos ? at : at + 2;
     throw ApiError(400, "the request body is not valid JSON: " +
                             (at == std::string::npos ? what : what.substr(at)));
   }

@@ -200,8 +200,8 @@ TEST(OllamaJson, RefusalsNameTheField) {
 }
 
 TEST(OllamaJson, MalformedBodies) {
-  for (const std::string body :
-       {"", "{", "nul", "{\"model\":\"m\",}", "\xff\xfe", "{\"model\":\"m\"} trailing"}) {
+  for (const std::string body : {"", "{", "nul", "{\"model\":\"m\",}", "\xff\xfe",
+                                 "{\"model\":\"m\"} trailing", "{\"model\":2e308}"}) {
     SCOPED_TRACE(body);
     ApiError e = error_of([&] { ollama::parse_chat(body, {}); });
     EXPECT_EQ(e.status(), 400);

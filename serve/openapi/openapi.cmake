@@ -30,5 +30,4 @@ std::string_view serve_version() { return \"@PROJECT_VERSION@\"; }
 }  // namespace framescribe::serve
 " @ONLY)
 target_sources(framescribe_serve PRIVATE
-  ${CMAKE_CURRENT_BINARY_DIR}/openapi_document.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/openapi_route.cpp)
+  ${CMAKE_CURRENT_BINARY_DIR}/openapi_document.cpp)

@@ -1,8 +1,8 @@
 // The server's OpenAPI 3.1 document (serve/openapi/openapi.json + schemas.json, merged and
-// embedded at build time by serve/openapi/openapi.cmake) and the route that publishes it.
+// embedded at build time by serve/openapi/openapi.cmake); add_openapi_route (ollama_routes.h)
+// publishes it at GET /openapi.json.
 //
-//   add_openapi_route(server);               // GET /openapi.json, before server.start_api()
-//   nlohmann::json::parse(openapi_document()); // the document, for tests
+//   nlohmann::json::parse(openapi_document());   // the document
 //
 // Rules: the document lists every endpoint of the server with its request and response schemas
 // and every error status it answers (OpenAI envelope on /v1/* and the server's own routes,
@@ -14,16 +14,10 @@
 
 #include <string_view>
 
-namespace framescribe::http {
-class Server;
-}
-
 namespace framescribe::serve {
 
 std::string_view openapi_document();
 // framescribe's version (the project's), as /api/version and the document's info.version say.
 std::string_view serve_version();
-// GET /openapi.json: the document, application/json.
-void add_openapi_route(http::Server& server);
 
 }  // namespace framescribe::serve

@@ -22,6 +22,7 @@
 #include "framescribe/inference/engine.h"
 #include "framescribe/inference/tokenizer.h"
 #include "framescribe/serve/api_server.h"
+#include "framescribe/serve/ollama_routes.h"
 #include "model_defaults.h"
 #include "run_support.h"
 #include "video_options.h"  // number_range
@@ -89,6 +90,8 @@ int run_serve(ServeOptions o) {
   so.limits.request_timeout_ms = o.timeout_s * 1000;
   so.limits.allow_paths = o.allow_paths;
   serve::ApiServer server(host, so);
+  serve::add_ollama_routes(server);  // /api/* (Ollama) and GET /openapi.json
+  serve::add_openapi_route(server);
 
   core::StopFlag stop;
   ScopedStopSignals signals(stop);

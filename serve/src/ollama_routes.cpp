@@ -22,8 +22,8 @@ constexpr const char* kJson = "application/json";
 constexpr const char* kNdjson = "application/x-ndjson";
 
 http::Reply json_reply(int status, const json& body) {
-  return http::Reply{status, kJson, body.dump(-1, ' ', false, json::error_handler_t::replace), {},
-                     {}};
+  return http::Reply{
+      status, kJson, body.dump(-1, ' ', false, json::error_handler_t::replace), {}, {}};
 }
 
 std::string line(const json& j) {
@@ -32,7 +32,8 @@ std::string line(const json& j) {
 
 http::Reply error_reply(const ApiError& e) {
   http::Reply r = json_reply(e.status(), ollama::error(e.what()));
-  if (e.retry_after_s() > 0) r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s()));
+  if (e.retry_after_s() > 0)
+    r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s()));
   return r;
 }
 
@@ -106,12 +107,14 @@ class OllamaChatRoute {
   http::Reply operator()(const http::Request& request) const {
     const auto start = std::chrono::steady_clock::now();
     const ServeLimits& limits = server_.limits();
-    ollama::OllamaChat c = dialect_ == Dialect::kChat ? ollama::parse_chat(request.body, limits)
-                                                      : ollama::parse_generate(request.body, limits);
+    ollama::OllamaChat c = dialect_ == Dialect::kChat
+                               ? ollama::parse_chat(request.body, limits)
+                               : ollama::parse_generate(request.body, limits);
     ChatRequest& req = c.request;
     if (!server_.host().serves(req.model))
-      throw ApiError(404, "model \"" + req.model + "\" not found (this server has \"" +
-                              ollama::tagged(server_.host().name) + "\")",
+      throw ApiError(404,
+                     "model \"" + req.model + "\" not found (this server has \"" +
+                         ollama::tagged(server_.host().name) + "\")",
                      "model");
     const std::string model = ollama::tagged(server_.host().name);
     if (c.load_only)
@@ -138,7 +141,7 @@ class OllamaChatRoute {
               if (!open) return false;
               if (p.text.empty()) return true;
               open = write(line(dialect == Dialect::kChat ? ollama::chat_piece(model, p.text)
-                                                           : ollama::generate_piece(model, p.text)));
+                                                          : ollama::generate_piece(model, p.text)));
               return open;
             },
             gone);
@@ -162,27 +165,27 @@ class OllamaChatRoute {
 
 void add_ollama_routes(ApiServer& server) {
   http::Server& s = server.http();
-  auto facts = std::make_shared<const ollama::ModelFacts>(model_facts(server.host()));
   s.route("POST", "/api/chat",
-          server.counted("/api/chat", ollama_errors("/api/chat",
-                                                    OllamaChatRoute(server, Dialect::kChat))));
-  s.route("POST", "/api/generate",
-          server.counted("/api/generate",
-                         ollama_errors("/api/generate", OllamaChatRoute(server, Dialect::kGenerate))));
-  s.route("GET", "/api/tags", server.counted("/api/tags", [facts](const http::Request&) {
-            return json_reply(200, ollama::tags(*facts));
-          }));
+          server.counted("/api/chat",
+                         ollama_errors("/api/chat", OllamaChatRoute(server, Dialect::kChat))));
+  s.route(
+      "POST", "/api/generate",
+      server.counted("/api/generate",
+                     ollama_errors("/api/generate", OllamaChatRoute(server, Dialect::kGenerate))));
+  // The facts are read per request: the context is known once the engine has loaded.
+  s.route("GET", "/api/tags", server.counted("/api/tags", [&server](const http::Request&) {
+    return json_reply(200, ollama::tags(model_facts(server.host())));
+  }));
   s.route("POST", "/api/show",
-          server.counted("/api/show", ollama_errors("/api/show", [&server, facts](
-                                                                     const http::Request& r) {
+          server.counted("/api/show", ollama_errors("/api/show", [&server](const http::Request& r) {
                            const std::string name = ollama::parse_show(r.body);
                            if (!server.host().serves(name))
                              throw ApiError(404, "model \"" + name + "\" not found", "model");
-                           return json_reply(200, ollama::show(*facts));
+                           return json_reply(200, ollama::show(model_facts(server.host())));
                          })));
   s.route("GET", "/api/version", server.counted("/api/version", [](const http::Request&) {
-            return json_reply(200, ollama::version(serve_version()));
-          }));
+    return json_reply(200, ollama::version(serve_version()));
+  }));
 }
 
 void add_openapi_route(ApiServer& server) {

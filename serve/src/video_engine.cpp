@@ -16,8 +16,7 @@ class BorrowedEngine final : public inference::Engine {
   std::string_view backend_name() const override { return e_.backend_name(); }
   std::string device_name() const override { return e_.device_name(); }
   inference::MemoryUse memory_use() const override { return e_.memory_use(); }
-  std::vector<float> encode_images(
-      std::span<const inference::PixelImage* const> images) override {
+  std::vector<float> encode_images(std::span<const inference::PixelImage* const> images) override {
     return e_.encode_images(images);
   }
   std::vector<float> eval(std::span<const std::int32_t> tokens,
@@ -85,9 +84,10 @@ pipeline::WindowAnswer GatedWindowEngine::complete(std::string_view prompt,
   return inner_.complete(prompt, stop);
 }
 
-std::vector<double> GatedWindowEngine::answer_probabilities(
-    const pipeline::WindowPlan& plan, std::string_view question,
-    std::span<const std::string> answers, const core::StopFlag& stop) {
+std::vector<double> GatedWindowEngine::answer_probabilities(const pipeline::WindowPlan& plan,
+                                                            std::string_view question,
+                                                            std::span<const std::string> answers,
+                                                            const core::StopFlag& stop) {
   const auto held = lease();
   FS_CHECK(held.has_value(), kCancelled, "stopped while waiting for the engine");
   return inner_.answer_probabilities(plan, question, answers, stop);

@@ -28,19 +28,19 @@ namespace framescribe::serve {
 struct VideoJob {
   std::string id;
   VideoSource source;
-  SummarizeVideo video;                    // url, sampling, packing, formats, out_dir
-  pixtral::PixtralWindowOptions window;    // system, answer tokens, sampling
-  nlohmann::ordered_json request;          // the options as understood (echoed back)
+  SummarizeVideo video;                  // url, sampling, packing, formats, out_dir
+  pixtral::PixtralWindowOptions window;  // system, answer tokens, sampling
+  nlohmann::ordered_json request;        // the options as understood (echoed back)
   core::StopFlag stop;
 
-  mutable std::mutex mu;                   // guards everything below
-  std::string status = "queued";           // queued running done failed cancelled
-  std::string run_status;                  // complete partial stopped failed (the pipeline's)
+  mutable std::mutex mu;          // guards everything below
+  std::string status = "queued";  // queued running done failed cancelled
+  std::string run_status;         // complete partial stopped failed (the pipeline's)
   pipeline::PipelineStats stats;
   std::vector<core::Event> events;
-  std::int64_t windows_total = -1;         // known once done
+  std::int64_t windows_total = -1;  // known once done
   std::string summary, error;
-  std::vector<std::string> files;          // names written, when finished
+  std::vector<std::string> files;  // names written, when finished
   std::int64_t created_ns = 0, started_ns = 0, finished_ns = 0;
   bool finished = false;
 };

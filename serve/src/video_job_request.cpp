@@ -45,10 +45,10 @@ std::int64_t integer(const json& obj, const char* key, const std::string& path, 
   const json* v = member(obj, key);
   if (v == nullptr) return fallback;
   if (!v->is_number_integer() || v->get<std::int64_t>() < lo || v->get<std::int64_t>() > hi)
-    throw ApiError(400,
-                   path + " must be a whole number from " + std::to_string(lo) + " to " +
-                       std::to_string(hi),
-                   path);
+    throw ApiError(
+        400,
+        path + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi),
+        path);
   return v->get<std::int64_t>();
 }
 
@@ -68,7 +68,9 @@ bool flag(const json& obj, const char* key, const std::string& path, bool fallba
   return v->get<bool>();
 }
 
-std::int64_t to_ns(double seconds) { return std::llround(seconds * 1e9); }
+std::int64_t to_ns(double seconds) {
+  return std::llround(seconds * 1e9);
+}
 
 std::vector<std::string> formats(const json& body) {
   const json* v = member(body, "formats");
@@ -86,8 +88,7 @@ std::vector<std::string> formats(const json& body) {
       }
       out = sinks::parse_formats(list);
     } else {
-      throw ApiError(400, "formats must be a list of names or a comma-separated string",
-                     "formats");
+      throw ApiError(400, "formats must be a list of names or a comma-separated string", "formats");
     }
   } catch (const Error& e) {
     throw ApiError(400, std::string("formats: ") + e.what(), "formats");
@@ -149,8 +150,8 @@ ParsedJob parse_job_request(std::string_view body_text, const ModelHost& host) {
   const json& k = object_or_empty(body, "packing");
   const json& pr = object_or_empty(body, "prompts");
   pipeline::PipelineOptions& po = p.video.pipeline;
-  const auto max_tokens = integer(body, "max_tokens", "max_tokens", 1, 1 << 20,
-                                  host.default_max_tokens);
+  const auto max_tokens =
+      integer(body, "max_tokens", "max_tokens", 1, 1 << 20, host.default_max_tokens);
   po.packing.context_tokens = integer(k, "context", "packing.context", 0, 1ll << 30, 0);
   po.packing.answer_reserve_tokens = max_tokens;
   po.packing.window_ns = to_ns(number(k, "window_seconds", "packing.window_seconds", 0, 1e9, 0));

@@ -69,7 +69,9 @@ class JobSink final : public core::EventSink {
   VideoJob& job_;
 };
 
-double seconds_or_null(std::int64_t ns) { return core::ns_to_seconds(ns); }
+double seconds_or_null(std::int64_t ns) {
+  return core::ns_to_seconds(ns);
+}
 
 }  // namespace
 
@@ -82,17 +84,16 @@ json job_json(const VideoJob& job) {
   j["started"] = job.started_ns ? json(job.started_ns / 1'000'000'000) : json(nullptr);
   j["finished"] = job.finished_ns ? json(job.finished_ns / 1'000'000'000) : json(nullptr);
   const pipeline::PipelineStats& s = job.stats;
-  json progress = {{"frames", s.frames_sampled},
-                   {"frames_described", s.frames_described},
-                   {"frames_skipped", s.frames_skipped},
-                   {"windows_done", s.windows_done},
-                   {"windows_total", job.windows_total >= 0 ? json(job.windows_total)
-                                                            : json(nullptr)},
-                   {"media_done_s", seconds_or_null(s.media_done_ns)},
-                   {"media_end_s", s.media_end_ns == core::kNoTimestamp
-                                       ? json(nullptr)
-                                       : json(seconds_or_null(s.media_end_ns))},
-                   {"summarizing", s.summarizing}};
+  json progress = {
+      {"frames", s.frames_sampled},
+      {"frames_described", s.frames_described},
+      {"frames_skipped", s.frames_skipped},
+      {"windows_done", s.windows_done},
+      {"windows_total", job.windows_total >= 0 ? json(job.windows_total) : json(nullptr)},
+      {"media_done_s", seconds_or_null(s.media_done_ns)},
+      {"media_end_s", s.media_end_ns == core::kNoTimestamp ? json(nullptr)
+                                                           : json(seconds_or_null(s.media_end_ns))},
+      {"summarizing", s.summarizing}};
   if (job.status == "done") {
     progress["percent"] = 100;
   } else if (s.media_end_ns != core::kNoTimestamp && s.media_end_ns > 0) {
@@ -146,7 +147,8 @@ VideoJobs::Impl::Impl(ModelHost& h, ServeLimits l, VideoJobOptions o)
 std::shared_ptr<VideoJob> VideoJobs::Impl::find(const std::string& id) const {
   std::lock_guard lock(mu);
   const auto it = valid_id(id) ? jobs.find(id) : jobs.end();
-  if (it == jobs.end()) throw ApiError(404, "no video job with id '" + id.substr(0, 64) + "'", "id");
+  if (it == jobs.end())
+    throw ApiError(404, "no video job with id '" + id.substr(0, 64) + "'", "id");
   return it->second;
 }
 
@@ -241,8 +243,8 @@ void VideoJobs::Impl::run(VideoJob& job) {
   job.files = std::move(files);
   job.finished = true;
   job.finished_ns = now_ns();
-  FS_LOG_INFO("video job " << job.id << ": " << status << ", " << job.events.size()
-                           << " events" << (error.empty() ? "" : "; ") << error);
+  FS_LOG_INFO("video job " << job.id << ": " << status << ", " << job.events.size() << " events"
+                           << (error.empty() ? "" : "; ") << error);
 }
 
 VideoJobs::VideoJobs(ModelHost& host, ServeLimits limits, VideoJobOptions options)
@@ -262,7 +264,9 @@ VideoJobs::~VideoJobs() {
   }
 }
 
-const fs::path& VideoJobs::jobs_dir() const { return impl_->dir; }
+const fs::path& VideoJobs::jobs_dir() const {
+  return impl_->dir;
+}
 
 std::string VideoJobs::submit(std::string_view request_json) {
   ParsedJob p = parse_job_request(request_json, impl_->host);
@@ -278,8 +282,8 @@ std::string VideoJobs::submit(std::string_view request_json) {
     job->source.display = "upload:" + up;
     job->source.stem = "video";
   } else {
-    job->source = resolve_video_source(p.source, impl_->limits, "source",
-                                       impl_->opt.max_upload_bytes);
+    job->source =
+        resolve_video_source(p.source, impl_->limits, "source", impl_->opt.max_upload_bytes);
   }
   if (job->source.stem.empty()) job->source.stem = "video";
   p.echo["source"] = job->source.display;
@@ -296,7 +300,8 @@ std::string VideoJobs::submit(std::string_view request_json) {
   {
     std::lock_guard lock(impl_->mu);
     if (impl_->closing) throw ApiError::unavailable("the server is shutting down");
-    if (impl_->queue.size() >= static_cast<std::size_t>(impl_->opt.max_queued))  // waiting, not running
+    if (impl_->queue.size() >=
+        static_cast<std::size_t>(impl_->opt.max_queued))  // waiting, not running
       throw ApiError::too_busy(5);
     std::error_code ec;
     fs::create_directories(job->video.out_dir, ec);
@@ -349,8 +354,8 @@ fs::path VideoJobs::file(const std::string& id, const std::string& name) const {
 std::string VideoJobs::upload(std::string_view bytes) {
   if (bytes.empty()) throw ApiError(400, "the upload is empty: send the video as the body");
   if (static_cast<std::int64_t>(bytes.size()) > impl_->opt.max_upload_bytes)
-    throw ApiError(413, "the upload is larger than " +
-                            std::to_string(impl_->opt.max_upload_bytes) + " bytes");
+    throw ApiError(
+        413, "the upload is larger than " + std::to_string(impl_->opt.max_upload_bytes) + " bytes");
   const std::string id = random_id();
   const fs::path path = impl_->dir / "uploads" / id;
   {

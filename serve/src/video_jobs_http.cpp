@@ -33,7 +33,8 @@ http::Reply error_reply(const ApiError& e) {
                                 {"code", e.code().empty() ? nlohmann::ordered_json(nullptr)
                                                           : nlohmann::ordered_json(e.code())}}}};
   http::Reply r = reply(e.status(), kJson, j.dump() + "\n");
-  if (e.retry_after_s() > 0) r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s()));
+  if (e.retry_after_s() > 0)
+    r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s()));
   return r;
 }
 
@@ -98,20 +99,21 @@ void VideoJobs::add_routes(http::Server& server) {
   server.route("DELETE", R"(/v1/videos/summaries/([^/]+))", [this](const http::Request& req) {
     return guarded([&] { return reply(200, kJson, cancel(req.captures[1]) + "\n"); });
   });
-  server.route(
-      "GET", R"(/v1/videos/summaries/([^/]+)/files/([^/]+))", [this](const http::Request& req) {
-        return guarded([&] {
-          const fs::path path = file(req.captures[1], req.captures[2]);
-          std::ifstream in(path, std::ios::binary);
-          if (!in) throw ApiError(404, "the file is gone", "name");
-          std::ostringstream body;
-          body << in.rdbuf();
-          http::Reply r = reply(200, content_type(path), body.str());
-          r.headers = {{"X-Content-Type-Options", "nosniff"}};
-          if (path.extension() == ".html") r.headers.emplace_back("Content-Security-Policy", kReportCsp);
-          return r;
-        });
-      });
+  server.route("GET", R"(/v1/videos/summaries/([^/]+)/files/([^/]+))",
+               [this](const http::Request& req) {
+                 return guarded([&] {
+                   const fs::path path = file(req.captures[1], req.captures[2]);
+                   std::ifstream in(path, std::ios::binary);
+                   if (!in) throw ApiError(404, "the file is gone", "name");
+                   std::ostringstream body;
+                   body << in.rdbuf();
+                   http::Reply r = reply(200, content_type(path), body.str());
+                   r.headers = {{"X-Content-Type-Options", "nosniff"}};
+                   if (path.extension() == ".html")
+                     r.headers.emplace_back("Content-Security-Policy", kReportCsp);
+                   return r;
+                 });
+               });
   server.route(
       "POST", "/v1/videos/uploads",
       [this](const http::Request& req) {

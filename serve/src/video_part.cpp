@@ -49,8 +49,9 @@ VideoSource local_source(const std::string& path, const ServeLimits& limits,
                          const std::string& where) {
   if (limits.allow_paths.empty())
     throw ApiError(400,
-                   where + ": local video files are not allowed on this server (start it with "
-                           "--allow-path DIR to allow files under DIR)",
+                   where +
+                       ": local video files are not allowed on this server (start it with "
+                       "--allow-path DIR to allow files under DIR)",
                    where);
   std::error_code ec;
   const fs::path canon = fs::weakly_canonical(fs::absolute(path, ec), ec);
@@ -61,8 +62,9 @@ VideoSource local_source(const std::string& path, const ServeLimits& limits,
     if (!ec && !ec2 && inside(canon, dir)) allowed = true;
   }
   if (!allowed)
-    throw ApiError(400, where + ": " + core::redact_source(path) +
-                            " is not under an allowed directory (--allow-path)",
+    throw ApiError(400,
+                   where + ": " + core::redact_source(path) +
+                       " is not under an allowed directory (--allow-path)",
                    where);
   if (!fs::is_regular_file(canon, ec))
     throw ApiError(400, where + ": " + core::redact_source(path) + ": no such file", where);
@@ -77,13 +79,14 @@ VideoSource data_source(const std::string& uri, const std::string& where,
                         std::int64_t max_data_bytes) {
   const std::size_t comma = uri.find(',');
   const std::string_view head = std::string_view(uri).substr(0, comma);
-  if (comma == std::string::npos || !starts_with_ci(head, "data:video/") ||
-      head.size() < 7 || head.substr(head.size() - 7) != ";base64")
+  if (comma == std::string::npos || !starts_with_ci(head, "data:video/") || head.size() < 7 ||
+      head.substr(head.size() - 7) != ";base64")
     throw ApiError(400, where + ": a data URI must be data:video/TYPE;base64,DATA", where);
   const std::string_view b64 = std::string_view(uri).substr(comma + 1);
   if (static_cast<std::int64_t>(b64.size() / 4 * 3) > max_data_bytes + 3)
-    throw ApiError(413, where + ": the video is larger than " + std::to_string(max_data_bytes) +
-                            " bytes", where);
+    throw ApiError(
+        413, where + ": the video is larger than " + std::to_string(max_data_bytes) + " bytes",
+        where);
   std::vector<std::uint8_t> bytes;
   try {
     bytes = core::decode_base64(b64, where, /*allow_whitespace=*/true);
@@ -157,8 +160,8 @@ VideoExpander make_video_expander(ModelHost& host, const ServeLimits& limits_in)
       throw ApiError(400, where + ".fps: must be > 0 and <= 1000", where + ".fps");
     const int max_edge = part.video.max_edge.value_or(host.default_max_edge);
     const int patch = host.config.vision.patch_px > 0 ? host.config.vision.patch_px : 16;
-    const int edge_cap = host.config.vision.image_size_px > 0 ? host.config.vision.image_size_px
-                                                              : 1024;
+    const int edge_cap =
+        host.config.vision.image_size_px > 0 ? host.config.vision.image_size_px : 1024;
     if (max_edge < patch || max_edge > edge_cap || max_edge % patch != 0)
       throw ApiError(400,
                      where + ".max_edge: must be a multiple of " + std::to_string(patch) +
@@ -204,6 +207,7 @@ VideoExpander make_video_expander(ModelHost& host, const ServeLimits& limits_in)
                              " fps; give max_frames or a lower fps",
                          where);
         out.labels.push_back(pipeline::frame_label(frame->pts_ns));
+        out.pts_ns.push_back(frame->pts_ns);
         out.frames.push_back(state->glue->prepare(*frame));
         out.duration_s = core::ns_to_seconds(frame->pts_ns);
       }

@@ -47,7 +47,7 @@ struct VideoJobOptions {
   int max_queued = 16;             // jobs waiting at most
   int max_kept = 64;               // finished jobs kept, with their files
   std::int64_t max_upload_bytes = 512ll << 20;  // one upload (the route's body limit)
-  int max_uploads = 16;            // uploads kept (the oldest is removed beyond)
+  int max_uploads = 16;                         // uploads kept (the oldest is removed beyond)
 };
 
 class VideoJobs {

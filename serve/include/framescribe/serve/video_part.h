@@ -31,8 +31,9 @@
 namespace framescribe::serve {
 
 struct VideoFrames {
-  std::vector<std::string> labels;                                // labels[k] precedes frames[k]
-  std::vector<std::shared_ptr<const core::PixelImage>> frames;    // preprocessed for the model
+  std::vector<std::string> labels;                              // labels[k] precedes frames[k]
+  std::vector<std::shared_ptr<const core::PixelImage>> frames;  // preprocessed for the model
+  std::vector<std::int64_t> pts_ns;                             // each frame's media time
   double duration_s = 0;
 };
 

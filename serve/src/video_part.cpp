@@ -49,7 +49,7 @@ VideoSource local_source(const std::string& path, const ServeLimits& limits,
                          const std::string& where) {
   if (limits.allow_paths.empty())
     throw ApiError(400,
-                   where +
+                   where + ": " + core::redact_source(path) +
                        ": local video files are not allowed on this server (start it with "
                        "--allow-path DIR to allow files under DIR)",
                    where);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "framescribe/http/server.h"
+#include "framescribe/serve/api_error.h"
 #include "framescribe/serve/video_jobs.h"
 #include "serve/video_test_util.h"
 
@@ -124,6 +125,24 @@ class VideoJobsTest : public ::testing::Test {
   int runs_ = 0;
 };
 serve::ModelHost* VideoJobsTest::host_ = nullptr;
+
+// The C++ API under the routes, without HTTP: the same job as the first test below.
+TEST_F(VideoJobsTest, DirectApi) {
+  const json accepted = json::parse(jobs_->submit(json{{"source", sample_clip().string()}}.dump()));
+  const std::string id = accepted.at("id");
+  json j;
+  for (int i = 0; i < 1200; ++i) {
+    j = json::parse(jobs_->status(id));
+    if (j["status"] != "queued" && j["status"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(j["status"], "done") << j.dump();
+  EXPECT_EQ(describe(events_of(j)),
+            describe(summarize_events(sample_clip(), scratch_ / "cli-direct")));
+  EXPECT_TRUE(fs::is_regular_file(jobs_->file(id, "shapes-demo.html")));
+  EXPECT_THROW(jobs_->file(id, "../" + id + "/shapes-demo.html"), serve::ApiError);
+  EXPECT_THROW(jobs_->status("0123456789abcdef0123456789abcdef"), serve::ApiError);
+}
 
 TEST_F(VideoJobsTest, DefaultJobGivesSummarizesEvents) {
   run_and_compare(json::object(), {});

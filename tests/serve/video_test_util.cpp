@@ -98,6 +98,7 @@ std::vector<TimedText> jsonl_events(const std::string& jsonl) {
 
 std::vector<TimedText> summarize_events(const fs::path& clip, const fs::path& out_dir,
                                         const std::vector<std::string>& extra) {
+  fs::create_directories(out_dir);
   std::vector<std::string> args = {"summarize", clip.string(), "--out",  out_dir.string(),
                                    "--format",  "jsonl",       "--quiet"};
   args.insert(args.end(), extra.begin(), extra.end());

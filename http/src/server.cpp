@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include "api_state.h"
 #include "framescribe/core/error.h"
 #include "framescribe/http/http_policy.h"
 
@@ -18,11 +19,13 @@ Server::Server(const std::string& host, int port)
 }
 
 Server::~Server() {
-  server_->stop();
-  if (thread_.joinable()) thread_.join();
+  stop();
 }
 
 void Server::get(const std::string& pattern, Handler handler) {
+  // Recorded for an API server too (start_api() answers 404/405 from the routes it knows).
+  if (!api_) api_ = std::make_shared<ApiState>();
+  api_->routes.push_back({"GET", std::regex(pattern), 0});
   server_->Get(pattern,
                [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
                  Captures captures;
@@ -34,6 +37,7 @@ void Server::get(const std::string& pattern, Handler handler) {
                    r = Reply{500, {}, {}};
                  }
                  res.status = r.status;
+                 for (const auto& [k, v] : r.headers) res.set_header(k, v);
                  if (!r.content_type.empty()) res.set_content(r.body, r.content_type);
                });
 }

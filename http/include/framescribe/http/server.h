@@ -18,8 +18,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace httplib {
@@ -37,8 +37,8 @@ struct Reply {
   int status = 200;
   std::string content_type;  // empty with an empty body (a 404, say)
   std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Retry-After, ...)
-  BodyStreamer stream;  // set: the body is streamed (chunked), `body` is ignored
+  std::vector<std::pair<std::string, std::string>> headers{};  // extra (Retry-After, ...)
+  BodyStreamer stream{};  // set: the body is streamed (chunked), `body` is ignored
 };
 // The route's regular expression's matches: [0] the whole path, [1]... the groups.
 using Captures = std::vector<std::string>;
@@ -63,13 +63,17 @@ using RequestHandler = std::function<Reply(const Request&)>;
 // The rules of a server that takes requests with bodies (serve): which methods, the body limit
 // of each route, Bearer authentication, CORS. The read-only servers (monitor) keep HttpPolicy.
 struct ApiPolicy {
-  std::string api_key;              // non-empty: "Authorization: Bearer KEY" on every route
-                                    // except those listed in `public_paths` (401 otherwise)
+  std::string api_key;                    // non-empty: "Authorization: Bearer KEY" on every route
+                                          // except those listed in `public_paths` (401 otherwise)
   std::vector<std::string> public_paths;  // e.g. "/health"
-  std::string cors_origin;          // non-empty: CORS headers for that origin (and preflight)
+  std::string cors_origin;                // non-empty: CORS headers for that origin (and preflight)
   std::size_t max_body_bytes = 64u << 20;  // default per route
   int read_timeout_s = 30, write_timeout_s = 30;
-  int max_connections = 256;        // more concurrent connections: 503 at once
+  int max_connections = 256;  // more concurrent connections: 503 at once
+  // The body of every refusal and error the server itself answers (400 no Host, 401, 404 no
+  // such route, 405, 413, 421, 500 a handler threw, 503 too many connections). Unset: a line
+  // of text/plain. `request` has method, path and headers filled.
+  std::function<Reply(int status, const std::string& message, const Request& request)> error_reply;
 };
 
 class Server {
@@ -91,12 +95,15 @@ class Server {
   // methods, limits, authentication and CORS; keep-alive allowed.
   void start_api(const ApiPolicy& policy);
   // Stops accepting; returns once the listening thread has ended (in-flight handlers finish).
+  // Idempotent; the destructor calls it.
   void stop();
   int port() const { return port_; }
   const std::string& host() const { return host_; }
 
  private:
+  struct ApiState;  // routes and policy of an API server (api_server.cpp)
   std::unique_ptr<httplib::Server> server_;
+  std::shared_ptr<ApiState> api_;
   std::thread thread_;
   std::string host_;
   int port_ = 0;

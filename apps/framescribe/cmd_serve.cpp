@@ -22,6 +22,8 @@
 #include "framescribe/inference/engine.h"
 #include "framescribe/inference/tokenizer.h"
 #include "framescribe/serve/api_server.h"
+#include "framescribe/serve/video_jobs.h"
+#include "framescribe/serve/video_part.h"
 #include "model_defaults.h"
 #include "run_support.h"
 #include "video_options.h"  // number_range
@@ -89,6 +91,13 @@ int run_serve(ServeOptions o) {
   so.limits.request_timeout_ms = o.timeout_s * 1000;
   so.limits.allow_paths = o.allow_paths;
   serve::ApiServer server(host, so);
+  server.chat().set_video_expander(serve::make_video_expander(host, so.limits));  // video_url
+  serve::VideoJobs video_jobs(host, so.limits);  // POST /v1/videos/summaries, GET / (the page)
+  video_jobs.add_routes(server.http(), [&](std::string e, http::RequestHandler h) {
+    return server.counted(std::move(e), std::move(h));
+  });
+  for (const char* page : {"/", "/web/app.js", "/web/app.css"})
+    server.policy().public_paths.push_back(page);
 
   core::StopFlag stop;
   ScopedStopSignals signals(stop);

@@ -40,8 +40,8 @@ class BorrowedEngine final : public inference::Engine {
 
 std::unique_ptr<pixtral::PixtralWindowEngine> make_host_window_engine(
     ModelHost& host, pixtral::PixtralWindowOptions options) {
-  FS_CHECK(host.engine != nullptr && host.tokenizer != nullptr, kInternal,
-           "the model is not loaded");
+  if (!host.loaded.load() || host.engine == nullptr || host.tokenizer == nullptr)
+    throw ApiError::unavailable("the model is still loading; retry in a moment");
   if (options.model_name.empty()) options.model_name = host.name;
   return std::make_unique<pixtral::PixtralWindowEngine>(
       host.config, *host.tokenizer, std::make_unique<BorrowedEngine>(*host.engine),

@@ -70,7 +70,8 @@ struct VideoJobs::Impl {
   std::map<std::string, std::shared_ptr<VideoJob>> jobs;
   std::deque<std::string> order;  // ids, oldest first (for max_kept)
   std::deque<std::shared_ptr<VideoJob>> queue;
-  std::deque<std::string> uploads;  // ids, oldest first
+  std::deque<std::string> uploads;                  // ids, oldest first
+  std::map<std::string, std::string> upload_names;  // id -> the uploaded file's name
   bool closing = false;
   std::vector<std::thread> workers;
 

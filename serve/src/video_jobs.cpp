@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "framescribe/core/error.h"
 #include "framescribe/core/frame.h"
@@ -79,7 +80,8 @@ json job_json(const VideoJob& job) {
   std::lock_guard lock(job.mu);
   const std::string base = "/v1/videos/summaries/" + job.id;
   json j = {{"id", job.id}, {"object", "video.summary"}, {"status", job.status}};
-  j["source"] = job.source.display;
+  j["source"] = job.request.value("source", job.source.display);
+  j["name"] = job.source.display;
   j["created"] = job.created_ns / 1'000'000'000;
   j["started"] = job.started_ns ? json(job.started_ns / 1'000'000'000) : json(nullptr);
   j["finished"] = job.finished_ns ? json(job.finished_ns / 1'000'000'000) : json(nullptr);
@@ -207,6 +209,9 @@ void VideoJobs::Impl::run(VideoJob& job) {
     job.started_ns = now_ns();
   }
   std::string status = "done", error;
+  // A job submitted while the model loads starts once it is loaded.
+  while (!host.loaded.load() && !job.stop.stop_requested())
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   try {
     auto pixtral = make_host_window_engine(host, job.window);
     GatedWindowEngine gated(*pixtral, host.gate, job.stop);
@@ -279,14 +284,17 @@ std::string VideoJobs::submit(std::string_view request_json) {
     if (!valid_id(up) || !fs::is_regular_file(file, ec))
       throw ApiError(400, "source: no upload with id '" + up.substr(0, 64) + "'", "source");
     job->source.url = file.string();
-    job->source.display = "upload:" + up;
-    job->source.stem = "video";
+    std::lock_guard lock(impl_->mu);
+    const auto name = impl_->upload_names.find(up);
+    // Named as the uploaded file was (the window prompt's {video}, the output files).
+    job->source.display = name != impl_->upload_names.end() ? name->second : "video";
+    job->source.stem = fs::path(job->source.display).stem().string();
   } else {
     job->source =
         resolve_video_source(p.source, impl_->limits, "source", impl_->opt.max_upload_bytes);
   }
   if (job->source.stem.empty()) job->source.stem = "video";
-  p.echo["source"] = job->source.display;
+  p.echo["source"] = p.source.rfind("upload:", 0) == 0 ? p.source : job->source.display;
   job->request = std::move(p.echo);
   job->video = std::move(p.video);
   job->window = std::move(p.window);
@@ -297,6 +305,7 @@ std::string VideoJobs::submit(std::string_view request_json) {
   job->video.out_dir = impl_->dir / job->id;
   job->video.source.network_timeout_ms = impl_->limits.url_timeout_ms;
   job->created_ns = now_ns();
+  std::string answer;
   {
     std::lock_guard lock(impl_->mu);
     if (impl_->closing) throw ApiError::unavailable("the server is shutting down");
@@ -308,10 +317,11 @@ std::string VideoJobs::submit(std::string_view request_json) {
     if (ec) throw ApiError(500, "cannot create the job's output directory");
     impl_->jobs[job->id] = job;
     impl_->order.push_back(job->id);
+    answer = job_json(*job).dump();  // "queued": before a worker can take it
     impl_->queue.push_back(job);
   }
   impl_->cv.notify_one();
-  return job_json(*job).dump();
+  return answer;
 }
 
 std::string VideoJobs::status(const std::string& id) const {
@@ -351,7 +361,7 @@ fs::path VideoJobs::file(const std::string& id, const std::string& name) const {
   throw ApiError(404, "job " + id + " has no file '" + name.substr(0, 128) + "'", "name");
 }
 
-std::string VideoJobs::upload(std::string_view bytes) {
+std::string VideoJobs::upload(std::string_view bytes, const std::string& name) {
   if (bytes.empty()) throw ApiError(400, "the upload is empty: send the video as the body");
   if (static_cast<std::int64_t>(bytes.size()) > impl_->opt.max_upload_bytes)
     throw ApiError(
@@ -365,12 +375,22 @@ std::string VideoJobs::upload(std::string_view bytes) {
   }
   std::lock_guard lock(impl_->mu);
   impl_->uploads.push_back(id);
+  // Only a plain file name is kept: no directories, no control characters, not "." or "..".
+  std::string shown = fs::path(name).filename().string();
+  bool plain = !shown.empty() && shown.size() <= 200 && shown != "." && shown != "..";
+  for (const unsigned char c : shown) plain = plain && c >= 0x20 && c != 0x7f;
+  impl_->upload_names[id] = plain ? shown : "video";
   while (impl_->uploads.size() > static_cast<std::size_t>(impl_->opt.max_uploads)) {
     std::error_code ec;
     fs::remove(impl_->dir / "uploads" / impl_->uploads.front(), ec);
+    impl_->upload_names.erase(impl_->uploads.front());
     impl_->uploads.pop_front();
   }
-  return json{{"id", id}, {"bytes", bytes.size()}, {"source", "upload:" + id}}.dump();
+  return json{{"id", id},
+              {"bytes", bytes.size()},
+              {"name", impl_->upload_names[id]},
+              {"source", "upload:" + id}}
+      .dump();
 }
 
 }  // namespace framescribe::serve

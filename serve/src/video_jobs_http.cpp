@@ -75,7 +75,12 @@ const char* const kVideoPageCsp =
 
 std::string_view video_page_file(std::string_view name);  // video_page.cpp (generated)
 
-void VideoJobs::add_routes(http::Server& server) {
+void VideoJobs::add_routes(http::Server& server, const RouteWrapper& wrap) {
+  const auto route = [&](const char* method, const std::string& pattern, std::string endpoint,
+                         http::RequestHandler h, std::size_t limit = 0) {
+    server.route(method, pattern, wrap ? wrap(std::move(endpoint), std::move(h)) : std::move(h),
+                 limit);
+  };
   const auto page = [](std::string_view name, const char* type) {
     return [name, type](const http::Request&) {
       http::Reply r = reply(200, type, std::string(video_page_file(name)));
@@ -86,38 +91,41 @@ void VideoJobs::add_routes(http::Server& server) {
       return r;
     };
   };
-  server.route("GET", "/", page("index.html", "text/html; charset=utf-8"));
-  server.route("GET", "/web/app.js", page("app.js", "text/javascript; charset=utf-8"));
-  server.route("GET", "/web/app.css", page("app.css", "text/css; charset=utf-8"));
+  route("GET", "/", "/", page("index.html", "text/html; charset=utf-8"));
+  route("GET", "/web/app.js", "/web", page("app.js", "text/javascript; charset=utf-8"));
+  route("GET", "/web/app.css", "/web", page("app.css", "text/css; charset=utf-8"));
 
-  server.route("POST", "/v1/videos/summaries", [this](const http::Request& req) {
+  route("POST", "/v1/videos/summaries", "/v1/videos/summaries", [this](const http::Request& req) {
     return guarded([&] { return reply(202, kJson, submit(req.body) + "\n"); });
   });
-  server.route("GET", R"(/v1/videos/summaries/([^/]+))", [this](const http::Request& req) {
-    return guarded([&] { return reply(200, kJson, status(req.captures[1]) + "\n"); });
-  });
-  server.route("DELETE", R"(/v1/videos/summaries/([^/]+))", [this](const http::Request& req) {
-    return guarded([&] { return reply(200, kJson, cancel(req.captures[1]) + "\n"); });
-  });
-  server.route("GET", R"(/v1/videos/summaries/([^/]+)/files/([^/]+))",
-               [this](const http::Request& req) {
-                 return guarded([&] {
-                   const fs::path path = file(req.captures[1], req.captures[2]);
-                   std::ifstream in(path, std::ios::binary);
-                   if (!in) throw ApiError(404, "the file is gone", "name");
-                   std::ostringstream body;
-                   body << in.rdbuf();
-                   http::Reply r = reply(200, content_type(path), body.str());
-                   r.headers = {{"X-Content-Type-Options", "nosniff"}};
-                   if (path.extension() == ".html")
-                     r.headers.emplace_back("Content-Security-Policy", kReportCsp);
-                   return r;
-                 });
-               });
-  server.route(
-      "POST", "/v1/videos/uploads",
+  route("GET", R"(/v1/videos/summaries/([^/]+))", "/v1/videos/summaries/{id}",
+        [this](const http::Request& req) {
+          return guarded([&] { return reply(200, kJson, status(req.captures[1]) + "\n"); });
+        });
+  route("DELETE", R"(/v1/videos/summaries/([^/]+))", "/v1/videos/summaries/{id}",
+        [this](const http::Request& req) {
+          return guarded([&] { return reply(200, kJson, cancel(req.captures[1]) + "\n"); });
+        });
+  route("GET", R"(/v1/videos/summaries/([^/]+)/files/([^/]+))",
+        "/v1/videos/summaries/{id}/files/{name}", [this](const http::Request& req) {
+          return guarded([&] {
+            const fs::path path = file(req.captures[1], req.captures[2]);
+            std::ifstream in(path, std::ios::binary);
+            if (!in) throw ApiError(404, "the file is gone", "name");
+            std::ostringstream body;
+            body << in.rdbuf();
+            http::Reply r = reply(200, content_type(path), body.str());
+            r.headers = {{"X-Content-Type-Options", "nosniff"}};
+            if (path.extension() == ".html")
+              r.headers.emplace_back("Content-Security-Policy", kReportCsp);
+            return r;
+          });
+        });
+  route(
+      "POST", "/v1/videos/uploads", "/v1/videos/uploads",
       [this](const http::Request& req) {
-        return guarded([&] { return reply(201, kJson, upload(req.body) + "\n"); });
+        return guarded(
+            [&] { return reply(201, kJson, upload(req.body, req.query_value("name")) + "\n"); });
       },
       static_cast<std::size_t>(impl_->opt.max_upload_bytes));
 }

@@ -106,7 +106,7 @@
       if (file) {
         $("job").hidden = false;
         $("status").textContent = "uploading";
-        const up = await call("POST", "/v1/videos/uploads", file, "application/octet-stream");
+        const up = await call("POST", "/v1/videos/uploads?name=" + encodeURIComponent(file.name), file, "application/octet-stream");
         source = up.source;
       }
       if (!source) throw new Error("give a video URL or path, or choose a file");

@@ -178,10 +178,11 @@ TEST_F(VideoJobsTest, DeleteCancelsARunningJob) {
 }
 
 TEST_F(VideoJobsTest, UploadThenJob) {
-  const CurlResult up = curl("POST", base_ + "/v1/videos/uploads", scratch_, sample_clip(),
-                             "application/octet-stream");
+  const CurlResult up = curl("POST", base_ + "/v1/videos/uploads?name=shapes-demo.mp4", scratch_,
+                             sample_clip(), "application/octet-stream");
   ASSERT_EQ(up.status, 201) << up.body;
   const json u = json::parse(up.body);
+  EXPECT_EQ(u["name"], "shapes-demo.mp4");
   EXPECT_EQ(u["bytes"].get<std::int64_t>(),
             static_cast<std::int64_t>(fs::file_size(sample_clip())));
   const json accepted = submit({{"source", u["source"]}, {"formats", "jsonl"}});

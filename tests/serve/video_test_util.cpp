@@ -35,6 +35,7 @@ std::unique_ptr<serve::ModelHost> load_demo_host() {
   eo.n_threads = 2;
   host->engine = inference::load_engine(host->dir, eo);
   host->context_tokens = host->engine->max_context();
+  host->loaded.store(true);
   std::ifstream in(host->dir / "framescribe.json");
   const nlohmann::json d = nlohmann::json::parse(in);
   host->default_fps = d.at("fps").get<double>();

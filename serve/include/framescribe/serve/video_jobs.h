@@ -2,7 +2,9 @@
 // (the same VideoPipeline, sinks and summary step), with the host's engine shared with chat.
 //
 //   VideoJobs jobs(host, limits, {.jobs_dir = "/var/tmp/fs-jobs", .max_running = 1});
-//   jobs.add_routes(server);          // the routes below, on an http::Server before start_api()
+//   jobs.add_routes(api.http(), [&](std::string e, http::RequestHandler h) {
+//     return api.counted(std::move(e), std::move(h));   // the routes below, before start()
+//   });
 //   std::string id = json(jobs.submit(R"({"source": "upload:ab12..."})"))["id"];
 //   jobs.status(id);                  // JSON text: status, progress, events, summary, files
 //
@@ -12,9 +14,22 @@
 //   GET    /v1/videos/summaries/{id}       -> the job (404 unknown id)
 //   DELETE /v1/videos/summaries/{id}       -> cancels (stop flag), answers the final state
 //   GET    /v1/videos/summaries/{id}/files/{name}  -> a file the job wrote (only those)
-//   POST   /v1/videos/uploads              raw video body -> 201 {id}; a job names "upload:ID"
+//   POST   /v1/videos/uploads?name=F       raw video body -> 201 {id}; a job names "upload:ID"
 //   GET    /                               the web page (serve/web/index.html, embedded)
-// The request's fields are documented in serve/README.md ("The summaries job API").
+// The request (every field but source optional; unknown fields ignored; a wrong type or value
+// is a 400 naming the field). Defaults are summarize's with the served model's framescribe.json:
+//   source     "clip.mp4" (under --allow-path), "https://...", "data:video/mp4;base64,...",
+//              or "upload:ID" (from POST /v1/videos/uploads)
+//   sampling   {fps | every, max_frames, start, end, max_gap (seconds), max_edge (px)}
+//   packing    {window_seconds, max_frames_per_window, overlap, carry_previous, carry_tokens,
+//               context}
+//   prompts    {instruction (summarize's --prompt), summary (--summary-prompt), system}
+//   max_tokens, temperature, top_p, seed, summary (false: --no-summary)
+//   formats    ["jsonl", "srt", "vtt", "md", "html"] or "jsonl,srt" (default: all five)
+// The job: {id, status (queued running done failed cancelled), source, created, started,
+// finished, progress {frames, frames_described, frames_skipped, windows_done, windows_total
+// (null until done), media_done_s, media_end_s, percent, summarizing}, options, error, and
+// when finished: events [{start, end, text, window, timed}], summary, files {jsonl: URL, ...}}.
 //
 // Rules: jobs run on `max_running` threads of their own, at most `max_queued` wait (more: 429
 // with Retry-After); each window holds the engine's gate only while it runs. Outputs go to
@@ -28,6 +43,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,9 +51,7 @@
 #include "framescribe/serve/chat_service.h"
 #include "framescribe/serve/model_host.h"
 
-namespace framescribe::http {
-class Server;
-}
+#include "framescribe/http/server.h"
 
 namespace framescribe::serve {
 
@@ -63,11 +77,14 @@ class VideoJobs {
   std::string cancel(const std::string& id);
   // The path of a file job `id` wrote, by its name ("clip.srt"); 404 for anything else.
   std::filesystem::path file(const std::string& id, const std::string& name) const;
-  // Stores an uploaded video; returns {"id", "bytes"}.
-  std::string upload(std::string_view bytes);
+  // Stores an uploaded video named `name` (the file's name: the window prompt's {video} and
+  // the output files' names, as summarize names them); returns {"id", "bytes", "name", "source"}.
+  std::string upload(std::string_view bytes, const std::string& name = {});
 
-  // Adds the routes above (the header's list) to `server` (before it starts).
-  void add_routes(http::Server& server);
+  // Adds the routes above (the header's list) to `server` (before it starts). `wrap`, when set,
+  // wraps each handler with its endpoint name (ApiServer::counted: metrics and errors).
+  using RouteWrapper = std::function<http::RequestHandler(std::string, http::RequestHandler)>;
+  void add_routes(http::Server& server, const RouteWrapper& wrap = {});
   const std::filesystem::path& jobs_dir() const;
 
   struct Impl;

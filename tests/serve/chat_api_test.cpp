@@ -320,5 +320,49 @@ TEST_F(ChatApi, AClientThatLeavesTheQueueFreesItsPlace) {
   EXPECT_EQ(after->status, 200);
 }
 
+// Frigate's openai provider: one user message, the prompt first, then up to 10 JPEG crops with
+// detail "low"; NVIDIA VSS: N frames, then a text part with their timestamps, max_tokens,
+// temperature 0.2, top_p 1, seed 1 (the same seed gives the same answer).
+TEST_F(ChatApi, FrigateAndVssShapedRequests) {
+  TestServer t = start_server(demo_host());
+  httplib::Client c("127.0.0.1", t.port());
+  json frigate_parts = {{{"type", "text"}, {"text", "Describe the object in these images."}}};
+  json vss_parts = json::array();
+  std::string stamps;
+  for (int i = 0; i < 10; ++i) {
+    const std::string jpeg = sample_frame_jpeg_uri(1.0 + i, 500);
+    ASSERT_FALSE(jpeg.empty());
+    frigate_parts.push_back(
+        {{"type", "image_url"}, {"image_url", {{"url", jpeg}, {"detail", "low"}}}});
+    vss_parts.push_back(
+        {{"type", "image_url"}, {"image_url", {{"url", jpeg}, {"detail", "auto"}}}});
+    stamps += " " + std::to_string(1 + i) + ".0";
+  }
+  vss_parts.push_back({{"type", "text"},
+                       {"text", "These are images sampled from a video at timestamps in seconds :" +
+                                    stamps + " . What happens?"}});
+  const json frigate = {{"model", "framescribe-demo"},
+                        {"messages", {{{"role", "user"}, {"content", frigate_parts}}}}};
+  auto f = c.Post("/v1/chat/completions", frigate.dump(), "application/json");
+  ASSERT_TRUE(f);
+  ASSERT_EQ(f->status, 200) << f->body;
+  const json fj = json::parse(f->body);
+  EXPECT_GT(fj["usage"]["prompt_tokens_details"]["image_tokens"].get<int>(), 10 * 4);
+  const json vss = {{"model", "framescribe-demo"},
+                    {"messages", {{{"role", "user"}, {"content", vss_parts}}}},
+                    {"max_tokens", 1024},
+                    {"temperature", 0.2},
+                    {"top_p", 1},
+                    {"seed", 1}};
+  auto v1 = c.Post("/v1/chat/completions", vss.dump(), "application/json");
+  auto v2 = c.Post("/v1/chat/completions", vss.dump(), "application/json");
+  ASSERT_TRUE(v1);
+  ASSERT_TRUE(v2);
+  ASSERT_EQ(v1->status, 200) << v1->body;
+  const json a = json::parse(v1->body), b = json::parse(v2->body);
+  EXPECT_FALSE(a["choices"][0]["message"]["content"].get<std::string>().empty());
+  EXPECT_EQ(a["choices"][0]["message"]["content"], b["choices"][0]["message"]["content"]);
+}
+
 }  // namespace
 }  // namespace framescribe::serve

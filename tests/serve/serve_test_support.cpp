@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "decoder/image_test_util.h"  // base64_encode
@@ -75,6 +77,20 @@ std::string sample_frame_data_uri(double seconds) {
   const std::string png = sample_frame_png(seconds);
   return "data:image/png;base64," +
          framescribe::testing::base64_encode(std::vector<std::uint8_t>(png.begin(), png.end()));
+}
+
+std::string sample_frame_jpeg_uri(double seconds, int height_px) {
+  const std::string out =
+      std::filesystem::temp_directory_path() / ("serve-frame-" + std::to_string(getpid()) + ".jpg");
+  const std::string cmd =
+      "ffmpeg -nostdin -loglevel error -y -ss " + std::to_string(seconds) + " -i '" +
+      FS_SOURCE_DIR +
+      "/samples/shapes-demo.mp4' -frames:v 1 -vf scale=-2:" + std::to_string(height_px) +
+      " -q:v 1 '" + out + "'";
+  if (std::system(cmd.c_str()) != 0) return {};
+  const std::vector<std::uint8_t> bytes = framescribe::testing::file_bytes(out);
+  std::filesystem::remove(out);
+  return "data:image/jpeg;base64," + framescribe::testing::base64_encode(bytes);
 }
 
 int connect_loopback(int port) {

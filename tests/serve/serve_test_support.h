@@ -31,6 +31,9 @@ TestServer start_server(std::unique_ptr<ModelHost> host, ApiServerOptions option
 std::string sample_frame_data_uri(double seconds);
 // The same frame's PNG bytes.
 std::string sample_frame_png(double seconds);
+// A JPEG of the clip at `seconds`, `height_px` high (the ffmpeg command, quality as Frigate's),
+// as "data:image/jpeg;base64,".
+std::string sample_frame_jpeg_uri(double seconds, int height_px);
 
 // Sends `request` (a whole HTTP/1.1 request) on a new loopback connection and reads until the
 // server closes it or `timeout_ms` passes. Returns what came back ("" if nothing).

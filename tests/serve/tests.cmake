@@ -6,3 +6,10 @@ framescribe_add_test(serve_api_test
   LIBS framescribe_serve framescribe_decoder framescribe_inference PkgConfig::CPP_HTTPLIB
        PkgConfig::FFMPEG nlohmann_json::nlohmann_json Threads::Threads
   LABELS serve)
+if(FRAMESCRIBE_BUILD_APPS)
+  # `framescribe serve` itself: the listening line, SIGINT drains, the --host rule.
+  framescribe_add_cli_test(serve_cli_test
+    SOURCES serve/serve_cli_test.cpp
+    LIBS PkgConfig::CPP_HTTPLIB nlohmann_json::nlohmann_json Threads::Threads
+    LABELS serve)
+endif()

@@ -23,6 +23,8 @@
 #include "framescribe/inference/tokenizer.h"
 #include "framescribe/serve/api_server.h"
 #include "framescribe/serve/ollama_routes.h"
+#include "framescribe/serve/video_jobs.h"
+#include "framescribe/serve/video_part.h"
 #include "model_defaults.h"
 #include "run_support.h"
 #include "video_options.h"  // number_range
@@ -92,6 +94,13 @@ int run_serve(ServeOptions o) {
   serve::ApiServer server(host, so);
   serve::add_ollama_routes(server);  // /api/* (Ollama) and GET /openapi.json
   serve::add_openapi_route(server);
+  server.chat().set_video_expander(serve::make_video_expander(host, so.limits));  // video_url
+  serve::VideoJobs video_jobs(host, so.limits);  // POST /v1/videos/summaries, GET / (the page)
+  video_jobs.add_routes(server.http(), [&](std::string e, http::RequestHandler h) {
+    return server.counted(std::move(e), std::move(h));
+  });
+  for (const char* page : {"/", "/web/app.js", "/web/app.css"})
+    server.policy().public_paths.push_back(page);
 
   core::StopFlag stop;
   ScopedStopSignals signals(stop);

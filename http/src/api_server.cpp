@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <limits>
 #include <regex>
@@ -76,6 +77,21 @@ bool connection_closed(int fd) {
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
   }
   return false;
+}
+
+// Reads and drops up to `bytes` from the socket, for at most two seconds.
+constexpr std::size_t kDrainBytes = 8u << 20;
+void drain_body(int fd, std::size_t bytes) {
+  if (fd < 0) return;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  char buf[16384];
+  while (bytes > 0 && std::chrono::steady_clock::now() < end) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    const ssize_t n = recv(fd, buf, std::min(bytes, sizeof buf), MSG_DONTWAIT);
+    if (n <= 0) return;
+    bytes -= static_cast<std::size_t>(n);
+  }
 }
 
 // The connection check of one request: finds the socket on first use.
@@ -259,8 +275,15 @@ void Server::start_api(const ApiPolicy& policy) {
       Reply e = p.error_reply ? p.error_reply(status, message, r)
                               : Reply{status, "text/plain; charset=utf-8", message + "\n"};
       write_reply(e, res, {});
-      // The body (if any) was not read: the connection must not be reused for it.
+      // The body (if any) was not read. cpp-httplib keeps a connection by the request's headers
+      // only (Connection: close here is advice to the client), so bytes of that body that
+      // arrive are read as the next request: not a request line, answered 400, connection
+      // closed. Each request is checked on its own, so nothing in the body passes unchecked.
       if (declared > 0 || chunked) res.set_header("Connection", "close");
+      // A body of a few MiB is read and dropped first, so that the client, still sending, sees
+      // the answer instead of a reset connection; a larger one is not read at all.
+      if (!chunked && declared > 0 && declared <= kDrainBytes)
+        drain_body(find_connection_fd(req.remote_port, req.local_port), declared);
       return httplib::Server::HandlerResponse::Handled;
     };
     if (tl_over_limit) {

@@ -1,16 +1,32 @@
-// A small read-only HTTP server (cpp-httplib underneath, not in this header) that follows the
-// request rules of http_policy.h: the monitor's status page uses it, and so will `serve`.
+// A small HTTP server (cpp-httplib underneath, not in this header) in two kinds: the read-only
+// pages of the monitor (get() + start(): http_policy.h's rules) and JSON APIs (route() +
+// start_api(): methods, bodies, Bearer keys, CORS, streamed replies), which `serve` uses.
 //
 //   http::Server server("127.0.0.1", 0);                  // binds now (0: a free port)
 //   server.get("/", [](const http::Captures&) { return http::Reply{200, "text/plain", "ok\n"}; });
 //   server.get(R"(/frame/(\d+)\.jpg)", [](const http::Captures& c) { ... c[1] ... });
 //   server.start();                                        // listens on its own thread
-//   server.port();                                         // the bound port
-//   // the destructor stops the server and joins its thread
 //
-// Routes are added before start(). Handlers run on the server's threads: what they read must be
-// thread-safe; an exception from a handler becomes a 500. Errors: a host and port that cannot be
-// bound throw Error(kIo) ("127.0.0.1:80: cannot listen there").
+//   http::Server api("127.0.0.1", 0);
+//   api.route("POST", "/v1/echo", [](const http::Request& r) {
+//     return http::Reply{200, "application/json", r.body};
+//   }, /*body_limit=*/1 << 20);
+//   api.start_api({.api_key = "k", .public_paths = {"/health"}});
+//   server.port();                                         // the bound port
+//   // stop() or the destructor stops the server and joins its threads
+//
+// API rules (start_api), checked before a handler runs and before any body is read: a Host
+// naming the bound address (400 without, 421 otherwise), a route for the path (404) and the
+// method (405 with Allow), the Bearer key except on public paths (401), the declared body size
+// within the route's limit (413; a body of up to 8 MiB is read and dropped first so the client
+// sees the answer, a larger one is not read), at most max_connections at once (503). CORS
+// headers and preflight answers only when cors_origin is set. The server's own refusals use
+// ApiPolicy::error_reply for their body. A streamed Reply sends its chunks as the streamer
+// writes them (chunked encoding); write() returns false once the client is gone.
+//
+// Routes are added before start()/start_api(). Handlers run on the server's threads: what they
+// read must be thread-safe; an exception from a handler becomes a 500. Errors: a host and port
+// that cannot be bound throw Error(kIo) ("127.0.0.1:80: cannot listen there").
 #pragma once
 
 #include <cstddef>

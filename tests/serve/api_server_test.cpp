@@ -150,11 +150,17 @@ TEST(ServeApi, MetricsCountWhatHappened) {
   auto m = c.Get("/metrics");
   ASSERT_TRUE(m);
   ASSERT_EQ(m->status, 200);
-  const auto s = parse_prometheus(m->body);
+  auto s = parse_prometheus(m->body);
   EXPECT_EQ(
       s.at(R"(framescribe_serve_requests_total{endpoint="/v1/chat/completions",status="200"})"), 1);
   EXPECT_EQ(
       s.at(R"(framescribe_serve_requests_total{endpoint="/v1/chat/completions",status="400"})"), 1);
+  auto unrouted = c.Get("/v1/nothing");
+  ASSERT_TRUE(unrouted);
+  m = c.Get("/metrics");
+  ASSERT_TRUE(m);
+  s = parse_prometheus(m->body);
+  EXPECT_EQ(s.at("framescribe_serve_requests_total{endpoint=\"(refused)\",status=\"404\"}"), 1);
   EXPECT_EQ(s.at("framescribe_serve_queue_depth"), 0);
   EXPECT_EQ(s.at("framescribe_serve_prompt_tokens_total"),
             answer["usage"]["prompt_tokens"].get<double>());

@@ -252,6 +252,10 @@ void Server::start_api(const ApiPolicy& policy) {
     const std::string message =
         res.status == 413 ? "the request body is too large" : "the request could not be handled";
     write_reply(state->policy.error_reply(res.status, message, to_request(req, false)), res, {});
+    // cpp-httplib answers these (a request it cannot parse, a multipart body without a
+    // boundary, ...) without reading the body: tell the client not to reuse the connection, or
+    // the unread bytes are taken for its next request (found by schemathesis, tests/serve/python).
+    if (res.status >= 400) res.set_header("Connection", "close");
   });
   server_->set_pre_routing_handler([state, host_rules](const httplib::Request& req,
                                                        httplib::Response& res) {

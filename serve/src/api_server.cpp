@@ -58,8 +58,11 @@ ApiServer::ApiServer(ModelHost& host, ApiServerOptions options)
       chat_(host, options_.limits) {
   options_.policy.max_body_bytes = static_cast<std::size_t>(options_.limits.max_body_bytes);
   options_.policy.public_paths.push_back("/health");
-  options_.policy.error_reply = [](int status, const std::string& message,
-                                   const http::Request& request) {
+  // The server's own refusals (no route, no key, too large, ...) count under one label: their
+  // paths are whatever clients send.
+  options_.policy.error_reply = [this](int status, const std::string& message,
+                                       const http::Request& request) {
+    metrics_.count_request("(refused)", status);
     if (request.path.rfind("/api/", 0) == 0) {
       return http::Reply{status, kJson, nlohmann::json({{"error", message}}).dump(), {}, {}};
     }

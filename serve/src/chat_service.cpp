@@ -108,6 +108,15 @@ std::unique_ptr<PreparedChat> ChatService::prepare(const ChatRequest& request,
     inference::Message msg;
     msg.role = to_role(m.role);
     for (const RequestPart& part : m.parts) {
+      // Fetching many images can take long: the time limit and the client are checked between.
+      if (part.kind != RequestPart::Kind::kText && gone()) {
+        if (cancelled && cancelled()) throw ApiError(499, "the client closed the request");
+        throw ApiError(503,
+                       part.where + ": the request ran out of its time limit (" +
+                           std::to_string(limits_.request_timeout_ms / 1000) +
+                           " s) while reading its images",
+                       part.where, "timeout");
+      }
       if (part.kind == RequestPart::Kind::kText) {
         msg.content.push_back(inference::Chunk::text_chunk(part.text));
         continue;

@@ -293,6 +293,21 @@ TEST_F(ChatApi, QueueFullIs429AndDrainingIs503) {
   EXPECT_TRUE(closed->has_header("Retry-After"));
 }
 
+TEST_F(ChatApi, ARequestPastItsTimeLimitLeavesTheQueueWith503) {
+  ApiServerOptions o;
+  o.limits.request_timeout_ms = 300;
+  TestServer t = start_server(demo_host(), o);
+  auto held = t.host->gate.acquire();
+  httplib::Client c("127.0.0.1", t.port());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.Post("/v1/chat/completions", chat_body(*image_, "q").dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(json::parse(r->body)["error"]["code"], "timeout");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_EQ(t.host->gate.waiting(), 0u);
+}
+
 TEST_F(ChatApi, AClientThatLeavesTheQueueFreesItsPlace) {
   TestServer t = start_server(demo_host());
   auto held = t.host->gate.acquire();

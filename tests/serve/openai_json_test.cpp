@@ -179,6 +179,12 @@ TEST(OpenAiParse, HostileShapes) {
   EXPECT_EQ(refusal("{\"messages\": [").status(), 400);
   EXPECT_NE(std::string(refusal("{nope").what()).find("not valid JSON"), std::string::npos);
   EXPECT_EQ(refusal("").status(), 400);
+  // A number out of double's range is nlohmann's out_of_range, not a parse_error (found by
+  // tests/fuzz/openai_request_fuzzer).
+  EXPECT_EQ(refusal("224e22222").status(), 400);
+  EXPECT_EQ(
+      refusal(R"({"messages": [{"role":"user","content":"x"}], "max_tokens": 1e999})").status(),
+      400);
   EXPECT_EQ(refusal("[1, 2]").status(), 400);
   EXPECT_EQ(refusal(std::string(100000, '[') + std::string(100000, ']')).status(), 400);
   // Brackets inside strings are not nesting.

@@ -5,9 +5,9 @@
 // chat_request.h: every part names where it came from, images are data URIs, no more images or
 // parts than the limits, system and assistant messages hold text only.
 //
-//   cmake --preset fuzz && cmake --build build/fuzz --target serve_request_fuzzer
-//   build/fuzz/tests/fuzz/serve_request_fuzzer -dict=tests/fuzz/serve_request.dict CORPUS_COPY
-// or tools/fuzz.sh [seconds] serve_request.
+//   cmake --preset fuzz && cmake --build build/fuzz --target ollama_request_fuzzer
+//   build/fuzz/tests/fuzz/ollama_request_fuzzer -dict=tests/fuzz/ollama_request.dict CORPUS_COPY
+// or tools/fuzz.sh [seconds] ollama_request.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -22,7 +22,7 @@ namespace {
 namespace fs = framescribe::serve;
 
 [[noreturn]] void broken_promise(const char* what) {
-  std::fprintf(stderr, "serve_request_fuzzer: %s\n", what);
+  std::fprintf(stderr, "ollama_request_fuzzer: %s\n", what);
   std::abort();
 }
 

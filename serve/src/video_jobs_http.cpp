@@ -33,9 +33,9 @@ http::Reply error_reply(const ApiError& e) {
                                 {"code", e.code().empty() ? nlohmann::ordered_json(nullptr)
                                                           : nlohmann::ordered_json(e.code())}}}};
   // Messages may quote the request (invalid UTF-8 included): replaced, never a throw (a 500).
-  http::Reply r = reply(e.status(), kJson,
-                        j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
-                            "\n");
+  http::Reply r =
+      reply(e.status(), kJson,
+            j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   if (e.retry_after_s() > 0)
     r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_s()));
   return r;

@@ -37,7 +37,8 @@ void check(const fs::ChatRequest& r, const fs::ServeLimits& limits) {
         ++images;
         if (p.source.rfind("data:", 0) != 0 && p.source.rfind("DATA:", 0) != 0)
           broken_promise("an Ollama image that is not a data URI");
-        if (m.role != fs::RequestMessage::Role::kUser) broken_promise("an image outside a user message");
+        if (m.role != fs::RequestMessage::Role::kUser)
+          broken_promise("an image outside a user message");
       }
     }
   }

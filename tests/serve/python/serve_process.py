@@ -94,6 +94,7 @@ class ServeProcess:
 
     def __exit__(self, *exc):
         self.stop()
+        self._log.close()
         try:
             os.unlink(self._log.name)
         except OSError:

@@ -6,6 +6,7 @@
 // listen (/health answers 503), load the weights, serve until SIGINT/SIGTERM, then drain: the
 // engine's queue closes (waiters get 503), answers in progress finish, exit 0.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <iostream>
@@ -113,15 +114,35 @@ int run_serve(ServeOptions o) {
 
   inference::EngineOptions eo = m.engine;
   eo.max_context_tokens = host.context_tokens;
+  // host.context_tokens is read by requests already (/v1/models): it is the engine's context by
+  // construction (max_context_tokens above), never written after the server starts.
   host.engine = inference::load_engine(dir, eo);
-  host.context_tokens = std::min(host.context_tokens, host.engine->max_context());
+  if (host.engine->max_context() < host.context_tokens)
+    FS_LOG_WARN("the engine holds " << host.engine->max_context() << " tokens, not "
+                                    << host.context_tokens << "; longer prompts will fail");
   host.loaded.store(true);
   FS_LOG_INFO("model " << host.name << " loaded (" << host.engine->backend_name() << ", context "
                        << host.context_tokens << " tokens); ready");
 
   while (!stop.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  std::cerr << "framescribe serve: stopping: finishing the answers in progress" << std::endl;
-  server.drain();
+  std::cerr << "framescribe serve: stopping: finishing the answers in progress (Ctrl-C again: "
+               "stop them now)"
+            << std::endl;
+  // A second Ctrl-C abandons the answers still running; the drain then ends at their next token.
+  std::atomic<bool> drained{false};
+  std::thread drainer([&] {
+    server.drain();
+    drained = true;
+  });
+  bool abandoned = false;
+  while (!drained) {
+    if (!abandoned && stop.level() >= core::StopFlag::kAbandon) {
+      server.chat().abandon();
+      abandoned = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  drainer.join();
   std::cerr << "framescribe serve: stopped" << std::endl;
   return 0;
 }

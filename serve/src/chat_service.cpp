@@ -98,7 +98,9 @@ std::unique_ptr<PreparedChat> ChatService::prepare(const ChatRequest& request,
   still.max_pixels = limits_.max_image_pixels;
   still.total_timeout_ms = limits_.url_timeout_ms;
   still.connect_timeout_ms = std::min(limits_.url_timeout_ms, 10'000);
-  auto gone = [&] { return (cancelled && cancelled()) || Clock::now() > deadline; };
+  auto gone = [&] {
+    return abandoned_.load() || (cancelled && cancelled()) || Clock::now() > deadline;
+  };
 
   // Media first (each failure names its part), then the prompt.
   PreparedChat& media = *chat;
@@ -194,7 +196,9 @@ std::unique_ptr<PreparedChat> ChatService::prepare(const ChatRequest& request,
 EngineGate::Lease ChatService::wait_turn(const PreparedChat& chat,
                                          const std::function<bool()>& cancelled, double* queue_ms) {
   const auto deadline = chat.deadline;
-  auto gone = [&] { return (cancelled && cancelled()) || Clock::now() > deadline; };
+  auto gone = [&] {
+    return abandoned_.load() || (cancelled && cancelled()) || Clock::now() > deadline;
+  };
   const auto t_queue = Clock::now();
   std::optional<EngineGate::Lease> lease = host_.gate.acquire(gone);
   if (queue_ms) *queue_ms = ms_since(t_queue);
@@ -213,7 +217,9 @@ EngineGate::Lease ChatService::wait_turn(const PreparedChat& chat,
 ChatOutcome ChatService::generate(PreparedChat& chat, const inference::ChatCallback& on_piece,
                                   const std::function<bool()>& cancelled) {
   const auto deadline = chat.deadline;
-  auto gone = [&] { return (cancelled && cancelled()) || Clock::now() > deadline; };
+  auto gone = [&] {
+    return abandoned_.load() || (cancelled && cancelled()) || Clock::now() > deadline;
+  };
   ChatOutcome out;
   out.model = host_.name;
   try {

@@ -18,7 +18,10 @@ std::optional<EngineGate::Lease> EngineGate::acquire(const std::function<bool()>
                                                      std::chrono::milliseconds poll) {
   std::unique_lock lock(mu_);
   if (closed_) return std::nullopt;
-  if (queue_.size() >= max_waiting_)
+  // A caller that would not have to wait (the engine free, nobody queued) never counts against
+  // max_waiting: with max_waiting 0 the engine still serves one request at a time.
+  const bool must_wait = held_ || !queue_.empty();
+  if (must_wait && queue_.size() >= max_waiting_)
     throw ApiError::too_busy(1 + static_cast<int>(queue_.size() / 8));
   const std::uint64_t ticket = next_ticket_++;
   queue_.push_back(ticket);

@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -123,6 +126,61 @@ TEST_F(ServeCli, SigintLetsTheAnswerInProgressFinish) {
   EXPECT_EQ(framescribe::testing::wait_framescribe(pid_), 0);
   pid_ = -1;
   EXPECT_NE(body.find("\"finish_reason\":\""), std::string::npos) << body.substr(0, 300);
+  EXPECT_NE(body.find("data: [DONE]"), std::string::npos);
+}
+
+TEST_F(ServeCli, ASecondSigintStopsTheAnswerInProgress) {
+  const int port = start({"--load-format", "dummy"});
+  ASSERT_GT(port, 0);
+  ASSERT_TRUE(ready(port));
+  const std::string request =
+      R"({"messages":[{"role":"user","content":"hello"}],"max_tokens":2000,"stream":true})";
+  // The whole answer's length first (dummy weights rarely end early).
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(30, 0);
+  auto full = c.Post("/v1/chat/completions", request, "application/json");
+  ASSERT_TRUE(full);
+  const auto count = [](const std::string& body) {
+    std::size_t n = 0;
+    for (std::size_t p = 0; (p = body.find("\"delta\":{\"content\"", p)) != std::string::npos; ++p)
+      ++n;
+    return n;
+  };
+  const std::size_t full_chunks = count(full->body);
+  ASSERT_GT(full_chunks, 200u) << "the dummy model ended early: the test cannot tell a stop";
+  std::string body;
+  std::atomic<bool> started{false};
+  std::thread client([&] {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;
+    const std::string head =
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+        "\r\nContent-Length: " + std::to_string(request.size()) + "\r\n\r\n" + request;
+    send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      body.append(buf, static_cast<std::size_t>(n));
+      if (body.find("\"delta\":{\"content\"") != std::string::npos) started = true;
+      if (body.find("data: [DONE]") != std::string::npos) break;
+    }
+    close(fd);
+  });
+  const auto end = std::chrono::steady_clock::now() + 10s;
+  while (!started && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(started.load());
+  kill(pid_, SIGINT);
+  std::this_thread::sleep_for(20ms);
+  kill(pid_, SIGINT);
+  client.join();
+  EXPECT_EQ(framescribe::testing::wait_framescribe(pid_), 0);
+  pid_ = -1;
+  EXPECT_LT(count(body), full_chunks) << "the answer ran to its end after the second SIGINT";
   EXPECT_NE(body.find("data: [DONE]"), std::string::npos);
 }
 

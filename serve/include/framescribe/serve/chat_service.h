@@ -15,6 +15,7 @@
 // serialises them on the engine.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -77,6 +78,9 @@ class ChatService {
   // Video parts are expanded by `expander` (video_part.h); without one they are answered 400
   // ("video parts are not enabled on this server"). Set before the first run().
   void set_video_expander(VideoExpander expander) { expand_video_ = std::move(expander); }
+  // Every request in progress stops at its next check (queue, image, token), as if its client
+  // had gone: the server's second Ctrl-C. Irreversible.
+  void abandon() { abandoned_.store(true); }
   ModelHost& host() { return host_; }
   const ServeLimits& limits() const { return limits_; }
 
@@ -84,6 +88,7 @@ class ChatService {
   ModelHost& host_;
   ServeLimits limits_;
   VideoExpander expand_video_;
+  std::atomic<bool> abandoned_{false};
 };
 
 }  // namespace framescribe::serve

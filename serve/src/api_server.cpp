@@ -138,11 +138,12 @@ http::Reply ApiServer::chat_completions(const http::Request& request) {
   double queue_ms = 0;
   auto lease = std::make_shared<EngineGate::Lease>(chat_.wait_turn(*chat, gone, &queue_ms));
   http::Reply reply{200, "text/event-stream", {}, {{"Cache-Control", "no-cache"}}, {}};
-  reply.stream = [this, chat, lease, req, id, created, gone,
-                  queue_ms](const http::ChunkWriter& write) {
+  // The streamer keeps what it needs, not the request (its data: URIs may be megabytes).
+  reply.stream = [this, chat, lease, logprobs = req.logprobs, include_usage = req.include_usage, id,
+                  created, gone, queue_ms](const http::ChunkWriter& write) {
     const SseWriter sse(id, created, host_.name);
     if (!write(sse.role())) return;
-    const inference::Tokenizer* lp = req.logprobs ? host_.tokenizer.get() : nullptr;
+    const inference::Tokenizer* lp = logprobs ? host_.tokenizer.get() : nullptr;
     bool open = true;
     try {
       ChatOutcome out = chat_.generate(
@@ -158,7 +159,7 @@ http::Reply ApiServer::chat_completions(const http::Request& request) {
       record(metrics_, out);
       if (!open) return;  // the client went away: generation stopped, nothing more to say
       if (!write(sse.finish(out.result.stop_reason))) return;
-      if (req.include_usage && !write(sse.usage(out))) return;
+      if (include_usage && !write(sse.usage(out))) return;
     } catch (const ApiError& e) {
       if (!write(SseWriter::error(e))) return;
     } catch (const std::exception& e) {

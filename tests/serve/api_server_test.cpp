@@ -178,6 +178,7 @@ TEST(ServeApi, DisconnectMidStreamStopsTheGeneration) {
   const int max_tokens = 1500;
   // How long the full answer is (dummy weights: to max_tokens unless EOS comes first).
   httplib::Client c("127.0.0.1", t.port());
+  c.set_read_timeout(120, 0);  // 1500 tokens: slow under sanitizers
   auto full = c.Post("/v1/chat/completions",
                      text_chat("hello", {{"max_tokens", max_tokens}}).dump(), "application/json");
   ASSERT_TRUE(full);

@@ -341,6 +341,7 @@ TEST_F(ChatApi, AClientThatLeavesTheQueueFreesItsPlace) {
 TEST_F(ChatApi, FrigateAndVssShapedRequests) {
   TestServer t = start_server(demo_host());
   httplib::Client c("127.0.0.1", t.port());
+  c.set_read_timeout(120, 0);  // ten images: slow under sanitizers
   json frigate_parts = {{{"type", "text"}, {"text", "Describe the object in these images."}}};
   json vss_parts = json::array();
   std::string stamps;

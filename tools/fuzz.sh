@@ -8,7 +8,7 @@
 #   tools/fuzz.sh 300 video_source         # one target
 #   FRAMESCRIBE_FUZZ_RUNS=10000 tools/fuzz.sh 60   # reproducible: fixed seed, at most N inputs
 # Targets: safetensors_header, video_source, tokenizer_json, tokenizer_encode, event_parser,
-# job_config, video_input.
+# job_config, video_input, openai_request, ollama_request.
 set -euo pipefail
 
 seconds="${1:-60}"
@@ -18,7 +18,7 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [[ "$seconds" -eq 0 ]]; then
 fi
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(safetensors_header video_source tokenizer_json tokenizer_encode event_parser job_config video_input)
+[[ ${#targets[@]} -gt 0 ]] || targets=(safetensors_header video_source tokenizer_json tokenizer_encode event_parser job_config video_input openai_request ollama_request)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -26,14 +26,18 @@ cd "$root"
 # Per target: its seed corpus folder and extra libFuzzer options.
 declare -A corpus=([safetensors_header]=safetensors [video_source]=video
                    [tokenizer_json]=tokenizer_json [tokenizer_encode]=tokenizer_encode
-                   [event_parser]=event_parser [job_config]=job_config [video_input]=video_input)
+                   [event_parser]=event_parser [job_config]=job_config [video_input]=video_input
+                   [openai_request]=openai_request [ollama_request]=ollama_request)
 declare -A options=([safetensors_header]="-dict=tests/fuzz/safetensors.dict"
                     [video_source]="-timeout=20 -rss_limit_mb=4096 -max_len=65536"
                     [tokenizer_json]="-dict=tests/fuzz/tokenizer.dict"
                     [tokenizer_encode]=""
                     [event_parser]="-dict=tests/fuzz/event_parser.dict"
                     [job_config]="-dict=tests/fuzz/job_config.dict"
-                    [video_input]="-dict=tests/fuzz/video_input.dict -timeout=10 -max_len=4096")
+                    [video_input]="-dict=tests/fuzz/video_input.dict -timeout=10 -max_len=4096"
+                    [openai_request]="-dict=tests/fuzz/openai_request.dict -timeout=10"
+
+                    [ollama_request]="-dict=tests/fuzz/ollama_request.dict -timeout=10 -max_len=65536")
 
 cmake --preset fuzz >/dev/null
 # Only the fuzzers: each compiles the code under test itself.

@@ -37,6 +37,9 @@ void add_summarize_command(CLI::App& app, int* exit_code);
 void add_batch_command(CLI::App& app, int* exit_code);
 void add_search_command(CLI::App& app, int* exit_code);
 #endif
+#ifdef FRAMESCRIBE_WITH_SERVE
+void add_serve_command(CLI::App& app, int* exit_code);
+#endif
 #ifdef FRAMESCRIBE_WITH_MONITOR
 void add_monitor_command(CLI::App& app, int* exit_code);
 #endif

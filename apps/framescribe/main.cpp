@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
   framescribe::apps::add_batch_command(app, &exit_code);
   framescribe::apps::add_search_command(app, &exit_code);
 #endif
+#ifdef FRAMESCRIBE_WITH_SERVE
+  framescribe::apps::add_serve_command(app, &exit_code);
+#endif
 #ifdef FRAMESCRIBE_WITH_MONITOR
   framescribe::apps::add_monitor_command(app, &exit_code);
 #endif

@@ -18,7 +18,11 @@ std::optional<EngineGate::Lease> EngineGate::acquire(const std::function<bool()>
                                                      std::chrono::milliseconds poll) {
   std::unique_lock lock(mu_);
   if (closed_) return std::nullopt;
-  if (queue_.size() >= max_waiting_) throw ApiError::too_busy(1 + static_cast<int>(queue_.size() / 8));
+  // A caller that would not have to wait (the engine free, nobody queued) never counts against
+  // max_waiting: with max_waiting 0 the engine still serves one request at a time.
+  const bool must_wait = held_ || !queue_.empty();
+  if (must_wait && queue_.size() >= max_waiting_)
+    throw ApiError::too_busy(1 + static_cast<int>(queue_.size() / 8));
   const std::uint64_t ticket = next_ticket_++;
   queue_.push_back(ticket);
   auto leave = [&] {
@@ -55,6 +59,11 @@ void EngineGate::close() {
   cv_.notify_all();
 }
 
+void EngineGate::set_max_waiting(std::size_t n) {
+  std::lock_guard lock(mu_);
+  max_waiting_ = n;
+}
+
 std::size_t EngineGate::waiting() const {
   std::lock_guard lock(mu_);
   return queue_.size();
@@ -63,6 +72,19 @@ std::size_t EngineGate::waiting() const {
 bool EngineGate::busy() const {
   std::lock_guard lock(mu_);
   return held_;
+}
+
+}  // namespace framescribe::serve
+
+namespace framescribe::serve {
+
+bool ModelHost::serves(const std::string& requested) const {
+  if (requested.empty()) return true;
+  std::string n = requested;
+  if (const auto colon = n.rfind(':');
+      colon != std::string::npos && colon + 1 < n.size() && n.find('/', colon) == std::string::npos)
+    n = n.substr(0, colon);  // "name:latest", "name:tag"
+  return n == name || (!dir.empty() && n == dir.filename().string()) || requested == name;
 }
 
 }  // namespace framescribe::serve

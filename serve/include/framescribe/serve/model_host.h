@@ -15,6 +15,7 @@
 // holding a lease; tokenizer and config are immutable and may be read by any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -42,6 +43,7 @@ class EngineGate {
     Lease(Lease&& o) noexcept : gate_(o.gate_) { o.gate_ = nullptr; }
     Lease& operator=(Lease&&) = delete;
     ~Lease();
+
    private:
     friend class EngineGate;
     explicit Lease(EngineGate* g) : gate_(g) {}
@@ -55,6 +57,8 @@ class EngineGate {
                                std::chrono::milliseconds poll = std::chrono::milliseconds(50));
   // New acquire() calls return nullopt; current holders finish.
   void close();
+  // Changes the queue's bound (before serving; waiters already queued stay).
+  void set_max_waiting(std::size_t n);
   std::size_t waiting() const;  // callers queued now (the /metrics queue depth)
   bool busy() const;            // a lease is held
 
@@ -68,17 +72,24 @@ class EngineGate {
 };
 
 struct ModelHost {
-  std::string name;                  // the served model id ("framescribe-demo", "pixtral-12b")
-  std::filesystem::path dir;         // the model folder
+  std::string name;           // the served model id ("framescribe-demo", "pixtral-12b")
+  std::filesystem::path dir;  // the model folder
   inference::ModelConfig config;
   std::unique_ptr<inference::Tokenizer> tokenizer;
   std::unique_ptr<inference::Engine> engine;
-  std::int64_t context_tokens = 0;   // max_model_len: the engine's context
-  int default_max_tokens = 512;      // from framescribe.json or the commands' default
-  double default_fps = 1.0;          // video parts and jobs: framescribe.json or 1
+  std::int64_t context_tokens = 0;  // max_model_len: the engine's context
+  int default_max_tokens = 512;     // from framescribe.json or the commands' default
+  double default_fps = 1.0;         // video parts and jobs: framescribe.json or 1
   int default_max_edge = 512;
-  std::int64_t created_unix_s = 0;   // /v1/models "created", Ollama modified_at
+  int image_max_edge = 0;           // images: longest edge in pixels (0: the model's image size)
+  std::int64_t created_unix_s = 0;  // /v1/models "created", Ollama modified_at
   EngineGate gate;
+  // Set once `engine` is loaded (the server listens before: /health answers 503 until then).
+  std::atomic<bool> loaded{false};
+
+  // Whether `requested` names this model: its name, its folder's name, either with an Ollama
+  // tag (":latest"); an empty name means the served model.
+  bool serves(const std::string& requested) const;
 };
 
 }  // namespace framescribe::serve

@@ -1,0 +1,96 @@
+#include "video_engine.h"
+
+#include <chrono>
+#include <thread>
+
+#include "framescribe/serve/api_error.h"
+
+namespace framescribe::serve {
+namespace {
+
+// The host's engine, not owned: every call goes to it.
+class BorrowedEngine final : public inference::Engine {
+ public:
+  explicit BorrowedEngine(inference::Engine& e) : e_(e) {}
+  const inference::ModelConfig& config() const override { return e_.config(); }
+  std::string_view backend_name() const override { return e_.backend_name(); }
+  std::string device_name() const override { return e_.device_name(); }
+  inference::MemoryUse memory_use() const override { return e_.memory_use(); }
+  std::vector<float> encode_images(std::span<const inference::PixelImage* const> images) override {
+    return e_.encode_images(images);
+  }
+  std::vector<float> eval(std::span<const std::int32_t> tokens,
+                          std::span<const float> image_embeddings,
+                          inference::LogitsMode mode) override {
+    return e_.eval(tokens, image_embeddings, mode);
+  }
+  std::int32_t eval_greedy(std::span<const std::int32_t> tokens,
+                           std::span<const float> image_embeddings) override {
+    return e_.eval_greedy(tokens, image_embeddings);
+  }
+  std::int64_t n_past() const override { return e_.n_past(); }
+  std::int64_t max_context() const override { return e_.max_context(); }
+  void truncate(std::int64_t n_tokens) override { e_.truncate(n_tokens); }
+
+ private:
+  inference::Engine& e_;
+};
+
+}  // namespace
+
+std::unique_ptr<pixtral::PixtralWindowEngine> make_host_window_engine(
+    ModelHost& host, pixtral::PixtralWindowOptions options) {
+  if (!host.loaded.load() || host.engine == nullptr || host.tokenizer == nullptr)
+    throw ApiError::unavailable("the model is still loading; retry in a moment");
+  if (options.model_name.empty()) options.model_name = host.name;
+  return std::make_unique<pixtral::PixtralWindowEngine>(
+      host.config, *host.tokenizer, std::make_unique<BorrowedEngine>(*host.engine),
+      std::move(options));
+}
+
+std::optional<EngineGate::Lease> GatedWindowEngine::lease() {
+  for (;;) {
+    try {
+      auto l = gate_.acquire([this] { return stop_.stop_requested(); });
+      if (l) ++leases_;
+      return l;
+    } catch (const ApiError&) {  // the queue is full: chat requests wait; try again soon
+      if (stop_.stop_requested()) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+}
+
+pipeline::WindowAnswer GatedWindowEngine::describe(const pipeline::WindowPlan& plan,
+                                                   std::string_view previous,
+                                                   const core::StopFlag& stop) {
+  const auto held = lease();
+  if (!held) {
+    pipeline::WindowAnswer a;
+    a.abandoned = true;
+    return a;
+  }
+  return inner_.describe(plan, previous, stop);
+}
+
+pipeline::WindowAnswer GatedWindowEngine::complete(std::string_view prompt,
+                                                   const core::StopFlag& stop) {
+  const auto held = lease();
+  if (!held) {
+    pipeline::WindowAnswer a;
+    a.abandoned = true;
+    return a;
+  }
+  return inner_.complete(prompt, stop);
+}
+
+std::vector<double> GatedWindowEngine::answer_probabilities(const pipeline::WindowPlan& plan,
+                                                            std::string_view question,
+                                                            std::span<const std::string> answers,
+                                                            const core::StopFlag& stop) {
+  const auto held = lease();
+  FS_CHECK(held.has_value(), kCancelled, "stopped while waiting for the engine");
+  return inner_.answer_probabilities(plan, question, answers, stop);
+}
+
+}  // namespace framescribe::serve

@@ -1,21 +1,38 @@
 #include "framescribe/http/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include "api_state.h"
 #include "framescribe/core/error.h"
 #include "framescribe/http/http_policy.h"
 
 namespace framescribe::http {
+namespace {
 
-Server::Server(const std::string& host, int port)
-    : server_(std::make_unique<httplib::Server>()), host_(host) {
+// cpp-httplib listens with a backlog of 5: a burst of connections (a page's images, many API
+// clients at once) overflows it and the kernel drops their SYNs, which clients resend only after
+// a second or more. listen() again on the bound socket raises the backlog.
+class BacklogServer : public httplib::Server {
+ public:
+  void raise_backlog(int backlog) {
+    const int fd = svr_sock_;
+    if (fd >= 0) ::listen(fd, backlog);
+  }
+};
+
+}  // namespace
+
+Server::Server(const std::string& host, int port) : host_(host) {
+  auto server = std::make_unique<BacklogServer>();
   if (port == 0) {
-    port_ = server_->bind_to_any_port(host);
+    port_ = server->bind_to_any_port(host);
   } else {
-    port_ = server_->bind_to_port(host, port) ? port : -1;
+    port_ = server->bind_to_port(host, port) ? port : -1;
   }
   FS_CHECK(port_ > 0, kIo, host << ":" << port << ": cannot listen there");
+  server->raise_backlog(512);
+  server_ = std::move(server);
 }
 
 Server::~Server() {

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <regex>
@@ -208,6 +209,56 @@ TEST(ServeApi, DisconnectMidStreamStopsTheGeneration) {
                       "application/json");
   ASSERT_TRUE(after);
   EXPECT_EQ(after->status, 200);
+}
+
+// An image URL that never answers ends at the URL time limit with a 400 naming the part, and
+// while it waits, and while 200 other connections are open, /health answers at once.
+TEST(ServeApi, HostileClientsDoNotStopTheServer) {
+  httplib::Server slow;
+  std::atomic<bool> release{false};
+  slow.Get("/never.png", [&](const httplib::Request&, httplib::Response& res) {
+    for (int i = 0; i < 500 && !release; ++i) std::this_thread::sleep_for(10ms);
+    res.set_content("late", "image/png");
+  });
+  const int slow_port = slow.bind_to_any_port("127.0.0.1");
+  std::thread slow_thread([&] { slow.listen_after_bind(); });
+
+  ApiServerOptions o;
+  o.limits.url_timeout_ms = 700;
+  TestServer t = start_server(demo_host(), o);
+  std::vector<int> idle;
+  for (int i = 0; i < 200; ++i) idle.push_back(connect_loopback(t.port()));
+  for (int fd : idle) ASSERT_GE(fd, 0);
+  int status = 0;
+  std::string body;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread client([&] {
+    httplib::Client c("127.0.0.1", t.port());
+    const json req = {
+        {"messages",
+         {{{"role", "user"},
+           {"content",
+            {{{"type", "image_url"},
+              {"image_url", "http://127.0.0.1:" + std::to_string(slow_port) + "/never.png"}},
+             {{"type", "text"}, {"text", "q"}}}}}}}};
+    auto r = c.Post("/v1/chat/completions", req.dump(), "application/json");
+    status = r ? r->status : -1;
+    body = r ? r->body : "";
+  });
+  httplib::Client h("127.0.0.1", t.port());
+  const auto h0 = std::chrono::steady_clock::now();
+  auto health = h.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - h0, 500ms);
+  client.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(json::parse(body)["error"]["param"], "messages[0].content[0]") << body;
+  release = true;
+  for (int fd : idle) close(fd);
+  slow.stop();
+  slow_thread.join();
 }
 
 }  // namespace

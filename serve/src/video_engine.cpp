@@ -3,6 +3,7 @@
 #include <chrono>
 #include <thread>
 
+#include "framescribe/core/error.h"
 #include "framescribe/serve/api_error.h"
 
 namespace framescribe::serve {
@@ -52,7 +53,13 @@ std::optional<EngineGate::Lease> GatedWindowEngine::lease() {
   for (;;) {
     try {
       auto l = gate_.acquire([this] { return stop_.stop_requested(); });
-      if (l) ++leases_;
+      if (l) {
+        ++leases_;
+      } else if (!stop_.stop_requested()) {
+        // The gate closed (the server drains): no window runs any more. An error, so that the
+        // run ends failed rather than "complete" with every window dropped.
+        FS_FAIL(kCancelled, "the server is shutting down: the engine takes no more windows");
+      }
       return l;
     } catch (const ApiError&) {  // the queue is full: chat requests wait; try again soon
       if (stop_.stop_requested()) return std::nullopt;
@@ -89,7 +96,7 @@ std::vector<double> GatedWindowEngine::answer_probabilities(const pipeline::Wind
                                                             std::span<const std::string> answers,
                                                             const core::StopFlag& stop) {
   const auto held = lease();
-  FS_CHECK(held.has_value(), kCancelled, "stopped while waiting for the engine");
+  FS_CHECK(held.has_value(), kCancelled, "stopped while waiting for the engine");  // (stop)
   return inner_.answer_probabilities(plan, question, answers, stop);
 }
 

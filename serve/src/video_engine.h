@@ -7,9 +7,10 @@
 // Rules: the PixtralWindowEngine made here borrows ModelHost::engine (it never owns or frees
 // it) and may only run while its caller holds the gate. GatedWindowEngine takes the gate in
 // describe(), complete() and answer_probabilities() and gives it back when they return, so
-// chat requests interleave between windows. While waiting it polls `stop`: a stop request (or a
-// closed gate) makes the waiting window an abandoned one (never run). A full gate queue is
-// retried every 200 ms until the lease comes or `stop` is raised.
+// chat requests interleave between windows. While waiting it polls `stop`: a stop request makes
+// the waiting window an abandoned one (never run); a closed gate (the server drains) throws
+// Error(kCancelled), so the run ends failed, never "complete" with its windows dropped. A full
+// gate queue is retried every 200 ms until the lease comes or `stop` is raised.
 // Thread-safety: prepare() and coster() from any thread; the rest from one thread at a time
 // (the pipeline's engine node). Errors: the wrapped engine's.
 #pragma once

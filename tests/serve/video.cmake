@@ -2,20 +2,23 @@
 # video_url expander, the summaries job API over HTTP with curl, the page in Chromium.
 framescribe_add_cli_test(serve_video_test
   SOURCES serve/video_part_test.cpp serve/video_jobs_test.cpp serve/video_url_test.cpp
-          serve/video_test_util.cpp
-  LIBS framescribe_serve framescribe_http framescribe_pipeline framescribe_pixtral framescribe_inference
-       nlohmann_json::nlohmann_json Threads::Threads
+          serve/video_test_util.cpp serve/serve_test_support.cpp decoder/image_test_util.cpp
+  LIBS framescribe_serve framescribe_http framescribe_pipeline framescribe_pixtral
+       framescribe_decoder framescribe_inference PkgConfig::FFMPEG nlohmann_json::nlohmann_json
+       Threads::Threads
   LABELS serve)
 
 # The page in headless Chromium (Playwright from PyPI, pinned, in a venv under the build tree;
 # Debian's /usr/bin/chromium, no browser download): a screenshot and a real upload.
 add_executable(video_page_server serve/video_page_server.cpp serve/video_test_util.cpp
+                                 serve/serve_test_support.cpp decoder/image_test_util.cpp
                                  apps/cli_run.cpp)
 target_include_directories(video_page_server PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(video_page_server PRIVATE framescribe_serve framescribe_http
-                      framescribe_inference nlohmann_json::nlohmann_json GTest::gtest
-                      Threads::Threads)
+                      framescribe_decoder framescribe_inference PkgConfig::FFMPEG
+                      nlohmann_json::nlohmann_json GTest::gtest Threads::Threads)
 target_compile_definitions(video_page_server PRIVATE FS_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+                           FS_TEST_DATA_DIR="${CMAKE_CURRENT_SOURCE_DIR}/data"
                            FS_FRAMESCRIBE_BIN="$<TARGET_FILE:framescribe>")
 framescribe_warnings(video_page_server)
 find_package(Python3 3.11 COMPONENTS Interpreter)

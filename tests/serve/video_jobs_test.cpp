@@ -179,6 +179,30 @@ TEST_F(VideoJobsTest, DeleteCancelsARunningJob) {
   EXPECT_EQ(wait_done(next.value("id", "")).value("status", ""), "done");
 }
 
+// The server drains while a job waits for the engine: the job ends failed and says why, never
+// "done" with its windows dropped. (Its own host: the gate stays closed.)
+TEST_F(VideoJobsTest, DrainEndsAWaitingJobFailed) {
+  auto host = load_demo_host();
+  serve::ServeLimits limits;
+  limits.allow_paths = {(fs::path(FS_SOURCE_DIR) / "samples").string()};
+  serve::VideoJobs jobs(*host, limits, {.jobs_dir = scratch_ / "drain-jobs"});
+  auto lease = host->gate.acquire();
+  ASSERT_TRUE(lease.has_value());
+  const std::string id =
+      json::parse(jobs.submit(json{{"source", sample_clip().string()}}.dump()))["id"];
+  json j;
+  for (int i = 0; i < 200 && (j = json::parse(jobs.status(id)))["status"] != "running"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(j["status"], "running");
+  host->gate.close();
+  lease.reset();
+  for (int i = 0; i < 500 && (j = json::parse(jobs.status(id)))["status"] == "running"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(j["status"], "failed") << j.dump();
+  EXPECT_NE(j.value("error", "").find("shutting down"), std::string::npos) << j.dump();
+  EXPECT_TRUE(j["events"].empty());
+}
+
 TEST_F(VideoJobsTest, UploadThenJob) {
   const CurlResult up = curl("POST", base_ + "/v1/videos/uploads?name=shapes-demo.mp4", scratch_,
                              sample_clip(), "application/octet-stream");

@@ -10,8 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/cli_run.h"
-#include "framescribe/inference/model_config.h"
-#include "framescribe/inference/tokenizer.h"
+#include "serve/serve_test_support.h"
 
 namespace framescribe::testing {
 
@@ -25,22 +24,10 @@ fs::path sample_clip(const std::string& name) {
 }
 
 std::unique_ptr<serve::ModelHost> load_demo_host() {
-  auto host = std::make_unique<serve::ModelHost>();
-  host->dir = demo_model_dir();
-  host->name = "framescribe-demo";
-  host->config = inference::load_model_config(host->dir);
-  host->tokenizer = std::make_unique<inference::Tokenizer>(
-      inference::Tokenizer::load(inference::find_tokenizer(host->dir)));
-  inference::EngineOptions eo;
-  eo.n_threads = 2;
-  host->engine = inference::load_engine(host->dir, eo);
-  host->context_tokens = host->engine->max_context();
-  host->loaded.store(true);
+  // The serve tests' demo host (serve_test_support.h), with the fps its framescribe.json gives.
+  auto host = serve::testing::demo_host();
   std::ifstream in(host->dir / "framescribe.json");
-  const nlohmann::json d = nlohmann::json::parse(in);
-  host->default_fps = d.at("fps").get<double>();
-  host->default_max_edge = d.at("max_edge").get<int>();
-  host->default_max_tokens = d.at("max_tokens").get<int>();
+  host->default_fps = nlohmann::json::parse(in).at("fps").get<double>();
   return host;
 }
 

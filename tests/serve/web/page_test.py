@@ -4,7 +4,7 @@ strict Content-Security-Policy without a violation, a sample clip is uploaded th
 page's real file input, the job's progress is polled to the end, and the events, summary and
 the HTML report (the one summarize writes) are shown. The events shown equal the job API's.
 Text from the server is shown as text: a source with markup appears literally in the error.
-Screenshots go to --artifacts ($FS_ARTIFACT_DIR when set).
+Screenshots go to $FS_ARTIFACT_DIR when set, else to --artifacts.
 
   page_test.py --server BUILD/tests/video_page_server --clip samples/shapes-demo.mp4 \
       --artifacts DIR [--chromium /usr/bin/chromium]
@@ -28,9 +28,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True)
     ap.add_argument("--clip", required=True)
-    ap.add_argument("--artifacts", default=os.environ.get("FS_ARTIFACT_DIR") or ".")
+    ap.add_argument("--artifacts", default=".", help="used when $FS_ARTIFACT_DIR is not set")
     ap.add_argument("--chromium", default=os.environ.get("FS_CHROMIUM") or "/usr/bin/chromium")
     a = ap.parse_args()
+    a.artifacts = os.environ.get("FS_ARTIFACT_DIR") or a.artifacts
     if not os.path.exists(a.chromium):
         print(f"page_test: {a.chromium} not found: skipped", file=sys.stderr)
         return 77

@@ -11,7 +11,7 @@ target_include_directories(ollama_json_test PRIVATE ${PROJECT_SOURCE_DIR}/serve/
 # schemathesis against GET /openapi.json, and hostile input over raw sockets, each against a
 # `framescribe serve` it starts on 127.0.0.1 with the demo model. Their virtual environment
 # lives in this build tree, made by the serve_python_venv fixture from the pinned
-# requirements.txt (tests/crosscheck/setup_venv.sh; the package registry is needed only when
+# requirements.txt (tools/python-venv.sh; the package registry is needed only when
 # requirements.txt changes).
 find_package(Python3 3.11 COMPONENTS Interpreter)
 if(NOT Python3_Interpreter_FOUND OR NOT FRAMESCRIBE_BUILD_APPS)
@@ -20,8 +20,8 @@ if(NOT Python3_Interpreter_FOUND OR NOT FRAMESCRIBE_BUILD_APPS)
 endif()
 set(_serve_venv ${CMAKE_CURRENT_BINARY_DIR}/serve-venv)
 add_test(NAME serve_python_venv
-  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/crosscheck/setup_venv.sh ${Python3_EXECUTABLE}
-          ${_serve_venv} ${CMAKE_CURRENT_SOURCE_DIR}/serve/python/requirements.txt)
+  COMMAND bash ${PROJECT_SOURCE_DIR}/tools/python-venv.sh ${Python3_EXECUTABLE}
+          ${_serve_venv} ${CMAKE_CURRENT_SOURCE_DIR}/serve/python/requirements.txt serve-clients)
 set_tests_properties(serve_python_venv PROPERTIES
   FIXTURES_SETUP serve_python_venv LABELS serve TIMEOUT 900)
 foreach(_client openai_client ollama_client schemathesis hostile)

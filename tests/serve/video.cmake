@@ -25,8 +25,8 @@ find_package(Python3 3.11 COMPONENTS Interpreter)
 if(Python3_Interpreter_FOUND)
   set(_fs_web_venv ${CMAKE_CURRENT_BINARY_DIR}/serve-web-venv)
   add_test(NAME serve_web_venv
-    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/serve/web/setup_venv.sh ${Python3_EXECUTABLE}
-            ${_fs_web_venv} ${CMAKE_CURRENT_SOURCE_DIR}/serve/web/requirements.txt)
+    COMMAND bash ${PROJECT_SOURCE_DIR}/tools/python-venv.sh ${Python3_EXECUTABLE}
+            ${_fs_web_venv} ${CMAKE_CURRENT_SOURCE_DIR}/serve/web/requirements.txt serve-web)
   set_tests_properties(serve_web_venv PROPERTIES FIXTURES_SETUP serve_web_venv LABELS serve
                        TIMEOUT 600)
   add_test(NAME serve_page_chromium

@@ -5,7 +5,6 @@
 // Order: the model's config and tokenizer (cheap, errors before anything listens), bind and
 // listen (/health answers 503), load the weights, serve until SIGINT/SIGTERM, then drain: the
 // engine's queue closes (waiters get 503), answers in progress finish, exit 0.
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -20,8 +19,7 @@
 #include "framescribe/core/log.h"
 #include "framescribe/core/stop.h"
 #include "framescribe/decoder/ffmpeg_source.h"  // route_ffmpeg_logs
-#include "framescribe/inference/engine.h"
-#include "framescribe/inference/tokenizer.h"
+#include "framescribe/http/http_policy.h"
 #include "framescribe/serve/api_server.h"
 #include "framescribe/serve/ollama_routes.h"
 #include "framescribe/serve/video_jobs.h"
@@ -47,13 +45,8 @@ struct ServeOptions {
   int max_connections = 256;
 };
 
-// Loopback addresses and "localhost": safe to serve without a key.
-bool is_loopback_host(const std::string& h) {
-  return h == "localhost" || h == "::1" || h == "[::1]" || h.rfind("127.", 0) == 0;
-}
-
 int run_serve(ServeOptions o) {
-  if (!is_loopback_host(o.host) && o.api_key.empty()) {
+  if (!http::is_loopback_address(o.host) && o.api_key.empty()) {
     throw CLI::ValidationError("--host " + o.host +
                                ": serving beyond this machine needs --api-key KEY (clients then "
                                "send \"Authorization: Bearer KEY\")");
@@ -61,26 +54,9 @@ int run_serve(ServeOptions o) {
   int max_tokens = o.max_tokens;
   const ModelSettings m = resolve_model_settings(o.req, nullptr, &max_tokens);
   print_demo_model_notice(m, "images");
-  const std::string dir = m.dir.string();
   decoder::route_ffmpeg_logs(core::log_level() == core::LogLevel::kDebug);
-
   serve::ModelHost host;
-  host.dir = m.dir;
-  host.name = model_display_name(m.dir);
-  host.config = load_config(dir, o.req.engine);
-  host.tokenizer = std::make_unique<inference::Tokenizer>(
-      inference::Tokenizer::load(inference::find_tokenizer(dir)));
-  FS_CHECK(host.tokenizer->vocab_size() <= host.config.text.n_vocab, kMalformedModel,
-           host.tokenizer->source() << ": more tokens than the model's vocabulary");
-  host.default_max_tokens = max_tokens;
-  host.default_fps = m.recommended.fps.value_or(kDefaultFps);
-  host.default_max_edge = m.recommended.max_edge.value_or(kDefaultMaxEdge);
-  host.image_max_edge = m.recommended.max_edge.value_or(0);
-  const std::int64_t model_context = std::min<std::int64_t>(host.config.text.max_context, 131072);
-  host.context_tokens = o.req.context > 0 ? std::min(o.req.context, model_context) : model_context;
-  host.created_unix_s = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+  serve::prepare_host(host, m, o.req.engine, o.req.context, max_tokens);
   host.gate.set_max_waiting(static_cast<std::size_t>(o.max_queue));
 
   serve::ApiServerOptions so;
@@ -112,17 +88,7 @@ int run_serve(ServeOptions o) {
   std::cerr << "framescribe serve: listening on http://" << shown_host << ":" << server.port()
             << " (model " << host.name << ")" << std::endl;
 
-  inference::EngineOptions eo = m.engine;
-  eo.max_context_tokens = host.context_tokens;
-  // host.context_tokens is read by requests already (/v1/models): it is the engine's context by
-  // construction (max_context_tokens above), never written after the server starts.
-  host.engine = inference::load_engine(dir, eo);
-  if (host.engine->max_context() < host.context_tokens)
-    FS_LOG_WARN("the engine holds " << host.engine->max_context() << " tokens, not "
-                                    << host.context_tokens << "; longer prompts will fail");
-  host.loaded.store(true);
-  FS_LOG_INFO("model " << host.name << " loaded (" << host.engine->backend_name() << ", context "
-                       << host.context_tokens << " tokens); ready");
+  serve::load_host_engine(host, m.engine);
 
   while (!stop.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::cerr << "framescribe serve: stopping: finishing the answers in progress (Ctrl-C again: "

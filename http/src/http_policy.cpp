@@ -111,6 +111,10 @@ bool is_wildcard(const std::string& h) {
 
 }  // namespace
 
+bool is_loopback_address(std::string_view host) {
+  return is_loopback(normal_name(host));
+}
+
 bool host_matches(const HttpPolicy& policy, std::string_view host) {
   const std::optional<HostPort> hp = parse_host(host);
   if (!hp || hp->port != policy.bound_port) return false;

@@ -75,16 +75,3 @@ bool EngineGate::busy() const {
 }
 
 }  // namespace framescribe::serve
-
-namespace framescribe::serve {
-
-bool ModelHost::serves(const std::string& requested) const {
-  if (requested.empty()) return true;
-  std::string n = requested;
-  if (const auto colon = n.rfind(':');
-      colon != std::string::npos && colon + 1 < n.size() && n.find('/', colon) == std::string::npos)
-    n = n.substr(0, colon);  // "name:latest", "name:tag"
-  return n == name || (!dir.empty() && n == dir.filename().string()) || requested == name;
-}
-
-}  // namespace framescribe::serve

@@ -56,6 +56,14 @@ TEST(HttpPolicy, OtherBindsAcceptTheirOwnAddressOrIpLiteralsOnWildcards) {
   EXPECT_FALSE(host_matches(any, "192.168.1.20:9001"));
 }
 
+TEST(HttpPolicy, LoopbackAddressesToBind) {
+  for (const char* h : {"localhost", "LOCALHOST.", "127.0.0.1", "127.1.2.3", "::1", "[::1]"})
+    EXPECT_TRUE(is_loopback_address(h)) << h;
+  for (const char* h : {"0.0.0.0", "::", "10.0.0.1", "127.example.com", "localhost.example.com",
+                        "128.0.0.1", "", "[::2]"})
+    EXPECT_FALSE(is_loopback_address(h)) << h;
+}
+
 TEST(HttpPolicy, RequestVerdicts) {
   const HttpPolicy p = loopback();
   EXPECT_TRUE(check_http_request(p, "GET", "127.0.0.1:8080", 0).allowed());

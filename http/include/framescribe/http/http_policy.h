@@ -46,6 +46,10 @@ struct HttpVerdict {
 HttpVerdict check_http_request(const HttpPolicy& policy, std::string_view method,
                                std::optional<std::string_view> host, std::size_t body_bytes);
 
+// True when `host` (an address to bind) is a loopback one: "localhost", an IPv4 literal in
+// 127.0.0.0/8, "::1" or "[::1]". A name like "127.example.com" is not.
+bool is_loopback_address(std::string_view host);
+
 // True when a Host header value names the bound address and port (rules above).
 bool host_matches(const HttpPolicy& policy, std::string_view host);
 

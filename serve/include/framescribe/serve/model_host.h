@@ -30,6 +30,7 @@
 
 #include "framescribe/inference/engine.h"
 #include "framescribe/inference/model_config.h"
+#include "framescribe/inference/model_folder.h"
 #include "framescribe/inference/tokenizer.h"
 
 namespace framescribe::serve {
@@ -91,5 +92,18 @@ struct ModelHost {
   // tag (":latest"); an empty name means the served model.
   bool serves(const std::string& requested) const;
 };
+
+// Fills `host` from a resolved model folder (inference::resolve_model_settings), before anything
+// listens, so its errors come first: the name and folder, the config (`choice`: dummy weights
+// need no weight file), the tokenizer (checked against the model: check_tokenizer_matches), the
+// defaults its framescribe.json recommends (fps, max_edge; `max_tokens` as resolved by the
+// caller), the served context (`context` tokens; 0: the model's, at most 128k) and the creation
+// time. Throws Error as the loaders.
+void prepare_host(ModelHost& host, const inference::ModelSettings& model,
+                  const inference::EngineChoice& choice, std::int64_t context, int max_tokens);
+// Loads the weights into host.engine with `engine` (its context set to host.context_tokens),
+// then sets host.loaded (the server may already listen: /health says 503 until then). A smaller
+// engine context than served is warned about. Throws Error as inference::load_engine.
+void load_host_engine(ModelHost& host, inference::EngineOptions engine);
 
 }  // namespace framescribe::serve

@@ -2,7 +2,7 @@
 # Builds and runs the tests: tools/test.sh [PRESET] [extra ctest arguments]
 #   tools/test.sh                     everything, optimised CPU build (the README's test command)
 #   tools/test.sh cpu-release -L unit only the unit tests
-#   tools/test.sh asan                unit, reference, decoder, pipeline and integration tests
+#   tools/test.sh asan                unit, reference, decoder, pipeline, integration and serve (C++) tests
 #                                     under ASan + UBSan
 #   tools/test.sh tsan                the pipeline tests under ThreadSanitizer, against a oneTBB
 #                                     built for TSan (tools/tbb-tsan.sh; only those targets)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <sstream>
 #include <utility>
 
 #include "framescribe/core/error.h"
@@ -56,6 +57,18 @@ PixtralWindowEngine::PixtralWindowEngine(const ModelConfig& config, Tokenizer to
            "frame cache of " << opt_.frame_cache_bytes << " bytes");
   if (opt_.frame_cache_bytes > 0)
     frame_cache_ = std::make_unique<FrameEmbeddingCache>(opt_.frame_cache_bytes);
+}
+
+std::string to_string(const PixtralEngineStats& s) {
+  std::ostringstream o;
+  o.setf(std::ios::fixed);
+  o.precision(1);
+  o << "reuse: " << s.prompts << " prompts (" << s.alert_questions << " alert questions, "
+    << s.forked_questions << " forked); prefilled " << s.prefilled_tokens << " of "
+    << s.prompt_tokens << " prompt tokens; encoded " << s.frames_encoded << " of " << s.frames
+    << " frames in " << s.encoder_calls << " encoder calls; frame cache " << s.frame_cache_entries
+    << " entries, " << static_cast<double>(s.frame_cache_bytes) / (1 << 20) << " MiB";
+  return o.str();
 }
 
 PixtralEngineStats PixtralWindowEngine::stats() const {

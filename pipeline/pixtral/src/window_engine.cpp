@@ -56,7 +56,8 @@ PixtralWindowEngine::PixtralWindowEngine(const ModelConfig& config, Tokenizer to
   FS_CHECK(opt_.frame_cache_bytes >= 0, kInvalidArgument,
            "frame cache of " << opt_.frame_cache_bytes << " bytes");
   if (opt_.frame_cache_bytes > 0)
-    frame_cache_ = std::make_unique<FrameEmbeddingCache>(opt_.frame_cache_bytes);
+    frame_cache_ = std::make_unique<FrameEmbeddingCache>(opt_.frame_cache_bytes,
+                                                         opt_.frame_cache_idle_prompts);
 }
 
 std::string to_string(const PixtralEngineStats& s) {

@@ -54,6 +54,10 @@ struct PixtralWindowOptions {
   // Frame embeddings kept for reuse, in bytes (0: none kept; every prompt encodes its frames).
   // 1 GiB holds ~50 frames of 512x512 at Pixtral-12B's width (20 KiB a patch), a few windows.
   std::int64_t frame_cache_bytes = std::int64_t{1} << 30;
+  // ... and only while one of the last N prompts with images used them (windows near each
+  // other share frames; a video's old frames never come back): memory stays flat over a video.
+  // 8 covers a window's questions and description for several streams sharing the engine.
+  std::int64_t frame_cache_idle_prompts = 8;
   // Alert questions of a window forked off their shared prefix where the engine allows it.
   bool fork_questions = true;
 };

@@ -221,6 +221,8 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
         b.max_latency_s = js.max_latency_s;
       });
     }
+    const pixtral::PixtralEngineStats es = engine->stats();  // after the jobs' counts
+    board.set_engine({es.prompt_tokens, es.prefilled_tokens, es.frames, es.frames_encoded});
     if (o.status_every_s > 0 &&
         std::chrono::duration<double>(now - last_print).count() >= o.status_every_s) {
       last_print = now;
@@ -235,6 +237,7 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
       });
   for (const sinks::StreamStatus& b : board.snapshot())
     std::fprintf(stderr, "framescribe: %s\n", sinks::stream_end_line(b).c_str());
+  FS_LOG_DEBUG("engine " << pixtral::to_string(engine->stats()));
   for (const auto& d : deliveries)
     if (d->dropped() > 0)
       std::fprintf(stderr, "framescribe: alert %s: %lld alerts dropped (delivery queue full)\n",

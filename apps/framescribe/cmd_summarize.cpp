@@ -240,6 +240,7 @@ int run_summarize(SummarizeOptions o) {
         break;
     }
   }
+  FS_LOG_DEBUG("engine " << pixtral::to_string(window_engine->stats()));
   if (stop.stop_requested()) return 130;
   return failures > 0 ? 1 : 0;
 }

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "framescribe/core/error.h"
+#include "framescribe/inference/frame_cache.h"
 #include "sample_loop.h"
 
 namespace framescribe::inference {
@@ -118,18 +119,17 @@ void check_request(const ChatPrompt& prompt, const ChatOptions& o) {
 
 // A new sequence: the cache emptied, the prompt's images encoded.
 std::vector<float> start_and_encode(Engine& engine, const ChatPrompt& prompt,
-                                    ChatTimings& timings) {
+                                    FrameEmbeddingCache* frame_cache, ChatTimings& timings) {
   engine.truncate(0);
   const auto t0 = Clock::now();
-  std::vector<float> features =
-      prompt.images.empty() ? std::vector<float>{} : engine.encode_images(prompt.images);
+  std::vector<float> features = encode_prompt_images(engine, prompt, frame_cache);
   timings.vision_ms = ms_since(t0);
   return features;
 }
 
 std::vector<float> encode_and_prefill(Engine& engine, const ChatPrompt& prompt,
-                                      ChatTimings& timings) {
-  const std::vector<float> features = start_and_encode(engine, prompt, timings);
+                                      FrameEmbeddingCache* frame_cache, ChatTimings& timings) {
+  const std::vector<float> features = start_and_encode(engine, prompt, frame_cache, timings);
   const auto t0 = Clock::now();
   std::vector<float> logits = engine.eval(prompt.prompt.ids, features, LogitsMode::kLast);
   timings.prefill_ms = ms_since(t0);
@@ -137,6 +137,13 @@ std::vector<float> encode_and_prefill(Engine& engine, const ChatPrompt& prompt,
 }
 
 }  // namespace
+
+std::vector<float> encode_prompt_images(Engine& engine, const ChatPrompt& prompt,
+                                        FrameEmbeddingCache* frame_cache) {
+  if (prompt.images.empty()) return {};
+  return frame_cache != nullptr ? frame_cache->encode(engine, prompt.images)
+                                : engine.encode_images(prompt.images);
+}
 
 ChatResult run_chat(Engine& engine, const Tokenizer& tokenizer, const ChatPrompt& prompt,
                     const ChatOptions& o, const ChatCallback& on_piece) {
@@ -153,7 +160,7 @@ ChatResult run_chat(Engine& engine, const Tokenizer& tokenizer, const ChatPrompt
   // Greedy without logprobs: the engine's greedy step (on the device for CUDA).
   NextToken next(engine, o.sampling, /*keep_logits=*/want_logprobs);
   {
-    const std::vector<float> features = start_and_encode(engine, prompt, r.timings);
+    const std::vector<float> features = start_and_encode(engine, prompt, o.frame_cache, r.timings);
     const auto t0 = Clock::now();
     first = next(prompt.prompt.ids, features);
     r.timings.prefill_ms = ms_since(t0);
@@ -214,10 +221,11 @@ ChatResult run_chat(Engine& engine, const Tokenizer& tokenizer,
   return run_chat(engine, tokenizer, prepare_chat(tokenizer, messages), options, on_piece);
 }
 
-std::vector<double> next_token_probabilities(Engine& engine, const ChatPrompt& prompt) {
+std::vector<double> next_token_probabilities(Engine& engine, const ChatPrompt& prompt,
+                                             FrameEmbeddingCache* frame_cache) {
   check_request(prompt, ChatOptions{});
   ChatTimings unused;
-  return softmax(encode_and_prefill(engine, prompt, unused));
+  return softmax(encode_and_prefill(engine, prompt, frame_cache, unused));
 }
 
 }  // namespace framescribe::inference

@@ -44,8 +44,18 @@ FrameKey frame_key(const PixelImage& image) {
   return {mix(k.a), mix(k.b)};
 }
 
-FrameEmbeddingCache::FrameEmbeddingCache(std::int64_t max_bytes) : max_bytes_(max_bytes) {
+FrameEmbeddingCache::FrameEmbeddingCache(std::int64_t max_bytes, std::int64_t max_idle_calls)
+    : max_bytes_(max_bytes), max_idle_calls_(max_idle_calls) {
   FS_CHECK(max_bytes >= 0, kInvalidArgument, "frame cache of " << max_bytes << " bytes");
+  FS_CHECK(max_idle_calls >= 0, kInvalidArgument,
+           "frame cache idle limit of " << max_idle_calls << " calls");
+}
+
+void FrameEmbeddingCache::evict_back() {
+  auto victim = entries_.find(lru_.back());
+  stats_.bytes -= static_cast<std::int64_t>(victim->second.rows.size() * sizeof(float));
+  entries_.erase(victim);
+  lru_.pop_back();
 }
 
 std::vector<float> FrameEmbeddingCache::encode(Engine& engine,
@@ -104,6 +114,7 @@ std::vector<float> FrameEmbeddingCache::encode_with(void* engine, Encoder encode
     off += n;
   }
 
+  ++calls_;
   // The answer first (hits touch the LRU order), then the new entries, so that an eviction
   // made room for this call's misses never takes rows this call still needs.
   std::vector<float> out;
@@ -119,6 +130,7 @@ std::vector<float> FrameEmbeddingCache::encode_with(void* engine, Encoder encode
     }
     auto it = entries_.find(k);
     ++stats_.hits;
+    it->second.last_call = calls_;
     lru_.splice(lru_.begin(), lru_, it->second.lru);
     out.insert(out.end(), it->second.rows.begin(), it->second.rows.end());
   }
@@ -126,16 +138,15 @@ std::vector<float> FrameEmbeddingCache::encode_with(void* engine, Encoder encode
     std::vector<float>& rows = new_rows[k];
     const auto bytes = static_cast<std::int64_t>(rows.size() * sizeof(float));
     if (bytes > max_bytes_) continue;  // larger than the whole budget: not kept
-    while (stats_.bytes + bytes > max_bytes_ && !lru_.empty()) {
-      auto victim = entries_.find(lru_.back());
-      stats_.bytes -= static_cast<std::int64_t>(victim->second.rows.size() * sizeof(float));
-      entries_.erase(victim);
-      lru_.pop_back();
-    }
+    while (stats_.bytes + bytes > max_bytes_ && !lru_.empty()) evict_back();
     lru_.push_front(k);
-    entries_.emplace(k, Entry{std::move(rows), lru_.begin()});
+    entries_.emplace(k, Entry{std::move(rows), lru_.begin(), calls_});
     stats_.bytes += bytes;
   }
+  // Entries idle for max_idle_calls calls (the LRU list is in order of last use).
+  while (max_idle_calls_ > 0 && !lru_.empty() &&
+         entries_.at(lru_.back()).last_call + max_idle_calls_ <= calls_)
+    evict_back();
   stats_.entries = static_cast<std::int64_t>(entries_.size());
   return out;
 }

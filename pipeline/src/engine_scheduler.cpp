@@ -85,6 +85,12 @@ class Client final : public WindowEngine {
     EngineScheduler::Turn turn(s_, priority_);
     return s_.engine().answer_probabilities(plan, question, answers, stop);
   }
+  std::vector<std::vector<double>> answer_probabilities_batch(
+      const WindowPlan& plan, std::span<const AlertQuestion> questions,
+      const core::StopFlag& stop) override {
+    EngineScheduler::Turn turn(s_, priority_);  // one turn for the whole batch
+    return s_.engine().answer_probabilities_batch(plan, questions, stop);
+  }
   std::int64_t max_answer_tokens() const override { return s_.engine().max_answer_tokens(); }
   std::int64_t text_prompt_tokens(std::string_view prompt) const override {
     return s_.engine().text_prompt_tokens(prompt);

@@ -114,7 +114,18 @@ std::shared_ptr<const core::Image> MonitorBoard::frame(int i) const {
   return streams_[static_cast<std::size_t>(i)].latest_frame;
 }
 
-std::string prometheus_metrics(const std::vector<StreamStatus>& streams) {
+void MonitorBoard::set_engine(const EngineStatus& engine) {
+  std::lock_guard lock(mu_);
+  engine_ = engine;
+}
+
+EngineStatus MonitorBoard::engine() const {
+  std::lock_guard lock(mu_);
+  return engine_;
+}
+
+std::string prometheus_metrics(const std::vector<StreamStatus>& streams,
+                               const EngineStatus* engine) {
   std::ostringstream o;
   auto family = [&](const char* name, const char* type, const char* help, auto value) {
     o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
@@ -145,6 +156,22 @@ std::string prometheus_metrics(const std::vector<StreamStatus>& streams) {
          [](S s) { return std::to_string(s.alerts_fired); });
   family("framescribe_connected", "gauge", "1 while frames are flowing.",
          [](S s) { return std::string(s.connected ? "1" : "0"); });
+  if (engine != nullptr) {
+    auto counter = [&](const char* name, const char* help, std::int64_t value) {
+      o << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
+        << name << " " << value << "\n";
+    };
+    counter("framescribe_engine_prompt_tokens_total",
+            "Tokens of every prompt the engine ran (windows, alert questions, summaries).",
+            engine->prompt_tokens);
+    counter("framescribe_engine_prefilled_tokens_total",
+            "Of those, tokens prefilled (the rest reused: alert questions forked off a window).",
+            engine->prefilled_tokens);
+    counter("framescribe_engine_frames_total", "Frames in those prompts.", engine->frames);
+    counter("framescribe_engine_frames_encoded_total",
+            "Of those, frames run through the vision encoder (the rest from the frame cache).",
+            engine->frames_encoded);
+  }
   return o.str();
 }
 

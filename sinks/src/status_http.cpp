@@ -20,7 +20,9 @@ MonitorHttp::MonitorHttp(const MonitorBoard& board, const std::string& host, int
     return http::Reply{200, "text/html; charset=utf-8", status_page(board_.snapshot())};
   });
   server_->get("/metrics", [this](const http::Captures&) {
-    return http::Reply{200, "text/plain; version=0.0.4", prometheus_metrics(board_.snapshot())};
+    const EngineStatus engine = board_.engine();
+    return http::Reply{200, "text/plain; version=0.0.4",
+                       prometheus_metrics(board_.snapshot(), &engine)};
   });
   server_->get("/status.json", [this](const http::Captures&) {
     return http::Reply{200, "application/json", status_json(board_.snapshot())};

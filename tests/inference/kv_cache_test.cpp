@@ -295,4 +295,28 @@ TEST(FrameEmbeddingCache, EvictsLeastRecentlyUsedWithinItsBudget) {
   EXPECT_EQ(cache.stats().entries, 0);
 }
 
+TEST(FrameEmbeddingCache, EntriesIdleForMaxIdleCallsAreDropped) {
+  auto engine = fi::make_cpu_engine(fi::testing::tiny_engine_config(), tiny_options());
+  const fi::PixelImage f1 = fi::testing::random_image(16, 16, 1),
+                       f2 = fi::testing::random_image(16, 16, 2),
+                       f3 = fi::testing::random_image(16, 16, 3);
+  fi::FrameEmbeddingCache cache(std::int64_t{1} << 30, /*max_idle_calls=*/2);
+  auto call = [&](std::vector<const fi::PixelImage*> v) {
+    EXPECT_TRUE(same_floats(cache.encode(*engine, v), engine->encode_images(v)));
+  };
+  call({&f1, &f2});  // call 1
+  call({&f2});       // call 2: f1 idle 1 call
+  EXPECT_EQ(cache.stats().entries, 2);
+  call({&f3});  // call 3: f1 unused by calls 2 and 3: dropped; f2 kept
+  EXPECT_EQ(cache.stats().entries, 2);
+  call({&f2});  // a hit
+  EXPECT_EQ(cache.stats().hits, 2);
+  call({&f1});  // encoded again
+  EXPECT_EQ(cache.stats().misses, 4);
+  EXPECT_EQ(cache.stats().entries, 2);  // f3 idle since call 3: dropped at call 5
+  EXPECT_EQ(cache.stats().bytes, 2 * 16 * 16 / 256 * engine->config().text.n_embd *
+                                     static_cast<std::int64_t>(sizeof(float)));
+  EXPECT_THROW(fi::FrameEmbeddingCache(1, -1), framescribe::Error);
+}
+
 }  // namespace

@@ -182,6 +182,14 @@ TEST(MonitorCli, StreamsPageMetricsAlertsGapsAndNoCredentials) {
   EXPECT_TRUE(metrics.count("framescribe_reconnects_total" + redacted));
   EXPECT_TRUE(metrics.count("framescribe_alerts_total" + redacted));
   EXPECT_EQ(metrics_text.find(kPassword), std::string::npos);
+  // The shared engine's reuse counters (issue 24): frames of overlapping windows from the cache.
+  EXPECT_GT(metrics["framescribe_engine_frames_total"], 0) << metrics_text;
+  EXPECT_GT(metrics["framescribe_engine_frames_encoded_total"], 0);
+  EXPECT_LE(metrics["framescribe_engine_frames_encoded_total"],
+            metrics["framescribe_engine_frames_total"]);
+  EXPECT_GT(metrics["framescribe_engine_prefilled_tokens_total"], 0);
+  EXPECT_LE(metrics["framescribe_engine_prefilled_tokens_total"],
+            metrics["framescribe_engine_prompt_tokens_total"]);
 
   // An alert has fired (threshold 0) and its command sleeps: descriptions of both streams go
   // on regardless (before, the command ran under a lock every stream's alerts shared).

@@ -10,3 +10,10 @@ framescribe_add_test(pixtral_load_test
   SOURCES pixtral/load_window_engine_test.cpp
   LIBS framescribe_pixtral framescribe_pipeline
   LABELS unit)
+# Reuse (issue 24): forked alert questions bit for bit, the frame cache, the shared prefix
+# (its private header, pipeline/pixtral/src/shared_prefix.h, is tested directly).
+framescribe_add_test(pixtral_reuse_test
+  SOURCES pixtral/reuse_test.cpp inference/tiny_tokenizer.cpp
+  LIBS framescribe_pixtral framescribe_pipeline
+  LABELS unit)
+target_include_directories(pixtral_reuse_test PRIVATE ${PROJECT_SOURCE_DIR}/pipeline/pixtral/src)

@@ -84,6 +84,7 @@ class CpuEngine final : public Engine {
   void truncate(std::int64_t n_tokens) override {
     batch_.truncate(seq_, std::max<std::int64_t>(0, n_tokens));
   }
+  BatchEngine* batch() override { return &batch_; }
 
  private:
   CpuBatchEngine batch_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <sstream>
 #include <utility>
 
 #include "framescribe/core/error.h"
@@ -9,6 +10,7 @@
 #include "framescribe/inference/preprocess.h"
 #include "framescribe/pixtral/prompt_hash.h"
 #include "prompt_dump.h"
+#include "shared_prefix.h"
 #include "window_prompt.h"
 
 namespace framescribe::pixtral {
@@ -51,6 +53,55 @@ PixtralWindowEngine::PixtralWindowEngine(const ModelConfig& config, Tokenizer to
               opt_.context_tokens > 0 ? std::min(opt_.context_tokens, engine_->max_context())
                                       : engine_->max_context()) {
   check_tokenizer_matches(tok_, config_);
+  FS_CHECK(opt_.frame_cache_bytes >= 0, kInvalidArgument,
+           "frame cache of " << opt_.frame_cache_bytes << " bytes");
+  if (opt_.frame_cache_bytes > 0)
+    frame_cache_ = std::make_unique<FrameEmbeddingCache>(opt_.frame_cache_bytes,
+                                                         opt_.frame_cache_idle_prompts);
+}
+
+std::string to_string(const PixtralEngineStats& s) {
+  std::ostringstream o;
+  o.setf(std::ios::fixed);
+  o.precision(1);
+  o << "reuse: " << s.prompts << " prompts (" << s.alert_questions << " alert questions, "
+    << s.forked_questions << " forked); prefilled " << s.prefilled_tokens << " of "
+    << s.prompt_tokens << " prompt tokens; encoded " << s.frames_encoded << " of " << s.frames
+    << " frames in " << s.encoder_calls << " encoder calls; frame cache " << s.frame_cache_entries
+    << " entries, " << static_cast<double>(s.frame_cache_bytes) / (1 << 20) << " MiB";
+  return o.str();
+}
+
+PixtralEngineStats PixtralWindowEngine::stats() const {
+  std::lock_guard lock(stats_mu_);
+  return stats_;
+}
+
+void PixtralWindowEngine::count(std::int64_t prompts, std::int64_t prompt_tokens,
+                                std::int64_t prefilled, std::int64_t frames) {
+  std::lock_guard lock(stats_mu_);
+  stats_.prompts += prompts;
+  stats_.prompt_tokens += prompt_tokens;
+  stats_.prefilled_tokens += prefilled;
+  stats_.frames += frames;
+  if (frame_cache_) {
+    // The cache's own counters (read here, on the engine's thread) are the encoder's work.
+    const FrameCacheStats c = frame_cache_->stats();
+    stats_.frames_encoded = c.misses;
+    stats_.encoder_calls = c.encoder_calls;
+    stats_.frame_cache_entries = c.entries;
+    stats_.frame_cache_bytes = c.bytes;
+  }
+}
+
+std::vector<float> PixtralWindowEngine::encode(const ChatPrompt& prompt) {
+  std::vector<float> f = encode_prompt_images(*engine_, prompt, frame_cache_.get());
+  if (!frame_cache_ && !prompt.images.empty()) {
+    std::lock_guard lock(stats_mu_);
+    stats_.frames_encoded += static_cast<std::int64_t>(prompt.images.size());
+    ++stats_.encoder_calls;
+  }
+  return f;
 }
 
 std::shared_ptr<const core::PixelImage> PixtralWindowEngine::prepare(
@@ -109,6 +160,7 @@ pipeline::WindowAnswer PixtralWindowEngine::run(const ChatPrompt& prompt,
   co.max_tokens = static_cast<int>(std::min<std::int64_t>(opt_.max_answer_tokens, room));
   co.sampling = opt_.sampling;
   co.stop_tokens = {tok_.eos()};
+  co.frame_cache = frame_cache_.get();
   bool abandoned = false;
   const auto t = Clock::now();
   const ChatResult r = run_chat(*engine_, tok_, prompt, co, [&](const ChatPiece& piece) {
@@ -118,6 +170,12 @@ pipeline::WindowAnswer PixtralWindowEngine::run(const ChatPrompt& prompt,
     }
     return true;
   });
+  if (!frame_cache_ && !prompt.images.empty()) {
+    std::lock_guard lock(stats_mu_);
+    stats_.frames_encoded += static_cast<std::int64_t>(prompt.images.size());
+    ++stats_.encoder_calls;
+  }
+  count(1, prompt.size(), prompt.size(), static_cast<std::int64_t>(prompt.images.size()));
   pipeline::WindowAnswer a;
   a.text = r.text;
   a.prompt_tokens = prompt.size();
@@ -128,40 +186,116 @@ pipeline::WindowAnswer PixtralWindowEngine::run(const ChatPrompt& prompt,
   return a;
 }
 
-std::vector<double> PixtralWindowEngine::answer_probabilities(const pipeline::WindowPlan& plan,
-                                                              std::string_view question,
-                                                              std::span<const std::string> answers,
-                                                              const core::StopFlag& stop) {
-  FS_CHECK(!answers.empty(), kInvalidArgument, "answer_probabilities: no answers to score");
-  FS_CHECK(stop.level() < core::StopFlag::kAbandon, kCancelled, "stopped");
+PixtralWindowEngine::Question PixtralWindowEngine::question_prompt(
+    const pipeline::WindowPlan& plan, const pipeline::AlertQuestion& question) {
+  FS_CHECK(!question.answers.empty(), kInvalidArgument,
+           "answer_probabilities: no answers to score");
   pipeline::WindowPlan q = plan;
-  q.instruction = std::string(question);
-  const ChatPrompt prompt = window_prompt(q, {});
-  FS_CHECK(prompt.size() < coster_.context_tokens(), kInvalidArgument,
-           "alert question on window " << plan.id << ": the prompt of " << prompt.size()
+  q.instruction = std::string(question.question);
+  Question out{window_prompt(q, {}), {}};
+  FS_CHECK(out.prompt.size() < coster_.context_tokens(), kInvalidArgument,
+           "alert question on window " << plan.id << ": the prompt of " << out.prompt.size()
                                        << " tokens fills the context");
-  std::vector<std::int32_t> first(answers.size());
-  std::vector<int> count(answers.size(), 0);
-  for (std::size_t i = 0; i < answers.size(); ++i) {
-    const std::vector<std::int32_t> ids = tok_.encode(answers[i]);
-    FS_CHECK(!ids.empty(), kInvalidArgument, "alert answer '" << answers[i] << "' has no tokens");
-    first[i] = ids[0];
+  for (const std::string& answer : question.answers) {
+    const std::vector<std::int32_t> ids = tok_.encode(answer);
+    FS_CHECK(!ids.empty(), kInvalidArgument, "alert answer '" << answer << "' has no tokens");
+    out.first.push_back(ids[0]);
   }
-  for (std::size_t i = 0; i < answers.size(); ++i)
-    for (std::size_t j = 0; j < answers.size(); ++j) count[i] += first[i] == first[j];
-  for (const PixelImage* px : prompt.images)
+  for (const PixelImage* px : out.prompt.images)
     FS_CHECK(px != nullptr, kInternal, "window " << plan.id << ": a frame was not prepared");
-  const std::vector<double> probs = next_token_probabilities(*engine_, prompt);
-  std::vector<double> p(answers.size());
+  return out;
+}
+
+namespace {
+
+// p_i = probability of answer i's first token / the answers sharing it, renormalised.
+std::vector<double> answer_scores(const std::vector<std::int32_t>& first,
+                                  const std::vector<double>& probs) {
+  std::vector<double> p(first.size());
   double total = 0;
-  for (std::size_t i = 0; i < answers.size(); ++i) {
+  for (std::size_t i = 0; i < first.size(); ++i) {
     FS_CHECK(first[i] >= 0 && static_cast<std::size_t>(first[i]) < probs.size(), kInternal,
              "answer token out of the vocabulary");
-    p[i] = probs[static_cast<std::size_t>(first[i])] / count[i];
+    int sharing = 0;
+    for (std::int32_t f : first) sharing += f == first[i];
+    p[i] = probs[static_cast<std::size_t>(first[i])] / sharing;
     total += p[i];
   }
   for (double& v : p) v = total > 0 ? v / total : 1.0 / static_cast<double>(p.size());
   return p;
+}
+
+}  // namespace
+
+std::vector<double> PixtralWindowEngine::answer_probabilities(const pipeline::WindowPlan& plan,
+                                                              std::string_view question,
+                                                              std::span<const std::string> answers,
+                                                              const core::StopFlag& stop) {
+  const pipeline::AlertQuestion q{question, answers};
+  return answer_probabilities_batch(plan, {&q, 1}, stop).at(0);
+}
+
+std::vector<std::vector<double>> PixtralWindowEngine::answer_probabilities_batch(
+    const pipeline::WindowPlan& plan, std::span<const pipeline::AlertQuestion> questions,
+    const core::StopFlag& stop) {
+  FS_CHECK(stop.level() < core::StopFlag::kAbandon, kCancelled, "stopped");
+  // Every prompt built and checked before the engine does anything.
+  std::vector<Question> qs;
+  for (const pipeline::AlertQuestion& q : questions) qs.push_back(question_prompt(plan, q));
+  std::vector<std::vector<double>> out;
+  std::int64_t asked_tokens = 0, frames = 0;
+  for (const Question& q : qs) {
+    asked_tokens += q.prompt.size();
+    frames += static_cast<std::int64_t>(q.prompt.images.size());
+  }
+
+  BatchEngine* batch = opt_.fork_questions && qs.size() >= 2 ? engine_->batch() : nullptr;
+  if (batch != nullptr) {
+    // The questions share the window's frames: features once per distinct image list.
+    std::vector<ChatPrompt> prompts;
+    std::vector<std::vector<float>> features;
+    features.reserve(qs.size());  // stable addresses for per_prompt
+    std::vector<const std::vector<const PixelImage*>*> lists;
+    std::vector<const std::vector<float>*> per_prompt;
+    for (const Question& q : qs) {
+      prompts.push_back(q.prompt);
+      std::size_t k = 0;
+      while (k < lists.size() && *lists[k] != q.prompt.images) ++k;
+      if (k == lists.size()) {
+        features.push_back(encode(q.prompt));
+        lists.push_back(&q.prompt.images);
+      }
+      per_prompt.push_back(&features[k]);
+    }
+    engine_->truncate(0);  // the engine's own sequence gives its blocks to the forks
+    const std::optional<ForkedScores> forked = forked_next_token_probabilities(
+        *batch, prompts, per_prompt, static_cast<std::int32_t>(config_.image_token_id));
+    if (forked) {
+      for (std::size_t i = 0; i < qs.size(); ++i)
+        out.push_back(answer_scores(qs[i].first, forked->probs[i]));
+      {
+        std::lock_guard lock(stats_mu_);
+        stats_.alert_questions += static_cast<std::int64_t>(qs.size());
+        stats_.forked_questions += static_cast<std::int64_t>(qs.size());
+      }
+      count(static_cast<std::int64_t>(qs.size()), asked_tokens, forked->prefilled_tokens, frames);
+      return out;
+    }
+    // The pool cannot hold them together: one by one below (frames already in the cache).
+  }
+  for (const Question& q : qs) {
+    const std::vector<float> features = encode(q.prompt);
+    engine_->truncate(0);
+    const std::vector<float> logits =
+        engine_->eval(q.prompt.prompt.ids, features, LogitsMode::kLast);
+    out.push_back(answer_scores(q.first, softmax(logits)));
+  }
+  {
+    std::lock_guard lock(stats_mu_);
+    stats_.alert_questions += static_cast<std::int64_t>(qs.size());
+  }
+  count(static_cast<std::int64_t>(qs.size()), asked_tokens, asked_tokens, frames);
+  return out;
 }
 
 pipeline::WindowAnswer PixtralWindowEngine::complete(std::string_view prompt,

@@ -128,20 +128,25 @@ void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
           epoch = e;
           for (AlertTracker& t : trackers) t.reset();
         }
-        for (AlertTracker& t : trackers) {
-          if (stop.level() >= core::StopFlag::kAbandon) break;
-          std::vector<double> probs;
+        // Every question of the window in one call (an engine may prefill the frames once).
+        std::vector<std::vector<double>> scores;
+        if (!trackers.empty() && stop.level() < core::StopFlag::kAbandon) {
+          std::vector<AlertQuestion> questions;
+          for (const AlertTracker& t : trackers)
+            questions.push_back({t.rule().question, t.rule().answers});
           try {
-            probs =
-                s.alerts->answer_probabilities(p.plan, t.rule().question, t.rule().answers, stop);
+            scores = s.alerts->answer_probabilities_batch(p.plan, questions, stop);
           } catch (const Error& e) {
             if (e.code() != ErrorCode::kUnsupported) throw;
             std::lock_guard lock(s.mu);
-            ++s.stats.alert_errors;
+            s.stats.alert_errors += static_cast<std::int64_t>(trackers.size());
             if (!warned_unsupported) FS_LOG_WARN(stream_ << ": " << e.what());
             warned_unsupported = true;
-            continue;
           }
+        }
+        for (std::size_t k = 0; k < trackers.size() && k < scores.size(); ++k) {
+          AlertTracker& t = trackers[k];
+          const std::vector<double>& probs = scores[k];
           if (probs.empty()) continue;
           if (auto fired = t.observe(probs[0], p.plan.end_ns)) {
             core::Alert a;

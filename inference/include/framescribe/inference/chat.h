@@ -34,6 +34,9 @@
 //   text holds back any tail that could still become a stop string, so nothing after a stop
 //   string is ever streamed. The concatenated ChatPiece::text equals ChatResult::text.
 // - Like generate(): a new sequence (engine.truncate(0)); one engine, one thread.
+// - ChatOptions::frame_cache (frame_cache.h): the prompt's images are encoded through it, so a
+//   frame seen before is not encoded again; its rows are the engine's own, so the answer is the
+//   same as without it. The cache must belong to this engine's weights (one thread, like it).
 // Errors: as build_prompt (prompt.h) and the engine (engine.h); a stop string that is empty is
 // kInvalidArgument.
 #pragma once
@@ -51,6 +54,8 @@
 #include "framescribe/inference/tokenizer.h"
 
 namespace framescribe::inference {
+
+class FrameEmbeddingCache;  // frame_cache.h
 
 // A built prompt and its images in prompt order (pointers into the request's chunks).
 struct ChatPrompt {
@@ -79,11 +84,12 @@ struct GeneratedToken {
 
 struct ChatOptions {
   int max_tokens = 256;
-  SamplingParams sampling;                // temperature 0 = greedy
-  std::vector<std::int32_t> stop_tokens;  // empty: the tokenizer's EOS
-  std::vector<std::string> stop_strings;  // the answer ends before the first one found
-  bool logprobs = false;                  // fill ChatResult::logprobs
-  int top_logprobs = 0;                   // alternatives per token (implies logprobs)
+  SamplingParams sampling;                     // temperature 0 = greedy
+  std::vector<std::int32_t> stop_tokens;       // empty: the tokenizer's EOS
+  std::vector<std::string> stop_strings;       // the answer ends before the first one found
+  bool logprobs = false;                       // fill ChatResult::logprobs
+  int top_logprobs = 0;                        // alternatives per token (implies logprobs)
+  FrameEmbeddingCache* frame_cache = nullptr;  // encode images through it (null: directly)
 };
 
 // One step of a streamed answer: the token just generated and the text that became final with
@@ -129,8 +135,15 @@ ChatResult run_chat(Engine& engine, const Tokenizer& tokenizer,
                     const ChatCallback& on_piece = {});
 
 // The model's next-token distribution after `prompt` (a new sequence: images encoded, prompt
-// evaluated once): softmax of the last logits in double over the whole vocabulary.
-std::vector<double> next_token_probabilities(Engine& engine, const ChatPrompt& prompt);
+// evaluated once): softmax of the last logits in double over the whole vocabulary. Images are
+// encoded through `frame_cache` when given (the same probabilities).
+std::vector<double> next_token_probabilities(Engine& engine, const ChatPrompt& prompt,
+                                             FrameEmbeddingCache* frame_cache = nullptr);
+
+// The features of `prompt`'s images in prompt order ([image tokens, n_embd]): through
+// `frame_cache` when given, else engine.encode_images; empty when the prompt has no images.
+std::vector<float> encode_prompt_images(Engine& engine, const ChatPrompt& prompt,
+                                        FrameEmbeddingCache* frame_cache = nullptr);
 
 // Softmax in double, max-shifted: p_i = exp(l_i - max) / sum_j exp(l_j - max).
 std::vector<double> softmax(std::span<const float> logits);

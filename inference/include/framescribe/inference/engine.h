@@ -13,7 +13,11 @@
 //   GenerateResult r = generate(*engine, prompt_ids, images, GenerateOptions{});
 //   // or from chat messages, with log-probabilities, stop strings and streaming: chat.h.
 //
-// An engine holds the weights and one sequence's KV cache. It is not thread-safe: one thread
+// An engine holds the weights and one sequence's KV cache. Engines that hold many sequences
+// (the CPU engine: batch_engine.h) also give access to them through batch(): the engine's own
+// sequence is one of them; a caller may create, fork, step and release sequences of its own
+// there (never the engine's own one), e.g. to fork alert questions off a window's prefix.
+// It is not thread-safe: one thread
 // drives one engine (parallelism is one engine per device). Errors: setup problems throw
 // framescribe::Error at load; a request that does not fit (context full, image-token count
 // mismatch) throws Error(kInvalidArgument) and leaves the cache as it was.
@@ -33,6 +37,8 @@
 #include "framescribe/inference/sampling.h"
 
 namespace framescribe::inference {
+
+class BatchEngine;  // batch_engine.h
 
 enum class Device { kCpu, kCuda };
 std::string_view to_string(Device device);
@@ -110,6 +116,12 @@ class Engine {
   virtual std::int64_t max_context() const = 0;
   // Forgets cached positions >= n_tokens (0 starts a new sequence).
   virtual void truncate(std::int64_t n_tokens) = 0;
+
+  // The multi-sequence engine this engine's sequence lives in (same weights, same KV pool), or
+  // nullptr where the backend has none (CUDA today). Its pool is shared with the engine's own
+  // sequence: truncate(0) first to give that sequence's blocks to the others. Sequences made
+  // there are the caller's to release; eval/truncate here never touch them.
+  virtual BatchEngine* batch() { return nullptr; }
 };
 
 // Loads the model in `model_dir` (either layout) on the requested device. Throws Error. With

@@ -9,9 +9,11 @@
 // Rules: the key is a 128-bit hash of the image's size and every pixel value (two independent
 // 64-bit hashes), so two different frames share an entry only by a hash collision (about 2^-64
 // per pair). Entries are evicted least recently used first once `max_bytes` of embeddings are
-// held; an image larger than the whole budget is encoded but not kept. The misses of one call go
-// to the engine in one encode_images call, in request order. The cache does not know which
-// engine filled it: use one cache per set of weights (clear() after loading others).
+// held; an image larger than the whole budget is encoded but not kept. With max_idle_calls > 0,
+// an entry that none of the last max_idle_calls encode() calls used is dropped too (a video's
+// frames then stay only while windows near them run: memory does not grow with the video). The
+// misses of one call go to the engine in one encode_images call, in request order. The cache does
+// not know which engine filled it: use one cache per set of weights (clear() after loading others).
 // Thread-safety: none; use it from the thread that drives the engine.
 // Errors: those of Engine::encode_images (bad image sizes, null images), before anything is
 // cached.
@@ -45,7 +47,8 @@ FrameKey frame_key(const PixelImage& image);
 
 class FrameEmbeddingCache {
  public:
-  explicit FrameEmbeddingCache(std::int64_t max_bytes = std::int64_t{256} << 20);
+  explicit FrameEmbeddingCache(std::int64_t max_bytes = std::int64_t{256} << 20,
+                               std::int64_t max_idle_calls = 0);
 
   // [sum of patches, text n_embd], images in order, as engine.encode_images(images).
   std::vector<float> encode(Engine& engine, std::span<const PixelImage* const> images);
@@ -65,8 +68,12 @@ class FrameEmbeddingCache {
   struct Entry {
     std::vector<float> rows;
     std::list<FrameKey>::iterator lru;
+    std::int64_t last_call = 0;  // the encode() call that last used it
   };
+  void evict_back();
   std::int64_t max_bytes_;
+  std::int64_t max_idle_calls_;
+  std::int64_t calls_ = 0;
   std::unordered_map<FrameKey, Entry, KeyHash> entries_;
   std::list<FrameKey> lru_;  // most recently used first
   FrameCacheStats stats_;

@@ -71,6 +71,13 @@ struct WindowAnswer {
   bool abandoned = false;  // stopped mid-generation (stop level kAbandon): text is partial
 };
 
+// One closed question of WindowEngine::answer_probabilities_batch (views into the caller's
+// strings, which outlive the call).
+struct AlertQuestion {
+  std::string_view question;
+  std::span<const std::string> answers;
+};
+
 // An engine behind the pipeline: prepares frames (any thread) and runs windows (one at a time).
 class WindowEngine {
  public:
@@ -102,6 +109,20 @@ class WindowEngine {
                                                    const core::StopFlag& stop) {
     (void)plan, (void)question, (void)answers, (void)stop;
     FS_FAIL(kUnsupported, model_name() << ": this engine cannot score answers (alerts)");
+  }
+  // Several questions about one window: result[i] equals answer_probabilities(plan,
+  // questions[i].question, questions[i].answers, stop). Engines that can share the window's work
+  // between the questions (prefill the frames once) override it; the default asks them one by
+  // one and stops early (fewer results) once the stop level reaches kAbandon.
+  virtual std::vector<std::vector<double>> answer_probabilities_batch(
+      const WindowPlan& plan, std::span<const AlertQuestion> questions,
+      const core::StopFlag& stop) {
+    std::vector<std::vector<double>> out;
+    for (const AlertQuestion& q : questions) {
+      if (stop.level() >= core::StopFlag::kAbandon) break;
+      out.push_back(answer_probabilities(plan, q.question, q.answers, stop));
+    }
+    return out;
   }
 };
 

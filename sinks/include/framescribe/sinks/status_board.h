@@ -46,8 +46,17 @@ struct StreamStatus {
   std::int64_t webhook_failures = 0;
 };
 
+// The engine all streams share (issue 24's reuse): what its prompts asked for and what it ran;
+// "asked" minus "ran" is what the frame cache and forked alert questions saved.
+struct EngineStatus {
+  std::int64_t prompt_tokens = 0, prefilled_tokens = 0;  // asked, ran
+  std::int64_t frames = 0, frames_encoded = 0;           // asked, ran (vision encoder)
+};
+
 class MonitorBoard {
  public:
+  void set_engine(const EngineStatus& engine);
+  EngineStatus engine() const;
   static constexpr std::size_t kRecentAlerts = 10;
   static constexpr std::size_t kRecent = 10;  // descriptions and gaps kept per stream
   int add_stream(std::string name);
@@ -65,11 +74,14 @@ class MonitorBoard {
  private:
   mutable std::mutex mu_;
   std::vector<StreamStatus> streams_;
+  EngineStatus engine_;
 };
 
 // The Prometheus text exposition (version 0.0.4) of the board: one HELP and TYPE line per
-// metric family, a sample per stream labelled stream="name".
-std::string prometheus_metrics(const std::vector<StreamStatus>& streams);
+// metric family, a sample per stream labelled stream="name"; with `engine`, its counters too
+// (unlabelled: one engine serves every stream).
+std::string prometheus_metrics(const std::vector<StreamStatus>& streams,
+                               const EngineStatus* engine = nullptr);
 
 // The status page (HTML, server-rendered; reloads itself every few seconds): per stream its
 // latest frame, health, description and recent history (descriptions, alerts, gaps; newest

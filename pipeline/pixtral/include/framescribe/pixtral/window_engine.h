@@ -12,8 +12,15 @@
 // if any, goes inside that turn as mistral-common places it. Frames reach the engine by
 // reference: the prepared pixels of PreparedFrame are shared, never copied per window.
 //
-// Threads: prepare() and coster() from any thread; describe(), complete() and
-// answer_probabilities() from one thread at a time (they drive the one inference::Engine).
+// Reuse (issue 24), exact, so answers are unchanged: every prompt's images go through a
+// FrameEmbeddingCache (inference/frame_cache.h) bounded by frame_cache_bytes, so a frame that
+// overlapping windows, carried windows, hopping live windows or alert questions share is encoded
+// once; and where the engine holds many sequences (Engine::batch(): the CPU engine) the alert
+// questions of a window (answer_probabilities_batch) prefill the tokens their prompts share once
+// and fork one sequence per question for the rest. stats() counts what was asked and what ran.
+//
+// Threads: prepare(), coster() and stats() from any thread; describe(), complete() and
+// answer_probabilities*() from one thread at a time (they drive the one inference::Engine).
 // Errors: a prompt that differs from the packer's plan is Error(kInternal); a prompt that fills
 // the context, kInvalidArgument; engine errors pass through.
 #pragma once
@@ -21,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +36,7 @@
 
 #include "framescribe/inference/chat.h"
 #include "framescribe/inference/engine.h"
+#include "framescribe/inference/frame_cache.h"
 #include "framescribe/inference/model_config.h"
 #include "framescribe/inference/tokenizer.h"
 #include "framescribe/pipeline/interfaces.h"
@@ -42,7 +51,34 @@ struct PixtralWindowOptions {
   std::int64_t context_tokens = 0;     // 0: the engine's
   std::FILE* dump_prompts = nullptr;   // JSONL: one line per prompt (debugging, tests)
   std::string model_name;
+  // Frame embeddings kept for reuse, in bytes (0: none kept; every prompt encodes its frames).
+  // 1 GiB holds ~50 frames of 512x512 at Pixtral-12B's width (20 KiB a patch), a few windows.
+  std::int64_t frame_cache_bytes = std::int64_t{1} << 30;
+  // ... and only while one of the last N prompts with images used them (windows near each
+  // other share frames; a video's old frames never come back): memory stays flat over a video.
+  // 8 covers a window's questions and description for several streams sharing the engine.
+  std::int64_t frame_cache_idle_prompts = 8;
+  // Alert questions of a window forked off their shared prefix where the engine allows it.
+  bool fork_questions = true;
 };
+
+// What the engine was asked for and what it ran (counters since construction). "Asked" is what
+// the engine did before any reuse: every prompt token prefilled and every frame of every prompt
+// encoded; "ran" what it does now.
+struct PixtralEngineStats {
+  std::int64_t prompts = 0;           // windows, alert questions and text prompts run
+  std::int64_t alert_questions = 0;   // of which alert questions
+  std::int64_t forked_questions = 0;  // of which scored on a fork of a shared prefix
+  std::int64_t prompt_tokens = 0;     // asked: tokens of those prompts
+  std::int64_t prefilled_tokens = 0;  // ran: tokens evaluated in prefill (not decode)
+  std::int64_t frames = 0;            // asked: images in those prompts
+  std::int64_t frames_encoded = 0;    // ran: images through the vision encoder
+  std::int64_t encoder_calls = 0;     // ran: encode_images calls
+  std::int64_t frame_cache_entries = 0, frame_cache_bytes = 0;
+};
+// One line for logs: "reuse: 12 prompts (9 alert questions, 9 forked); prefilled 800 of 2400
+// prompt tokens; encoded 6 of 36 frames in 3 encoder calls; frame cache 6 entries, 0.1 MiB".
+std::string to_string(const PixtralEngineStats& stats);
 
 class PixtralWindowEngine final : public pipeline::WindowEngine {
  public:
@@ -63,6 +99,13 @@ class PixtralWindowEngine final : public pipeline::WindowEngine {
                                            std::string_view question,
                                            std::span<const std::string> answers,
                                            const core::StopFlag& stop) override;
+  // Every question as answer_probabilities would score it, bit for bit on the CPU engine; with
+  // two or more questions and an engine with sequences (fork_questions), the window is
+  // prefilled once (shared_prefix.h). A KV pool too small for that falls back to one by one.
+  std::vector<std::vector<double>> answer_probabilities_batch(
+      const pipeline::WindowPlan& plan, std::span<const pipeline::AlertQuestion> questions,
+      const core::StopFlag& stop) override;
+  PixtralEngineStats stats() const;
   std::int64_t max_answer_tokens() const override { return opt_.max_answer_tokens; }
   std::int64_t text_prompt_tokens(std::string_view prompt) const override;
   std::string model_name() const override { return opt_.model_name; }
@@ -73,12 +116,25 @@ class PixtralWindowEngine final : public pipeline::WindowEngine {
                                       std::string_view carry) const;
   pipeline::WindowAnswer run(const inference::ChatPrompt& prompt, const core::StopFlag& stop,
                              std::string_view kind, std::int64_t id);
+  // The prompt of one alert question and its answers' first tokens (validated).
+  struct Question {
+    inference::ChatPrompt prompt;
+    std::vector<std::int32_t> first;  // per answer: its first token
+  };
+  Question question_prompt(const pipeline::WindowPlan& plan, const pipeline::AlertQuestion& q);
+  // The prompt's image features through the cache; counts frames asked and encoded.
+  std::vector<float> encode(const inference::ChatPrompt& prompt);
+  void count(std::int64_t prompts, std::int64_t prompt_tokens, std::int64_t prefilled,
+             std::int64_t frames);
 
   inference::ModelConfig config_;
   inference::Tokenizer tok_;
   std::unique_ptr<inference::Engine> engine_;
   PixtralWindowOptions opt_;
   PixtralCoster coster_;
+  std::unique_ptr<inference::FrameEmbeddingCache> frame_cache_;  // null: frame_cache_bytes 0
+  mutable std::mutex stats_mu_;
+  PixtralEngineStats stats_;
 };
 
 }  // namespace framescribe::pixtral

@@ -19,6 +19,7 @@
 #include "framescribe/inference/chat.h"
 #include "framescribe/inference/engine.h"
 #include "framescribe/inference/sampling.h"
+#include "inference/tiny_engine.h"
 #include "inference/tiny_tokenizer.h"
 #include "sample_loop.h"
 
@@ -31,20 +32,7 @@ const fs::path kFixture = fs::path(FS_TEST_DATA_DIR) / "reference" / "pixtral_ti
 
 // Small text and vision sizes, random (dummy) weights: fast on one thread.
 fi::ModelConfig tiny_config() {
-  fi::ModelConfig c = fi::pixtral_12b_config();
-  c.text.n_embd = 64;
-  c.text.n_layer = 2;
-  c.text.n_head = 4;
-  c.text.n_head_kv = 2;
-  c.text.head_dim = 16;
-  c.text.n_ff = 128;
-  c.text.n_vocab = 300;
-  c.text.max_context = 256;
-  c.vision.n_layer = 1;
-  c.vision.n_embd = 32;
-  c.vision.n_ff = 32;
-  c.vision.n_head = 2;
-  return c;
+  return fi::testing::tiny_engine_config();
 }
 
 std::unique_ptr<fi::Engine> tiny_engine(std::uint64_t seed) {

@@ -20,6 +20,7 @@
 #include "inference/random_image.h"
 #include "inference/tiny_engine.h"
 #include "inference/tiny_tokenizer.h"
+#include "pixtral/test_frame.h"
 #include "shared_prefix.h"  // pipeline/pixtral/src (private)
 
 namespace fi = framescribe::inference;
@@ -31,18 +32,7 @@ namespace {
 
 const fs::path kFixture = fs::path(FS_TEST_DATA_DIR) / "reference" / "pixtral_tiny_a";
 
-core::Frame test_frame(int w, int h, std::int64_t pts_ns, int seed) {
-  auto img = std::make_shared<core::Image>(w, h, core::PixelFormat::kRgb8);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int c = 0; c < 3; ++c)
-        img->data()[img->stride_bytes() * y + 3 * x + c] =
-            static_cast<std::uint8_t>((x * 37 + y * 11 + c * 80 + seed * 51) % 256);
-  core::Frame f;
-  f.image = img;
-  f.pts_ns = pts_ns;
-  return f;
-}
+using framescribe::testing::test_frame;
 
 std::unique_ptr<fp::PixtralWindowEngine> window_engine(bool reuse) {
   fi::EngineOptions eo;

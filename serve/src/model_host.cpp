@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <string_view>
 
 #include "framescribe/core/log.h"
 #include "framescribe/inference/tokenizer.h"
@@ -9,11 +10,11 @@ namespace framescribe::serve {
 
 bool ModelHost::serves(const std::string& requested) const {
   if (requested.empty()) return true;
+  // Ollama's default tag names the one model served; another tag is another model (404).
+  constexpr std::string_view kLatest = ":latest";
   std::string n = requested;
-  if (const auto colon = n.rfind(':');
-      colon != std::string::npos && colon + 1 < n.size() && n.find('/', colon) == std::string::npos)
-    n = n.substr(0, colon);  // "name:latest", "name:tag"
-  return n == name || (!dir.empty() && n == dir.filename().string()) || requested == name;
+  if (n.size() > kLatest.size() && n.ends_with(kLatest)) n.resize(n.size() - kLatest.size());
+  return n == name || (!dir.empty() && n == dir.filename().string());
 }
 
 void prepare_host(ModelHost& host, const inference::ModelSettings& model,

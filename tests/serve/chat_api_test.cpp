@@ -203,6 +203,8 @@ TEST_F(ChatApi, ClientErrorsNameTheirCause) {
   auto [s7, j7] = post(
       chat_body(*image_, "q", {{"model", "framescribe-demo:latest"}, {"max_tokens", 2}}).dump());
   EXPECT_EQ(s7, 200) << j7;
+  auto [s7b, j7b] = post(chat_body(*image_, "q", {{"model", "framescribe-demo:v2"}}).dump());
+  EXPECT_EQ(s7b, 404) << j7b;  // another tag is another model
   auto [s8, j8] =
       post(R"({"messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{}}]}]})");
   EXPECT_EQ(s8, 400);

@@ -220,7 +220,8 @@ TEST(BatchEngine, BadRequestsAreRefusedBeforeAnythingChanges) {
 }
 
 bool same_floats(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
 TEST(FrameEmbeddingCache, ReturnsTheEnginesEmbeddingsAndEncodesEachFrameOnce) {

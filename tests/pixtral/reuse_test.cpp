@@ -69,7 +69,8 @@ pipeline::WindowPlan plan_of(fp::PixtralWindowEngine& engine,
 }
 
 bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
 
 const std::vector<std::string> kYesNo = {"yes", "no"};

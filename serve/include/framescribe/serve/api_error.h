@@ -19,7 +19,9 @@ namespace framescribe::serve {
 class ApiError : public std::runtime_error {
  public:
   ApiError(int status, const std::string& message, std::string param = {}, std::string code = {})
-      : std::runtime_error(message), status_(status), param_(std::move(param)),
+      : std::runtime_error(message),
+        status_(status),
+        param_(std::move(param)),
         code_(std::move(code)) {}
   int status() const { return status_; }
   const std::string& param() const { return param_; }
@@ -29,8 +31,8 @@ class ApiError : public std::runtime_error {
   // Seconds for a Retry-After header (429 and 503); 0: none.
   int retry_after_s() const { return retry_after_s_; }
 
-  static ApiError too_busy(int retry_after_s);           // 429, queue full
-  static ApiError unavailable(const std::string& why);   // 503 (model loading, draining)
+  static ApiError too_busy(int retry_after_s);          // 429, queue full
+  static ApiError unavailable(const std::string& why);  // 503 (model loading, draining)
 
  private:
   int status_;

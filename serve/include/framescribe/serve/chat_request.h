@@ -17,19 +17,19 @@
 
 namespace framescribe::serve {
 
-struct VideoPartOptions {            // a framescribe extension: how a video part is sampled
-  std::optional<double> fps;         // frames per second sampled (default: the server's)
-  std::optional<int> max_frames;     // at most this many frames, spread over the clip
-  std::optional<int> max_edge;       // longest frame edge in pixels (multiple of 16)
+struct VideoPartOptions {         // a framescribe extension: how a video part is sampled
+  std::optional<double> fps;      // frames per second sampled (default: the server's)
+  std::optional<int> max_frames;  // at most this many frames, spread over the clip
+  std::optional<int> max_edge;    // longest frame edge in pixels (multiple of 16)
 };
 
 struct RequestPart {
   enum class Kind { kText, kImage, kVideo };
   Kind kind = Kind::kText;
-  std::string text;    // kText
-  std::string source;  // kImage/kVideo: "data:...;base64,...", "http(s)://...", or a local path
+  std::string text;        // kText
+  std::string source;      // kImage/kVideo: "data:...;base64,...", "http(s)://...", or a local path
   VideoPartOptions video;  // kVideo
-  std::string where;   // "messages[1].content[2]"
+  std::string where;       // "messages[1].content[2]"
 };
 
 struct RequestMessage {
@@ -42,15 +42,15 @@ struct RequestMessage {
 struct ChatRequest {
   std::string model;  // as the client named it (checked against the served model's names)
   std::vector<RequestMessage> messages;
-  std::optional<int> max_tokens;        // nullopt: the server's default
-  std::optional<double> temperature;    // nullopt: the server's default
+  std::optional<int> max_tokens;      // nullopt: the server's default
+  std::optional<double> temperature;  // nullopt: the server's default
   std::optional<double> top_p;
   std::optional<std::uint64_t> seed;
-  std::vector<std::string> stop;        // stop strings
+  std::vector<std::string> stop;  // stop strings
   bool stream = false;
-  bool include_usage = false;           // OpenAI stream_options.include_usage
+  bool include_usage = false;  // OpenAI stream_options.include_usage
   bool logprobs = false;
-  int top_logprobs = 0;                 // 0..20
+  int top_logprobs = 0;  // 0..20
 };
 
 }  // namespace framescribe::serve

@@ -247,9 +247,9 @@ void StepScheduler::Impl::loop() {
       }
       l.lock();
       ++stats_.encodes;
-      stats_.max_wait_s = std::max(
-          stats_.max_wait_s,
-          std::chrono::duration<double>(SchedClock::now() - call->submitted).count());
+      stats_.max_wait_s =
+          std::max(stats_.max_wait_s,
+                   std::chrono::duration<double>(SchedClock::now() - call->submitted).count());
       finish(call, error);
       continue;
     }

@@ -77,8 +77,14 @@ StepScheduler::~StepScheduler() = default;
 std::unique_ptr<Engine> StepScheduler::client(std::string name, int priority) {
   return std::make_unique<ClientEngine>(*impl_, std::move(name), priority);
 }
-StepSchedulerStats StepScheduler::stats() const { return impl_->stats(); }
-const StepSchedulerOptions& StepScheduler::options() const { return impl_->opt_; }
-BatchEngine& StepScheduler::engine() { return impl_->engine_; }
+StepSchedulerStats StepScheduler::stats() const {
+  return impl_->stats();
+}
+const StepSchedulerOptions& StepScheduler::options() const {
+  return impl_->opt_;
+}
+BatchEngine& StepScheduler::engine() {
+  return impl_->engine_;
+}
 
 }  // namespace framescribe::inference

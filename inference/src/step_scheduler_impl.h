@@ -99,7 +99,7 @@ class StepScheduler::Impl {
 
  private:
   void loop();
-  SchedSeq& owned(SchedClient* c, SeqId seq);  // mu_ held
+  SchedSeq& owned(SchedClient* c, SeqId seq);              // mu_ held
   void finish(SchedCall* call, std::exception_ptr error);  // mu_ held
   // One step: plan, run, hand out the rows. Called with both locks held.
   void run_step(std::unique_lock<std::mutex>& lock, std::vector<SchedCall*> calls);

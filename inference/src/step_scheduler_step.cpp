@@ -37,14 +37,16 @@ std::vector<SchedChunk> StepScheduler::Impl::plan(SchedCall* call, std::int64_t 
     if (s.held < s.length()) {  // preempted: what it held comes back first
       c.recompute = true;
       c.n = std::min(s.length() - s.held, budget);
-      const std::span<const std::int32_t> t(s.tokens.data() + s.held, static_cast<std::size_t>(c.n));
+      const std::span<const std::int32_t> t(s.tokens.data() + s.held,
+                                            static_cast<std::size_t>(c.n));
       c.n_rows = count_images(t, img);
       c.span = {p.seq, t,
                 std::span<const float>(s.rows.data() + s.held_rows * n_embd, c.n_rows * n_embd),
                 LogitsMode::kNone};
     } else if (p.remaining() > 0) {
       c.n = std::min(p.remaining(), budget);
-      const auto t = p.tokens.subspan(static_cast<std::size_t>(p.done), static_cast<std::size_t>(c.n));
+      const auto t =
+          p.tokens.subspan(static_cast<std::size_t>(p.done), static_cast<std::size_t>(c.n));
       c.n_rows = count_images(t, img);
       const LogitsMode mode = p.mode == LogitsMode::kAll ? LogitsMode::kAll
                               : p.mode == LogitsMode::kLast && p.done + c.n == std::ssize(p.tokens)
@@ -231,9 +233,9 @@ void StepScheduler::Impl::run_chunks(std::unique_lock<std::mutex>& l,
   for (SchedCall* call : in_step) {
     if (!call->started) {
       call->started = true;
-      stats_.max_wait_s = std::max(
-          stats_.max_wait_s,
-          std::chrono::duration<double>(SchedClock::now() - call->submitted).count());
+      stats_.max_wait_s =
+          std::max(stats_.max_wait_s,
+                   std::chrono::duration<double>(SchedClock::now() - call->submitted).count());
     }
     bool left = false;
     for (const SchedPart& p : call->parts)

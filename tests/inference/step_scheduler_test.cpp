@@ -142,7 +142,8 @@ SharedRun run_shared(int clients, int rounds, std::int64_t cache_tokens, std::in
     for (int c = 0; c < clients; ++c)
       threads.emplace_back([&, c] {
         auto e = sched.client("client " + std::to_string(c), c % 2);
-        run.rows[static_cast<std::size_t>(c)] = script(*e, 100 + static_cast<std::uint64_t>(c), rounds);
+        run.rows[static_cast<std::size_t>(c)] =
+            script(*e, 100 + static_cast<std::uint64_t>(c), rounds);
       });
     for (auto& t : threads) t.join();
     run.stats = sched.stats();

@@ -55,17 +55,17 @@ struct StepSchedulerOptions {
 };
 
 struct StepSchedulerStats {
-  std::int64_t steps = 0;          // engine steps run
-  std::int64_t rows = 0;           // tokens they evaluated (recompute included)
-  std::int64_t max_step_rows = 0;  // the largest step
+  std::int64_t steps = 0;           // engine steps run
+  std::int64_t rows = 0;            // tokens they evaluated (recompute included)
+  std::int64_t max_step_rows = 0;   // the largest step
   std::int64_t max_step_calls = 0;  // the most client calls served by one step
   std::int64_t calls = 0;           // client calls finished (eval, step)
   std::int64_t failed_calls = 0;    // of which failed
   std::int64_t encodes = 0;         // encode_images calls run
   std::int64_t preemptions = 0;     // sequences whose blocks were dropped
   std::int64_t recomputed_tokens = 0;
-  std::int64_t clients = 0;         // live now
-  double max_wait_s = 0;  // the longest a call waited for its first step
+  std::int64_t clients = 0;  // live now
+  double max_wait_s = 0;     // the longest a call waited for its first step
 };
 
 class StepScheduler {

@@ -94,9 +94,9 @@ int run_serve(ServeOptions o) {
   std::cerr << "framescribe serve: listening on http://" << shown_host << ":" << server.port()
             << " (model " << host.name << ")" << std::endl;
 
-  const int parallel =
-      o.parallel > 0 ? o.parallel
-                     : (m.engine.device == inference::Device::kCpu ? kDefaultParallel : 1);
+  const int parallel = o.parallel > 0
+                           ? o.parallel
+                           : (m.engine.device == inference::Device::kCpu ? kDefaultParallel : 1);
   serve::load_host_engine(host, m.engine, parallel);
 
   while (!stop.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -156,8 +156,7 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--parallel", o->parallel,
                   "Requests run at once, batched step by step (default: 4 on the CPU; CUDA: 1)")
       ->check(number_range(1, 256));
-  cmd->add_option("--max-queue", o->max_queue,
-                  "Requests that may wait for a free slot (more: 429)")
+  cmd->add_option("--max-queue", o->max_queue, "Requests that may wait for a free slot (more: 429)")
       ->capture_default_str()
       ->check(number_range(0, 100000));
   cmd->add_option("--timeout", o->timeout_s, "Seconds a request may take, queue included")

@@ -85,8 +85,7 @@ std::string Metrics::prometheus(const EngineLoad& load) const {
            std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
   header(out, "framescribe_serve_queue_depth", "gauge", "Requests waiting for the engine now.");
   out += "framescribe_serve_queue_depth " + std::to_string(load.queue_depth) + "\n";
-  header(out, "framescribe_serve_slots", "gauge",
-         "Requests the engine runs at once (--parallel).");
+  header(out, "framescribe_serve_slots", "gauge", "Requests the engine runs at once (--parallel).");
   out += "framescribe_serve_slots " + std::to_string(load.slots) + "\n";
   header(out, "framescribe_serve_slots_running", "gauge", "Slots running a request now.");
   out += "framescribe_serve_slots_running " + std::to_string(load.running) + "\n";

@@ -63,8 +63,7 @@ void prepare_host(ModelHost& host, const inference::ModelSettings& model,
 }
 
 void load_host_engine(ModelHost& host, inference::EngineOptions engine, int parallel) {
-  FS_CHECK(parallel >= 1, kInvalidArgument,
-           "--parallel must be at least 1, got " << parallel);
+  FS_CHECK(parallel >= 1, kInvalidArgument, "--parallel must be at least 1, got " << parallel);
   // host.context_tokens is read by requests already (/v1/models): it is the engine's context by
   // construction, never written after the server starts.
   engine.max_context_tokens = host.context_tokens;
@@ -86,8 +85,8 @@ void load_host_engine(ModelHost& host, inference::EngineOptions engine, int para
     for (int k = 0; k < parallel; ++k)
       host.slots.push_back(host.shared->scheduler().client("slot " + std::to_string(k), 1));
     held_context = host.slots.front()->max_context();
-    backend = host.shared->scheduler().engine().device_name() + ", " +
-              std::to_string(parallel) + " requests at once, batched";
+    backend = host.shared->scheduler().engine().device_name() + ", " + std::to_string(parallel) +
+              " requests at once, batched";
   } else {
     host.engine = inference::load_engine(host.dir, engine);
     held_context = host.engine->max_context();
@@ -98,8 +97,8 @@ void load_host_engine(ModelHost& host, inference::EngineOptions engine, int para
     FS_LOG_WARN("the engine holds " << held_context << " tokens, not " << host.context_tokens
                                     << "; longer prompts will fail");
   host.loaded.store(true);
-  FS_LOG_INFO("model " << host.name << " loaded (" << backend << ", context "
-                       << host.context_tokens << " tokens); ready");
+  FS_LOG_INFO("model " << host.name << " loaded (" << backend << ", context " << host.context_tokens
+                       << " tokens); ready");
 }
 
 }  // namespace framescribe::serve

@@ -36,9 +36,9 @@ namespace framescribe::serve {
 
 // The engine's load at the time /metrics is read.
 struct EngineLoad {
-  std::size_t queue_depth = 0;  // requests waiting for a slot
-  int running = 0;              // slots in use
-  int slots = 1;                // --parallel
+  std::size_t queue_depth = 0;                             // requests waiting for a slot
+  int running = 0;                                         // slots in use
+  int slots = 1;                                           // --parallel
   std::optional<inference::StepSchedulerStats> scheduler;  // with slots > 1
 };
 

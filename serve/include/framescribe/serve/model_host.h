@@ -70,9 +70,9 @@ class EngineGate {
     int slot_;
   };
 
-  // Waits in FIFO order for a free slot (the lowest free one). Throws ApiError::too_busy when max_waiting callers
-  // already wait; returns nullopt when cancelled() turns true first (polled every
-  // `poll` while waiting) or when the gate is closed (the server drains).
+  // Waits in FIFO order for a free slot (the lowest free one). Throws ApiError::too_busy when
+  // max_waiting callers already wait; returns nullopt when cancelled() turns true first (polled
+  // every `poll` while waiting) or when the gate is closed (the server drains).
   std::optional<Lease> acquire(const std::function<bool()>& cancelled = {},
                                std::chrono::milliseconds poll = std::chrono::milliseconds(50));
   // New acquire() calls return nullopt; current holders finish.

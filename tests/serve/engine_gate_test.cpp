@@ -105,8 +105,9 @@ TEST(EngineGate, CloseReleasesWaitersAndRefusesNewOnes) {
   EXPECT_TRUE(gate.busy());  // the holder finishes its work
 }
 
-// N slots: N holders at once on distinct slots, the next waits until one gives its slot back,
-// and takes that slot; waiters are still served in arrival order.
+// N slots: N holders at once on distinct slots; a waiter gets in only when a slot comes back,
+// takes that slot, and waiters get in in arrival order (one slot freed at a time, so the order
+// in which they got in is exact).
 TEST(EngineGate, SlotsServeSeveralHoldersInArrivalOrder) {
   EngineGate gate(8, 3);
   EXPECT_EQ(gate.slots(), 3);
@@ -120,6 +121,7 @@ TEST(EngineGate, SlotsServeSeveralHoldersInArrivalOrder) {
   EXPECT_EQ(gate.running(), 3);
   std::mutex mu;
   std::vector<int> order, slots;
+  std::atomic<int> release_upto{-1};  // waiters up to this one give their slot back
   std::vector<std::thread> waiters;
   for (int k = 0; k < 4; ++k) {
     waiters.emplace_back([&, k] {
@@ -130,31 +132,36 @@ TEST(EngineGate, SlotsServeSeveralHoldersInArrivalOrder) {
         order.push_back(k);
         slots.push_back(l->slot());
       }
-      std::this_thread::sleep_for(20ms);
+      while (release_upto < k) std::this_thread::sleep_for(1ms);
     });
     wait_for_waiting(gate, static_cast<std::size_t>(k + 1));  // queued in this order
   }
-  EXPECT_EQ(gate.running(), 3);
-  {
+  auto wait_in = [&](std::size_t n) {
+    const auto end = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < end) {
+      {
+        std::lock_guard lock(mu);
+        if (order.size() >= n) break;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    std::this_thread::sleep_for(20ms);  // nobody else gets in meanwhile
     std::lock_guard lock(mu);
-    EXPECT_TRUE(order.empty());  // nobody got in while every slot was held
-  }
-  // Slot 1 comes back: the first waiter takes it.
-  held.erase(held.begin() + 1);
-  const auto end = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < end) {
-    std::lock_guard lock(mu);
-    if (!order.empty()) break;
-  }
-  {
-    std::lock_guard lock(mu);
-    ASSERT_EQ(order.size(), 1u);
-    EXPECT_EQ(order[0], 0);
-    EXPECT_EQ(slots[0], 1);
-  }
-  held.clear();
+    return order.size();
+  };
+  EXPECT_EQ(wait_in(0), 0u);  // nobody got in while every slot was held
+  held[1].reset();            // slot 1 comes back: the first waiter takes it
+  ASSERT_EQ(wait_in(1), 1u);
+  held[0].reset();
+  ASSERT_EQ(wait_in(2), 2u);
+  held[2].reset();
+  ASSERT_EQ(wait_in(3), 3u);
+  release_upto = 0;  // waiter 0 gives slot 1 back: the last waiter takes it
+  ASSERT_EQ(wait_in(4), 4u);
+  release_upto = 3;
   for (std::thread& t : waiters) t.join();
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(slots, (std::vector<int>{1, 0, 2, 1}));
   EXPECT_EQ(gate.running(), 0);
   EXPECT_EQ(gate.waiting(), 0u);
 }

@@ -133,7 +133,7 @@ http::Reply ApiServer::chat_completions(const http::Request& request) {
     return {200, kJson, completion_json(out, req, *host_.tokenizer, id, created), {}, {}};
   }
   // Streaming: every error that can be known before the first byte is an HTTP status; the
-  // engine is held from the stream's start to its end (the lease lives in the streamer).
+  // slot is held from the stream's start to its end (the lease lives in the streamer).
   std::shared_ptr<PreparedChat> chat = chat_.prepare(req, gone);
   double queue_ms = 0;
   auto lease = std::make_shared<EngineGate::Lease>(chat_.wait_turn(*chat, gone, &queue_ms));

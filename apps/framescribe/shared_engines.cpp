@@ -78,10 +78,11 @@ std::string scheduler_line(const inference::StepSchedulerStats& s) {
   char buf[256];
   const double per_step = s.steps > 0 ? static_cast<double>(s.rows) / s.steps : 0.0;
   std::snprintf(buf, sizeof buf,
-                "%lld steps, %.1f rows a step (at most %lld), %lld preemptions, %lld tokens "
-                "recomputed",
+                "%lld steps, %.1f rows a step (at most %lld rows, %lld calls), %lld preemptions, "
+                "%lld tokens recomputed",
                 static_cast<long long>(s.steps), per_step, static_cast<long long>(s.max_step_rows),
-                static_cast<long long>(s.preemptions), static_cast<long long>(s.recomputed_tokens));
+                static_cast<long long>(s.max_step_calls), static_cast<long long>(s.preemptions),
+                static_cast<long long>(s.recomputed_tokens));
   return buf;
 }
 

@@ -24,7 +24,7 @@ SharedEngines::SharedEngines(const std::string& model_dir, const inference::Engi
     so.scheduler.step_tokens = options.step_tokens;
     shared_ = pixtral::SharedModel::load(model_dir, choice, engine, so);
     if (!shared_)
-      FS_LOG_INFO(
+      FS_LOG_DEBUG(
           "this device has no multi-sequence engine: the engine is shared one call at a "
           "time (--step-tokens has no effect)");
   }

@@ -76,20 +76,34 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize) paged_attention_kernel(P
   const std::int64_t head_off = static_cast<std::int64_t>(kvh) * kHeadDim;
   for (std::int64_t t0 = k_lo; t0 < k_hi; t0 += kKeyTile) {
     __syncthreads();  // the previous tile is no longer read
-    // Key t0 + j: slot table[key / bt] * bt + key % bt of this layer's pool.
-    constexpr int kPairs = kHeadDim / 2;
-    for (int i = threadIdx.x; i < kKeyTile * kPairs; i += blockDim.x) {
-      const int j = i / kPairs, d2 = i % kPairs;
-      __nv_bfloat162 kv2 = __floats2bfloat162_rn(0.0f, 0.0f), vv2 = kv2;
+    // Key t0 + j: slot table[key / bt] * bt + key % bt of this layer's pool. 16-byte loads,
+    // all of a thread's issued before any store (memory-level parallelism for decode).
+    constexpr int kChunks = kHeadDim / 8;  // 16-byte chunks per row
+    constexpr int kPerThread = kKeyTile * kChunks / (kMaxWarps * kWarpSize);
+    static_assert(kPerThread >= 1 && kKeyTile * kChunks % (kMaxWarps * kWarpSize) == 0, "tile");
+    uint4 kq[kPerThread], vq[kPerThread];
+#pragma unroll
+    for (int u = 0; u < kPerThread; ++u) {
+      const int i = threadIdx.x + u * kMaxWarps * kWarpSize;
+      const int j = i / kChunks, c = i % kChunks;
       const std::int64_t key = t0 + j;
+      kq[u] = vq[u] = make_uint4(0u, 0u, 0u, 0u);
       if (key < k_hi) {
         const std::int64_t slot = std::int64_t{table[key / bt]} * bt + key % bt;
         const std::int64_t off = slot * a.kv_stride + head_off;
-        kv2 = reinterpret_cast<const __nv_bfloat162*>(a.k + off)[d2];
-        vv2 = reinterpret_cast<const __nv_bfloat162*>(a.v + off)[d2];
+        kq[u] = reinterpret_cast<const uint4*>(a.k + off)[c];
+        vq[u] = reinterpret_cast<const uint4*>(a.v + off)[c];
       }
-      reinterpret_cast<__nv_bfloat162*>(s_k + j * kKStride)[d2] = kv2;
-      reinterpret_cast<__nv_bfloat162*>(s_v + j * kHeadDim)[d2] = vv2;
+    }
+#pragma unroll
+    for (int u = 0; u < kPerThread; ++u) {
+      const int i = threadIdx.x + u * kMaxWarps * kWarpSize;
+      const int j = i / kChunks, c = i % kChunks;
+      // K rows are kHeadDim + 4 values apart: 8-byte aligned, so two 8-byte stores.
+      uint2* ks = reinterpret_cast<uint2*>(s_k + j * kKStride + c * 8);
+      ks[0] = make_uint2(kq[u].x, kq[u].y);
+      ks[1] = make_uint2(kq[u].z, kq[u].w);
+      reinterpret_cast<uint4*>(s_v + j * kHeadDim)[c] = vq[u];
     }
     __syncthreads();
 
@@ -196,10 +210,13 @@ void launch_paged_attention(const PagedAttentionArgs& a, cudaStream_t stream) {
            "paged attention: bad sizes (" << a.n_head << "/" << a.n_head_kv << " heads, blocks of "
                                           << a.block_tokens << ", " << a.n_rows << " rows, "
                                           << a.n_tiles << " tiles)");
-  // K and V rows are read as bf16 pairs.
-  FS_CHECK(a.kv_stride % 2 == 0 && reinterpret_cast<std::uintptr_t>(a.k) % 4 == 0 &&
-               reinterpret_cast<std::uintptr_t>(a.v) % 4 == 0,
-           kInvalidArgument, "paged attention: K/V need an even stride and 4-byte alignment");
+  // K and V rows are read in 16-byte chunks.
+  FS_CHECK(a.kv_stride % 8 == 0 && reinterpret_cast<std::uintptr_t>(a.k) % 16 == 0 &&
+               reinterpret_cast<std::uintptr_t>(a.v) % 16 == 0,
+           kInvalidArgument,
+           "paged attention: K/V need a row stride of a multiple of 8 values and 16-byte "
+           "alignment (stride "
+               << a.kv_stride << ")");
   const int n_splits = a.splits.n_splits;
   FS_CHECK(n_splits >= 1 && n_splits <= 65535 && (n_splits == 1 || a.splits.keys_per_split > 0),
            kInvalidArgument, "paged attention: " << n_splits << " splits");

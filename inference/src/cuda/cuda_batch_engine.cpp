@@ -56,6 +56,7 @@ class CudaBatchEngine final : public BatchEngine {
   KvStats kv_stats() const override { return table_.stats(); }
   const KvBlockTable& kv_table() const override { return table_; }
   StepResult step(std::span<const StepSpan> spans) override;
+  void fill_for_benchmark(std::span<const SeqId> seqs, std::int64_t n_tokens, std::uint64_t seed);
 
  private:
   template <typename Alloc>
@@ -404,7 +405,27 @@ void CudaBatchEngine::forward(std::int64_t m, const PagedAttentionArgs& attn) {
   }
 }
 
+void CudaBatchEngine::fill_for_benchmark(std::span<const SeqId> seqs, std::int64_t n_tokens,
+                                         std::uint64_t seed) {
+  check_usable();
+  std::vector<KvAppend> appends;
+  for (SeqId s : seqs) appends.push_back({s, n_tokens});
+  (void)table_.append(appends);  // all or nothing; the copies do not matter: all is random
+  cudaStream_t s = inner_->stream();
+  const std::int64_t n = static_cast<std::int64_t>(k_pool_.size_bytes() / sizeof(bf16));
+  launch_fill_uniform(k_pool_.as<bf16>(), n, seed, 1.0f, 0.0f, s);
+  launch_fill_uniform(v_pool_.as<bf16>(), n, seed + 1, 1.0f, 0.0f, s);
+  FS_CUDA_CHECK(cudaStreamSynchronize(s));
+}
+
 }  // namespace
+
+void fill_for_benchmark(BatchEngine& engine, std::span<const SeqId> seqs, std::int64_t n_tokens,
+                        std::uint64_t seed) {
+  auto* e = dynamic_cast<CudaBatchEngine*>(&engine);
+  FS_CHECK(e != nullptr, kInvalidArgument, "fill_for_benchmark: not a CUDA batch engine");
+  e->fill_for_benchmark(seqs, n_tokens, seed);
+}
 
 std::unique_ptr<BatchEngine> make_cuda_batch_engine(const ModelConfig& config,
                                                     const EngineOptions& options,

@@ -23,7 +23,9 @@
 // Thread-safety: none (one thread drives one engine). Status: compiled; NOT run on a GPU.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
 
 #include "framescribe/inference/batch_engine.h"
 
@@ -33,5 +35,13 @@ namespace framescribe::inference::cuda {
 std::unique_ptr<BatchEngine> make_cuda_batch_engine(const ModelConfig& config,
                                                     const EngineOptions& options,
                                                     const KvCacheOptions& cache);
+
+// Benchmarks only (tests/gpu/batch_decode_bench.cpp): appends n_tokens positions to each of
+// `seqs` of a CUDA batch engine without computing them, and fills the whole KV pool with random
+// bf16 values from `seed` (decode time depends on the lengths, not the values; prefilling 16 x
+// 33k tokens with the own attention kernel would take minutes). Throws Error(kInvalidArgument)
+// for another engine or an unknown sequence, kOutOfMemory when the blocks do not suffice.
+void fill_for_benchmark(BatchEngine& engine, std::span<const SeqId> seqs, std::int64_t n_tokens,
+                        std::uint64_t seed);
 
 }  // namespace framescribe::inference::cuda

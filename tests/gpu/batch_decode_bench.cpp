@@ -48,7 +48,8 @@ double time_steps(fi::BatchEngine& e, const std::vector<fi::SeqId>& seqs, std::s
                   int steps) {
   const std::int32_t token = 1000;
   std::vector<fi::StepSpan> spans;
-  for (std::size_t i = 0; i < n; ++i) spans.push_back({seqs[i], {&token, 1}, {}, fi::LogitsMode::kLast});
+  for (std::size_t i = 0; i < n; ++i)
+    spans.push_back({seqs[i], {&token, 1}, {}, fi::LogitsMode::kLast});
   for (int w = 0; w < 2; ++w) (void)e.step(spans);  // GEMM plans, lazy module loading
   const auto t0 = std::chrono::steady_clock::now();
   for (int s = 0; s < steps; ++s) (void)e.step(spans);
@@ -65,12 +66,18 @@ int main(int argc, char** argv) {
   std::string json;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
-    if (a == "--seqs") seqs = std::stoll(v);
-    else if (a == "--context") context = std::stoll(v);
-    else if (a == "--steps") steps = std::stoi(v);
-    else if (a == "--block") block = std::stoll(v);
-    else if (a == "--bandwidth-gbs") bandwidth = std::stod(v);
-    else if (a == "--json") json = v;
+    if (a == "--seqs")
+      seqs = std::stoll(v);
+    else if (a == "--context")
+      context = std::stoll(v);
+    else if (a == "--steps")
+      steps = std::stoi(v);
+    else if (a == "--block")
+      block = std::stoll(v);
+    else if (a == "--bandwidth-gbs")
+      bandwidth = std::stod(v);
+    else if (a == "--json")
+      json = v;
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 1;
@@ -131,8 +138,8 @@ int main(int argc, char** argv) {
     }
     std::printf("\nbatch decode on %s, peak HBM %.0f GB/s (Pixtral-12B shapes, dummy weights)\n",
                 prop.name, bandwidth);
-    std::printf("%5s %8s %10s %10s %10s %8s %8s %10s\n", "seqs", "context", "step ms",
-                "floor ms", "ratio", "W GB", "KV GB", "tok/s");
+    std::printf("%5s %8s %10s %10s %10s %8s %8s %10s\n", "seqs", "context", "step ms", "floor ms",
+                "ratio", "W GB", "KV GB", "tok/s");
     for (const Row& r : rows) {
       std::printf("%5lld %8lld %10.2f %10.2f %9.2fx %8.1f %8.1f %10.1f\n",
                   static_cast<long long>(r.seqs), static_cast<long long>(r.context), r.step_ms,

@@ -138,8 +138,8 @@ TEST(CudaBatchEngine, RandomMixesMatchTheCpuBatchEngine) {
         for (std::int32_t t : random_tokens(rng, 5 + rng.below(200), 4900)) prompt.push_back(t);
         keep.push_back(prompt);
         const std::vector<fi::StepSpan> s = {
-            {live.back(), keep.back(), with_image ? std::span<const float>(feats)
-                                                  : std::span<const float>(),
+            {live.back(), keep.back(),
+             with_image ? std::span<const float>(feats) : std::span<const float>(),
              rng.below(2) == 0 ? fi::LogitsMode::kLast : fi::LogitsMode::kAll}};
         step_both(p, s, what + " prefill");
       } else if (op < 4) {
@@ -165,7 +165,9 @@ TEST(CudaBatchEngine, RandomMixesMatchTheCpuBatchEngine) {
           if (rng.below(4) == 0) continue;
           keep.push_back(random_tokens(rng, rng.below(3) == 0 ? 2 + rng.below(40) : 1, 4900));
           const int mode = rng.below(3);
-          spans.push_back({s, keep.back(), {},
+          spans.push_back({s,
+                           keep.back(),
+                           {},
                            mode == 0   ? fi::LogitsMode::kNone
                            : mode == 1 ? fi::LogitsMode::kLast
                                        : fi::LogitsMode::kAll});
@@ -227,16 +229,15 @@ TEST(CudaBatchEngine, RejectedStepsChangeNothing) {
   const fi::SeqId a = p.cpu->create(), b = p.cpu->create();
   ASSERT_EQ(p.gpu->create(), a);
   ASSERT_EQ(p.gpu->create(), b);
-  const std::vector<std::int32_t> ok{1, 20, 30}, bad{1, -5}, img{1, c.image_token_id},
-      many(80, 21);
+  const std::vector<std::int32_t> ok{1, 20, 30}, bad{1, -5}, img{1, c.image_token_id}, many(80, 21);
   const std::vector<float> one_row(static_cast<std::size_t>(c.text.n_embd), 0.5f);
   const std::vector<std::vector<fi::StepSpan>> cases = {
-      {{999, ok, {}, fi::LogitsMode::kLast}},                             // unknown sequence
-      {{a, bad, {}, fi::LogitsMode::kLast}},                              // bad token
-      {{a, img, {}, fi::LogitsMode::kLast}},                              // image rows missing
-      {{a, ok, one_row, fi::LogitsMode::kLast}},                          // rows without [IMG]
+      {{999, ok, {}, fi::LogitsMode::kLast}},     // unknown sequence
+      {{a, bad, {}, fi::LogitsMode::kLast}},      // bad token
+      {{a, img, {}, fi::LogitsMode::kLast}},      // image rows missing
+      {{a, ok, one_row, fi::LogitsMode::kLast}},  // rows without [IMG]
       {{a, ok, {}, fi::LogitsMode::kNone}, {a, ok, {}, fi::LogitsMode::kLast}},  // repeated
-      {{a, many, {}, fi::LogitsMode::kLast}},                             // more than the pool
+      {{a, many, {}, fi::LogitsMode::kLast}},  // more than the pool
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const std::optional<ErrorCode> want = error_of([&] { p.cpu->step(cases[i]); });

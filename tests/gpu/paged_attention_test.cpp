@@ -87,7 +87,8 @@ TEST(PagedKv, AttentionMatchesTheHostReference) {
     auto dq = to_device_bf16(q), dk = to_device_bf16(k), dv = to_device_bf16(v);
     const std::vector<std::int32_t> tiles = fc::paged_tiles(pieces, n_head / n_head_kv);
     std::vector<std::int32_t> raw;
-    for (const fc::PagedPiece& p : pieces) raw.insert(raw.end(), {p.row0, p.rows, p.pos0, p.table_off});
+    for (const fc::PagedPiece& p : pieces)
+      raw.insert(raw.end(), {p.row0, p.rows, p.pos0, p.table_off});
     DeviceArray<std::int32_t> dpieces(raw), dtiles(tiles), dtables(tables);
     DeviceArray<float> ws(std::size_t(8) * n_rows * n_head * (hd + 2));
     for (int splits : {1, 3, 8}) {
@@ -161,7 +162,8 @@ TEST(PagedKv, CopyBlocksCopiesKAndVOfEveryLayer) {
   const int n_layer = 3, n_blocks = 6;
   const std::int64_t block_elems = 16 * 256;
   const std::size_t n = std::size_t(n_layer) * n_blocks * block_elems;
-  const std::vector<float> k = rounded_bf16(random_floats(n, 11)), v = rounded_bf16(random_floats(n, 12));
+  const std::vector<float> k = rounded_bf16(random_floats(n, 11)),
+                           v = rounded_bf16(random_floats(n, 12));
   auto dk = to_device_bf16(k), dv = to_device_bf16(v);
   DeviceArray<std::int32_t> pairs(std::vector<std::int32_t>{1, 4, 2, 5});
   fc::launch_copy_kv_blocks(dk.get(), dv.get(), pairs.get(), 2, n_layer, n_blocks, block_elems,
@@ -178,9 +180,9 @@ TEST(PagedKv, CopyBlocksCopiesKAndVOfEveryLayer) {
       }
     }
   }
-  EXPECT_THROW(fc::launch_copy_kv_blocks(dk.get(), dv.get(), pairs.get(), 2, n_layer, n_blocks, 12,
-                                         nullptr),
-               Error);
+  EXPECT_THROW(
+      fc::launch_copy_kv_blocks(dk.get(), dv.get(), pairs.get(), 2, n_layer, n_blocks, 12, nullptr),
+      Error);
 }
 
 TEST(PagedKv, GatherRowsPicksTheRowsAskedFor) {

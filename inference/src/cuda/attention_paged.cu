@@ -17,8 +17,8 @@ using attention_detail::kMaxWarps;
 static_assert(kMaxWarps * kItemsPerWarp == kPagedItemsPerTile, "tile size");
 
 template <int kHeadDim>
-__global__ void __launch_bounds__(kMaxWarps* kWarpSize) paged_attention_kernel(PagedAttentionArgs a,
-                                                                               float scale) {
+__global__ void __launch_bounds__(kMaxWarps* kWarpSize)
+    paged_attention_kernel(PagedAttentionArgs a, float scale) {
   constexpr int kDimsPerLane = (kHeadDim + kWarpSize - 1) / kWarpSize;
   constexpr int kKStride = kHeadDim + 4;  // as attention_kernel: conflict-free 64-bit reads
   __shared__ __align__(16) bf16 s_k[kKeyTile * kKStride];
@@ -203,9 +203,8 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize) paged_attention_kernel(P
 
 void launch_paged_attention(const PagedAttentionArgs& a, cudaStream_t stream) {
   using namespace attention_detail;
-  FS_CHECK(a.n_head > 0 && a.n_head_kv > 0 && a.n_head % a.n_head_kv == 0 &&
-               a.n_head_kv <= 65535 && a.block_tokens > 0 && a.n_rows >= 0 && a.n_tiles >= 0 &&
-               a.n_tiles <= 0x7fffffff,
+  FS_CHECK(a.n_head > 0 && a.n_head_kv > 0 && a.n_head % a.n_head_kv == 0 && a.n_head_kv <= 65535 &&
+               a.block_tokens > 0 && a.n_rows >= 0 && a.n_tiles >= 0 && a.n_tiles <= 0x7fffffff,
            kInvalidArgument,
            "paged attention: bad sizes (" << a.n_head << "/" << a.n_head_kv << " heads, blocks of "
                                           << a.block_tokens << ", " << a.n_rows << " rows, "
@@ -222,9 +221,9 @@ void launch_paged_attention(const PagedAttentionArgs& a, cudaStream_t stream) {
            kInvalidArgument, "paged attention: " << n_splits << " splits");
   const std::int64_t need =
       n_splits == 1 ? 0 : std::int64_t{n_splits} * a.n_rows * a.n_head * (a.head_dim + 2);
-  FS_CHECK(need <= a.workspace_floats && (need == 0 || a.workspace != nullptr), kInvalidArgument,
-           "paged attention: workspace of " << a.workspace_floats << " floats (needs " << need
-                                            << ")");
+  FS_CHECK(
+      need <= a.workspace_floats && (need == 0 || a.workspace != nullptr), kInvalidArgument,
+      "paged attention: workspace of " << a.workspace_floats << " floats (needs " << need << ")");
   if (a.n_rows == 0 || a.n_tiles == 0) return;
   const float scale = 1.0f / sqrtf(static_cast<float>(a.head_dim));
   const dim3 grid(static_cast<unsigned>(a.n_tiles), static_cast<unsigned>(a.n_head_kv),

@@ -150,18 +150,18 @@ CudaBatchEngine::CudaBatchEngine(const ModelConfig& config, const EngineOptions&
                << " of activations do not fit in the " << format_bytes(double(free_b))
                << " free on " << inner_->device_name() << "; lower the cache size");
   const auto half = static_cast<std::size_t>(pool_bytes / 2);
-  k_pool_ = DeviceBuffer(half, "the KV pool's keys (" + std::to_string(pool_tokens_) + " positions)");
+  k_pool_ =
+      DeviceBuffer(half, "the KV pool's keys (" + std::to_string(pool_tokens_) + " positions)");
   v_pool_ =
       DeviceBuffer(half, "the KV pool's values (" + std::to_string(pool_tokens_) + " positions)");
   state_ = DeviceArena(plan.size_bytes(), "the batch engine's activations");
   layout_state(state_);
   launch_rope_table_1d(rope_, max_context_, t.head_dim, t.rope_theta, inner_->stream());
   FS_CUDA_CHECK(cudaStreamSynchronize(inner_->stream()));
-  FS_LOG_INFO("CUDA batch engine: KV pool " << table_.n_blocks() << " blocks x "
-                                            << cache.block_tokens << " positions ("
-                                            << format_bytes(pool_bytes) << "), context "
-                                            << max_context_ << ", " << chunk_rows_
-                                            << " rows per step chunk");
+  FS_LOG_INFO("CUDA batch engine: KV pool "
+              << table_.n_blocks() << " blocks x " << cache.block_tokens << " positions ("
+              << format_bytes(pool_bytes) << "), context " << max_context_ << ", " << chunk_rows_
+              << " rows per step chunk");
 }
 
 MemoryUse CudaBatchEngine::memory_use() const {
@@ -222,9 +222,9 @@ StepResult CudaBatchEngine::step(std::span<const StepSpan> spans) {
   const int group = t.n_head / t.n_head_kv;
   const std::int64_t T = chunk_rows_;
   const std::int64_t pieces = std::min(n_spans, T);
-  reserve_meta(std::max(2 * n_spans,
-                        5 * T + 4 * pieces + 2 * (T * group / kPagedItemsPerTile + pieces + 1) +
-                            table_ints));
+  reserve_meta(std::max(
+      2 * n_spans,
+      5 * T + 4 * pieces + 2 * (T * group / kPagedItemsPerTile + pieces + 1) + table_ints));
   const std::vector<KvBlockCopy> copies = table_.append(appends);
   if (n_rows == 0 && copies.empty()) return out;
   try {
@@ -317,7 +317,8 @@ void CudaBatchEngine::run(std::span<const StepSpan> spans, const std::vector<std
     const std::size_t idx_at = host.size();
     host.insert(host.end(), idx.begin(), idx.end());
     const std::size_t pieces_at = host.size();
-    for (const PagedPiece& p : pieces) host.insert(host.end(), {p.row0, p.rows, p.pos0, p.table_off});
+    for (const PagedPiece& p : pieces)
+      host.insert(host.end(), {p.row0, p.rows, p.pos0, p.table_off});
     const std::size_t tiles_at = host.size();
     host.insert(host.end(), tiles.begin(), tiles.end());
     const std::size_t tables_at = host.size();
@@ -341,8 +342,8 @@ void CudaBatchEngine::run(std::span<const StepSpan> spans, const std::vector<std
     a.n_tiles = n_tiles;
     a.tables = meta + tables_at;
     a.n_rows = m;
-    a.splits = paged_attention_splits(n_tiles, t.n_head_kv, max_keys, m, t.n_head, t.head_dim,
-                                      sms_, workspace_floats_);
+    a.splits = paged_attention_splits(n_tiles, t.n_head_kv, max_keys, m, t.n_head, t.head_dim, sms_,
+                                      workspace_floats_);
     forward(m, a);
 
     // Final norm + lm_head on the rows asked for only, kLogitRows at a time.

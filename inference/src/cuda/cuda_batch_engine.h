@@ -7,9 +7,8 @@
 // prefill chunks mixed), the copy-on-write block copies append() returns before anything is
 // written, and the final norm + lm_head only on the logits rows asked for.
 //
-//   auto be = cuda::make_cuda_batch_engine(config, options, KvCacheOptions{.cache_tokens = 1 << 19});
-//   SeqId a = be->create();
-//   StepSpan span{a, prompt_ids, image_rows, LogitsMode::kLast};
+//   auto be = cuda::make_cuda_batch_engine(config, options, KvCacheOptions{.cache_tokens = 1 <<
+//   19}); SeqId a = be->create(); StepSpan span{a, prompt_ids, image_rows, LogitsMode::kLast};
 //   StepResult r = be->step({&span, 1});
 //
 // Reuse: the weights, GEMM plans, stream and vision encoder are those of a CudaEngine

@@ -35,8 +35,7 @@ __global__ void __launch_bounds__(kBlock)
   bf16* pool = blockIdx.z == 0 ? k_pool : v_pool;
   const std::int64_t layer = blockIdx.y;
   const std::int64_t src = pairs[2 * blockIdx.x], dst = pairs[2 * blockIdx.x + 1];
-  const uint4* from =
-      reinterpret_cast<const uint4*>(pool + (layer * n_blocks + src) * block_elems);
+  const uint4* from = reinterpret_cast<const uint4*>(pool + (layer * n_blocks + src) * block_elems);
   uint4* to = reinterpret_cast<uint4*>(pool + (layer * n_blocks + dst) * block_elems);
   for (std::int64_t i = threadIdx.x; i < block_elems / 8; i += blockDim.x) to[i] = from[i];
 }
@@ -70,11 +69,11 @@ void launch_rope_to_slots(const float* in, std::int64_t in_stride, bf16* out,
 void launch_copy_kv_blocks(bf16* k_pool, bf16* v_pool, const std::int32_t* pairs, int n_copies,
                            int n_layer, std::int64_t n_blocks, std::int64_t block_elems,
                            cudaStream_t stream) {
-  FS_CHECK(n_copies >= 0 && n_layer > 0 && n_layer <= 65535 && block_elems > 0 &&
-               block_elems % 8 == 0,
-           kInvalidArgument,
-           "copy KV blocks: " << n_copies << " copies, " << n_layer << " layers, blocks of "
-                              << block_elems << " values (a multiple of 8 is needed)");
+  FS_CHECK(
+      n_copies >= 0 && n_layer > 0 && n_layer <= 65535 && block_elems > 0 && block_elems % 8 == 0,
+      kInvalidArgument,
+      "copy KV blocks: " << n_copies << " copies, " << n_layer << " layers, blocks of "
+                         << block_elems << " values (a multiple of 8 is needed)");
   if (n_copies == 0) return;
   copy_blocks_kernel<<<dim3(static_cast<unsigned>(n_copies), static_cast<unsigned>(n_layer), 2),
                        kBlock, 0, stream>>>(k_pool, v_pool, pairs, n_blocks, block_elems);

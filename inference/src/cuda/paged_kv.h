@@ -73,7 +73,7 @@ struct PagedAttentionArgs {
   std::int64_t out_stride = 0;
   int n_head = 0, n_head_kv = 0, head_dim = 0, block_tokens = 0;
   std::int64_t n_rows = 0;
-  const PagedPiece* pieces = nullptr;  // device
+  const PagedPiece* pieces = nullptr;   // device
   const std::int32_t* tiles = nullptr;  // device, [n_tiles * 2]
   std::int64_t n_tiles = 0;
   const std::int32_t* tables = nullptr;  // device

@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "cuda/cuda_batch_engine.h"
-#include "cuda/cuda_weights.h"
 #include "framescribe/core/error.h"
 #include "framescribe/inference/batch_engine.h"
 
@@ -43,18 +42,31 @@ double peak_bandwidth_gbs() {
   return 2.0 * clock_khz * 1e3 * (bus_bits / 8.0) / 1e9;  // DDR: two transfers per clock
 }
 
-// Times `steps` decode steps of the first `n` sequences (one token, kLast logits each).
-double time_steps(fi::BatchEngine& e, const std::vector<fi::SeqId>& seqs, std::size_t n,
-                  int steps) {
+// Times `steps` decode steps of the first `n` sequences (one token, kLast logits each); `keys`:
+// the mean number of cached positions the timed steps read (step k reads L + n (k + 1)).
+double time_steps(fi::BatchEngine& e, const std::vector<fi::SeqId>& seqs, std::size_t n, int steps,
+                  double& keys) {
   const std::int32_t token = 1000;
   std::vector<fi::StepSpan> spans;
   for (std::size_t i = 0; i < n; ++i)
     spans.push_back({seqs[i], {&token, 1}, {}, fi::LogitsMode::kLast});
   for (int w = 0; w < 2; ++w) (void)e.step(spans);  // GEMM plans, lazy module loading
+  double lengths = 0;
+  for (std::size_t i = 0; i < n; ++i) lengths += double(e.length(seqs[i]));
+  keys = lengths + double(n) * (steps + 1) / 2.0;
   const auto t0 = std::chrono::steady_clock::now();
   for (int s = 0; s < steps; ++s) (void)e.step(spans);
   const auto t1 = std::chrono::steady_clock::now();
   return std::chrono::duration<double, std::milli>(t1 - t0).count() / steps;
+}
+
+// Bytes of the weights one decode step reads: every text layer, the final norm and lm_head
+// (the token embedding rows and the vision encoder are not read; weights_size_bytes counts them).
+double text_weight_bytes(const fi::TextConfig& t) {
+  const double d = t.n_embd, qd = double(t.n_head) * t.head_dim,
+               kvd = double(t.n_head_kv) * t.head_dim, ff = t.n_ff;
+  const double layer = (qd + 2 * kvd) * d + d * qd + 2 * ff * d + ff * d + 2 * d;
+  return 2.0 * (t.n_layer * layer + double(t.n_vocab) * d + d);
 }
 
 }  // namespace
@@ -101,8 +113,9 @@ int main(int argc, char** argv) {
     fi::EngineOptions o;
     o.device = fi::Device::kCuda;
     o.load_format = fi::LoadFormat::kDummy;
-    o.max_context_tokens = context + steps + 8;
-    const std::int64_t per_seq = context + steps + 8;
+    // Room for both rows' warm-up and timed steps (sequence 0 takes part in both).
+    const std::int64_t per_seq = context + 2 * (steps + 2) + 8;
+    o.max_context_tokens = per_seq;
     std::unique_ptr<fi::BatchEngine> e;
     for (std::int64_t n = seqs; n >= 1 && !e; n /= 2) {
       try {
@@ -120,7 +133,7 @@ int main(int argc, char** argv) {
     for (std::int64_t i = 0; i < seqs; ++i) ids.push_back(e->create());
     fi::cuda::fill_for_benchmark(*e, ids, context, 7);
 
-    const double weight_bytes = double(fi::cuda::weights_size_bytes(config));
+    const double weight_bytes = text_weight_bytes(t);
     const double kv_per_token = 2.0 * t.n_layer * t.n_head_kv * t.head_dim * 2;  // K+V, bf16
     std::vector<Row> rows;
     for (std::size_t n : {static_cast<std::size_t>(seqs), std::size_t{1}}) {
@@ -128,9 +141,8 @@ int main(int argc, char** argv) {
       Row r;
       r.seqs = static_cast<std::int64_t>(n);
       r.context = context;
-      r.step_ms = time_steps(*e, ids, n, steps);
-      // Mean keys read per step over the timed steps (lengths grew by 2 warm-up steps).
-      const double keys = double(n) * (context + 2 + (steps + 1) / 2.0);
+      double keys = 0;
+      r.step_ms = time_steps(*e, ids, n, steps, keys);
       r.weight_gb = weight_bytes / 1e9;
       r.kv_gb = keys * kv_per_token / 1e9;
       r.floor_ms = bandwidth > 0 ? (r.weight_gb + r.kv_gb) / bandwidth * 1e3 : 0.0;

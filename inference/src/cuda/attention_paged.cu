@@ -14,7 +14,81 @@ namespace {
 using attention_detail::kItemsPerWarp;
 using attention_detail::kKeyTile;
 using attention_detail::kMaxWarps;
-static_assert(kMaxWarps * kItemsPerWarp == kPagedItemsPerTile, "tile size");
+static_assert(kMaxWarps * kItemsPerWarp == kPagedItemsPerTile && kItemsPerWarp == 4, "tile size");
+
+// One 64-key tile for the first N items of a warp (N a constant, so s[][] and acc[][] stay in
+// registers; items r >= n_ok see no key): scores, the online-softmax update, acc += P . V. As
+// attention_kernel's loop body.
+template <int kHeadDim, int N>
+__device__ __forceinline__ void warp_tile(
+    const float* __restrict__ my_q, float* __restrict__ my_p, const bf16* __restrict__ s_k,
+    const bf16* __restrict__ s_v, int lane, std::int64_t t0, std::int64_t k_hi,
+    const std::int64_t (&item_limit)[kItemsPerWarp], int n_ok, float scale,
+    float (&m)[kItemsPerWarp], float (&l)[kItemsPerWarp],
+    float (&acc)[kItemsPerWarp][(kHeadDim + kWarpSize - 1) / kWarpSize]) {
+  constexpr int kDimsPerLane = (kHeadDim + kWarpSize - 1) / kWarpSize;
+  constexpr int kKStride = kHeadDim + 4;
+  float s[N][2];
+#pragma unroll
+  for (int r = 0; r < N; ++r) s[r][0] = s[r][1] = 0.0f;
+  const uint2* krow0 = reinterpret_cast<const uint2*>(s_k + lane * kKStride);
+  const uint2* krow1 = reinterpret_cast<const uint2*>(s_k + (lane + kWarpSize) * kKStride);
+  for (int d4 = 0; d4 < kHeadDim / 4; ++d4) {
+    float4 qv[N];
+#pragma unroll
+    for (int r = 0; r < N; ++r) qv[r] = reinterpret_cast<const float4*>(my_q + r * kHeadDim)[d4];
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const uint2 raw = half == 0 ? krow0[d4] : krow1[d4];
+      const float2 ka = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+      const float2 kb = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+#pragma unroll
+      for (int r = 0; r < N; ++r)
+        s[r][half] += qv[r].x * ka.x + qv[r].y * ka.y + qv[r].z * kb.x + qv[r].w * kb.y;
+    }
+  }
+
+#pragma unroll
+  for (int r = 0; r < N; ++r) {
+    float p[2];
+    float tile_max = -INFINITY;
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const std::int64_t key = t0 + lane + half * kWarpSize;
+      const bool visible = r < n_ok && key < k_hi && key <= item_limit[r];
+      s[r][half] = visible ? s[r][half] * scale : -INFINITY;
+      tile_max = fmaxf(tile_max, s[r][half]);
+    }
+    tile_max = warp_max(tile_max);
+    const float m_new = fmaxf(m[r], tile_max);
+    // All keys so far masked: nothing to add (and exp(-inf - -inf) would be NaN).
+    const float alpha = m_new == -INFINITY ? 1.0f : expf(m[r] - m_new);
+#pragma unroll
+    for (int half = 0; half < 2; ++half)
+      p[half] = s[r][half] == -INFINITY ? 0.0f : expf(s[r][half] - m_new);
+    l[r] = l[r] * alpha + warp_sum(p[0] + p[1]);
+    m[r] = m_new;
+#pragma unroll
+    for (int i = 0; i < kDimsPerLane; ++i) acc[r][i] *= alpha;
+    my_p[r * kKeyTile + lane] = p[0];
+    my_p[r * kKeyTile + lane + kWarpSize] = p[1];
+  }
+  __syncwarp();
+
+  const int n_keys = static_cast<int>(k_hi - t0 < kKeyTile ? k_hi - t0 : kKeyTile);
+  for (int j = 0; j < n_keys; ++j) {
+#pragma unroll
+    for (int i = 0; i < kDimsPerLane; ++i) {
+      const int d = lane + i * kWarpSize;
+      if (d < kHeadDim) {
+        const float vj = __bfloat162float(s_v[j * kHeadDim + d]);
+#pragma unroll
+        for (int r = 0; r < N; ++r) acc[r][i] += my_p[r * kKeyTile + j] * vj;
+      }
+    }
+  }
+  __syncwarp();  // my_p is rewritten by the next tile
+}
 
 template <int kHeadDim>
 __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
@@ -53,7 +127,8 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
   float* my_p = s_p + warp * kItemsPerWarp * kKeyTile;
 #pragma unroll
   for (int r = 0; r < kItemsPerWarp; ++r) {
-    const std::int64_t item = item0 + (warp * kItemsPerWarp + r);
+    // Interleaved over warps: item r * kMaxWarps + warp, so few items spread over all warps.
+    const std::int64_t item = item0 + (r * kMaxWarps + warp);
     item_ok[r] = item < item_end;
     const std::int64_t i = item_ok[r] ? item / group : 0;
     item_row[r] = piece.row0 + i;
@@ -63,6 +138,10 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
     for (int d = lane; d < kHeadDim; d += kWarpSize)
       my_q[r * kHeadDim + d] = item_ok[r] ? __bfloat162float(qrow[d]) : 0.0f;
   }
+
+  int n_ok = 0;  // the valid items are a prefix: r < n_ok
+#pragma unroll
+  for (int r = 0; r < kItemsPerWarp; ++r) n_ok += item_ok[r] ? 1 : 0;
 
   float m[kItemsPerWarp], l[kItemsPerWarp], acc[kItemsPerWarp][kDimsPerLane];
 #pragma unroll
@@ -77,96 +156,50 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
   for (std::int64_t t0 = k_lo; t0 < k_hi; t0 += kKeyTile) {
     __syncthreads();  // the previous tile is no longer read
     // Key t0 + j: slot table[key / bt] * bt + key % bt of this layer's pool. 16-byte loads,
-    // all of a thread's issued before any store (memory-level parallelism for decode).
+    // a batch of a thread's issued before its stores (memory-level parallelism for decode).
     constexpr int kChunks = kHeadDim / 8;  // 16-byte chunks per row
     constexpr int kPerThread = kKeyTile * kChunks / (kMaxWarps * kWarpSize);
     static_assert(kPerThread >= 1 && kKeyTile * kChunks % (kMaxWarps * kWarpSize) == 0, "tile");
-    uint4 kq[kPerThread], vq[kPerThread];
+    // In batches of 4 (8 registers of uint4 live, not 16 at head_dim 128).
+    constexpr int kBatch = kPerThread < 4 ? kPerThread : 4;
 #pragma unroll
-    for (int u = 0; u < kPerThread; ++u) {
-      const int i = threadIdx.x + u * kMaxWarps * kWarpSize;
-      const int j = i / kChunks, c = i % kChunks;
-      const std::int64_t key = t0 + j;
-      kq[u] = vq[u] = make_uint4(0u, 0u, 0u, 0u);
-      if (key < k_hi) {
-        const std::int64_t slot = std::int64_t{table[key / bt]} * bt + key % bt;
-        const std::int64_t off = slot * a.kv_stride + head_off;
-        kq[u] = reinterpret_cast<const uint4*>(a.k + off)[c];
-        vq[u] = reinterpret_cast<const uint4*>(a.v + off)[c];
+    for (int u0 = 0; u0 < kPerThread; u0 += kBatch) {
+      uint4 kq[kBatch], vq[kBatch];
+#pragma unroll
+      for (int u = 0; u < kBatch; ++u) {
+        const int i = threadIdx.x + (u0 + u) * kMaxWarps * kWarpSize;
+        const int j = i / kChunks, c = i % kChunks;
+        const std::int64_t key = t0 + j;
+        kq[u] = vq[u] = make_uint4(0u, 0u, 0u, 0u);
+        if (key < k_hi) {
+          const std::int64_t slot = std::int64_t{table[key / bt]} * bt + key % bt;
+          const std::int64_t off = slot * a.kv_stride + head_off;
+          kq[u] = reinterpret_cast<const uint4*>(a.k + off)[c];
+          vq[u] = reinterpret_cast<const uint4*>(a.v + off)[c];
+        }
       }
-    }
 #pragma unroll
-    for (int u = 0; u < kPerThread; ++u) {
-      const int i = threadIdx.x + u * kMaxWarps * kWarpSize;
-      const int j = i / kChunks, c = i % kChunks;
-      // K rows are kHeadDim + 4 values apart: 8-byte aligned, so two 8-byte stores.
-      uint2* ks = reinterpret_cast<uint2*>(s_k + j * kKStride + c * 8);
-      ks[0] = make_uint2(kq[u].x, kq[u].y);
-      ks[1] = make_uint2(kq[u].z, kq[u].w);
-      reinterpret_cast<uint4*>(s_v + j * kHeadDim)[c] = vq[u];
+      for (int u = 0; u < kBatch; ++u) {
+        const int i = threadIdx.x + (u0 + u) * kMaxWarps * kWarpSize;
+        const int j = i / kChunks, c = i % kChunks;
+        // K rows are kHeadDim + 4 values apart: 8-byte aligned, so two 8-byte stores.
+        uint2* ks = reinterpret_cast<uint2*>(s_k + j * kKStride + c * 8);
+        ks[0] = make_uint2(kq[u].x, kq[u].y);
+        ks[1] = make_uint2(kq[u].z, kq[u].w);
+        reinterpret_cast<uint4*>(s_v + j * kHeadDim)[c] = vq[u];
+      }
     }
     __syncthreads();
 
-    float s[kItemsPerWarp][2];
-#pragma unroll
-    for (int r = 0; r < kItemsPerWarp; ++r) s[r][0] = s[r][1] = 0.0f;
-    const uint2* krow0 = reinterpret_cast<const uint2*>(s_k + lane * kKStride);
-    const uint2* krow1 = reinterpret_cast<const uint2*>(s_k + (lane + kWarpSize) * kKStride);
-    for (int d4 = 0; d4 < kHeadDim / 4; ++d4) {
-      float4 qv[kItemsPerWarp];
-#pragma unroll
-      for (int r = 0; r < kItemsPerWarp; ++r)
-        qv[r] = reinterpret_cast<const float4*>(my_q + r * kHeadDim)[d4];
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const uint2 raw = half == 0 ? krow0[d4] : krow1[d4];
-        const float2 ka = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
-        const float2 kb = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
-#pragma unroll
-        for (int r = 0; r < kItemsPerWarp; ++r)
-          s[r][half] += qv[r].x * ka.x + qv[r].y * ka.y + qv[r].z * kb.x + qv[r].w * kb.y;
-      }
+    // A warp with one valid item computes one (a decode piece has `group` items, one per warp,
+    // instead of four in one warp while three idle); otherwise all four, the invalid masked.
+    if (n_ok == 1) {
+      warp_tile<kHeadDim, 1>(my_q, my_p, s_k, s_v, lane, t0, k_hi, item_limit, n_ok, scale, m, l,
+                             acc);
+    } else if (n_ok > 1) {
+      warp_tile<kHeadDim, kItemsPerWarp>(my_q, my_p, s_k, s_v, lane, t0, k_hi, item_limit, n_ok,
+                                         scale, m, l, acc);
     }
-
-#pragma unroll
-    for (int r = 0; r < kItemsPerWarp; ++r) {
-      float p[2];
-      float tile_max = -INFINITY;
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const std::int64_t key = t0 + lane + half * kWarpSize;
-        const bool visible = item_ok[r] && key < k_hi && key <= item_limit[r];
-        s[r][half] = visible ? s[r][half] * scale : -INFINITY;
-        tile_max = fmaxf(tile_max, s[r][half]);
-      }
-      tile_max = warp_max(tile_max);
-      const float m_new = fmaxf(m[r], tile_max);
-      const float alpha = m_new == -INFINITY ? 1.0f : expf(m[r] - m_new);
-#pragma unroll
-      for (int half = 0; half < 2; ++half)
-        p[half] = s[r][half] == -INFINITY ? 0.0f : expf(s[r][half] - m_new);
-      l[r] = l[r] * alpha + warp_sum(p[0] + p[1]);
-      m[r] = m_new;
-#pragma unroll
-      for (int i = 0; i < kDimsPerLane; ++i) acc[r][i] *= alpha;
-      my_p[r * kKeyTile + lane] = p[0];
-      my_p[r * kKeyTile + lane + kWarpSize] = p[1];
-    }
-    __syncwarp();
-
-    const int n_keys = static_cast<int>(k_hi - t0 < kKeyTile ? k_hi - t0 : kKeyTile);
-    for (int j = 0; j < n_keys; ++j) {
-#pragma unroll
-      for (int i = 0; i < kDimsPerLane; ++i) {
-        const int d = lane + i * kWarpSize;
-        if (d < kHeadDim) {
-          const float vj = __bfloat162float(s_v[j * kHeadDim + d]);
-#pragma unroll
-          for (int r = 0; r < kItemsPerWarp; ++r) acc[r][i] += my_p[r * kKeyTile + j] * vj;
-        }
-      }
-    }
-    __syncwarp();
   }
 
   // A split past a row's keys saw nothing: it still writes its (0, -inf, 0) partial.

@@ -1,7 +1,8 @@
 // Benchmark (a program, not a test) of the CUDA batch engine's decode (issue 24's target):
 // N sequences at a given context decoding together, one token each per step, against the HBM
 // bandwidth floor of that step (bf16 weights + every sequence's K/V read once / peak
-// bandwidth), printed side by side; and one sequence alone for comparison. Real Pixtral-12B
+// bandwidth), printed side by side: with the logits rows copied to the host (the API), without
+// logits (device work only), and one sequence alone for comparison. Real Pixtral-12B
 // shapes with dummy weights; the sequences' K/V are random values appended without prefill
 // (fill_for_benchmark: decode time depends on lengths only).
 //
@@ -30,6 +31,7 @@ namespace {
 
 struct Row {
   std::int64_t seqs = 0, context = 0;
+  bool logits = true;  // kLast rows copied to the host (the API's cost), or kNone (device only)
   double step_ms = 0, floor_ms = 0, weight_gb = 0, kv_gb = 0;
 };
 
@@ -42,14 +44,13 @@ double peak_bandwidth_gbs() {
   return 2.0 * clock_khz * 1e3 * (bus_bits / 8.0) / 1e9;  // DDR: two transfers per clock
 }
 
-// Times `steps` decode steps of the first `n` sequences (one token, kLast logits each); `keys`:
+// Times `steps` decode steps of the first `n` sequences (one token each, `mode` logits); `keys`:
 // the mean number of cached positions the timed steps read (step k reads L + n (k + 1)).
 double time_steps(fi::BatchEngine& e, const std::vector<fi::SeqId>& seqs, std::size_t n, int steps,
-                  double& keys) {
+                  fi::LogitsMode mode, double& keys) {
   const std::int32_t token = 1000;
   std::vector<fi::StepSpan> spans;
-  for (std::size_t i = 0; i < n; ++i)
-    spans.push_back({seqs[i], {&token, 1}, {}, fi::LogitsMode::kLast});
+  for (std::size_t i = 0; i < n; ++i) spans.push_back({seqs[i], {&token, 1}, {}, mode});
   for (int w = 0; w < 2; ++w) (void)e.step(spans);  // GEMM plans, lazy module loading
   double lengths = 0;
   for (std::size_t i = 0; i < n; ++i) lengths += double(e.length(seqs[i]));
@@ -113,8 +114,8 @@ int main(int argc, char** argv) {
     fi::EngineOptions o;
     o.device = fi::Device::kCuda;
     o.load_format = fi::LoadFormat::kDummy;
-    // Room for both rows' warm-up and timed steps (sequence 0 takes part in both).
-    const std::int64_t per_seq = context + 2 * (steps + 2) + 8;
+    // Room for the three rows' warm-up and timed steps (sequence 0 takes part in all).
+    const std::int64_t per_seq = context + 3 * (steps + 2) + 8;
     o.max_context_tokens = per_seq;
     std::unique_ptr<fi::BatchEngine> e;
     for (std::int64_t n = seqs; n >= 1 && !e; n /= 2) {
@@ -136,26 +137,33 @@ int main(int argc, char** argv) {
     const double weight_bytes = text_weight_bytes(t);
     const double kv_per_token = 2.0 * t.n_layer * t.n_head_kv * t.head_dim * 2;  // K+V, bf16
     std::vector<Row> rows;
-    for (std::size_t n : {static_cast<std::size_t>(seqs), std::size_t{1}}) {
-      if (n == 1 && seqs == 1 && !rows.empty()) break;
+    // N with logits to the host, N without (the final norm and lm_head skipped: their weights
+    // leave the floor too), one sequence alone with logits.
+    const double lm_head_bytes = 2.0 * double(t.n_vocab) * t.n_embd;
+    const std::pair<std::size_t, bool> plan[] = {
+        {static_cast<std::size_t>(seqs), true}, {static_cast<std::size_t>(seqs), false}, {1, true}};
+    for (const auto& [n, with_logits] : plan) {
       Row r;
       r.seqs = static_cast<std::int64_t>(n);
       r.context = context;
+      r.logits = with_logits;
       double keys = 0;
-      r.step_ms = time_steps(*e, ids, n, steps, keys);
-      r.weight_gb = weight_bytes / 1e9;
+      r.step_ms = time_steps(*e, ids, n, steps,
+                             with_logits ? fi::LogitsMode::kLast : fi::LogitsMode::kNone, keys);
+      r.weight_gb = (weight_bytes - (with_logits ? 0.0 : lm_head_bytes)) / 1e9;
       r.kv_gb = keys * kv_per_token / 1e9;
       r.floor_ms = bandwidth > 0 ? (r.weight_gb + r.kv_gb) / bandwidth * 1e3 : 0.0;
       rows.push_back(r);
     }
     std::printf("\nbatch decode on %s, peak HBM %.0f GB/s (Pixtral-12B shapes, dummy weights)\n",
                 prop.name, bandwidth);
-    std::printf("%5s %8s %10s %10s %10s %8s %8s %10s\n", "seqs", "context", "step ms", "floor ms",
-                "ratio", "W GB", "KV GB", "tok/s");
+    std::printf("%5s %8s %7s %10s %10s %10s %8s %8s %10s\n", "seqs", "context", "logits", "step ms",
+                "floor ms", "ratio", "W GB", "KV GB", "tok/s");
     for (const Row& r : rows) {
-      std::printf("%5lld %8lld %10.2f %10.2f %9.2fx %8.1f %8.1f %10.1f\n",
-                  static_cast<long long>(r.seqs), static_cast<long long>(r.context), r.step_ms,
-                  r.floor_ms, r.floor_ms > 0 ? r.step_ms / r.floor_ms : 0.0, r.weight_gb, r.kv_gb,
+      std::printf("%5lld %8lld %7s %10.2f %10.2f %9.2fx %8.1f %8.1f %10.1f\n",
+                  static_cast<long long>(r.seqs), static_cast<long long>(r.context),
+                  r.logits ? "host" : "none", r.step_ms, r.floor_ms,
+                  r.floor_ms > 0 ? r.step_ms / r.floor_ms : 0.0, r.weight_gb, r.kv_gb,
                   r.seqs * 1e3 / r.step_ms);
     }
     std::printf("target (issue 24): %lld sequences within 1.3x of the floor\n",
@@ -167,6 +175,7 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < rows.size(); ++i) {
         const Row& r = rows[i];
         f << (i ? ", " : "") << "{\"seqs\": " << r.seqs << ", \"context\": " << r.context
+          << ", \"logits\": \"" << (r.logits ? "host" : "none") << "\""
           << ", \"step_ms\": " << r.step_ms << ", \"floor_ms\": " << r.floor_ms << "}";
       }
       f << "]}\n";

@@ -237,10 +237,11 @@ except (OSError, ValueError, KeyError) as e:
 try:
     b = json.load(open(os.path.join(logs, "batch_bench.json")))
     print(f"\nbatch decode ({b['card']}, peak {b['bandwidth_gbs']:.0f} GB/s; target: <= 1.3x floor):")
-    print(f"  {'seqs':>5} {'context':>8} {'step ms':>9} {'floor ms':>9} {'x floor':>8}")
+    print(f"  {'seqs':>5} {'context':>8} {'logits':>7} {'step ms':>9} {'floor ms':>9} {'x floor':>8}")
     for r in b["rows"]:
         x = r["step_ms"] / r["floor_ms"] if r["floor_ms"] else float("nan")
-        print(f"  {r['seqs']:>5} {r['context']:>8} {r['step_ms']:>9.2f} {r['floor_ms']:>9.2f} {x:>8.2f}")
+        print(f"  {r['seqs']:>5} {r['context']:>8} {r.get('logits', 'host'):>7} "
+              f"{r['step_ms']:>9.2f} {r['floor_ms']:>9.2f} {x:>8.2f}")
 except (OSError, ValueError, KeyError) as e:
     print("\nbatch decode: " + ("no JSON result (" + str(e) + ") - see batch_bench.log"
                                 if have_gpu else "SKIPPED (no GPU)"))

@@ -253,7 +253,19 @@ void StepScheduler::Impl::loop() {
       finish(call, error);
       continue;
     }
-    run_step(l, std::vector<SchedCall*>(calls_.begin(), calls_.end()));  // no encode left
+    try {
+      run_step(l, std::vector<SchedCall*>(calls_.begin(), calls_.end()));  // no encode left
+    } catch (...) {  // a bug: every waiting call gets the error rather than a hang
+      const std::exception_ptr error = std::current_exception();
+      if (!l.owns_lock()) l.lock();
+      for (SchedCall* c : std::vector<SchedCall*>(calls_.begin(), calls_.end())) {
+        try {
+          if (!c->encode) undo(c);
+        } catch (...) {
+        }
+        finish(c, error);
+      }
+    }
   }
 }
 

@@ -62,8 +62,16 @@ void prepare_host(ModelHost& host, const inference::ModelSettings& model,
                             .count();
 }
 
-void load_host_engine(ModelHost& host, inference::EngineOptions engine, int parallel) {
+void load_host_engine(ModelHost& host, inference::EngineOptions engine, int parallel,
+                      std::int64_t step_tokens) {
   FS_CHECK(parallel >= 1, kInvalidArgument, "--parallel must be at least 1, got " << parallel);
+  FS_CHECK(step_tokens >= 0, kInvalidArgument,
+           "--step-tokens must be 0 or more, got " << step_tokens);
+  if (parallel > 1 && step_tokens == 0) {
+    FS_LOG_INFO("--step-tokens 0: requests are served one at a time (--parallel " << parallel
+                                                                                  << " ignored)");
+    parallel = 1;
+  }
   // host.context_tokens is read by requests already (/v1/models): it is the engine's context by
   // construction, never written after the server starts.
   engine.max_context_tokens = host.context_tokens;
@@ -71,6 +79,7 @@ void load_host_engine(ModelHost& host, inference::EngineOptions engine, int para
     pixtral::SharedModelOptions so;
     so.clients = parallel + 1;  // the slots and one video job
     so.context_tokens = host.context_tokens;
+    so.scheduler.step_tokens = step_tokens;
     host.shared = pixtral::SharedModel::load(host.dir.string(), host.choice, engine, so);
     if (!host.shared) {
       FS_LOG_WARN("--parallel " << parallel << ": the " << host.choice.device

@@ -227,7 +227,7 @@ TEST_F(ServeCli, ParallelSlotsAnswerTogetherAndDrain) {
   }
 }
 
-TEST_F(ServeCli, ParallelOneIsTheSingleEngineAndZeroIsRefused) {
+TEST_F(ServeCli, ParallelOneIsTheSingleEngineAndZeroIsRefused) {  // and --step-tokens 0
   const int port = start({"--parallel", "1"});
   ASSERT_GT(port, 0);
   ASSERT_TRUE(ready(port));
@@ -244,6 +244,15 @@ TEST_F(ServeCli, ParallelOneIsTheSingleEngineAndZeroIsRefused) {
       framescribe::testing::run_framescribe({"serve", "--parallel", "0"}, dir_ / "err-run.txt");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--parallel"), std::string::npos) << r.err;
+  // --step-tokens 0: one request at a time whatever --parallel says.
+  const int port0 = start({"--parallel", "3", "--step-tokens", "0"});
+  ASSERT_GT(port0, 0);
+  ASSERT_TRUE(ready(port0));
+  EXPECT_NE(read_file(dir_ / "err.txt").find("one request at a time"), std::string::npos);
+  httplib::Client c0("127.0.0.1", port0);
+  auto m0 = c0.Get("/metrics");
+  ASSERT_TRUE(m0);
+  EXPECT_NE(m0->body.find("framescribe_serve_slots 1"), std::string::npos);
 }
 
 TEST_F(ServeCli, ANonLoopbackHostNeedsAKey) {

@@ -144,10 +144,12 @@ void prepare_host(ModelHost& host, const inference::ModelSettings& model,
 // host.loaded (the server may already listen: /health says 503 until then). `parallel` 1: into
 // host.engine. `parallel` N > 1: a SharedModel whose KV pool is sized for N + 1 sequences of the
 // context (the N slots and one video job; CPU storage is taken as blocks are first used) and N
-// slot clients; where the device has no multi-sequence engine (CUDA) it warns and serves one
-// request at a time (host.engine, one slot). Sets the gate's slots. A smaller engine context
-// than served is warned about. Throws Error as inference::load_engine; kInvalidArgument for
-// parallel < 1.
-void load_host_engine(ModelHost& host, inference::EngineOptions engine, int parallel = 1);
+// slot clients, batched in steps of at most `step_tokens` rows; where the device has no
+// multi-sequence engine (CUDA) it warns and serves one request at a time (host.engine, one
+// slot); `step_tokens` 0 means the same (one request at a time). Sets the gate's slots. A
+// smaller engine context than served is warned about. Throws Error as inference::load_engine;
+// kInvalidArgument for parallel < 1 or step_tokens < 0.
+void load_host_engine(ModelHost& host, inference::EngineOptions engine, int parallel = 1,
+                      std::int64_t step_tokens = inference::StepSchedulerOptions{}.step_tokens);
 
 }  // namespace framescribe::serve

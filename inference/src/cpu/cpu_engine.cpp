@@ -49,6 +49,9 @@ class CpuBatchEngine final : public BatchEngine {
   KvStats kv_stats() const override { return decoder_.table().stats(); }
   const KvBlockTable& kv_table() const override { return decoder_.table(); }
   StepResult step(std::span<const StepSpan> spans) override { return decoder_.step(spans); }
+  void shift_out(SeqId seq, std::int64_t begin, std::int64_t end) override {
+    decoder_.shift_out(seq, begin, end);
+  }
 
  private:
   ModelConfig config_;
@@ -106,6 +109,13 @@ std::int64_t BatchEngine::blocks_needed(std::span<const StepSpan> spans) const {
   for (const StepSpan& s : spans)
     appends.push_back({s.seq, static_cast<std::int64_t>(s.tokens.size())});
   return kv_table().blocks_needed(appends);
+}
+
+void BatchEngine::shift_out(SeqId, std::int64_t, std::int64_t) {
+  FS_FAIL(kUnsupported,
+          "approximate KV reuse (shift_out) is implemented by the CPU engine only; "
+          "recompute the window ("
+              << device_name() << ")");
 }
 
 std::unique_ptr<Engine> make_cpu_engine(const ModelConfig& config, const EngineOptions& options) {

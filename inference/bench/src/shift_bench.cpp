@@ -371,6 +371,9 @@ int main(int argc, char** argv) {
   } catch (const framescribe::Error& e) {
     std::fprintf(stderr, "framescribe_bench_shift: %s\n", e.what());
     return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "framescribe_bench_shift: %s\n", e.what());
+    return 1;
   }
   return 0;
 }

@@ -84,4 +84,14 @@ void apply_shift(BatchEngine& engine, SeqId seq, const ShiftPlan& plan) {
   engine.truncate(seq, plan.reused());
 }
 
+void apply_shift(Engine& engine, const ShiftPlan& plan) {
+  if (plan.approximate()) engine.shift_out(plan.keep, plan.remove_end);
+  engine.truncate(plan.reused());
+}
+
+void Engine::shift_out(std::int64_t, std::int64_t) {
+  FS_FAIL(kUnsupported, "approximate KV reuse (shift_out) is implemented by the CPU engine only ("
+                            << backend_name() << "); recompute the window instead");
+}
+
 }  // namespace framescribe::inference

@@ -317,6 +317,54 @@ TEST(KvShift, RandomOperationsKeepAccountingAndMatchReplays) {
   EXPECT_GT(refused, 0) << "no shift was refused: the failure path is untested";
 }
 
+// The single-sequence engine's shift is the batch engine's on its own sequence, bit for bit.
+TEST(KvShift, SingleSequenceEngineShiftsItsOwnSequence) {
+  const fi::ModelConfig cfg = fi::testing::tiny_engine_config();
+  Rng rng{21};
+  const std::vector<std::int32_t> prompt = text(rng, 33, cfg.text.n_vocab),
+                                  more = text(rng, 4, cfg.text.n_vocab);
+  auto single = fi::make_cpu_engine(cfg, dummy(6));
+  auto batch = fi::make_cpu_batch_engine(cfg, dummy(6), {});
+  single->eval(prompt, {}, fi::LogitsMode::kNone);
+  const fi::SeqId s = batch->create();
+  run(*batch, s, prompt, fi::LogitsMode::kNone);
+  const fi::ShiftPlan plan{3, 10, 20};  // keep 3, drop 7, keep 20 more: length 23
+  fi::apply_shift(*single, plan);
+  fi::apply_shift(*batch, s, plan);
+  EXPECT_EQ(single->n_past(), 23);
+  EXPECT_EQ(batch->length(s), 23);
+  EXPECT_TRUE(same_bits(single->eval(more, {}, fi::LogitsMode::kAll), run(*batch, s, more)));
+  EXPECT_THROW(single->shift_out(5, 99), framescribe::Error);
+  EXPECT_EQ(single->n_past(), 27);
+}
+
+// Engines that do not implement the op say so (the CUDA engine today).
+TEST(KvShift, EnginesWithoutTheOpThrowUnsupported) {
+  struct NoShift final : fi::Engine {
+    fi::ModelConfig c = fi::testing::tiny_engine_config();
+    const fi::ModelConfig& config() const override { return c; }
+    std::string_view backend_name() const override { return "none"; }
+    std::string device_name() const override { return "none"; }
+    fi::MemoryUse memory_use() const override { return {}; }
+    using fi::Engine::encode_images;
+    std::vector<float> encode_images(std::span<const fi::PixelImage* const>) override { return {}; }
+    std::vector<float> eval(std::span<const std::int32_t>, std::span<const float>,
+                            fi::LogitsMode) override {
+      return {};
+    }
+    std::int64_t n_past() const override { return 10; }
+    std::int64_t max_context() const override { return 256; }
+    void truncate(std::int64_t) override {}
+  } e;
+  try {
+    fi::apply_shift(e, fi::ShiftPlan{1, 3, 4});
+    ADD_FAILURE() << "no error";
+  } catch (const framescribe::Error& err) {
+    EXPECT_EQ(err.code(), ErrorCode::kUnsupported) << err.what();
+    EXPECT_NE(std::string(err.what()).find("CPU engine only"), std::string::npos) << err.what();
+  }
+}
+
 // A window's tokens: prefix, frames (a label and an image of 3 [IMG] + [IMG_END]), instruction.
 struct Window {
   std::vector<std::int32_t> ids;

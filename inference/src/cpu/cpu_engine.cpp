@@ -87,6 +87,9 @@ class CpuEngine final : public Engine {
   void truncate(std::int64_t n_tokens) override {
     batch_.truncate(seq_, std::max<std::int64_t>(0, n_tokens));
   }
+  void shift_out(std::int64_t begin, std::int64_t end) override {
+    batch_.shift_out(seq_, begin, end);
+  }
   BatchEngine* batch() override { return &batch_; }
 
  private:

@@ -6,6 +6,7 @@
 //   std::vector<TokenKey> new_keys = prompt_token_keys(new_ids, new_frame_keys, cfg);
 //   ShiftPlan plan = plan_shift(old_keys, new_keys);
 //   apply_shift(batch, seq, plan);           // shift_out(keep, remove_end), truncate(reused())
+//   apply_shift(engine, plan);               // or on an Engine's own sequence
 //   // then step the new prompt's tokens [plan.reused(), new_ids.size()) with the image rows of
 //   // the images that start at or after plan.reused() (image_rows_from() counts them).
 //
@@ -62,5 +63,7 @@ ShiftPlan plan_shift(std::span<const TokenKey> cached, std::span<const TokenKey>
 
 // shift_out(seq, keep, remove_end) when the plan is approximate, then truncate(seq, reused()).
 void apply_shift(BatchEngine& engine, SeqId seq, const ShiftPlan& plan);
+// The same on a single-sequence engine's own sequence (Engine::shift_out, Engine::truncate).
+void apply_shift(Engine& engine, const ShiftPlan& plan);
 
 }  // namespace framescribe::inference

@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "framescribe/inference/batch_engine.h"
 #include "framescribe/inference/kv_shift.h"
 #include "framescribe/inference/pixtral_weights.h"
+#include "framescribe/inference/step_scheduler.h"
 #include "inference/tiny_engine.h"
 
 namespace fi = framescribe::inference;
@@ -363,6 +365,31 @@ TEST(KvShift, EnginesWithoutTheOpThrowUnsupported) {
     EXPECT_EQ(err.code(), ErrorCode::kUnsupported) << err.what();
     EXPECT_NE(std::string(err.what()).find("CPU engine only"), std::string::npos) << err.what();
   }
+}
+
+// A scheduler recomputes preempted sequences from the tokens it kept: its clients refuse a shift.
+TEST(KvShift, StepSchedulerClientsRefuseIt) {
+  const fi::ModelConfig cfg = fi::testing::tiny_engine_config();
+  auto be = fi::make_cpu_batch_engine(cfg, dummy(1), {.block_tokens = 4, .cache_tokens = 256});
+  {
+    fi::StepScheduler sched(*be);
+    std::unique_ptr<fi::Engine> client = sched.client("c");
+    const std::vector<std::int32_t> t = {21, 22, 23, 24, 25};
+    client->eval(t, {}, fi::LogitsMode::kNone);
+    for (auto call :
+         {std::function<void()>([&] { client->shift_out(1, 3); }),
+          std::function<void()>([&] { client->batch()->shift_out(1, 1, 3); }),
+          std::function<void()>([&] { client->batch()->shift_blocks_needed(1, 1, 3); })}) {
+      try {
+        call();
+        ADD_FAILURE() << "accepted";
+      } catch (const framescribe::Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kUnsupported) << e.what();
+      }
+    }
+    EXPECT_EQ(client->n_past(), 5);
+  }
+  EXPECT_EQ(be->kv_stats().blocks_free, be->kv_stats().blocks_total);
 }
 
 // A window's tokens: prefix, frames (a label and an image of 3 [IMG] + [IMG_END]), instruction.

@@ -17,3 +17,8 @@ framescribe_add_test(pixtral_reuse_test
   LIBS framescribe_pixtral framescribe_pipeline
   LABELS unit)
 target_include_directories(pixtral_reuse_test PRIVATE ${PROJECT_SOURCE_DIR}/pipeline/pixtral/src)
+# Several window engines as clients of one step scheduler (issue 24): each answers as alone.
+framescribe_add_test(pixtral_shared_model_test
+  SOURCES pixtral/shared_model_test.cpp inference/tiny_tokenizer.cpp
+  LIBS framescribe_pixtral framescribe_pipeline Threads::Threads
+  LABELS unit)

@@ -4,6 +4,9 @@
 #include "cpu/parallel.h"
 #include "cpu/pixtral_cpu.h"
 #include "framescribe/core/error.h"
+#if FRAMESCRIBE_HAVE_CUDA
+#include "cuda/cuda_batch_engine.h"
+#endif
 
 namespace framescribe::inference {
 namespace {
@@ -51,6 +54,9 @@ class CpuBatchEngine final : public BatchEngine {
   StepResult step(std::span<const StepSpan> spans) override { return decoder_.step(spans); }
   void shift_out(SeqId seq, std::int64_t begin, std::int64_t end) override {
     decoder_.shift_out(seq, begin, end);
+  }
+  std::int64_t shift_blocks_needed(SeqId seq, std::int64_t begin, std::int64_t end) const override {
+    return decoder_.table().shift_blocks_needed(seq, begin, end);
   }
 
  private:
@@ -114,6 +120,13 @@ std::int64_t BatchEngine::blocks_needed(std::span<const StepSpan> spans) const {
   return kv_table().blocks_needed(appends);
 }
 
+std::int64_t BatchEngine::shift_blocks_needed(SeqId, std::int64_t, std::int64_t) const {
+  FS_FAIL(kUnsupported,
+          "approximate KV reuse (shift_out) is implemented by the CPU engine only; "
+          "recompute the window ("
+              << device_name() << ")");
+}
+
 void BatchEngine::shift_out(SeqId, std::int64_t, std::int64_t) {
   FS_FAIL(kUnsupported,
           "approximate KV reuse (shift_out) is implemented by the CPU engine only; "
@@ -136,9 +149,12 @@ std::unique_ptr<BatchEngine> make_cpu_batch_engine(const ModelConfig& config,
 std::unique_ptr<BatchEngine> make_batch_engine(const ModelConfig& config,
                                                const EngineOptions& options,
                                                const KvCacheOptions& cache) {
+#if FRAMESCRIBE_HAVE_CUDA
+  if (options.device == Device::kCuda) return cuda::make_cuda_batch_engine(config, options, cache);
+#endif
   FS_CHECK(options.device == Device::kCpu, kUnsupported,
-           "the multi-sequence engine runs on the CPU only for now (issue 24: the CUDA engine "
-           "does not implement it yet); use --device cpu");
+           "the multi-sequence engine on this device needs the CUDA backend, which this build "
+           "does not have; use --device cpu");
   return make_cpu_batch_engine(config, options, cache);
 }
 

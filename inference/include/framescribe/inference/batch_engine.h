@@ -201,17 +201,17 @@ class BatchEngine {
   virtual const KvBlockTable& kv_table() const = 0;
 
   // Free blocks `spans` would take (admission: compare with kv_stats().blocks_free).
-  std::int64_t blocks_needed(std::span<const StepSpan> spans) const;
+  virtual std::int64_t blocks_needed(std::span<const StepSpan> spans) const;
   // Approximate reuse (see the rules above): forgets positions [begin, end) of `seq` and moves
   // the later ones down, re-rotating their keys. [begin, begin) does nothing; end == length(seq)
   // is exactly truncate(seq, begin). Blocks shared with another sequence are never written (they
   // are replaced: shift_blocks_needed() free blocks). All or nothing: Error(kInvalidArgument)
   // for an unknown sequence or a range outside [0, length], Error(kOutOfMemory) when too few
   // blocks are free. The default throws Error(kUnsupported) (the CPU engine implements it).
+  // (The CUDA batch engine and the StepScheduler's client views do not implement it.)
   virtual void shift_out(SeqId seq, std::int64_t begin, std::int64_t end);
-  std::int64_t shift_blocks_needed(SeqId seq, std::int64_t begin, std::int64_t end) const {
-    return kv_table().shift_blocks_needed(seq, begin, end);
-  }
+  // Free blocks shift_out would take; the same errors (kUnsupported where shift_out is).
+  virtual std::int64_t shift_blocks_needed(SeqId seq, std::int64_t begin, std::int64_t end) const;
   // Runs the spans as one batch (see the rules above). Validates everything first.
   virtual StepResult step(std::span<const StepSpan> spans) = 0;
 };

@@ -10,8 +10,10 @@ M streamed chat requests with an image; prints requests/s, time to first token a
     python3 tools/serve-bench.py --url http://127.0.0.1:8080                     # a running server
 
 Options: --clients 1,4,16 --requests M (per client, default 8) --max-tokens 32 --image-size 64
---prompt TEXT --temperature 0. With --binary the server is started on 127.0.0.1 (a free port)
-and stopped at the end; its arguments after `--` are passed through. Only loopback URLs are
+--prompt TEXT --temperature 0 --parallel 1,4,16 (with --binary: one server per value, started
+with `serve --parallel P`, the rows printed side by side at the end). With --binary the server is
+started on 127.0.0.1 (a free port) and stopped at the end; its arguments after `--` are passed
+through. Only loopback URLs are
 accepted with --binary; --url may name any server you are allowed to load. Numbers are wall
 clock on this machine: compare only runs made on the same machine.
 """
@@ -148,12 +150,39 @@ def main():
     ap.add_argument("--temperature", type=float, default=0.0)
     ap.add_argument("--image-size", type=int, default=64, help="edge of the square test image, px")
     ap.add_argument("--prompt", default="What is in the image?")
+    ap.add_argument("--parallel", default="",
+                    help="with --binary: serve --parallel values to compare, e.g. 1,4,16")
     ap.add_argument("serve_args", nargs="*", help="after --: more `framescribe serve` options")
     args = ap.parse_args()
     levels = [int(x) for x in args.clients.split(",") if x]
     if not levels or min(levels) < 1 or args.requests < 1:
         ap.error("--clients needs positive counts and --requests at least 1")
 
+    parallels = [int(x) for x in args.parallel.split(",") if x] or [None]
+    if min(p or 1 for p in parallels) < 1:
+        ap.error("--parallel needs positive counts")
+    if args.url and parallels != [None]:
+        ap.error("--parallel needs --binary (a running server has its own)")
+    rows, failed = [], False
+    for p in parallels:
+        bad, got = bench_server(args, levels, p)
+        failed = failed or bad
+        rows += got
+    if len(parallels) > 1:
+        print("\nside by side (req/s | TTFT p50/p99 | latency p50/p99, ms):")
+        print(f"{'clients':>7} " + " ".join(f"{'--parallel ' + str(p):>38}" for p in parallels))
+        for n in levels:
+            cells = []
+            for p in parallels:
+                r = next(r for r in rows if r["parallel"] == p and r["clients"] == n)
+                cells.append(f"{r['rps']:>6.1f} | {r['ttft_p50'] * 1000:>5.0f}/{r['ttft_p99'] * 1000:<5.0f}"
+                             f" | {r['lat_p50'] * 1000:>5.0f}/{r['lat_p99'] * 1000:<5.0f}")
+            print(f"{n:>7} " + " ".join(f"{c:>38}" for c in cells))
+    return 1 if failed else 0
+
+
+def bench_server(args, levels, parallel):
+    """Runs every level against one server; returns (failed, rows)."""
     server = None
     if args.binary:
         extra = list(args.serve_args)
@@ -163,6 +192,8 @@ def main():
             extra += ["--load-format", args.load_format]
         if args.api_key:
             extra += ["--api-key", args.api_key]
+        if parallel is not None:
+            extra += ["--parallel", str(parallel)]
         # Enough queue for the largest level: the bench measures throughput, not refusals.
         extra += ["--max-queue", str(max(64, max(levels) * 2))]
         server = ServeProcess(args.binary, extra, start_timeout=300).__enter__()
@@ -176,11 +207,13 @@ def main():
     c.request("GET", "/v1/models", headers=headers)
     model = json.loads(c.getresponse().read())["data"][0]["id"]
     c.close()
+    rows = []
     try:
         # One warm-up request (first-touch of the weights and caches).
         run_level(host, port, model, 1, 1, args, args.api_key)
         print(f"framescribe serve at {url}, model {model}"
-              f"{' (--load-format ' + args.load_format + ')' if args.load_format else ''}; "
+              f"{' (--load-format ' + args.load_format + ')' if args.load_format else ''}"
+              f"{', --parallel ' + str(parallel) if parallel is not None else ''}; "
               f"{args.requests} streamed requests per client, one {args.image_size}x{args.image_size} "
               f"PNG each, max_tokens {args.max_tokens}, temperature {args.temperature}")
         print(f"{'clients':>7} {'requests':>8} {'req/s':>7} {'TTFT p50':>9} {'TTFT p99':>9} "
@@ -188,13 +221,15 @@ def main():
         failed = False
         for n in levels:
             r = run_level(host, port, model, n, args.requests, args, args.api_key)
+            r["parallel"] = parallel
+            rows.append(r)
             print(f"{r['clients']:>7} {r['requests']:>8} {r['rps']:>7.2f} {r['ttft_p50'] * 1000:>7.1f}ms "
                   f"{r['ttft_p99'] * 1000:>7.1f}ms {r['lat_p50'] * 1000:>6.1f}ms {r['lat_p99'] * 1000:>6.1f}ms "
                   f"{r['tok_s']:>9.1f} {len(r['errors']):>6}", flush=True)
             if r["errors"]:
                 failed = True
                 print(f"        first error: {r['errors'][0]}", file=sys.stderr)
-        return 1 if failed else 0
+        return failed, rows
     finally:
         if server:
             server.__exit__(None, None, None)

@@ -5,6 +5,9 @@
 // Order: the model's config and tokenizer (cheap, errors before anything listens), bind and
 // listen (/health answers 503), load the weights, serve until SIGINT/SIGTERM, then drain: the
 // engine's queue closes (waiters get 503), answers in progress finish, exit 0.
+// --parallel N (default 4 on the CPU): N requests run at once on the step scheduler (batched
+// steps of --step-tokens rows); devices without a multi-sequence engine (CUDA) and
+// --step-tokens 0 serve one at a time (a warning when N > 1 was asked for on such a device).
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -43,7 +46,11 @@ struct ServeOptions {
   int timeout_s = 600;
   std::int64_t max_body_mb = 64;
   int max_connections = 256;
+  int parallel = 0;  // 0: kDefaultParallel on the CPU, 1 elsewhere
+  std::int64_t step_tokens = inference::StepSchedulerOptions{}.step_tokens;
 };
+
+constexpr int kDefaultParallel = 4;
 
 int run_serve(ServeOptions o) {
   if (!http::is_loopback_address(o.host) && o.api_key.empty()) {
@@ -88,7 +95,10 @@ int run_serve(ServeOptions o) {
   std::cerr << "framescribe serve: listening on http://" << shown_host << ":" << server.port()
             << " (model " << host.name << ")" << std::endl;
 
-  serve::load_host_engine(host, m.engine);
+  const int parallel = o.parallel > 0
+                           ? o.parallel
+                           : (m.engine.device == inference::Device::kCpu ? kDefaultParallel : 1);
+  serve::load_host_engine(host, m.engine, parallel, o.step_tokens);
 
   while (!stop.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::cerr << "framescribe serve: stopping: finishing the answers in progress (Ctrl-C again: "
@@ -144,7 +154,16 @@ void add_serve_command(CLI::App& app, int* exit_code) {
                   "Context tokens (0: the model's, at most 131072)")
       ->capture_default_str()
       ->check(number_range(0, 1 << 24));
-  cmd->add_option("--max-queue", o->max_queue, "Requests that may wait for the engine (more: 429)")
+  cmd->add_option("--parallel", o->parallel,
+                  "Requests run at once, batched step by step (default: 4 on the CPU; CUDA: 1)")
+      ->check(number_range(1, 256));
+  cmd->add_option("--step-tokens", o->step_tokens,
+                  "With --parallel > 1: tokens per batched engine step, the requests' decodes and "
+                  "prefill chunks together (smaller: shorter decode stalls while another request "
+                  "prefills). 0: one request at a time (as --parallel 1)")
+      ->capture_default_str()
+      ->check(number_range(0, 1 << 20));
+  cmd->add_option("--max-queue", o->max_queue, "Requests that may wait for a free slot (more: 429)")
       ->capture_default_str()
       ->check(number_range(0, 100000));
   cmd->add_option("--timeout", o->timeout_s, "Seconds a request may take, queue included")

@@ -113,7 +113,7 @@ void ApiServer::add_core_routes() {
   s.route("GET", "/metrics", counted("/metrics", [this](const http::Request&) {
             return http::Reply{200,
                                "text/plain; version=0.0.4; charset=utf-8",
-                               metrics_.prometheus(host_.gate.waiting()),
+                               metrics_.prometheus(engine_load()),
                                {},
                                {}};
           }));
@@ -133,7 +133,7 @@ http::Reply ApiServer::chat_completions(const http::Request& request) {
     return {200, kJson, completion_json(out, req, *host_.tokenizer, id, created), {}, {}};
   }
   // Streaming: every error that can be known before the first byte is an HTTP status; the
-  // engine is held from the stream's start to its end (the lease lives in the streamer).
+  // slot is held from the stream's start to its end (the lease lives in the streamer).
   std::shared_ptr<PreparedChat> chat = chat_.prepare(req, gone);
   double queue_ms = 0;
   auto lease = std::make_shared<EngineGate::Lease>(chat_.wait_turn(*chat, gone, &queue_ms));
@@ -147,7 +147,7 @@ http::Reply ApiServer::chat_completions(const http::Request& request) {
     bool open = true;
     try {
       ChatOutcome out = chat_.generate(
-          *chat,
+          *chat, *lease,
           [&](const inference::ChatPiece& p) {
             if (!open) return false;
             if (p.text.empty() && !(lp && p.token)) return true;
@@ -168,6 +168,15 @@ http::Reply ApiServer::chat_completions(const http::Request& request) {
     write(SseWriter::done());
   };
   return reply;
+}
+
+EngineLoad ApiServer::engine_load() const {
+  EngineLoad load;
+  load.queue_depth = host_.gate.waiting();
+  load.running = host_.gate.running();
+  load.slots = host_.gate.slots();
+  load.scheduler = host_.scheduler_stats();
+  return load;
 }
 
 void ApiServer::start() {

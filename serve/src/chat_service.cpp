@@ -71,7 +71,7 @@ ChatOutcome ChatService::run(const ChatRequest& request, const inference::ChatCa
   std::unique_ptr<PreparedChat> chat = prepare(request, cancelled);
   double queue_ms = 0;
   EngineGate::Lease lease = wait_turn(*chat, cancelled, &queue_ms);
-  ChatOutcome out = generate(*chat, on_piece, cancelled);
+  ChatOutcome out = generate(*chat, lease, on_piece, cancelled);
   out.queue_ms = queue_ms;
   return out;
 }
@@ -214,7 +214,8 @@ EngineGate::Lease ChatService::wait_turn(const PreparedChat& chat,
   return std::move(*lease);
 }
 
-ChatOutcome ChatService::generate(PreparedChat& chat, const inference::ChatCallback& on_piece,
+ChatOutcome ChatService::generate(PreparedChat& chat, const EngineGate::Lease& lease,
+                                  const inference::ChatCallback& on_piece,
                                   const std::function<bool()>& cancelled) {
   const auto deadline = chat.deadline;
   auto gone = [&] {
@@ -222,8 +223,22 @@ ChatOutcome ChatService::generate(PreparedChat& chat, const inference::ChatCallb
   };
   ChatOutcome out;
   out.model = host_.name;
+  inference::Engine& engine = host_.engine_for(lease);
+  // A slot's sequence is emptied when its request ends, so that an idle slot holds no KV
+  // blocks (the next request starts from an empty sequence in any case: run_chat truncates).
+  struct Emptied {
+    inference::Engine& e;
+    bool batched;
+    ~Emptied() {
+      if (!batched) return;
+      try {
+        e.truncate(0);
+      } catch (...) {  // the scheduler stopped (shutdown): nothing is held any more
+      }
+    }
+  } emptied{engine, !host_.slots.empty()};
   try {
-    out.result = inference::run_chat(*host_.engine, *host_.tokenizer, chat.prompt, chat.options,
+    out.result = inference::run_chat(engine, *host_.tokenizer, chat.prompt, chat.options,
                                      [&](const inference::ChatPiece& p) {
                                        const bool keep = on_piece ? on_piece(p) : true;
                                        return keep && !gone();

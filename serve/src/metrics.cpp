@@ -26,7 +26,7 @@ std::string label(const std::string& v) {
   return out;
 }
 
-void header(std::string& out, const char* name, const char* type, const char* help) {
+void header(std::string& out, const std::string& name, const char* type, const char* help) {
   out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
 }
 
@@ -75,7 +75,7 @@ void Metrics::observe_token_s(double seconds) {
   per_token_.observe(seconds);
 }
 
-std::string Metrics::prometheus(std::size_t queue_depth) const {
+std::string Metrics::prometheus(const EngineLoad& load) const {
   std::lock_guard lock(mu_);
   std::string out;
   header(out, "framescribe_serve_requests_total", "counter",
@@ -84,7 +84,34 @@ std::string Metrics::prometheus(std::size_t queue_depth) const {
     out += "framescribe_serve_requests_total{endpoint=\"" + label(key.first) + "\",status=\"" +
            std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
   header(out, "framescribe_serve_queue_depth", "gauge", "Requests waiting for the engine now.");
-  out += "framescribe_serve_queue_depth " + std::to_string(queue_depth) + "\n";
+  out += "framescribe_serve_queue_depth " + std::to_string(load.queue_depth) + "\n";
+  header(out, "framescribe_serve_slots", "gauge", "Requests the engine runs at once (--parallel).");
+  out += "framescribe_serve_slots " + std::to_string(load.slots) + "\n";
+  header(out, "framescribe_serve_slots_running", "gauge", "Slots running a request now.");
+  out += "framescribe_serve_slots_running " + std::to_string(load.running) + "\n";
+  if (load.scheduler) {
+    const inference::StepSchedulerStats& st = *load.scheduler;
+    auto counter = [&](const std::string& name, const char* help, std::int64_t v) {
+      header(out, "framescribe_serve_scheduler_" + name, "counter", help);
+      out += "framescribe_serve_scheduler_" + name + " " + std::to_string(v) + "\n";
+    };
+    auto gauge = [&](const std::string& name, const char* help, std::int64_t v) {
+      header(out, "framescribe_serve_scheduler_" + name, "gauge", help);
+      out += "framescribe_serve_scheduler_" + name + " " + std::to_string(v) + "\n";
+    };
+    counter("steps_total", "Engine steps run (each batches the work of every client ready).",
+            st.steps);
+    counter("rows_total", "Tokens the steps evaluated, recomputed ones included.", st.rows);
+    counter("calls_total", "Client calls (evaluations) finished.", st.calls);
+    counter("preemptions_total", "Sequences whose KV blocks were dropped to make room.",
+            st.preemptions);
+    counter("recomputed_tokens_total", "Tokens prefilled again after a preemption.",
+            st.recomputed_tokens);
+    gauge("max_step_rows", "The most rows one step has evaluated.", st.max_step_rows);
+    gauge("max_step_calls", "The most client calls one step has served.", st.max_step_calls);
+    gauge("clients", "Scheduler clients alive (the slots, video jobs, the video frame glue).",
+          st.clients);
+  }
   header(out, "framescribe_serve_prompt_tokens_total", "counter",
          "Prompt tokens processed (image tokens included).");
   out += "framescribe_serve_prompt_tokens_total " + std::to_string(prompt_tokens_) + "\n";

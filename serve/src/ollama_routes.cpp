@@ -126,7 +126,7 @@ class OllamaChatRoute {
     double queue_ms = 0;
     auto lease = std::make_shared<EngineGate::Lease>(chat.wait_turn(*prepared, gone, &queue_ms));
     if (!req.stream) {
-      ChatOutcome out = chat.generate(*prepared, {}, gone);
+      ChatOutcome out = chat.generate(*prepared, *lease, {}, gone);
       lease.reset();
       return json_reply(200, done_line(dialect_, model, out.result.text, out.result, start));
     }
@@ -136,7 +136,7 @@ class OllamaChatRoute {
       bool open = true;
       try {
         ChatOutcome out = chat.generate(
-            *prepared,
+            *prepared, *lease,
             [&](const inference::ChatPiece& p) {
               if (!open) return false;
               if (p.text.empty()) return true;

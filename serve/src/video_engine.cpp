@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "framescribe/core/error.h"
+#include "framescribe/pixtral/shared_model.h"
 #include "framescribe/serve/api_error.h"
 
 namespace framescribe::serve {
@@ -40,29 +41,37 @@ class BorrowedEngine final : public inference::Engine {
 }  // namespace
 
 std::unique_ptr<pixtral::PixtralWindowEngine> make_host_window_engine(
-    ModelHost& host, pixtral::PixtralWindowOptions options) {
-  if (!host.loaded.load() || host.engine == nullptr || host.tokenizer == nullptr)
+    ModelHost& host, pixtral::PixtralWindowOptions options, const std::string& client_name) {
+  if (!host.loaded.load() || (host.engine == nullptr && !host.shared) || host.tokenizer == nullptr)
     throw ApiError::unavailable("the model is still loading; retry in a moment");
   if (options.model_name.empty()) options.model_name = host.name;
+  if (host.batched()) return host.shared->window_engine(client_name, 0, std::move(options));
   return std::make_unique<pixtral::PixtralWindowEngine>(
       host.config, *host.tokenizer, std::make_unique<BorrowedEngine>(*host.engine),
       std::move(options));
 }
 
-std::optional<EngineGate::Lease> GatedWindowEngine::lease() {
+bool GatedWindowEngine::may_run(std::optional<EngineGate::Lease>& held) {
+  if (!lease_per_window_) {
+    if (stop_.stop_requested()) return false;
+    FS_CHECK(!gate_.closed(), kCancelled,
+             "the server is shutting down: the engine takes no more windows");
+    return true;
+  }
   for (;;) {
     try {
       auto l = gate_.acquire([this] { return stop_.stop_requested(); });
       if (l) {
+        held.emplace(std::move(*l));
         ++leases_;
       } else if (!stop_.stop_requested()) {
         // The gate closed (the server drains): no window runs any more. An error, so that the
         // run ends failed rather than "complete" with every window dropped.
         FS_FAIL(kCancelled, "the server is shutting down: the engine takes no more windows");
       }
-      return l;
+      return held.has_value();
     } catch (const ApiError&) {  // the queue is full: chat requests wait; try again soon
-      if (stop_.stop_requested()) return std::nullopt;
+      if (stop_.stop_requested()) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
@@ -71,8 +80,8 @@ std::optional<EngineGate::Lease> GatedWindowEngine::lease() {
 pipeline::WindowAnswer GatedWindowEngine::describe(const pipeline::WindowPlan& plan,
                                                    std::string_view previous,
                                                    const core::StopFlag& stop) {
-  const auto held = lease();
-  if (!held) {
+  std::optional<EngineGate::Lease> held;
+  if (!may_run(held)) {
     pipeline::WindowAnswer a;
     a.abandoned = true;
     return a;
@@ -82,8 +91,8 @@ pipeline::WindowAnswer GatedWindowEngine::describe(const pipeline::WindowPlan& p
 
 pipeline::WindowAnswer GatedWindowEngine::complete(std::string_view prompt,
                                                    const core::StopFlag& stop) {
-  const auto held = lease();
-  if (!held) {
+  std::optional<EngineGate::Lease> held;
+  if (!may_run(held)) {
     pipeline::WindowAnswer a;
     a.abandoned = true;
     return a;
@@ -95,8 +104,8 @@ std::vector<double> GatedWindowEngine::answer_probabilities(const pipeline::Wind
                                                             std::string_view question,
                                                             std::span<const std::string> answers,
                                                             const core::StopFlag& stop) {
-  const auto held = lease();
-  FS_CHECK(held.has_value(), kCancelled, "stopped while waiting for the engine");  // (stop)
+  std::optional<EngineGate::Lease> held;
+  FS_CHECK(may_run(held), kCancelled, "stopped while waiting for the engine");  // (stop)
   return inner_.answer_probabilities(plan, question, answers, stop);
 }
 

@@ -1,5 +1,6 @@
 // The summaries jobs: a bounded queue, worker threads that run summarize's pipeline on the
-// host's engine (a gate lease per window), results kept in memory (video_jobs.h).
+// host's engine (a gate lease per window; with --parallel N a scheduler client of its own),
+// results kept in memory (video_jobs.h).
 #include "framescribe/serve/video_jobs.h"
 
 #include <unistd.h>
@@ -213,8 +214,8 @@ void VideoJobs::Impl::run(VideoJob& job) {
   while (!host.loaded.load() && !job.stop.stop_requested())
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   try {
-    auto pixtral = make_host_window_engine(host, job.window);
-    GatedWindowEngine gated(*pixtral, host.gate, job.stop);
+    auto pixtral = make_host_window_engine(host, job.window, "video job " + job.id);
+    GatedWindowEngine gated(*pixtral, host.gate, job.stop, /*lease_per_window=*/!host.batched());
     JobSink sink(job);
     SummarizeVideo v = job.video;
     v.model_name = pixtral->model_name();

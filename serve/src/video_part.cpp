@@ -154,7 +154,8 @@ VideoExpander make_video_expander(ModelHost& host, const ServeLimits& limits_in)
     const std::string& where = part.where;
     // The Pixtral glue prepares frames exactly as a summarize window's; made on first use
     // (the model may still be loading when the server starts).
-    std::call_once(state->once, [&] { state->glue = make_host_window_engine(host, {}); });
+    std::call_once(state->once,
+                   [&] { state->glue = make_host_window_engine(host, {}, "video frames"); });
     const double fps = part.video.fps.value_or(host.default_fps);
     if (!std::isfinite(fps) || fps <= 0 || fps > 1000)
       throw ApiError(400, where + ".fps: must be > 0 and <= 1000", where + ".fps");

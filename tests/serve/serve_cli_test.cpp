@@ -1,7 +1,7 @@
 // `framescribe serve` as users run it: the built binary on 127.0.0.1 port 0 with the demo model
 // (the listening line names the port and model; /health, a chat), a non-loopback --host without
 // --api-key refused (exit 2), and SIGINT while an answer streams: the answer finishes, then the
-// server exits 0.
+// server exits 0; --parallel N (several answers at once, drained together; 1; 0 refused).
 #include <gtest/gtest.h>
 
 #include <httplib.h>
@@ -182,6 +182,77 @@ TEST_F(ServeCli, ASecondSigintStopsTheAnswerInProgress) {
   pid_ = -1;
   EXPECT_LT(count(body), full_chunks) << "the answer ran to its end after the second SIGINT";
   EXPECT_NE(body.find("data: [DONE]"), std::string::npos);
+}
+
+// --parallel N: N requests at once on the step scheduler (the default on the CPU is 4); SIGINT
+// lets every answer in progress finish. --parallel 1: the single-engine path. 0: refused.
+TEST_F(ServeCli, ParallelSlotsAnswerTogetherAndDrain) {
+  const int port = start({"--load-format", "dummy", "--parallel", "3"});
+  ASSERT_GT(port, 0);
+  ASSERT_TRUE(ready(port));
+  EXPECT_NE(read_file(dir_ / "err.txt").find("3 requests at once, batched"), std::string::npos)
+      << read_file(dir_ / "err.txt");
+  std::vector<std::string> bodies(3);
+  std::vector<std::thread> clients;
+  for (int k = 0; k < 3; ++k)
+    clients.emplace_back([&, k] {
+      httplib::Client c("127.0.0.1", port);
+      c.set_read_timeout(60, 0);
+      auto r = c.Post("/v1/chat/completions",
+                      R"({"messages":[{"role":"user","content":"hello )" + std::to_string(k) +
+                          R"("}],"max_tokens":600,"stream":true})",
+                      "application/json");
+      if (r) bodies[static_cast<std::size_t>(k)] = r->body;
+    });
+  // Signal once all three run at once.
+  httplib::Client m("127.0.0.1", port);
+  const auto end = std::chrono::steady_clock::now() + 20s;
+  std::string metrics;
+  while (std::chrono::steady_clock::now() < end) {
+    auto r = m.Get("/metrics");
+    if (r) metrics = r->body;
+    if (metrics.find("framescribe_serve_slots_running 3") != std::string::npos) break;
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_NE(metrics.find("framescribe_serve_slots 3"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("framescribe_serve_slots_running 3"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("framescribe_serve_scheduler_steps_total"), std::string::npos);
+  kill(pid_, SIGINT);
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(framescribe::testing::wait_framescribe(pid_), 0);
+  pid_ = -1;
+  for (const std::string& b : bodies) {
+    EXPECT_NE(b.find("\"finish_reason\":\"length\""), std::string::npos) << b.substr(0, 300);
+    EXPECT_NE(b.find("data: [DONE]"), std::string::npos);
+  }
+}
+
+TEST_F(ServeCli, ParallelOneIsTheSingleEngineAndZeroIsRefused) {  // and --step-tokens 0
+  const int port = start({"--parallel", "1"});
+  ASSERT_GT(port, 0);
+  ASSERT_TRUE(ready(port));
+  EXPECT_NE(read_file(dir_ / "err.txt").find("one request at a time"), std::string::npos);
+  httplib::Client c("127.0.0.1", port);
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("framescribe_serve_slots 1"), std::string::npos);
+  EXPECT_EQ(metrics->body.find("framescribe_serve_scheduler_"), std::string::npos);
+  kill(pid_, SIGINT);
+  EXPECT_EQ(framescribe::testing::wait_framescribe(pid_), 0);
+  pid_ = -1;
+  const auto r =
+      framescribe::testing::run_framescribe({"serve", "--parallel", "0"}, dir_ / "err-run.txt");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--parallel"), std::string::npos) << r.err;
+  // --step-tokens 0: one request at a time whatever --parallel says.
+  const int port0 = start({"--parallel", "3", "--step-tokens", "0"});
+  ASSERT_GT(port0, 0);
+  ASSERT_TRUE(ready(port0));
+  EXPECT_NE(read_file(dir_ / "err.txt").find("one request at a time"), std::string::npos);
+  httplib::Client c0("127.0.0.1", port0);
+  auto m0 = c0.Get("/metrics");
+  ASSERT_TRUE(m0);
+  EXPECT_NE(m0->body.find("framescribe_serve_slots 1"), std::string::npos);
 }
 
 TEST_F(ServeCli, ANonLoopbackHostNeedsAKey) {

@@ -25,7 +25,7 @@ std::string demo_model_dir() {
   return std::string(FS_SOURCE_DIR) + "/samples/models/framescribe-demo";
 }
 
-std::unique_ptr<ModelHost> demo_host(inference::LoadFormat format, bool load) {
+std::unique_ptr<ModelHost> demo_host(inference::LoadFormat format, bool load, int parallel) {
   auto host = std::make_unique<ModelHost>();
   const std::string dir = demo_model_dir();
   host->dir = dir;
@@ -39,7 +39,13 @@ std::unique_ptr<ModelHost> demo_host(inference::LoadFormat format, bool load) {
   host->default_max_edge = host->image_max_edge;
   host->default_max_tokens = rec.at("max_tokens").get<int>();
   host->context_tokens = host->config.text.max_context;
-  if (load) {
+  host->choice.load_format = format == inference::LoadFormat::kDummy ? "dummy" : "checkpoint";
+  if (load && parallel > 1) {
+    inference::EngineOptions eo;
+    eo.load_format = format;
+    eo.n_threads = 2;
+    load_host_engine(*host, eo, parallel);
+  } else if (load) {
     inference::EngineOptions eo;
     eo.load_format = format;
     eo.n_threads = 2;

@@ -16,8 +16,11 @@ std::string demo_model_dir();
 
 // The demo model as the server holds it (framescribe.json's max_edge and max_tokens applied).
 // `load`: false leaves the engine unloaded (host->loaded false), as while the server starts.
+// `parallel` > 1: loaded as `serve --parallel N` loads it (load_host_engine: N slots on the
+// step scheduler).
 std::unique_ptr<ModelHost> demo_host(
-    inference::LoadFormat format = inference::LoadFormat::kCheckpoint, bool load = true);
+    inference::LoadFormat format = inference::LoadFormat::kCheckpoint, bool load = true,
+    int parallel = 1);
 
 struct TestServer {
   std::unique_ptr<ModelHost> host;

@@ -3,7 +3,7 @@
 framescribe_add_test(serve_api_test
   SOURCES serve/serve_test_support.cpp serve/openai_json_test.cpp serve/chat_api_test.cpp
           serve/engine_gate_test.cpp
-          serve/api_server_test.cpp decoder/image_test_util.cpp
+          serve/api_server_test.cpp serve/parallel_test.cpp decoder/image_test_util.cpp
   LIBS framescribe_serve framescribe_decoder framescribe_inference PkgConfig::CPP_HTTPLIB
        PkgConfig::FFMPEG nlohmann_json::nlohmann_json Threads::Threads
   LABELS serve)

@@ -2,10 +2,11 @@
 # video_url expander, the summaries job API over HTTP with curl, the page in Chromium.
 framescribe_add_cli_test(serve_video_test
   SOURCES serve/video_part_test.cpp serve/video_jobs_test.cpp serve/video_url_test.cpp
+          serve/video_parallel_test.cpp
           serve/video_test_util.cpp serve/serve_test_support.cpp decoder/image_test_util.cpp
   LIBS framescribe_serve framescribe_http framescribe_pipeline framescribe_pixtral
-       framescribe_decoder framescribe_inference PkgConfig::FFMPEG nlohmann_json::nlohmann_json
-       Threads::Threads
+       framescribe_decoder framescribe_inference PkgConfig::FFMPEG PkgConfig::CPP_HTTPLIB
+       nlohmann_json::nlohmann_json Threads::Threads
   LABELS serve)
 
 # The page in headless Chromium (Playwright from PyPI, pinned, in a venv under the build tree;

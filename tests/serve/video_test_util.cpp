@@ -23,9 +23,9 @@ fs::path sample_clip(const std::string& name) {
   return fs::path(FS_SOURCE_DIR) / "samples" / name;
 }
 
-std::unique_ptr<serve::ModelHost> load_demo_host() {
+std::unique_ptr<serve::ModelHost> load_demo_host(int parallel) {
   // The serve tests' demo host (serve_test_support.h), with the fps its framescribe.json gives.
-  auto host = serve::testing::demo_host();
+  auto host = serve::testing::demo_host(inference::LoadFormat::kCheckpoint, true, parallel);
   std::ifstream in(host->dir / "framescribe.json");
   host->default_fps = nlohmann::json::parse(in).at("fps").get<double>();
   return host;

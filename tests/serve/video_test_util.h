@@ -15,8 +15,9 @@
 
 namespace framescribe::testing {
 
-// The bundled demo model, loaded on the CPU engine, with its framescribe.json defaults.
-std::unique_ptr<serve::ModelHost> load_demo_host();
+// The bundled demo model, loaded on the CPU engine, with its framescribe.json defaults;
+// `parallel` > 1: as `serve --parallel N` loads it (N slots on the step scheduler).
+std::unique_ptr<serve::ModelHost> load_demo_host(int parallel = 1);
 std::filesystem::path demo_model_dir();
 std::filesystem::path sample_clip(const std::string& name = "shapes-demo.mp4");
 

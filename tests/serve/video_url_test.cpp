@@ -2,7 +2,7 @@
 // video part then summarize's window instruction as the text; the answer's events (parsed by
 // the pipeline's parser over the clip's span) equal summarize's JSONL events. Through
 // ChatService, and through POST /v1/chat/completions with curl (the job routes on the same
-// ApiServer as `framescribe serve` wires them).
+// ApiServer as `framescribe serve` wires them); with one engine and with --parallel 2.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -22,14 +22,15 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-class VideoUrlTest : public ::testing::Test {
+// Parameter: the server's --parallel (1: one engine; 2: slots on the step scheduler, the job a
+// scheduler client of its own).
+class VideoUrlTest : public ::testing::TestWithParam<int> {
  protected:
-  static void SetUpTestSuite() { host_ = load_demo_host().release(); }
-  static void TearDownTestSuite() {
-    delete host_;
-    host_ = nullptr;
+  void SetUp() override {
+    host_ = load_demo_host(GetParam());
+    ASSERT_EQ(host_->batched(), GetParam() > 1);
+    scratch_ = scratch_dir("video-url");
   }
-  void SetUp() override { scratch_ = scratch_dir("video-url"); }
   void TearDown() override {
     std::error_code ec;
     fs::remove_all(scratch_, ec);
@@ -71,12 +72,15 @@ class VideoUrlTest : public ::testing::Test {
     return out;
   }
 
-  static serve::ModelHost* host_;
+  std::unique_ptr<serve::ModelHost> host_;
   fs::path scratch_;
 };
-serve::ModelHost* VideoUrlTest::host_ = nullptr;
+INSTANTIATE_TEST_SUITE_P(Parallel, VideoUrlTest, ::testing::Values(1, 2),
+                         [](const ::testing::TestParamInfo<int>& i) {
+                           return "parallel" + std::to_string(i.param);
+                         });
 
-TEST_F(VideoUrlTest, ChatServiceGivesSummarizesEvents) {
+TEST_P(VideoUrlTest, ChatServiceGivesSummarizesEvents) {
   const fs::path clip = sample_clip();
   const std::vector<TimedText> want = summarize_events(clip, scratch_ / "cli");
   ASSERT_FALSE(want.empty());
@@ -101,7 +105,7 @@ TEST_F(VideoUrlTest, ChatServiceGivesSummarizesEvents) {
       << "answer: " << out.result.text;
 }
 
-TEST_F(VideoUrlTest, ChatCompletionsOverHttpGivesSummarizesEvents) {
+TEST_P(VideoUrlTest, ChatCompletionsOverHttpGivesSummarizesEvents) {
   const fs::path clip = sample_clip();
   const std::vector<TimedText> want = summarize_events(clip, scratch_ / "cli");
   const Window w = summarize_window(clip);

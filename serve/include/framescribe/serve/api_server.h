@@ -68,6 +68,7 @@ class ApiServer {
 
  private:
   void add_core_routes();
+  EngineLoad engine_load() const;  // for /metrics
   http::Reply chat_completions(const http::Request& request);
 
   ModelHost& host_;

@@ -12,7 +12,7 @@
 // Errors: ApiError with the status and the part at fault (400 bad image or unknown model, 400
 // context overflow naming the prompt size and the limit, 413 too large, 429 queue full, 503
 // draining, 500 engine failure). Thread-safe: any number of threads may call run(); the gate
-// serialises them on the engine.
+// lets `--parallel` of them run at once, each on a slot of its own (model_host.h).
 #pragma once
 
 #include <atomic>
@@ -73,7 +73,9 @@ class ChatService {
                                         const std::function<bool()>& cancelled = {});
   EngineGate::Lease wait_turn(const PreparedChat& chat, const std::function<bool()>& cancelled,
                               double* queue_ms);
-  ChatOutcome generate(PreparedChat& chat, const inference::ChatCallback& on_piece,
+  // Runs on the lease's slot (ModelHost::engine_for); the slot's sequence is emptied after.
+  ChatOutcome generate(PreparedChat& chat, const EngineGate::Lease& lease,
+                       const inference::ChatCallback& on_piece,
                        const std::function<bool()>& cancelled);
   // Video parts are expanded by `expander` (video_part.h); without one they are answered 400
   // ("video parts are not enabled on this server"). Set before the first run().

@@ -221,7 +221,8 @@ class BatchEngine {
 std::unique_ptr<BatchEngine> make_cpu_batch_engine(const ModelConfig& config,
                                                    const EngineOptions& options,
                                                    const KvCacheOptions& cache);
-// The engine of options.device (CUDA: Error(kUnsupported) until it implements this API).
+// The engine of options.device. CUDA (issue 24): inference/src/cuda/cuda_batch_engine.h, compiled
+// but never run on a GPU yet; Error(kUnsupported) in a build without the CUDA backend.
 std::unique_ptr<BatchEngine> make_batch_engine(const ModelConfig& config,
                                                const EngineOptions& options,
                                                const KvCacheOptions& cache);

@@ -17,3 +17,8 @@ framescribe_add_test(pixtral_reuse_test
   LIBS framescribe_pixtral framescribe_pipeline
   LABELS unit)
 target_include_directories(pixtral_reuse_test PRIVATE ${PROJECT_SOURCE_DIR}/pipeline/pixtral/src)
+# Prompt-prefix reuse (issue 24): the demo model on frames FFmpeg decodes from the samples.
+framescribe_add_test(pixtral_prefix_reuse_test
+  SOURCES pixtral/prefix_reuse_test.cpp
+  LIBS framescribe_pixtral framescribe_pipeline framescribe_decoder
+  LABELS unit)

@@ -56,10 +56,14 @@ struct LiveJob::State {
   mutable std::mutex mu;
   std::condition_variable cv;
   std::deque<Pending> pending;
+  // The next window's frames so far (WindowEngine::prefill), newest only; cleared when a
+  // window is made or the ring is emptied.
+  std::optional<WindowPlan> partial;
   bool reader_done = false;
   std::exception_ptr error;
   LiveStats stats;
   std::atomic<std::int64_t> gap_epoch{0};
+  bool warned_prefill = false;  // worker thread only
 
   State(WindowEngine& d, WindowEngine* a, LiveOptions o, std::vector<core::EventSink*> s,
         LiveObserver* obs)
@@ -99,6 +103,21 @@ std::vector<const Sampled*> thin(const std::deque<Sampled>& ring, std::int64_t m
   return out;
 }
 
+// The engines prefill the next window's frames (a hint: errors are logged once, never fatal; the
+// window itself reports them at its turn).
+void prefill_ahead(LiveJob::State& s, bool no_alerts, const WindowPlan& partial,
+                   const core::StopFlag& stop, const std::string& stream) {
+  try {
+    // Alert questions run first on a window: their engine first.
+    if (!no_alerts && s.alerts != nullptr && s.alerts != &s.describe)
+      s.alerts->prefill(partial, stop);
+    s.describe.prefill(partial, stop);
+  } catch (const Error& e) {
+    if (!s.warned_prefill) FS_LOG_WARN(stream << ": prefill ahead failed: " << e.what());
+    s.warned_prefill = true;
+  }
+}
+
 }  // namespace
 
 void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
@@ -117,7 +136,16 @@ void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
       Pending p;
       {
         std::unique_lock lock(s.mu);
-        s.cv.wait(lock, [&] { return !s.pending.empty() || s.reader_done; });
+        s.cv.wait(lock,
+                  [&] { return !s.pending.empty() || s.reader_done || s.partial.has_value(); });
+        if (s.pending.empty() && !s.reader_done) {
+          // Idle with frames of the next window already here: let the engine prefill them.
+          WindowPlan partial = std::move(*s.partial);
+          s.partial.reset();
+          lock.unlock();
+          prefill_ahead(s, trackers.empty(), partial, stop, stream_);
+          continue;
+        }
         if (s.pending.empty()) return;
         p = std::move(s.pending.front());
         s.pending.pop_front();
@@ -223,6 +251,10 @@ void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
     if (!plan || plan->frames.empty()) return;
     plan->id = next_id++;
     Pending p;
+    {
+      std::lock_guard lock(s.mu);
+      s.partial.reset();  // this window is newer
+    }
     p.captured_mono_ns = chosen.back()->received_mono_ns;
     p.wall_clock_ns = chosen.back()->frame.frame.wall_clock_ns;
     p.snapshot = chosen.back()->frame.frame.image;
@@ -265,6 +297,10 @@ void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
         }
         s.gap_epoch.fetch_add(1);
         ring.clear();  // a window never spans an outage
+        {
+          std::lock_guard lock(s.mu);
+          s.partial.reset();
+        }
         last_sampled = core::kNoTimestamp;
         next_window = core::kNoTimestamp;
         if (s.observer) s.observer->on_gap(stream_, *item->gap);
@@ -299,7 +335,24 @@ void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
       }
       if (next_window == core::kNoTimestamp)
         next_window = ring.front().frame.frame.pts_ns + s.opt.every_ns;
-      if (pts < next_window) continue;
+      if (pts < next_window) {
+        // Not due yet: the frames so far, laid out as the window will be (the engine keeps what
+        // its next prompt shares with them; thinning may change the choice later).
+        if (s.opt.prefill_ahead) {
+          const std::vector<const Sampled*> chosen = thin(ring, s.opt.max_frames_per_window);
+          std::vector<PreparedFrame> frames;
+          for (const Sampled* c : chosen) frames.push_back(c->frame);
+          std::optional<WindowPlan> plan = packer.pack(frames, next_window);
+          if (plan && !plan->frames.empty()) {
+            {
+              std::lock_guard lock(s.mu);
+              s.partial = std::move(plan);
+            }
+            s.cv.notify_all();
+          }
+        }
+        continue;
+      }
       next_window += s.opt.every_ns;
       if (next_window <= pts) next_window = pts + s.opt.every_ns;
 

@@ -22,3 +22,8 @@ framescribe_add_test(pixtral_prefix_reuse_test
   SOURCES pixtral/prefix_reuse_test.cpp
   LIBS framescribe_pixtral framescribe_pipeline framescribe_decoder
   LABELS unit)
+# A live job with frames prefilled ahead ("hopping" windows) on the demo model and decoded frames.
+framescribe_add_test(pixtral_live_prefill_test
+  SOURCES pixtral/live_prefill_test.cpp
+  LIBS framescribe_pixtral framescribe_pipeline framescribe_decoder
+  LABELS unit)

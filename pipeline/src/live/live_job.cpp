@@ -103,19 +103,45 @@ std::vector<const Sampled*> thin(const std::deque<Sampled>& ring, std::int64_t m
   return out;
 }
 
-// The engines prefill the next window's frames (a hint: errors are logged once, never fatal; the
-// window itself reports them at its turn).
+// The frames of the ring that the window due at `due` will begin with, as far as that can be
+// told at `now` (the newest frame's time): those still inside its span, and only when the frames
+// still to come leave them unthinned (thinning would choose others). Empty: nothing to tell.
+std::vector<PreparedFrame> ahead_frames(const std::deque<Sampled>& ring, const LiveOptions& o,
+                                        std::int64_t now, std::int64_t due) {
+  const std::int64_t to_come =
+      o.sample_interval_ns > 0 ? (due - now) / o.sample_interval_ns : 0;  // at most
+  std::size_t first = 0;
+  if (o.window_frames > 0) {
+    const std::int64_t keep = std::max<std::int64_t>(o.window_frames - to_come, 0);
+    first = ring.size() - std::min<std::size_t>(ring.size(), static_cast<std::size_t>(keep));
+  } else {
+    while (first < ring.size() && ring[first].frame.frame.pts_ns <= due - o.window_ns) ++first;
+  }
+  std::vector<PreparedFrame> out;
+  if (static_cast<std::int64_t>(ring.size() - first) + to_come > o.max_frames_per_window)
+    return out;
+  for (std::size_t i = first; i < ring.size(); ++i) out.push_back(ring[i].frame);
+  return out;
+}
+
+// The engines prefill the next window's frames. A hint: a failure is logged once and never ends
+// the job (the window itself reports an engine that fails at its turn).
 void prefill_ahead(LiveJob::State& s, bool no_alerts, const WindowPlan& partial,
                    const core::StopFlag& stop, const std::string& stream) {
+  std::string failed;
   try {
     // Alert questions run first on a window: their engine first.
     if (!no_alerts && s.alerts != nullptr && s.alerts != &s.describe)
       s.alerts->prefill(partial, stop);
     s.describe.prefill(partial, stop);
-  } catch (const Error& e) {
-    if (!s.warned_prefill) FS_LOG_WARN(stream << ": prefill ahead failed: " << e.what());
-    s.warned_prefill = true;
+  } catch (const std::exception& e) {
+    failed = e.what();
+  } catch (...) {
+    failed = "unknown error";
   }
+  if (!failed.empty() && !s.warned_prefill)
+    FS_LOG_WARN(stream << ": prefilling the next window's frames failed: " << failed);
+  if (!failed.empty()) s.warned_prefill = true;
 }
 
 }  // namespace
@@ -336,12 +362,12 @@ void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
       if (next_window == core::kNoTimestamp)
         next_window = ring.front().frame.frame.pts_ns + s.opt.every_ns;
       if (pts < next_window) {
-        // Not due yet: the frames so far, laid out as the window will be (the engine keeps what
-        // its next prompt shares with them; thinning may change the choice later).
-        if (s.opt.prefill_ahead) {
-          const std::vector<const Sampled*> chosen = thin(ring, s.opt.max_frames_per_window);
-          std::vector<PreparedFrame> frames;
-          for (const Sampled* c : chosen) frames.push_back(c->frame);
+        // Not due yet: the frames the window will begin with, laid out as it will be (the
+        // engine keeps what the window's prompts share with them; a wrong guess costs only
+        // time, never a different answer).
+        std::vector<PreparedFrame> frames;
+        if (s.opt.prefill_ahead) frames = ahead_frames(ring, s.opt, pts, next_window);
+        if (!frames.empty()) {
           std::optional<WindowPlan> plan = packer.pack(frames, next_window);
           if (plan && !plan->frames.empty()) {
             {

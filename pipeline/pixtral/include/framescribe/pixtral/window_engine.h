@@ -25,10 +25,19 @@
 // alert questions and its description, a live window whose frames prefill() already ran. With
 // it, a window's alert questions run one after another on that sequence (each costs its own
 // tokens after the frames), not forked: the description after them then keeps the frames too.
-// After any error the remembered state is dropped (the next prompt starts a new sequence).
+// After any error the remembered state is dropped (the next prompt starts a new sequence). On
+// the CPU engine answers are bit for bit those without reuse (chunked prefill == whole); the
+// CUDA engine runs the same truncate + eval calls (unrun there so far: its chunked prefill is
+// equal within bf16 tolerance, not bit for bit). One remembered sequence: an engine shared by
+// several streams (pipeline::EngineScheduler) keeps what their prompts happen to share.
 //
-// Threads: prepare(), coster() and stats() from any thread; describe(), complete() and
-// answer_probabilities*() from one thread at a time (they drive the one inference::Engine).
+//   wo.reuse_prefix = true;                       // the default
+//   engine.prefill(partial_plan, stop);           // live: frames so far, while idle
+//   engine.describe(plan, {}, stop);              // prefills only what follows them
+//   engine.stats().reused_tokens;                 // prompt tokens kept
+//
+// Threads: prepare(), coster() and stats() from any thread; describe(), complete(), prefill()
+// and answer_probabilities*() from one thread at a time (they drive the one inference::Engine).
 // Errors: a prompt that differs from the packer's plan is Error(kInternal); a prompt that fills
 // the context, kInvalidArgument; engine errors pass through.
 #pragma once

@@ -15,8 +15,10 @@
 
 #include "framescribe/core/error.h"
 #include "framescribe/decoder/ffmpeg_source.h"
+#include "framescribe/inference/chat.h"
 #include "framescribe/inference/model_config.h"
 #include "framescribe/inference/model_folder.h"
+#include "framescribe/inference/preprocess.h"
 #include "framescribe/inference/tokenizer.h"
 #include "framescribe/pipeline/packer.h"
 #include "framescribe/pixtral/load_window_engine.h"
@@ -287,6 +289,69 @@ TEST(PixtralPrefixReuse, AStopOrAFailureLeavesNothingStaleToReuse) {
   ASSERT_EQ(scores.size(), want_scores.size());
   for (std::size_t i = 0; i < scores.size(); ++i)
     EXPECT_TRUE(same_bits(scores[i], want_scores[i])) << i;
+}
+
+// The chat.h hook itself: a kept prefix that ends after an image, inside one (part of its rows
+// kept) or in text gives the same answer and distribution; what cannot be kept is refused
+// before the engine is touched.
+TEST(ChatKeepPrefix, KeptPrefixesAnswerAsAFreshPromptAndBadOnesAreRefused) {
+  const std::vector<core::Frame> f = clip_frames(2, 10, 64, 64, 30);
+  ASSERT_EQ(f.size(), 2u);
+  fi::EngineOptions eo = fi::engine_options(fi::EngineChoice{});
+  eo.n_threads = 1;
+  auto engine = fi::load_engine(kDemo, eo);
+  const fi::Tokenizer tok = fi::Tokenizer::load(fi::find_tokenizer(kDemo));
+  fi::PreprocessOptions pre;
+  pre.longest_edge_px = 64;
+  const fi::PixelImage a = fi::preprocess_image(f[0].image->view(), pre),
+                       b = fi::preprocess_image(f[1].image->view(), pre);
+  const fi::ChatPrompt prompt = fi::prepare_chat(
+      tok, {fi::Message::user({fi::Chunk::text_chunk("[00:03.0]"), fi::Chunk::image_chunk(a, 16),
+                               fi::Chunk::text_chunk("[00:04.0]"), fi::Chunk::image_chunk(b, 16),
+                               fi::Chunk::text_chunk("What happens?")})});
+  ASSERT_EQ(prompt.prompt.images.size(), 2u);
+  fi::ChatOptions o;
+  o.max_tokens = 8;
+  o.top_logprobs = 2;
+  const fi::ChatResult want = fi::run_chat(*engine, tok, prompt, o);
+  ASSERT_GE(want.tokens.size(), 2u);  // answers with tokens are compared
+  const std::vector<double> want_p = fi::next_token_probabilities(*engine, prompt);
+  const fi::ImagePlacement& second = prompt.prompt.images[1];
+  for (const std::size_t keep :
+       {std::size_t{1}, second.first_token, second.first_token + 7,
+        second.first_token + second.n_tokens, prompt.prompt.ids.size() - 1}) {
+    (void)fi::run_chat(*engine, tok, prompt, o);  // the sequence holds the whole prompt again
+    o.keep_prefix = static_cast<std::int64_t>(keep);
+    const fi::ChatResult got = fi::run_chat(*engine, tok, prompt, o);
+    EXPECT_EQ(got.tokens, want.tokens) << "keep " << keep;
+    ASSERT_EQ(got.logprobs.size(), want.logprobs.size());
+    for (std::size_t i = 0; i < got.logprobs.size(); ++i)
+      EXPECT_EQ(std::memcmp(&got.logprobs[i].logprob, &want.logprobs[i].logprob, sizeof(double)), 0)
+          << "keep " << keep << " token " << i;
+    o.keep_prefix = 0;
+    EXPECT_TRUE(same_bits(
+        fi::next_token_probabilities(*engine, prompt, nullptr, static_cast<std::int64_t>(keep)),
+        want_p))
+        << "keep " << keep;
+  }
+  // Refused, with the sequence as it was: keeping the whole prompt (nothing left to evaluate),
+  // more than the engine holds, a negative count.
+  const std::int64_t held = engine->n_past();
+  for (const std::int64_t bad : {prompt.size(), std::int64_t{-1}}) {
+    o.keep_prefix = bad;
+    EXPECT_THROW((void)fi::run_chat(*engine, tok, prompt, o), Error) << bad;
+    EXPECT_THROW((void)fi::next_token_probabilities(*engine, prompt, nullptr, bad), Error) << bad;
+    EXPECT_EQ(engine->n_past(), held);
+  }
+  engine->truncate(5);
+  o.keep_prefix = 6;
+  try {
+    (void)fi::run_chat(*engine, tok, prompt, o);
+    FAIL() << "expected kInvalidArgument";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+  }
+  EXPECT_EQ(engine->n_past(), 5);
 }
 
 }  // namespace

@@ -4,8 +4,9 @@
 #   tools/test.sh cpu-release -L unit only the unit tests
 #   tools/test.sh asan                unit, reference, decoder, pipeline, integration and serve (C++) tests
 #                                     under ASan + UBSan
-#   tools/test.sh tsan                the pipeline tests under ThreadSanitizer, against a oneTBB
-#                                     built for TSan (tools/tbb-tsan.sh; only those targets)
+#   tools/test.sh tsan                the pipeline tests and the step scheduler's under
+#                                     ThreadSanitizer, against a oneTBB built for TSan
+#                                     (tools/tbb-tsan.sh; only those targets)
 #   tools/test.sh cuda-engine         the CUDA backend with the engine commands of the CLI (no
 #                                     media libraries, as on the GPU machine): every test of that
 #                                     build, for sm_90a unless FRAMESCRIBE_CUDA_ARCHS says
@@ -23,7 +24,7 @@ configure=()
 targets=()
 if [ "$preset" = tsan ]; then
   configure=(-DTBB_DIR="$(bash tools/tbb-tsan.sh)")
-  targets=(--target pipeline_test)
+  targets=(--target pipeline_test step_scheduler_test)
 elif [ "$preset" = cuda-engine ]; then
   configure=(-DCMAKE_CUDA_ARCHITECTURES="${FRAMESCRIBE_CUDA_ARCHS:-90a-real}")
 elif [ "$preset" = cuda-release ]; then

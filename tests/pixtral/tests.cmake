@@ -27,3 +27,8 @@ framescribe_add_test(pixtral_live_prefill_test
   SOURCES pixtral/live_prefill_test.cpp
   LIBS framescribe_pixtral framescribe_pipeline framescribe_decoder
   LABELS unit)
+# Several window engines as clients of one step scheduler (issue 24): each answers as alone.
+framescribe_add_test(pixtral_shared_model_test
+  SOURCES pixtral/shared_model_test.cpp inference/tiny_tokenizer.cpp
+  LIBS framescribe_pixtral framescribe_pipeline Threads::Threads
+  LABELS unit)

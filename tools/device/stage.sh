@@ -16,10 +16,11 @@ JOBS=${JOBS:-1}
 # -lineinfo: compute-sanitizer and kernel errors name source lines (check.sh's sanitizer steps).
 cmake --preset cuda-engine -B "$BUILD_DIR" -DCMAKE_CUDA_ARCHITECTURES="$CUDA_ARCHS" \
   -DCMAKE_CUDA_FLAGS=-lineinfo >/dev/null
-cmake --build "$BUILD_DIR" -j"$JOBS" --target gpu_test cudnn_library_test framescribe
+cmake --build "$BUILD_DIR" -j"$JOBS" --target gpu_test cudnn_library_test gpu_batch_bench framescribe
 rm -rf build/device-bin
 mkdir -p build/device-bin
-cp "$BUILD_DIR/tests/gpu_test" "$BUILD_DIR/tests/cudnn_library_test" "$BUILD_DIR/apps/framescribe" \
+cp "$BUILD_DIR/tests/gpu_test" "$BUILD_DIR/tests/cudnn_library_test" "$BUILD_DIR/tests/gpu_batch_bench" \
+  "$BUILD_DIR/apps/framescribe" \
   build/device-bin/
 # --strip-debug keeps the symbol table (sanitizer reports name host functions); the binaries
 # must stay far under the device tool's 64 MiB.

@@ -19,13 +19,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <latch>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "framescribe/core/error.h"
 #include "framescribe/inference/batch_engine.h"
 #include "framescribe/inference/frame_cache.h"
 #include "framescribe/inference/sampling.h"
+#include "framescribe/inference/step_scheduler.h"
 
 namespace fi = framescribe::inference;
 
@@ -171,6 +175,38 @@ double decode_run(fi::BatchEngine& e, const Args& a, int n, bool batched,
   return dt;
 }
 
+// The same work as decode_run, each sequence an Engine of its own on its own thread, all of
+// them clients of one StepScheduler (what monitor's streams and the server's requests do).
+double scheduler_run(fi::BatchEngine& e, const Args& a, int n,
+                     std::vector<std::int32_t>& tokens_out) {
+  fi::StepScheduler sched(e);
+  std::vector<std::unique_ptr<fi::Engine>> clients;
+  std::vector<std::int32_t> next(static_cast<std::size_t>(n));
+  for (int s = 0; s < n; ++s) {
+    clients.push_back(sched.client("sequence " + std::to_string(s)));
+    const std::vector<std::int32_t> p = random_tokens(a.prompt, a.vocab, 1000u + s);
+    next[static_cast<std::size_t>(s)] =
+        fi::argmax(clients.back()->eval(p, {}, fi::LogitsMode::kLast));
+  }
+  tokens_out.assign(static_cast<std::size_t>(n) * a.steps, 0);
+  std::latch go(n + 1);
+  std::vector<std::thread> threads;
+  for (int s = 0; s < n; ++s)
+    threads.emplace_back([&, s] {
+      go.arrive_and_wait();
+      std::int32_t& tok = next[static_cast<std::size_t>(s)];
+      for (int k = 0; k < a.steps; ++k) {
+        tokens_out[static_cast<std::size_t>(s * a.steps + k)] = tok;
+        tok = fi::argmax(
+            clients[static_cast<std::size_t>(s)]->eval({&tok, 1}, {}, fi::LogitsMode::kLast));
+      }
+    });
+  const double t0 = now_s();
+  go.arrive_and_wait();
+  for (auto& t : threads) t.join();
+  return now_s() - t0;
+}
+
 struct LiveCounts {
   long long encoder_calls = 0, frames_encoded = 0, prefilled = 0;
   double seconds = 0;
@@ -287,16 +323,18 @@ int main(int argc, char** argv) {
         "ff %d, vocab %d; prompt %d, %d decode steps\n\n",
         e->device_name().c_str(), c.text.n_layer, c.text.n_embd, c.text.n_head, c.text.n_head_kv,
         c.text.n_ff, c.text.n_vocab, a.prompt, a.steps);
-    std::printf("%6s  %16s  %16s  %8s  %s\n", "N seqs", "batched tok/s", "one-by-one tok/s",
-                "speedup", "same tokens");
+    std::printf("%6s  %16s  %16s  %8s  %18s  %s\n", "N seqs", "batched tok/s", "one-by-one tok/s",
+                "speedup", "scheduler tok/s", "same tokens");
     for (int n : a.seqs) {
       if (n == 0) continue;
       std::vector<std::int32_t> tb, ts;
       const double sb = decode_run(*e, a, n, true, tb);
       const double ss = decode_run(*e, a, n, false, ts);
+      std::vector<std::int32_t> tc;
+      const double sc = scheduler_run(*e, a, n, tc);
       const double tok = static_cast<double>(n) * a.steps;
-      std::printf("%6d  %16.1f  %16.1f  %7.2fx  %s\n", n, tok / sb, tok / ss, ss / sb,
-                  tb == ts ? "yes" : "NO");
+      std::printf("%6d  %16.1f  %16.1f  %7.2fx  %9.1f (%4.2fx)  %s\n", n, tok / sb, tok / ss,
+                  ss / sb, tok / sc, ss / sc, tb == ts && tc == ts ? "yes" : "NO");
     }
     if (a.streams > 0 && a.windows > 0 && a.frames > 0) {
       std::printf(

@@ -4,6 +4,9 @@
 #include "cpu/parallel.h"
 #include "cpu/pixtral_cpu.h"
 #include "framescribe/core/error.h"
+#if FRAMESCRIBE_HAVE_CUDA
+#include "cuda/cuda_batch_engine.h"
+#endif
 
 namespace framescribe::inference {
 namespace {
@@ -123,9 +126,12 @@ std::unique_ptr<BatchEngine> make_cpu_batch_engine(const ModelConfig& config,
 std::unique_ptr<BatchEngine> make_batch_engine(const ModelConfig& config,
                                                const EngineOptions& options,
                                                const KvCacheOptions& cache) {
+#if FRAMESCRIBE_HAVE_CUDA
+  if (options.device == Device::kCuda) return cuda::make_cuda_batch_engine(config, options, cache);
+#endif
   FS_CHECK(options.device == Device::kCpu, kUnsupported,
-           "the multi-sequence engine runs on the CPU only for now (issue 24: the CUDA engine "
-           "does not implement it yet); use --device cpu");
+           "the multi-sequence engine on this device needs the CUDA backend, which this build "
+           "does not have; use --device cpu");
   return make_cpu_batch_engine(config, options, cache);
 }
 

@@ -75,6 +75,13 @@ class CudaEngine final : public Engine {
   std::int64_t max_context() const override { return max_context_; }
   void truncate(std::int64_t n_tokens) override;
 
+  // For the batch engine (cuda_batch_engine.h), which runs its text steps on this engine's
+  // weights, GEMM plans and stream and encodes images with it (built with a small cache).
+  const DeviceWeights& weights() const { return weights_; }
+  Gemm& gemm() { return *gemm_; }
+  cudaStream_t stream() const { return stream_.get(); }
+  std::size_t state_bytes() const { return state_.size_bytes(); }
+
   static constexpr std::int64_t kLogitRows = 128;       // logits computed per GEMM
   static constexpr std::int64_t kDecodeMaxQueries = 4;  // chunks this short use split-K attention
 

@@ -176,7 +176,7 @@ class BatchEngine {
   virtual const KvBlockTable& kv_table() const = 0;
 
   // Free blocks `spans` would take (admission: compare with kv_stats().blocks_free).
-  std::int64_t blocks_needed(std::span<const StepSpan> spans) const;
+  virtual std::int64_t blocks_needed(std::span<const StepSpan> spans) const;
   // Runs the spans as one batch (see the rules above). Validates everything first.
   virtual StepResult step(std::span<const StepSpan> spans) = 0;
 };

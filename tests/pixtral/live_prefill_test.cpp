@@ -2,13 +2,14 @@
 // windows): the demo model (CPU engine), frames FFmpeg decodes from samples/shapes-demo.mp4 fed
 // as a live stream, windows longer than the interval (they slide), two alert questions. The
 // descriptions and every alert score are the same bit for bit with prefill ahead, without it,
-// and without any prefix reuse; with it, part of the prefill runs while the stream waits for
-// its next frames.
+// without any prefix reuse, and for two streams at once on one SharedModel (a step-scheduler
+// client each); with it, part of the prefill runs while the stream waits for its next frames.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,6 +20,7 @@
 #include "framescribe/inference/model_folder.h"
 #include "framescribe/inference/tokenizer.h"
 #include "framescribe/pipeline/live/live_job.h"
+#include "framescribe/pixtral/shared_model.h"
 #include "framescribe/pixtral/window_engine.h"
 
 namespace fi = framescribe::inference;
@@ -111,18 +113,29 @@ struct LiveRun {
   std::int64_t windows = 0;
 };
 
-LiveRun run_live(bool reuse, bool ahead) {
-  const fi::EngineChoice choice;
-  fi::EngineOptions eo = fi::engine_options(choice);
+fi::EngineOptions engine_options() {
+  fi::EngineOptions eo = fi::engine_options(fi::EngineChoice{});
   eo.n_threads = 1;
+  return eo;
+}
+
+fp::PixtralWindowOptions window_options(bool reuse) {
   fp::PixtralWindowOptions wo;
   wo.max_answer_tokens = 16;
   wo.model_name = "demo";
   wo.reuse_prefix = reuse;
   wo.fork_questions = false;
-  fp::PixtralWindowEngine engine(fi::load_config(kDemo, choice),
-                                 fi::Tokenizer::load(fi::find_tokenizer(kDemo)),
-                                 fi::load_engine(kDemo, eo), wo);
+  return wo;
+}
+
+std::unique_ptr<fp::PixtralWindowEngine> own_engine(bool reuse) {
+  const fi::EngineChoice choice;
+  return std::make_unique<fp::PixtralWindowEngine>(
+      fi::load_config(kDemo, choice), fi::Tokenizer::load(fi::find_tokenizer(kDemo)),
+      fi::load_engine(kDemo, engine_options()), window_options(reuse));
+}
+
+LiveRun run_live(fp::PixtralWindowEngine& engine, bool ahead) {
   RecordingAlerts alerts(engine);
   pipeline::LiveOptions o;
   o.every_ns = 3'000'000'000;
@@ -143,10 +156,25 @@ LiveRun run_live(bool reuse, bool ahead) {
 }
 
 TEST(PixtralLivePrefill, FramesPrefilledAheadChangeNoAnswerAndRunBeforeTheWindow) {
-  const LiveRun plain = run_live(false, false), reuse = run_live(true, false),
-                ahead = run_live(true, true);
+  const LiveRun plain = run_live(*own_engine(false), false),
+                reuse = run_live(*own_engine(true), false),
+                ahead = run_live(*own_engine(true), true);
+  // Two streams of the same clip at once, each window engine a client of one step scheduler
+  // (its own sequence: its prefilled frames stay while the other stream runs).
+  std::unique_ptr<fp::SharedModel> model =
+      fp::SharedModel::load(kDemo, fi::EngineChoice{}, engine_options(), {.clients = 2});
+  ASSERT_NE(model, nullptr);
+  LiveRun shared[2];
+  {
+    auto e0 = model->window_engine("cam0", 0, window_options(true));
+    auto e1 = model->window_engine("cam1", 0, window_options(true));
+    std::thread t([&] { shared[1] = run_live(*e1, true); });
+    shared[0] = run_live(*e0, true);
+    t.join();
+  }
   ASSERT_GE(plain.windows, 4);
-  for (const LiveRun* r : {&reuse, &ahead}) {
+  for (const LiveRun* r :
+       std::initializer_list<const LiveRun*>{&reuse, &ahead, &shared[0], &shared[1]}) {
     EXPECT_EQ(r->windows, plain.windows);
     EXPECT_EQ(r->answers, plain.answers);
     ASSERT_EQ(r->scores.size(), plain.scores.size());
@@ -170,6 +198,11 @@ TEST(PixtralLivePrefill, FramesPrefilledAheadChangeNoAnswerAndRunBeforeTheWindow
   EXPECT_GT(ahead.stats.early_prefilled_tokens, 0);
   EXPECT_LT(ahead.stats.prefilled_tokens - ahead.stats.early_prefilled_tokens,
             reuse.stats.prefilled_tokens);
+  for (const LiveRun& r : shared) {
+    EXPECT_GT(r.stats.early_prefilled_tokens, 0);
+    EXPECT_LT(r.stats.prefilled_tokens - r.stats.early_prefilled_tokens,
+              reuse.stats.prefilled_tokens);
+  }
   std::printf(
       "prefilled tokens per window (%lld windows, 2 alerts): no reuse %.1f, prefix reuse "
       "%.1f, with frames ahead %.1f at window time + %.1f ahead\n",
@@ -179,6 +212,11 @@ TEST(PixtralLivePrefill, FramesPrefilledAheadChangeNoAnswerAndRunBeforeTheWindow
       static_cast<double>(ahead.stats.prefilled_tokens - ahead.stats.early_prefilled_tokens) /
           plain.windows,
       static_cast<double>(ahead.stats.early_prefilled_tokens) / plain.windows);
+  for (const LiveRun& r : shared)
+    std::printf("a stream of two on one shared model: %.1f at window time + %.1f ahead\n",
+                static_cast<double>(r.stats.prefilled_tokens - r.stats.early_prefilled_tokens) /
+                    plain.windows,
+                static_cast<double>(r.stats.early_prefilled_tokens) / plain.windows);
 }
 
 }  // namespace

@@ -13,11 +13,14 @@
 // (inference::frame_key: size and pixels), never by equal ids alone; at least the prompt's last
 // token is left to evaluate (its logits are needed). The caller clears it whenever the engine's
 // sequence may differ (any error, a truncate elsewhere) and checks that the engine holds at least
-// size() tokens before reusing. Thread-safety: none. Errors: none (bad prompts are 0 reuse).
+// size() tokens before reusing. The image keys reusable() computed serve the next assign() of
+// the same prompt object (clear() in between keeps them): each image is hashed once per call.
+// Thread-safety: none. Errors: none (bad prompts are 0 reuse).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "framescribe/inference/chat.h"
@@ -39,8 +42,13 @@ class HeldSequence {
     std::size_t first_token = 0, n_tokens = 0;
     inference::FrameKey key;
   };
+  inference::FrameKey key_of(const inference::PixelImage* image) const;
   std::vector<std::int32_t> ids_;
   std::vector<Image> images_;  // in prompt order
+  // Keys of the prompt reusable() last looked at (memo_for_), by image address: used only by an
+  // assign() of that same prompt, then dropped (an address may hold another image later).
+  mutable std::vector<std::pair<const inference::PixelImage*, inference::FrameKey>> memo_;
+  mutable const inference::ChatPrompt* memo_for_ = nullptr;
 };
 
 }  // namespace framescribe::pixtral

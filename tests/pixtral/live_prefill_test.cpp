@@ -6,9 +6,11 @@
 // client each); with it, part of the prefill runs while the stream waits for its next frames.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
@@ -33,17 +35,19 @@ namespace {
 const std::string kDemo = (fs::path(FS_SOURCE_DIR) / "samples/models/framescribe-demo").string();
 const std::string kClip = (fs::path(FS_SOURCE_DIR) / "samples/shapes-demo.mp4").string();
 
-// The clip at 1 fps (every 10th frame), 64 x 64, as a live stream with `delay` between frames.
+// The clip at 1 fps (every 10th frame), 64 x 64, as a live stream; `before_frame` runs before
+// each frame is handed out (a camera's wait for its next frame).
 class ClipLiveSource final : public core::LiveFrameSource {
  public:
-  explicit ClipLiveSource(std::chrono::milliseconds delay) : delay_(delay) {
+  explicit ClipLiveSource(std::function<void()> before_frame)
+      : before_frame_(std::move(before_frame)) {
     auto src = decoder::FfmpegSource::open(kClip, {});
     for (int i = 0; std::optional<decoder::DecodedFrame> f = src->next(); ++i)
       if (i % 10 == 0) frames_.push_back(src->convert(*f, core::TargetSize{64, 64, 16}));
   }
   std::optional<core::LiveItem> next(std::chrono::milliseconds) override {
     if (i_ >= frames_.size()) return std::nullopt;
-    std::this_thread::sleep_for(delay_);
+    if (before_frame_) before_frame_();
     core::LiveItem item;
     item.frame = frames_[i_++];
     return item;
@@ -53,7 +57,7 @@ class ClipLiveSource final : public core::LiveFrameSource {
  private:
   std::vector<core::Frame> frames_;
   std::size_t i_ = 0;
-  std::chrono::milliseconds delay_;
+  std::function<void()> before_frame_;
 };
 
 class Descriptions final : public core::EventSink {
@@ -70,16 +74,18 @@ class Descriptions final : public core::EventSink {
   std::vector<std::string> answers;
 };
 
-// The alert side: forwards to the engine and records every score.
-class RecordingAlerts final : public pipeline::WindowEngine {
+// Forwards to the engine, counts the calls in progress (`busy`, shared) and records every alert
+// score.
+class Tracked final : public pipeline::WindowEngine {
  public:
-  explicit RecordingAlerts(pipeline::WindowEngine& e) : e_(e) {}
+  Tracked(pipeline::WindowEngine& e, std::atomic<int>& busy) : e_(e), busy_(busy) {}
   const pipeline::PromptCoster& coster() const override { return e_.coster(); }
   std::shared_ptr<const core::PixelImage> prepare(const core::Frame& f) const override {
     return e_.prepare(f);
   }
   pipeline::WindowAnswer describe(const pipeline::WindowPlan& p, std::string_view prev,
                                   const core::StopFlag& stop) override {
+    const Busy b(busy_);
     return e_.describe(p, prev, stop);
   }
   pipeline::WindowAnswer complete(std::string_view prompt, const core::StopFlag& stop) override {
@@ -91,11 +97,13 @@ class RecordingAlerts final : public pipeline::WindowEngine {
   }
   std::string model_name() const override { return e_.model_name(); }
   void prefill(const pipeline::WindowPlan& partial, const core::StopFlag& stop) override {
+    const Busy b(busy_);
     e_.prefill(partial, stop);
   }
   std::vector<std::vector<double>> answer_probabilities_batch(
       const pipeline::WindowPlan& plan, std::span<const pipeline::AlertQuestion> qs,
       const core::StopFlag& stop) override {
+    const Busy b(busy_);
     std::vector<std::vector<double>> r = e_.answer_probabilities_batch(plan, qs, stop);
     scores.push_back(r);
     return r;
@@ -103,7 +111,13 @@ class RecordingAlerts final : public pipeline::WindowEngine {
   std::vector<std::vector<std::vector<double>>> scores;  // per window, per question
 
  private:
+  struct Busy {
+    explicit Busy(std::atomic<int>& n) : n_(n) { ++n_; }
+    ~Busy() { --n_; }
+    std::atomic<int>& n_;
+  };
   pipeline::WindowEngine& e_;
+  std::atomic<int>& busy_;
 };
 
 struct LiveRun {
@@ -136,7 +150,8 @@ std::unique_ptr<fp::PixtralWindowEngine> own_engine(bool reuse) {
 }
 
 LiveRun run_live(fp::PixtralWindowEngine& engine, bool ahead) {
-  RecordingAlerts alerts(engine);
+  std::atomic<int> busy{0};
+  Tracked describe(engine, busy), alerts(engine, busy);
   pipeline::LiveOptions o;
   o.every_ns = 3'000'000'000;
   o.window_ns = 5'000'000'000;  // longer than the interval: windows slide
@@ -146,10 +161,20 @@ LiveRun run_live(fp::PixtralWindowEngine& engine, bool ahead) {
   o.alerts.push_back({.name = "circle", .question = "Is there a circle? Answer yes or no."});
   o.alerts.push_back({.name = "yellow", .question = "Is anything yellow? Answer yes or no."});
   Descriptions sink;
-  pipeline::LiveJob job("clip", engine, &alerts, o, {&sink}, nullptr);
-  // Ahead: real time between frames (the engine idles while the next ones come, as on a live
-  // camera); otherwise as fast as the engine goes (wait_for_engine: the same windows).
-  ClipLiveSource source(std::chrono::milliseconds(ahead ? 300 : 0));
+  pipeline::LiveJob job("clip", describe, &alerts, o, {&sink}, nullptr);
+  // Ahead: the next frame comes once the engine has been idle for 30 ms (a camera's second
+  // between frames, without a fixed delay that a slow machine could outrun); otherwise as fast
+  // as the engine goes (wait_for_engine: the same windows).
+  ClipLiveSource source(ahead ? std::function<void()>([&] {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    auto idle_since = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      if (busy.load() != 0) idle_since = std::chrono::steady_clock::now();
+      if (std::chrono::steady_clock::now() - idle_since > std::chrono::milliseconds(30)) return;
+    }
+  })
+                              : std::function<void()>());
   core::StopFlag stop;
   job.run(source, core::RunInfo{}, stop);
   return {sink.answers, alerts.scores, engine.stats(), job.stats().windows_done};

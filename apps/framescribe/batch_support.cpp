@@ -35,7 +35,8 @@ int print_batch_check(const std::string& file, const pipeline::batch::JobFile& j
 
 const char* const kBatchHelp =
     R"(Runs the videos of a YAML job file (configs/README.md) with one model: --parallel videos are
-decoded at once and share the engine. State (done, failed, outputs and checksums) is kept in
+decoded at once and share the engine (each its own sequence, batched step by step on the CPU;
+--step-tokens). State (done, failed, outputs and checksums) is kept in
 SQLite (batch.state), so a rerun skips what is done and retries failures up to
 batch.max_attempts. Every event goes into a search index (batch.index; framescribe search).
 

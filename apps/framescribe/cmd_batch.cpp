@@ -4,7 +4,9 @@
 //
 // Composition: pipeline::batch (job file, plan, state, runner) + decoder::VideoFrameSource +
 // PixtralWindowEngine (inference) + sinks (files and the search index). The model is loaded
-// once; each video gets its own pipeline and a client of the shared engine.
+// once (SharedEngines); each video gets its own pipeline, each parallel worker a window engine
+// of its own, batched step by step with the others' (or, --step-tokens 0 and CUDA, a client of
+// one engine whose calls run one at a time).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -34,6 +36,7 @@
 #include "framescribe/sinks/sinks.h"
 #include "model_defaults.h"
 #include "run_support.h"
+#include "shared_engines.h"
 #include "summarize_support.h"
 #include "video_options.h"
 
@@ -51,6 +54,7 @@ struct BatchOptions {
   int parallel = 0;                        // 0: the job file's batch.parallel
   std::string load_format = "checkpoint";  // --load-format: checkpoint | dummy
   int threads = -1;                        // -1: the job file's defaults.threads
+  std::int64_t step_tokens = inference::StepSchedulerOptions{}.step_tokens;  // --step-tokens
   bool quiet = false;
 };
 
@@ -134,8 +138,11 @@ int run_batch_command(const BatchOptions& o) {
   wo.sampling.seed = first.generation.seed;
   wo.context_tokens = context;
   wo.model_name = model_display_name(job.model);
-  const std::unique_ptr<pixtral::PixtralWindowEngine> engine =
-      load_window_engine(job.model, choice, eo, wo);
+  const int parallel = o.parallel > 0 ? o.parallel : job.batch.parallel;
+  // An engine per parallel worker, batched step by step on the CPU (--step-tokens 0, or CUDA:
+  // one engine whose calls run one at a time).
+  SharedEngines engines(job.model, choice, eo, wo,
+                        {.clients = parallel, .step_tokens = o.step_tokens});
 
   batch::BatchHooks hooks;
   hooks.open = [&](const batch::BatchVideo& v, core::StopFlag& stop, core::RunInfo& info) {
@@ -167,9 +174,13 @@ int run_batch_command(const BatchOptions& o) {
     if (!batch::video_finished(p)) return line.update([&] { return batch::progress_text(p); });
     sinks::print_line_with_status(line, p.last, batch::progress_text(p));
   };
-  const batch::RunnerOptions ro{.parallel = o.parallel > 0 ? o.parallel : job.batch.parallel,
-                                .max_attempts = job.batch.max_attempts};
-  const batch::BatchSummary s = batch::run_batch(mine, state, *engine, ro, hooks, stop, show);
+  const batch::RunnerOptions ro{.parallel = parallel, .max_attempts = job.batch.max_attempts};
+  const batch::WorkerEngines worker_engine = [&](int k) -> pipeline::WindowEngine& {
+    return engines.engine("batch worker " + std::to_string(k));
+  };
+  const batch::BatchSummary s = batch::run_batch(mine, state, worker_engine, ro, hooks, stop, show);
+  FS_LOG_DEBUG("engine " << pixtral::to_string(engines.reuse_stats()));
+  if (const auto st = engines.scheduler_stats()) FS_LOG_DEBUG("scheduler " << scheduler_line(*st));
   if (!o.quiet) line.print_line(batch::progress_text(s.final));
   if (s.stopped) return 130;
   return s.final.failed > 0 ? 1 : 0;
@@ -214,6 +225,7 @@ void add_batch_command(CLI::App& app, int* exit_code) {
                   "and tokenizer are read (speed and memory checks; the text is meaningless)")
       ->check(CLI::IsMember({"checkpoint", "dummy"}))
       ->capture_default_str();
+  add_step_tokens_option(cmd, &o->step_tokens);
   cmd->add_flag("--quiet", o->quiet, "No progress line");
   cmd->footer(kBatchHelp);
   auto merge_file = std::make_shared<std::string>();

@@ -2,15 +2,18 @@
 // streams, with a status page and Prometheus metrics.
 //
 // Composition: decoder::GstLiveSource (one per stream, reconnecting) -> pipeline::LiveJob
-// (windows every N s, drop-oldest, alerts) -> one PixtralWindowEngine shared through
-// pipeline::EngineScheduler (a description client and a higher-priority alert client per
-// stream) -> console, <out>/<stream>.descriptions.jsonl, <out>/gaps.jsonl, <out>/alerts.jsonl,
-// <out>/snapshots/*.jpg, webhook, command (sinks::StreamOutputs); sinks::MonitorHttp serves the
-// board. Ctrl-C stops (130).
+// (windows every N s, drop-oldest, alerts) -> the model loaded once (SharedEngines): on the CPU
+// a PixtralWindowEngine per stream (descriptions and alert questions), all batched step by step
+// by one inference::StepScheduler; with --step-tokens 0 or CUDA one PixtralWindowEngine shared
+// through pipeline::EngineScheduler (a description client and a higher-priority alert client
+// per stream, one call at a time) -> console, <out>/<stream>.descriptions.jsonl, <out>/gaps.jsonl,
+// <out>/alerts.jsonl, <out>/snapshots/*.jpg, webhook, command (sinks::StreamOutputs);
+// sinks::MonitorHttp serves the board. Ctrl-C stops (130).
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,6 +39,7 @@
 #include "framescribe/sinks/status_http.h"
 #include "model_defaults.h"
 #include "run_support.h"
+#include "shared_engines.h"
 #include "summarize_support.h"
 
 namespace framescribe::apps {
@@ -56,6 +60,7 @@ struct MonitorOptions {
   bool sample_given = false, max_edge_given = false, max_tokens_given = false;
   bool every_deprecated = false;  // --every (old name of --interval) was used
   std::string system;
+  std::int64_t step_tokens = inference::StepSchedulerOptions{}.step_tokens;  // --step-tokens
   sinks::AlertTargets alerts_to;  // --webhook*, --alert-command* (the log: --out)
   std::string out, http;
   bool udp = false, quiet = false;
@@ -126,9 +131,10 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   wo.context_tokens = o.req.context;
   wo.sampling = o.sampling;
   wo.model_name = model_display_name(o.req.model);
-  const std::unique_ptr<pixtral::PixtralWindowEngine> engine =
-      load_window_engine(o.req.model, o.req.engine, eo, wo);
-  pipeline::EngineScheduler scheduler(*engine);
+  // One sequence per stream: its descriptions and alert questions come from its live job's one
+  // worker thread, one after the other, so one window engine serves both.
+  SharedEngines engines(o.req.model, o.req.engine, eo, wo,
+                        {.clients = static_cast<int>(specs.size()), .step_tokens = o.step_tokens});
 
   o.alerts_to.out = out;
   const std::vector<std::unique_ptr<sinks::QueuedDelivery>> deliveries =
@@ -145,7 +151,8 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   struct Stream {
     std::string name, stem;
     std::unique_ptr<decoder::GstLiveSource> source;
-    std::unique_ptr<pipeline::WindowEngine> describe, alerts;
+    pipeline::WindowEngine* describe = nullptr;
+    pipeline::WindowEngine* alerts = nullptr;
     std::unique_ptr<sinks::JsonLinesFile> descriptions;
     std::unique_ptr<core::EventSink> console;
     std::unique_ptr<MonitorObserver> observer;
@@ -171,8 +178,12 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
     go.backoff_max_s = std::max(o.backoff_max_s, o.backoff_initial_s);
     go.realtime = o.realtime;
     s.source = std::make_unique<decoder::GstLiveSource>(go);
-    s.describe = scheduler.client(s.name, 0);
-    s.alerts = scheduler.client(s.name + " alerts", 1);
+    if (engines.batched()) {
+      s.describe = s.alerts = &engines.engine(s.name);
+    } else {  // alert questions before descriptions, whole calls one at a time
+      s.describe = &engines.engine(s.name, 0);
+      s.alerts = &engines.engine(s.name + " alerts", 1);
+    }
     if (!out.empty())
       s.descriptions =
           std::make_unique<sinks::JsonLinesFile>(out / (s.stem + ".descriptions.jsonl"));
@@ -184,8 +195,8 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
     s.observer = std::make_unique<MonitorObserver>(
         sinks::StreamOutputs(board, s.index, s.stem, s.descriptions.get(), gaps.get(),
                              delivery_ptrs, out.empty() ? fs::path() : out / "snapshots"));
-    s.job = std::make_unique<pipeline::LiveJob>(s.name, *s.describe, s.alerts.get(), specs[i].live,
-                                                sinks, s.observer.get());
+    s.job = std::make_unique<pipeline::LiveJob>(s.name, *s.describe, s.alerts, specs[i].live, sinks,
+                                                s.observer.get());
   }
   std::unique_ptr<sinks::MonitorHttp> http;
   if (!o.http.empty()) {
@@ -221,13 +232,25 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
         b.max_latency_s = js.max_latency_s;
       });
     }
-    const pixtral::PixtralEngineStats es = engine->stats();  // after the jobs' counts
-    board.set_engine({es.prompt_tokens, es.prefilled_tokens, es.frames, es.frames_encoded});
+    const pixtral::PixtralEngineStats es = engines.reuse_stats();  // after the jobs' counts
+    sinks::EngineStatus engine_status{es.prompt_tokens, es.prefilled_tokens, es.frames,
+                                      es.frames_encoded};
+    const std::optional<inference::StepSchedulerStats> ss = engines.scheduler_stats();
+    if (ss) {
+      engine_status.batched = true;
+      engine_status.steps = ss->steps;
+      engine_status.step_rows = ss->rows;
+      engine_status.max_step_rows = ss->max_step_rows;
+      engine_status.preemptions = ss->preemptions;
+      engine_status.recomputed_tokens = ss->recomputed_tokens;
+    }
+    board.set_engine(engine_status);
     if (o.status_every_s > 0 &&
         std::chrono::duration<double>(now - last_print).count() >= o.status_every_s) {
       last_print = now;
       for (const sinks::StreamStatus& b : board.snapshot())
         std::fprintf(stderr, "framescribe: %s\n", sinks::stream_status_line(b).c_str());
+      if (ss) std::fprintf(stderr, "framescribe: engine: %s\n", scheduler_line(*ss).c_str());
     }
   };
   const pipeline::LiveRunResult run = pipeline::run_live_jobs(
@@ -237,7 +260,8 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
       });
   for (const sinks::StreamStatus& b : board.snapshot())
     std::fprintf(stderr, "framescribe: %s\n", sinks::stream_end_line(b).c_str());
-  FS_LOG_DEBUG("engine " << pixtral::to_string(engine->stats()));
+  FS_LOG_DEBUG("engine " << pixtral::to_string(engines.reuse_stats()));
+  if (const auto ss = engines.scheduler_stats()) FS_LOG_DEBUG("scheduler " << scheduler_line(*ss));
   for (const auto& d : deliveries)
     if (d->dropped() > 0)
       std::fprintf(stderr, "framescribe: alert %s: %lld alerts dropped (delivery queue full)\n",
@@ -321,6 +345,7 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--duration", o->duration_s, "Stop after S seconds (0: run until Ctrl-C)");
   cmd->add_option("--status-every", o->status_every_s, "Status line every S seconds (0: never)")
       ->capture_default_str();
+  add_step_tokens_option(cmd, &o->step_tokens);
   cmd->add_flag("--quiet", o->quiet, "No descriptions on the console");
   cmd->callback([o, cmd, exit_code] {
     MonitorOptions opt = *o;

@@ -49,6 +49,17 @@ void add_sampling_options(CLI::App* cmd, inference::SamplingParams* s) {
   cmd->add_option("--seed", s->seed, "Sampling seed")->capture_default_str();
 }
 
+void add_step_tokens_option(CLI::App* cmd, std::int64_t* step_tokens) {
+  cmd->add_option("--step-tokens", *step_tokens,
+                  "How streams/videos share the engine: tokens per batched engine step, their "
+                  "decodes and prefill chunks together (continuous batching; the CPU engine). "
+                  "0: one whole call at a time (the sharing before batching; also what devices "
+                  "without a multi-sequence engine, CUDA, always do). Answers are the same; "
+                  "only speed and latency differ")
+      ->capture_default_str()
+      ->check(number_range(0, 1 << 20));
+}
+
 void note_given_options(const CLI::App& cmd, ModelRequest* r) {
   const auto given = [&cmd](const char* name) {
     const CLI::Option* o = cmd.get_option_no_throw(name);

@@ -6,6 +6,7 @@
 //   add_engine_options(cmd, &req);                // --device, --load-format, -t/--threads
 //   add_context_option(cmd, &req.context);        // --context
 //   add_sampling_options(cmd, &sampling);         // --temperature, --top-p, --seed
+//   add_step_tokens_option(cmd, &step_tokens);    // --step-tokens (monitor, batch)
 //   ... after parsing:
 //   note_given_options(*cmd, &req);
 //   ModelSettings m = resolve_model_settings(req, &video, &max_tokens);
@@ -56,6 +57,11 @@ void add_engine_options(CLI::App* cmd, ModelRequest* r);
 void add_context_option(CLI::App* cmd, std::int64_t* context);
 // --temperature, --top-p (in (0, 1]) and --seed, defaults shown.
 void add_sampling_options(CLI::App* cmd, inference::SamplingParams* s);
+// --step-tokens N (monitor, batch): how streams or parallel videos share the engine. N > 0 (the
+// default, StepSchedulerOptions's): batched engine steps of at most N rows (continuous
+// batching, where the device has a multi-sequence engine: the CPU); 0: one whole call at a
+// time, as before issue 24. Answers are the same either way. See shared_engines.h.
+void add_step_tokens_option(CLI::App* cmd, std::int64_t* step_tokens);
 
 // Sets r's *_given flags from the options parsed on `cmd` (--fps, --every, --keyframes, --scene;
 // --max-edge, --max-frame-tokens; --max-tokens), whichever of them it has.

@@ -77,6 +77,65 @@ void KvBlockTable::release(SeqId seq) {
   seqs_.erase(seq);
 }
 
+namespace {
+void check_shift_range(std::int64_t begin, std::int64_t end, std::int64_t length, SeqId seq) {
+  FS_CHECK(0 <= begin && begin <= end && end <= length, kInvalidArgument,
+           "KV cache: cannot shift out positions [" << begin << ", " << end << ") of sequence "
+                                                    << seq << " (" << length << " positions)");
+}
+}  // namespace
+
+std::int64_t KvBlockTable::shift_blocks_needed(SeqId seq, std::int64_t begin,
+                                               std::int64_t end) const {
+  const Seq& s = get(seq);
+  check_shift_range(begin, end, s.length, seq);
+  if (begin == end || end == s.length) return 0;
+  const std::int64_t last = blocks_for(s.length - (end - begin), block_tokens_);
+  std::int64_t need = 0;
+  for (std::int64_t i = begin / block_tokens_; i < last; ++i)
+    need += refs_[static_cast<std::size_t>(s.blocks[static_cast<std::size_t>(i)])] > 1;
+  return need;
+}
+
+KvBlockTable::Shift KvBlockTable::shift_out(SeqId seq, std::int64_t begin, std::int64_t end) {
+  const std::int64_t need = shift_blocks_needed(seq, begin, end);  // checks seq and the range
+  Seq& s = seqs_[seq];
+  Shift out{begin, end, s.length, s.blocks, {}, {}};
+  if (begin == end) {
+    out.new_blocks = s.blocks;
+    return out;
+  }
+  if (end == s.length) {
+    truncate(seq, begin);
+    out.new_blocks = s.blocks;
+    return out;
+  }
+  FS_CHECK(need <= static_cast<std::int64_t>(free_.size()), kOutOfMemory,
+           "KV cache full: shifting out [" << begin << ", " << end << ") needs " << need
+                                           << " free blocks, " << free_.size() << " of "
+                                           << refs_.size() << " are free");
+  const std::int64_t first = begin / block_tokens_;
+  const auto last = static_cast<std::size_t>(blocks_for(s.length - (end - begin), block_tokens_));
+  std::vector<std::int32_t> blocks = s.blocks;
+  for (auto i = static_cast<std::size_t>(first); i < last; ++i) {
+    int& r = refs_[static_cast<std::size_t>(blocks[i])];
+    if (r == 1) continue;
+    const std::int32_t fresh = take_block();
+    if (static_cast<std::int64_t>(i) == first && begin % block_tokens_ != 0)
+      out.copies.push_back({blocks[i], fresh});  // keeps positions before begin
+    --r;                                         // still held by the other sequences
+    blocks[i] = fresh;
+  }
+  // Dropped last first, as truncate does. After the fresh blocks were taken, so that none of
+  // them is a block the move still reads.
+  for (std::size_t i = blocks.size(); i > last; --i) unref(blocks[i - 1]);
+  blocks.resize(last);
+  s.blocks = blocks;
+  s.length -= end - begin;
+  out.new_blocks = std::move(blocks);
+  return out;
+}
+
 std::int64_t KvBlockTable::blocks_needed(std::span<const KvAppend> appends) const {
   std::int64_t need = 0;
   std::set<SeqId> seen;

@@ -171,6 +171,22 @@ std::string prometheus_metrics(const std::vector<StreamStatus>& streams,
     counter("framescribe_engine_frames_encoded_total",
             "Of those, frames run through the vision encoder (the rest from the frame cache).",
             engine->frames_encoded);
+    if (engine->batched) {
+      counter("framescribe_engine_steps_total",
+              "Batched engine steps run for all streams together (step scheduler).", engine->steps);
+      counter("framescribe_engine_step_rows_total",
+              "Tokens those steps evaluated (rows per step: this over the steps).",
+              engine->step_rows);
+      o << "# HELP framescribe_engine_step_rows_max The largest step, in rows.\n"
+        << "# TYPE framescribe_engine_step_rows_max gauge\n"
+        << "framescribe_engine_step_rows_max " << engine->max_step_rows << "\n";
+      counter("framescribe_engine_preemptions_total",
+              "Sequences whose KV blocks were dropped for another stream's call (recomputed "
+              "later).",
+              engine->preemptions);
+      counter("framescribe_engine_recomputed_tokens_total",
+              "Tokens prefilled again after a preemption.", engine->recomputed_tokens);
+    }
   }
   return o.str();
 }

@@ -11,6 +11,8 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "framescribe/core/error.h"
 #include "framescribe/pipeline/batch/batch_runner.h"
@@ -191,6 +193,77 @@ TEST(BatchRunner, RunsRecordsFailuresAndResumes) {
   EXPECT_EQ(index.event_count(), 4 * 6);
   EXPECT_EQ(state.integrity_check(), "ok");
   EXPECT_EQ(index.integrity_check(), "ok");
+}
+
+// An engine per worker (WorkerEngines, as batch --parallel uses on the CPU): asked for once per
+// worker, on the calling thread, before any video starts; each used by one video at a time; the
+// outputs as with one shared engine. An engine that cannot be made fails the run before any
+// video is marked running.
+TEST(BatchRunner, EachWorkerHasAnEngineOfItsOwn) {
+  Fixture fx("per-worker");
+  StateStore state(fx.dir / "state.sqlite");
+  sinks::SearchIndex index(fx.dir / "index.sqlite");
+  std::vector<std::unique_ptr<ScriptedEngine>> engines;
+  std::vector<int> asked;
+  const std::thread::id caller = std::this_thread::get_id();
+  const WorkerEngines per_worker = [&](int k) -> pipeline::WindowEngine& {
+    EXPECT_EQ(std::this_thread::get_id(), caller);
+    asked.push_back(k);
+    engines.push_back(std::make_unique<ScriptedEngine>());
+    return *engines.back();
+  };
+  core::StopFlag stop;
+  const BatchSummary s = run_batch(fx.videos, state, per_worker, {.parallel = 3, .max_attempts = 2},
+                                   fx.hooks(index), stop);
+  EXPECT_EQ(s.final.done, 4);
+  EXPECT_EQ(s.final.failed, 1);
+  EXPECT_EQ(asked, (std::vector<int>{0, 1, 2}));
+  int windows = 0;
+  for (const auto& e : engines) {
+    windows += e->windows.load();
+    EXPECT_EQ(e->overlapping.load(), 0) << "an engine is its worker's alone, one video at a time";
+  }
+  EXPECT_EQ(windows, 4 * 3);
+  EXPECT_EQ(index.event_count(), 4 * 6);
+
+  // More workers than videos to run: only as many engines as workers that will run.
+  Fixture fx2("per-worker-few");
+  StateStore state2(fx2.dir / "state.sqlite");
+  sinks::SearchIndex index2(fx2.dir / "index.sqlite");
+  std::vector<BatchVideo> two(fx2.videos.begin(), fx2.videos.begin() + 2);
+  asked.clear();
+  engines.clear();
+  EXPECT_EQ(run_batch(two, state2, per_worker, {.parallel = 8}, fx2.hooks(index2), stop).final.done,
+            2);
+  EXPECT_EQ(asked, (std::vector<int>{0, 1}));
+
+  // An engine that cannot be made: the error is run_batch's; no video ran.
+  Fixture fx3("per-worker-error");
+  StateStore state3(fx3.dir / "state.sqlite");
+  sinks::SearchIndex index3(fx3.dir / "index.sqlite");
+  const WorkerEngines failing = [](int k) -> pipeline::WindowEngine& {
+    FS_FAIL(kOutOfMemory, "no engine for worker " << k);
+  };
+  EXPECT_THROW(
+      {
+        try {
+          run_batch(fx3.videos, state3, failing, {.parallel = 2}, fx3.hooks(index3), stop);
+        } catch (const Error& e) {
+          EXPECT_EQ(e.code(), ErrorCode::kOutOfMemory);
+          EXPECT_NE(std::string(e.what()).find("worker 0"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      Error);
+  EXPECT_TRUE(fx3.opened.empty());
+  for (const BatchVideo& v : fx3.videos) {
+    const auto r = state3.get(v.identity);
+    EXPECT_TRUE(!r || r->status != VideoStatus::kRunning) << v.stem;
+  }
+  // An empty engine function is refused.
+  EXPECT_THROW(
+      run_batch(fx3.videos, state3, WorkerEngines{}, {.parallel = 2}, fx3.hooks(index3), stop),
+      Error);
 }
 
 // Progress: first the plan (done earlier, to run), then the videos in progress with their media

@@ -14,9 +14,11 @@ framescribe_add_test(batch_state_test
   SOURCES batch/state_store_test.cpp batch/batch_runner_test.cpp
   LIBS framescribe_pipeline framescribe_sinks SQLite::SQLite3 Threads::Threads LABELS unit)
 if(FRAMESCRIBE_BUILD_APPS)
-  # `framescribe batch` / `search` end to end: --check messages, shards, SIGKILL and rerun.
+  # `framescribe batch` / `search` end to end: --check messages, shards, SIGKILL and rerun;
+  # --parallel N batched, one call at a time and one video at a time write the same files.
   framescribe_add_cli_test(batch_cli_test
-    SOURCES batch/batch_cli_test.cpp apps/tiny_model.cpp decoder/video_clips.cpp
+    SOURCES batch/batch_cli_test.cpp batch/batch_cli_shared_test.cpp apps/tiny_model.cpp
+            decoder/video_clips.cpp
             decoder/image_test_util.cpp
     LIBS framescribe_decoder framescribe_inference SQLite::SQLite3 PkgConfig::CPP_HTTPLIB
          nlohmann_json::nlohmann_json

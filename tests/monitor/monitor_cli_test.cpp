@@ -190,6 +190,14 @@ TEST(MonitorCli, StreamsPageMetricsAlertsGapsAndNoCredentials) {
   EXPECT_GT(metrics["framescribe_engine_prefilled_tokens_total"], 0);
   EXPECT_LE(metrics["framescribe_engine_prefilled_tokens_total"],
             metrics["framescribe_engine_prompt_tokens_total"]);
+  // The two streams batched step by step (the default on the CPU): the scheduler's counters.
+  EXPECT_GT(metrics["framescribe_engine_steps_total"], 0) << metrics_text;
+  EXPECT_GE(metrics["framescribe_engine_step_rows_total"],
+            metrics["framescribe_engine_steps_total"]);
+  EXPECT_GE(metrics["framescribe_engine_step_rows_max"], 1);
+  EXPECT_LE(metrics["framescribe_engine_step_rows_max"], 512);
+  EXPECT_TRUE(metrics.count("framescribe_engine_preemptions_total"));
+  EXPECT_TRUE(metrics.count("framescribe_engine_recomputed_tokens_total"));
 
   // An alert has fired (threshold 0) and its command sleeps: descriptions of both streams go
   // on regardless (before, the command ran under a lock every stream's alerts shared).

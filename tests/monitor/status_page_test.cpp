@@ -140,5 +140,43 @@ TEST(StatusPage, ShowsRecentHistoryNewestFirstWithRoundedFigures) {
   std::filesystem::remove_all(profile, ec);
 }
 
+// /metrics over HTTP: the engine's reuse counters always; the step scheduler's only when the
+// streams are batched (EngineStatus::batched), each with its HELP and TYPE.
+TEST(StatusPage, MetricsGiveTheSchedulerCountersWhenBatched) {
+  MonitorBoard board;
+  board.add_stream("cam1");
+  EngineStatus e;
+  e.prompt_tokens = 900;
+  e.prefilled_tokens = 500;
+  e.frames = 40;
+  e.frames_encoded = 10;
+  board.set_engine(e);
+  MonitorHttp http(board, "127.0.0.1", 0);
+  httplib::Client client("127.0.0.1", http.port());
+  auto res = client.Get("/metrics");
+  ASSERT_TRUE(res && res->status == 200);
+  EXPECT_NE(res->body.find("\nframescribe_engine_prefilled_tokens_total 500\n"), std::string::npos)
+      << res->body;
+  EXPECT_EQ(res->body.find("framescribe_engine_steps_total"), std::string::npos) << res->body;
+
+  e.batched = true;
+  e.steps = 12;
+  e.step_rows = 3456;
+  e.max_step_rows = 512;
+  e.preemptions = 2;
+  e.recomputed_tokens = 77;
+  board.set_engine(e);
+  res = client.Get("/metrics");
+  ASSERT_TRUE(res && res->status == 200);
+  for (const char* line :
+       {"\nframescribe_engine_steps_total 12\n", "\nframescribe_engine_step_rows_total 3456\n",
+        "\nframescribe_engine_step_rows_max 512\n", "\nframescribe_engine_preemptions_total 2\n",
+        "\nframescribe_engine_recomputed_tokens_total 77\n",
+        "# TYPE framescribe_engine_steps_total counter\n",
+        "# TYPE framescribe_engine_step_rows_max gauge\n",
+        "# HELP framescribe_engine_preemptions_total "})
+    EXPECT_NE(res->body.find(line), std::string::npos) << line << "\n" << res->body;
+}
+
 }  // namespace
 }  // namespace framescribe::sinks

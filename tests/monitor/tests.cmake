@@ -59,7 +59,8 @@ framescribe_add_test(monitor_alert_score_test
 if(FRAMESCRIBE_BUILD_APPS)
   # framescribe monitor end to end (RTSP server, tiny model, web page in Chromium, metrics).
   framescribe_add_cli_test(monitor_cli_test
-    SOURCES monitor/monitor_cli_test.cpp monitor/monitor_cli_local_test.cpp apps/tiny_model.cpp
+    SOURCES monitor/monitor_cli_test.cpp monitor/monitor_cli_local_test.cpp
+            monitor/monitor_cli_shared_test.cpp apps/tiny_model.cpp
             decoder/image_test_util.cpp decoder/video_clips.cpp
     LIBS framescribe_rtsp_test_server framescribe_decoder framescribe_inference PkgConfig::FFMPEG
          PkgConfig::CPP_HTTPLIB

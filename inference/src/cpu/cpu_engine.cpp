@@ -52,6 +52,12 @@ class CpuBatchEngine final : public BatchEngine {
   KvStats kv_stats() const override { return decoder_.table().stats(); }
   const KvBlockTable& kv_table() const override { return decoder_.table(); }
   StepResult step(std::span<const StepSpan> spans) override { return decoder_.step(spans); }
+  void shift_out(SeqId seq, std::int64_t begin, std::int64_t end) override {
+    decoder_.shift_out(seq, begin, end);
+  }
+  std::int64_t shift_blocks_needed(SeqId seq, std::int64_t begin, std::int64_t end) const override {
+    return decoder_.table().shift_blocks_needed(seq, begin, end);
+  }
 
  private:
   ModelConfig config_;
@@ -87,6 +93,9 @@ class CpuEngine final : public Engine {
   void truncate(std::int64_t n_tokens) override {
     batch_.truncate(seq_, std::max<std::int64_t>(0, n_tokens));
   }
+  void shift_out(std::int64_t begin, std::int64_t end) override {
+    batch_.shift_out(seq_, begin, end);
+  }
   BatchEngine* batch() override { return &batch_; }
 
  private:
@@ -109,6 +118,20 @@ std::int64_t BatchEngine::blocks_needed(std::span<const StepSpan> spans) const {
   for (const StepSpan& s : spans)
     appends.push_back({s.seq, static_cast<std::int64_t>(s.tokens.size())});
   return kv_table().blocks_needed(appends);
+}
+
+std::int64_t BatchEngine::shift_blocks_needed(SeqId, std::int64_t, std::int64_t) const {
+  FS_FAIL(kUnsupported,
+          "approximate KV reuse (shift_out) is implemented by the CPU engine only; "
+          "recompute the window ("
+              << device_name() << ")");
+}
+
+void BatchEngine::shift_out(SeqId, std::int64_t, std::int64_t) {
+  FS_FAIL(kUnsupported,
+          "approximate KV reuse (shift_out) is implemented by the CPU engine only; "
+          "recompute the window ("
+              << device_name() << ")");
 }
 
 std::unique_ptr<Engine> make_cpu_engine(const ModelConfig& config, const EngineOptions& options) {

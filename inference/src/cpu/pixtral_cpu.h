@@ -34,6 +34,12 @@ class TextDecoder {
   // docs/pixtral.md section 7 for every span: embeddings (image rows scattered over [IMG]),
   // n_layer blocks, final norm and logits for the rows asked for. Validates every span first.
   StepResult step(std::span<const StepSpan> spans);
+  // BatchEngine::shift_out: the table's bookkeeping, then every moved position's keys and values
+  // copied down, the keys re-rotated by -(end - begin) positions (1-D RoPE, interleaved pairs).
+  void shift_out(SeqId seq, std::int64_t begin, std::int64_t end);
+
+  // The cached key (or value) row of `seq` at `pos` in `layer` ([n_head_kv * head_dim]; tests).
+  std::vector<float> cached_row(SeqId seq, int layer, std::int64_t pos, bool value) const;
 
   KvBlockTable& table() { return table_; }
   const KvBlockTable& table() const { return table_; }

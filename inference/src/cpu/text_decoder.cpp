@@ -121,6 +121,54 @@ void TextDecoder::block(int layer, float* x, const Rows& r) {
   add_inplace(x, proj.data(), n * d);
 }
 
+std::vector<float> TextDecoder::cached_row(SeqId seq, int layer, std::int64_t pos,
+                                           bool value) const {
+  FS_CHECK(layer >= 0 && layer < config_.text.n_layer && pos >= 0 && pos < table_.length(seq),
+           kInvalidArgument, "no cached row at layer " << layer << ", position " << pos);
+  const int bt = table_.block_tokens();
+  const std::int64_t kvd = kv_dim(config_.text);
+  const float* base =
+      data_[static_cast<std::size_t>(table_.blocks(seq)[static_cast<std::size_t>(pos / bt)])]
+          .get() +
+      static_cast<std::int64_t>(layer) * 2 * bt * kvd + (value ? bt * kvd : 0) + (pos % bt) * kvd;
+  return {base, base + kvd};
+}
+
+void TextDecoder::shift_out(SeqId seq, std::int64_t begin, std::int64_t end) {
+  const TextConfig& t = config_.text;
+  // Storage for the blocks it takes before the table changes (a failed allocation changes
+  // nothing); shift_blocks_needed checks the sequence and the range.
+  const std::int64_t need = table_.shift_blocks_needed(seq, begin, end);
+  if (need <= table_.stats().blocks_free)
+    for (std::int32_t b : table_.next_free(need)) block_data(b);
+  const KvBlockTable::Shift sh = table_.shift_out(seq, begin, end);
+  if (sh.begin == sh.end || sh.end == sh.old_length) return;  // nothing moves
+  for (const KvBlockCopy& c : sh.copies) {
+    const float* src = block_data(c.src);
+    std::memcpy(block_data(c.dst), src, static_cast<std::size_t>(block_floats_) * sizeof(float));
+  }
+  const std::int64_t d = sh.end - sh.begin, kvd = kv_dim(t);
+  const int bt = table_.block_tokens();
+  const std::int64_t v_off = static_cast<std::int64_t>(bt) * kvd;
+  // R(-d): the rotation that takes a key rotated for position p to position p - d.
+  std::vector<float> rot(static_cast<std::size_t>(t.head_dim));
+  rope_1d_angles(t.head_dim, t.rope_theta, -d, rot.data());
+  const auto row_size = static_cast<std::size_t>(kvd) * sizeof(float);
+  // Ascending target positions: a source slot is never a slot already written (the source lies
+  // d positions further on; a replaced block is not one the table still lists).
+  for (std::int64_t p = sh.begin; p < sh.old_length - d; ++p) {
+    const std::int64_t q = p + d;
+    const float* src = block_data(sh.old_blocks[static_cast<std::size_t>(q / bt)]) + (q % bt) * kvd;
+    float* dst = block_data(sh.new_blocks[static_cast<std::size_t>(p / bt)]) + (p % bt) * kvd;
+    for (int l = 0; l < t.n_layer; ++l) {
+      const std::int64_t off = static_cast<std::int64_t>(l) * 2 * v_off;
+      std::memmove(dst + off, src + off, row_size);
+      std::memmove(dst + off + v_off, src + off + v_off, row_size);
+      apply_rope(dst + off, 1, t.n_head_kv, t.head_dim, kvd, rot.data());
+    }
+  }
+}
+
 StepResult TextDecoder::step(std::span<const StepSpan> spans) {
   const TextConfig& t = config_.text;
   const std::int64_t d = t.n_embd, hd = t.head_dim;

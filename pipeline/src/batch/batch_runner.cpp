@@ -5,8 +5,10 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "framescribe/core/error.h"
@@ -86,12 +88,25 @@ BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
                        WindowEngine& engine, const RunnerOptions& options, const BatchHooks& hooks,
                        core::StopFlag& stop,
                        const std::function<void(const BatchProgress&)>& progress) {
+  // The calls of all workers run one at a time on the one engine.
+  EngineScheduler scheduler(engine);
+  std::vector<std::unique_ptr<WindowEngine>> clients;
+  const WorkerEngines engines = [&](int worker) -> WindowEngine& {
+    clients.push_back(scheduler.client("batch worker " + std::to_string(worker)));
+    return *clients.back();
+  };
+  return run_batch(videos, state, engines, options, hooks, stop, progress);
+}
+
+BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
+                       const WorkerEngines& engines, const RunnerOptions& options,
+                       const BatchHooks& hooks, core::StopFlag& stop,
+                       const std::function<void(const BatchProgress&)>& progress) {
   FS_CHECK(options.parallel >= 1, kInvalidArgument, "parallel must be >= 1");
-  FS_CHECK(hooks.open && hooks.sinks && hooks.options, kInvalidArgument,
-           "run_batch needs the open, sinks and options hooks");
+  FS_CHECK(hooks.open && hooks.sinks && hooks.options && engines, kInvalidArgument,
+           "run_batch needs the open, sinks and options hooks and the engines");
   state.reset_interrupted();
 
-  EngineScheduler scheduler(engine);
   std::mutex mu;
   BatchProgress p;
   p.total = static_cast<std::int64_t>(videos.size());
@@ -172,7 +187,7 @@ BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
   }
 
   std::atomic<std::size_t> next{0};
-  auto worker = [&] {
+  auto worker = [&](WindowEngine& engine) {
     while (!stop.stop_requested()) {
       const std::size_t k = next.fetch_add(1);
       if (k >= todo.size()) return;
@@ -208,8 +223,7 @@ BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
         VideoSinks vs = hooks.sinks(v);
         std::vector<core::EventSink*> sinks;
         for (auto& s : vs.sinks) sinks.push_back(s.get());
-        std::unique_ptr<WindowEngine> client = scheduler.client(name);
-        VideoPipeline pipeline(*client, sinks, hooks.options(v));
+        VideoPipeline pipeline(engine, sinks, hooks.options(v));
         const RunResult r = pipeline.run(*source, info, stop, [&](const PipelineStats& st) {
           std::lock_guard lock(mu);
           RunningVideo& rv = running[i];
@@ -279,6 +293,12 @@ BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
     }
   };
 
+  // One engine per worker, made here (an error is the caller's, before any video starts).
+  const int n =
+      std::min<int>(options.parallel, static_cast<int>(std::max<std::size_t>(todo.size(), 1)));
+  std::vector<WindowEngine*> worker_engines;
+  for (int k = 0; k < n; ++k) worker_engines.push_back(&engines(k));
+
   // The ticker: progress at least every tick_s while videos run (a window may take minutes).
   std::mutex tick_mu;
   std::condition_variable tick_cv;
@@ -293,9 +313,7 @@ BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
   });
 
   std::vector<std::thread> threads;
-  const int n =
-      std::min<int>(options.parallel, static_cast<int>(std::max<std::size_t>(todo.size(), 1)));
-  for (int k = 0; k < n; ++k) threads.emplace_back(worker);
+  for (int k = 0; k < n; ++k) threads.emplace_back(worker, std::ref(*worker_engines[k]));
   for (std::thread& t : threads) t.join();
   {
     std::lock_guard tl(tick_mu);

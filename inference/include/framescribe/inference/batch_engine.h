@@ -32,6 +32,14 @@
 //   a prefill in chunks equals it whole, and fork + eval equals a fresh eval, bit for bit.
 //
 // - Sequence ids are never reused; a released id is unknown afterwards.
+// - shift_out(seq, begin, end) is APPROXIMATE reuse, an opt-in (llama.cpp's context shift): it
+//   forgets positions [begin, end) and moves the later ones down by end - begin, re-rotating
+//   their cached keys by -(end - begin) positions (RoPE composes: R(p - d) = R(-d) R(p)). The
+//   kept tokens' keys and values above layer 0 were computed with the removed tokens in their
+//   attention, so the sequence is NOT what a fresh eval of the kept tokens would cache; answers
+//   may change (inference/README.md "Approximate reuse" has the measured rate). Exact reuse
+//   (fork, truncate, the frame cache) never does this by itself. kv_shift.h plans a shift from
+//   the old and new prompts.
 //
 // Thread-safety: none; one thread drives one engine (as Engine). KvBlockTable is plain
 // bookkeeping with no storage: every backend uses it, the CUDA engine included (its step needs
@@ -92,6 +100,23 @@ class KvBlockTable {
   // to the free list when no other sequence holds them.
   void truncate(SeqId seq, std::int64_t n_tokens);
   void release(SeqId seq);
+  // The bookkeeping of BatchEngine::shift_out: positions [begin, end) leave, later positions move
+  // down by end - begin. Blocks before begin's block stay; the blocks the move writes (begin's
+  // block up to the new last block) become private to `seq` (a shared one is replaced by a free
+  // block; `copies` says which to copy first: only begin's block, when it keeps positions
+  // before begin); blocks past the new end are dropped. end == length is truncate(seq, begin).
+  // The backend then moves every position t in [begin, new length) from old_blocks at t + d to
+  // new_blocks at t, in ascending t (safe in place), BEFORE anything else takes a block (dropped
+  // blocks are free again but still hold their data). All or nothing: kInvalidArgument for an
+  // unknown sequence or a range outside [0, length], kOutOfMemory when too few blocks are free.
+  struct Shift {
+    std::int64_t begin = 0, end = 0, old_length = 0;  // nothing to move when begin == end or
+                                                      // end == old_length
+    std::vector<std::int32_t> old_blocks, new_blocks;
+    std::vector<KvBlockCopy> copies;
+  };
+  std::int64_t shift_blocks_needed(SeqId seq, std::int64_t begin, std::int64_t end) const;
+  Shift shift_out(SeqId seq, std::int64_t begin, std::int64_t end);
 
   bool contains(SeqId seq) const { return seqs_.count(seq) != 0; }
   std::int64_t length(SeqId seq) const;
@@ -177,6 +202,16 @@ class BatchEngine {
 
   // Free blocks `spans` would take (admission: compare with kv_stats().blocks_free).
   virtual std::int64_t blocks_needed(std::span<const StepSpan> spans) const;
+  // Approximate reuse (see the rules above): forgets positions [begin, end) of `seq` and moves
+  // the later ones down, re-rotating their keys. [begin, begin) does nothing; end == length(seq)
+  // is exactly truncate(seq, begin). Blocks shared with another sequence are never written (they
+  // are replaced: shift_blocks_needed() free blocks). All or nothing: Error(kInvalidArgument)
+  // for an unknown sequence or a range outside [0, length], Error(kOutOfMemory) when too few
+  // blocks are free. The default throws Error(kUnsupported) (the CPU engine implements it).
+  // (The CUDA batch engine and the StepScheduler's client views do not implement it.)
+  virtual void shift_out(SeqId seq, std::int64_t begin, std::int64_t end);
+  // Free blocks shift_out would take; the same errors (kUnsupported where shift_out is).
+  virtual std::int64_t shift_blocks_needed(SeqId seq, std::int64_t begin, std::int64_t end) const;
   // Runs the spans as one batch (see the rules above). Validates everything first.
   virtual StepResult step(std::span<const StepSpan> spans) = 0;
 };

@@ -116,6 +116,11 @@ class Engine {
   virtual std::int64_t max_context() const = 0;
   // Forgets cached positions >= n_tokens (0 starts a new sequence).
   virtual void truncate(std::int64_t n_tokens) = 0;
+  // Approximate reuse, opt-in (BatchEngine::shift_out on this engine's sequence; kv_shift.h
+  // plans it): forgets positions [begin, end) and moves the later ones down, re-rotating their
+  // keys; answers may differ from a fresh eval. The default throws Error(kUnsupported) (the CPU
+  // engine implements it). Defined in kv_shift.cpp.
+  virtual void shift_out(std::int64_t begin, std::int64_t end);
 
   // The multi-sequence engine this engine's sequence lives in (same weights, same KV pool), or
   // nullptr where the backend has none (CUDA today). Its pool is shared with the engine's own

@@ -46,11 +46,16 @@ struct StreamStatus {
   std::int64_t webhook_failures = 0;
 };
 
-// The engine all streams share (issue 24's reuse): what its prompts asked for and what it ran;
-// "asked" minus "ran" is what the frame cache and forked alert questions saved.
+// The engine all streams share (issue 24's reuse): what its prompts asked for and what it ran,
+// summed over the streams' window engines; "asked" minus "ran" is what the frame cache and
+// forked alert questions saved. When the streams are batched step by step (StepScheduler), its
+// counters too.
 struct EngineStatus {
   std::int64_t prompt_tokens = 0, prefilled_tokens = 0;  // asked, ran
   std::int64_t frames = 0, frames_encoded = 0;           // asked, ran (vision encoder)
+  bool batched = false;  // the step scheduler's counters below are set
+  std::int64_t steps = 0, step_rows = 0, max_step_rows = 0;  // engine steps, their rows
+  std::int64_t preemptions = 0, recomputed_tokens = 0;
 };
 
 class MonitorBoard {

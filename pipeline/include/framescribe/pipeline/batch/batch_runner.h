@@ -1,6 +1,7 @@
 // Runs the videos of a batch: several at once, each through its own VideoPipeline on its own
-// thread, all sharing one engine through an EngineScheduler (one client per video), with the
-// state of every video kept in a StateStore.
+// thread, with the state of every video kept in a StateStore. Each worker thread has an engine
+// of its own (WorkerEngines: window engines of one batched model, apps' SharedEngines), or all
+// share one engine through an EngineScheduler (the WindowEngine& overload).
 //
 //   pipeline::batch::BatchHooks hooks;          // apps/ supplies sources, sinks and hashing
 //   hooks.open = [&](const BatchVideo& v, core::StopFlag& stop, core::RunInfo& info) { ... };
@@ -8,6 +9,7 @@
 //   hooks.options = [&](const BatchVideo& v) { return PipelineOptions{...}; };
 //   hooks.sha256 = [](const std::filesystem::path& p) { return hex; };
 //   BatchSummary s = run_batch(videos, state, engine, {.parallel = 2}, hooks, stop, progress);
+//   // or an engine per worker: run_batch(videos, state, [&](int k) -> WindowEngine& {...}, ...)
 //
 // Per video: skipped when the state says done and the input is unchanged (same size and
 // modification time, or else the same SHA-256) and every recorded output is still there;
@@ -16,10 +18,10 @@
 // reason). A video that fails does not stop the others. A stop (Ctrl-C) lets the videos in
 // progress finish their current window; they are left pending.
 //
-// Batching: the scheduler serialises the engine calls of all videos, interleaving windows of
-// different videos in arrival order. The CPU engine describes one window at a time; an engine
-// that can batch would take several queued windows at once inside EngineScheduler (the
-// queue is there: the waiting tickets), without any change here.
+// Batching: with one shared engine, the EngineScheduler serialises the engine calls of all
+// videos, interleaving whole windows of different videos in arrival order. With an engine per
+// worker over one batched model (inference::StepScheduler), the workers' calls run together in
+// batched engine steps. The outputs are the same either way.
 //
 // Progress: first one kPlanned call (every video decided: already done, given up, to run), then
 // a kVideo call whenever a video is given up on, starts or ends, and kMedia calls while videos
@@ -107,6 +109,16 @@ struct BatchSummary {
   bool stopped = false;
 };
 
+// The engine of worker `worker` (0 .. parallel-1), used by that worker's thread only, one
+// video after another; called on the calling thread before any video starts (it may throw: the
+// error is run_batch's). The engines must outlive run_batch.
+using WorkerEngines = std::function<WindowEngine&(int worker)>;
+
+BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
+                       const WorkerEngines& engines, const RunnerOptions& options,
+                       const BatchHooks& hooks, core::StopFlag& stop,
+                       const std::function<void(const BatchProgress&)>& progress = {});
+// One engine for every worker, its calls run one at a time through an EngineScheduler.
 BatchSummary run_batch(const std::vector<BatchVideo>& videos, StateStore& state,
                        WindowEngine& engine, const RunnerOptions& options, const BatchHooks& hooks,
                        core::StopFlag& stop,

@@ -60,6 +60,8 @@ pixtral::PixtralEngineStats SharedEngines::reuse_stats() const {
     sum.forked_questions += s.forked_questions;
     sum.prompt_tokens += s.prompt_tokens;
     sum.prefilled_tokens += s.prefilled_tokens;
+    sum.reused_tokens += s.reused_tokens;
+    sum.early_prefilled_tokens += s.early_prefilled_tokens;
     sum.frames += s.frames;
     sum.frames_encoded += s.frames_encoded;
     sum.encoder_calls += s.encoder_calls;

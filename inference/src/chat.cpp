@@ -117,21 +117,37 @@ void check_request(const ChatPrompt& prompt, const ChatOptions& o) {
   }
 }
 
-// A new sequence: the cache emptied, the prompt's images encoded.
+void check_keep(const Engine& engine, const ChatPrompt& prompt, std::int64_t keep) {
+  FS_CHECK(keep >= 0 && keep < prompt.size(), kInvalidArgument,
+           "chat: keep_prefix " << keep << " for a prompt of " << prompt.size()
+                                << " tokens (at least its last token is evaluated)");
+  FS_CHECK(keep <= engine.n_past(), kInvalidArgument,
+           "chat: keep_prefix " << keep << " but the engine's sequence holds " << engine.n_past()
+                                << " tokens");
+}
+
+// The sequence cut to its first `keep` tokens (0: a new sequence), the images of the rest
+// encoded.
 std::vector<float> start_and_encode(Engine& engine, const ChatPrompt& prompt,
-                                    FrameEmbeddingCache* frame_cache, ChatTimings& timings) {
-  engine.truncate(0);
+                                    FrameEmbeddingCache* frame_cache, std::int64_t keep,
+                                    ChatTimings& timings) {
+  engine.truncate(keep);
   const auto t0 = Clock::now();
-  std::vector<float> features = encode_prompt_images(engine, prompt, frame_cache);
+  std::vector<float> features = encode_prompt_images_from(engine, prompt, keep, frame_cache);
   timings.vision_ms = ms_since(t0);
   return features;
 }
 
+std::span<const std::int32_t> rest_of(const ChatPrompt& prompt, std::int64_t keep) {
+  return std::span<const std::int32_t>(prompt.prompt.ids).subspan(static_cast<std::size_t>(keep));
+}
+
 std::vector<float> encode_and_prefill(Engine& engine, const ChatPrompt& prompt,
-                                      FrameEmbeddingCache* frame_cache, ChatTimings& timings) {
-  const std::vector<float> features = start_and_encode(engine, prompt, frame_cache, timings);
+                                      FrameEmbeddingCache* frame_cache, std::int64_t keep,
+                                      ChatTimings& timings) {
+  const std::vector<float> features = start_and_encode(engine, prompt, frame_cache, keep, timings);
   const auto t0 = Clock::now();
-  std::vector<float> logits = engine.eval(prompt.prompt.ids, features, LogitsMode::kLast);
+  std::vector<float> logits = engine.eval(rest_of(prompt, keep), features, LogitsMode::kLast);
   timings.prefill_ms = ms_since(t0);
   return logits;
 }
@@ -145,9 +161,34 @@ std::vector<float> encode_prompt_images(Engine& engine, const ChatPrompt& prompt
                                 : engine.encode_images(prompt.images);
 }
 
+std::vector<float> encode_prompt_images_from(Engine& engine, const ChatPrompt& prompt,
+                                             std::int64_t from, FrameEmbeddingCache* frame_cache) {
+  if (from <= 0) return encode_prompt_images(engine, prompt, frame_cache);
+  const std::vector<ImagePlacement>& places = prompt.prompt.images;
+  const auto at = static_cast<std::size_t>(from);
+  // The first image with a token at or after `from`; those before it are not encoded.
+  std::size_t k = 0;
+  while (k < places.size() && places[k].first_token + places[k].n_tokens <= at) ++k;
+  if (k == places.size()) return {};
+  FS_CHECK(prompt.images.size() == places.size(), kInvalidArgument,
+           "chat: " << prompt.images.size() << " images for " << places.size() << " image blocks");
+  const std::span<const PixelImage* const> rest(prompt.images.data() + k, places.size() - k);
+  std::vector<float> f =
+      frame_cache != nullptr ? frame_cache->encode(engine, rest) : engine.encode_images(rest);
+  // Image k may begin before `from`: its rows for the tokens already held are dropped.
+  std::size_t skip = 0;
+  for (std::size_t j = places[k].first_token; j < at; ++j)
+    skip += prompt.prompt.ids[j] == engine.config().image_token_id;
+  const std::size_t drop = skip * static_cast<std::size_t>(engine.config().text.n_embd);
+  FS_CHECK(drop <= f.size(), kInternal, "chat: fewer image rows than image tokens");
+  f.erase(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(drop));
+  return f;
+}
+
 ChatResult run_chat(Engine& engine, const Tokenizer& tokenizer, const ChatPrompt& prompt,
                     const ChatOptions& o, const ChatCallback& on_piece) {
   check_request(prompt, o);
+  check_keep(engine, prompt, o.keep_prefix);
   const auto t_start = Clock::now();
   std::vector<std::int32_t> stops = o.stop_tokens;
   if (stops.empty()) stops.push_back(tokenizer.eos());
@@ -160,9 +201,10 @@ ChatResult run_chat(Engine& engine, const Tokenizer& tokenizer, const ChatPrompt
   // Greedy without logprobs: the engine's greedy step (on the device for CUDA).
   NextToken next(engine, o.sampling, /*keep_logits=*/want_logprobs);
   {
-    const std::vector<float> features = start_and_encode(engine, prompt, o.frame_cache, r.timings);
+    const std::vector<float> features =
+        start_and_encode(engine, prompt, o.frame_cache, o.keep_prefix, r.timings);
     const auto t0 = Clock::now();
-    first = next(prompt.prompt.ids, features);
+    first = next(rest_of(prompt, o.keep_prefix), features);
     r.timings.prefill_ms = ms_since(t0);
   }
 
@@ -222,10 +264,12 @@ ChatResult run_chat(Engine& engine, const Tokenizer& tokenizer,
 }
 
 std::vector<double> next_token_probabilities(Engine& engine, const ChatPrompt& prompt,
-                                             FrameEmbeddingCache* frame_cache) {
+                                             FrameEmbeddingCache* frame_cache,
+                                             std::int64_t keep_prefix) {
   check_request(prompt, ChatOptions{});
+  check_keep(engine, prompt, keep_prefix);
   ChatTimings unused;
-  return softmax(encode_and_prefill(engine, prompt, frame_cache, unused));
+  return softmax(encode_and_prefill(engine, prompt, frame_cache, keep_prefix, unused));
 }
 
 }  // namespace framescribe::inference

@@ -40,6 +40,9 @@ std::unique_ptr<fp::PixtralWindowEngine> window_engine(bool reuse) {
   fp::PixtralWindowOptions wo;
   wo.max_answer_tokens = 6;
   wo.model_name = "tiny";
+  // Forks and the frame cache are this file's subject; prompt-prefix reuse (which runs the
+  // questions on the engine's own sequence instead) is prefix_reuse_test.cpp's.
+  wo.reuse_prefix = false;
   if (!reuse) {
     wo.frame_cache_bytes = 0;
     wo.fork_questions = false;

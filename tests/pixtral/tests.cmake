@@ -17,6 +17,16 @@ framescribe_add_test(pixtral_reuse_test
   LIBS framescribe_pixtral framescribe_pipeline
   LABELS unit)
 target_include_directories(pixtral_reuse_test PRIVATE ${PROJECT_SOURCE_DIR}/pipeline/pixtral/src)
+# Prompt-prefix reuse (issue 24): the demo model on frames FFmpeg decodes from the samples.
+framescribe_add_test(pixtral_prefix_reuse_test
+  SOURCES pixtral/prefix_reuse_test.cpp
+  LIBS framescribe_pixtral framescribe_pipeline framescribe_decoder
+  LABELS unit)
+# A live job with frames prefilled ahead ("hopping" windows) on the demo model and decoded frames.
+framescribe_add_test(pixtral_live_prefill_test
+  SOURCES pixtral/live_prefill_test.cpp
+  LIBS framescribe_pixtral framescribe_pipeline framescribe_decoder
+  LABELS unit)
 # Several window engines as clients of one step scheduler (issue 24): each answers as alone.
 framescribe_add_test(pixtral_shared_model_test
   SOURCES pixtral/shared_model_test.cpp inference/tiny_tokenizer.cpp

@@ -9,6 +9,7 @@
 #include "framescribe/inference/model_folder.h"
 #include "framescribe/inference/preprocess.h"
 #include "framescribe/pixtral/prompt_hash.h"
+#include "held_sequence.h"
 #include "prompt_dump.h"
 #include "shared_prefix.h"
 #include "window_prompt.h"
@@ -53,6 +54,7 @@ PixtralWindowEngine::PixtralWindowEngine(const ModelConfig& config, Tokenizer to
               opt_.context_tokens > 0 ? std::min(opt_.context_tokens, engine_->max_context())
                                       : engine_->max_context()) {
   check_tokenizer_matches(tok_, config_);
+  held_ = std::make_unique<HeldSequence>();
   FS_CHECK(opt_.frame_cache_bytes >= 0, kInvalidArgument,
            "frame cache of " << opt_.frame_cache_bytes << " bytes");
   if (opt_.frame_cache_bytes > 0)
@@ -60,13 +62,16 @@ PixtralWindowEngine::PixtralWindowEngine(const ModelConfig& config, Tokenizer to
                                                          opt_.frame_cache_idle_prompts);
 }
 
+PixtralWindowEngine::~PixtralWindowEngine() = default;
+
 std::string to_string(const PixtralEngineStats& s) {
   std::ostringstream o;
   o.setf(std::ios::fixed);
   o.precision(1);
   o << "reuse: " << s.prompts << " prompts (" << s.alert_questions << " alert questions, "
     << s.forked_questions << " forked); prefilled " << s.prefilled_tokens << " of "
-    << s.prompt_tokens << " prompt tokens; encoded " << s.frames_encoded << " of " << s.frames
+    << s.prompt_tokens << " prompt tokens (" << s.reused_tokens << " kept, "
+    << s.early_prefilled_tokens << " ahead); encoded " << s.frames_encoded << " of " << s.frames
     << " frames in " << s.encoder_calls << " encoder calls; frame cache " << s.frame_cache_entries
     << " entries, " << static_cast<double>(s.frame_cache_bytes) / (1 << 20) << " MiB";
   return o.str();
@@ -78,11 +83,12 @@ PixtralEngineStats PixtralWindowEngine::stats() const {
 }
 
 void PixtralWindowEngine::count(std::int64_t prompts, std::int64_t prompt_tokens,
-                                std::int64_t prefilled, std::int64_t frames) {
+                                std::int64_t prefilled, std::int64_t frames, std::int64_t reused) {
   std::lock_guard lock(stats_mu_);
   stats_.prompts += prompts;
   stats_.prompt_tokens += prompt_tokens;
   stats_.prefilled_tokens += prefilled;
+  stats_.reused_tokens += reused;
   stats_.frames += frames;
   if (frame_cache_) {
     // The cache's own counters (read here, on the engine's thread) are the encoder's work.
@@ -94,14 +100,55 @@ void PixtralWindowEngine::count(std::int64_t prompts, std::int64_t prompt_tokens
   }
 }
 
-std::vector<float> PixtralWindowEngine::encode(const ChatPrompt& prompt) {
-  std::vector<float> f = encode_prompt_images(*engine_, prompt, frame_cache_.get());
-  if (!frame_cache_ && !prompt.images.empty()) {
+namespace {
+
+// Images of `prompt` with a token at or after `from` (the ones a prefill from there encodes).
+std::int64_t images_from(const ChatPrompt& prompt, std::int64_t from) {
+  std::int64_t n = 0;
+  for (const ImagePlacement& p : prompt.prompt.images)
+    n += static_cast<std::int64_t>(p.first_token + p.n_tokens) > from;
+  return n;
+}
+
+}  // namespace
+
+std::vector<float> PixtralWindowEngine::encode(const ChatPrompt& prompt, std::int64_t from) {
+  std::vector<float> f = encode_prompt_images_from(*engine_, prompt, from, frame_cache_.get());
+  note_encoded(prompt, from);
+  return f;
+}
+
+void PixtralWindowEngine::note_encoded(const ChatPrompt& prompt, std::int64_t from) {
+  const std::int64_t n = images_from(prompt, from);
+  if (!frame_cache_ && n > 0) {
     std::lock_guard lock(stats_mu_);
-    stats_.frames_encoded += static_cast<std::int64_t>(prompt.images.size());
+    stats_.frames_encoded += n;
     ++stats_.encoder_calls;
   }
-  return f;
+}
+
+std::int64_t PixtralWindowEngine::reusable(const ChatPrompt& prompt) const {
+  if (!opt_.reuse_prefix || held_->size() == 0) return 0;
+  // Only this class moves the engine's sequence; were it shorter than remembered, keep nothing.
+  if (engine_->n_past() < static_cast<std::int64_t>(held_->size())) return 0;
+  return static_cast<std::int64_t>(held_->reusable(prompt));
+}
+
+std::vector<float> PixtralWindowEngine::eval_from(const ChatPrompt& prompt, std::int64_t keep,
+                                                  std::int64_t end, LogitsMode mode) {
+  held_->clear();  // until the engine is done: an error leaves nothing to reuse
+  std::vector<float> features = encode(prompt, keep);
+  const std::span<const std::int32_t> tokens =
+      std::span<const std::int32_t>(prompt.prompt.ids)
+          .subspan(static_cast<std::size_t>(keep), static_cast<std::size_t>(end - keep));
+  // Rows only for the image tokens in [keep, end).
+  const auto rows = static_cast<std::size_t>(
+      std::count(tokens.begin(), tokens.end(), static_cast<std::int32_t>(config_.image_token_id)));
+  features.resize(std::min(features.size(), rows * static_cast<std::size_t>(config_.text.n_embd)));
+  engine_->truncate(keep);
+  std::vector<float> logits = engine_->eval(tokens, features, mode);
+  if (opt_.reuse_prefix) held_->assign(prompt, static_cast<std::size_t>(end));
+  return logits;
 }
 
 std::shared_ptr<const core::PixelImage> PixtralWindowEngine::prepare(
@@ -161,6 +208,8 @@ pipeline::WindowAnswer PixtralWindowEngine::run(const ChatPrompt& prompt,
   co.sampling = opt_.sampling;
   co.stop_tokens = {tok_.eos()};
   co.frame_cache = frame_cache_.get();
+  co.keep_prefix = reusable(prompt);
+  held_->clear();  // until run_chat returns: an error leaves nothing to reuse
   bool abandoned = false;
   const auto t = Clock::now();
   const ChatResult r = run_chat(*engine_, tok_, prompt, co, [&](const ChatPiece& piece) {
@@ -170,12 +219,12 @@ pipeline::WindowAnswer PixtralWindowEngine::run(const ChatPrompt& prompt,
     }
     return true;
   });
-  if (!frame_cache_ && !prompt.images.empty()) {
-    std::lock_guard lock(stats_mu_);
-    stats_.frames_encoded += static_cast<std::int64_t>(prompt.images.size());
-    ++stats_.encoder_calls;
-  }
-  count(1, prompt.size(), prompt.size(), static_cast<std::int64_t>(prompt.images.size()));
+  // The prompt was prefilled whole (a stop comes only during generation); the tokens generated
+  // after it are not remembered (the next prompt truncates them away).
+  if (opt_.reuse_prefix) held_->assign(prompt, static_cast<std::size_t>(prompt.size()));
+  note_encoded(prompt, co.keep_prefix);
+  count(1, prompt.size(), prompt.size() - co.keep_prefix,
+        static_cast<std::int64_t>(prompt.images.size()), co.keep_prefix);
   pipeline::WindowAnswer a;
   a.text = r.text;
   a.prompt_tokens = prompt.size();
@@ -249,7 +298,10 @@ std::vector<std::vector<double>> PixtralWindowEngine::answer_probabilities_batch
     frames += static_cast<std::int64_t>(q.prompt.images.size());
   }
 
-  BatchEngine* batch = opt_.fork_questions && qs.size() >= 2 ? engine_->batch() : nullptr;
+  // With prefix reuse the questions run on the engine's own sequence, one after another: each
+  // keeps the frames the previous one left, and so does the description that follows.
+  BatchEngine* batch =
+      !opt_.reuse_prefix && opt_.fork_questions && qs.size() >= 2 ? engine_->batch() : nullptr;
   if (batch != nullptr) {
     // The questions share the window's frames: features once per distinct image list.
     std::vector<ChatPrompt> prompts;
@@ -267,6 +319,7 @@ std::vector<std::vector<double>> PixtralWindowEngine::answer_probabilities_batch
       }
       per_prompt.push_back(&features[k]);
     }
+    held_->clear();
     engine_->truncate(0);  // the engine's own sequence gives its blocks to the forks
     const std::optional<ForkedScores> forked = forked_next_token_probabilities(
         *batch, prompts, per_prompt, static_cast<std::int32_t>(config_.image_token_id));
@@ -278,24 +331,55 @@ std::vector<std::vector<double>> PixtralWindowEngine::answer_probabilities_batch
         stats_.alert_questions += static_cast<std::int64_t>(qs.size());
         stats_.forked_questions += static_cast<std::int64_t>(qs.size());
       }
-      count(static_cast<std::int64_t>(qs.size()), asked_tokens, forked->prefilled_tokens, frames);
+      count(static_cast<std::int64_t>(qs.size()), asked_tokens, forked->prefilled_tokens, frames,
+            0);
       return out;
     }
     // The pool cannot hold them together: one by one below (frames already in the cache).
   }
+  std::int64_t kept = 0;
   for (const Question& q : qs) {
-    const std::vector<float> features = encode(q.prompt);
-    engine_->truncate(0);
-    const std::vector<float> logits =
-        engine_->eval(q.prompt.prompt.ids, features, LogitsMode::kLast);
+    const std::int64_t keep = reusable(q.prompt);
+    const std::vector<float> logits = eval_from(q.prompt, keep, q.prompt.size(), LogitsMode::kLast);
+    kept += keep;
     out.push_back(answer_scores(q.first, softmax(logits)));
   }
   {
     std::lock_guard lock(stats_mu_);
     stats_.alert_questions += static_cast<std::int64_t>(qs.size());
   }
-  count(static_cast<std::int64_t>(qs.size()), asked_tokens, asked_tokens, frames);
+  count(static_cast<std::int64_t>(qs.size()), asked_tokens, asked_tokens - kept, frames, kept);
   return out;
+}
+
+void PixtralWindowEngine::prefill(const pipeline::WindowPlan& partial, const core::StopFlag& stop) {
+  if (!opt_.reuse_prefix || partial.frames.empty() || stop.level() >= core::StopFlag::kAbandon)
+    return;
+  const ChatPrompt prompt = window_prompt(partial, {});
+  if (prompt.prompt.images.empty()) return;
+  for (const PixelImage* px : prompt.images)
+    if (px == nullptr) return;  // a frame not prepared: nothing to vouch for
+  const ImagePlacement& last = prompt.prompt.images.back();
+  std::int64_t end = static_cast<std::int64_t>(last.first_token + last.n_tokens);
+  // The part every prompt over these frames shares, by tokens: the same frames with another
+  // instruction and a carried text must agree up to it.
+  pipeline::WindowPlan other = partial;
+  other.instruction = partial.instruction + " (other)";
+  const ChatPrompt alt = window_prompt(other, "carried");
+  std::int64_t same = 0;
+  while (same < end && same < alt.size() &&
+         alt.prompt.ids[static_cast<std::size_t>(same)] ==
+             prompt.prompt.ids[static_cast<std::size_t>(same)])
+    ++same;
+  end = same;
+  // Room for the rest of a window after it; a window that cannot fit is refused at its turn.
+  if (end <= 0 || end >= coster_.context_tokens() - 1) return;
+  const std::int64_t keep = std::min(reusable(prompt), end);
+  if (keep >= end) return;
+  (void)eval_from(prompt, keep, end, LogitsMode::kNone);
+  count(0, 0, end - keep, 0, 0);
+  std::lock_guard lock(stats_mu_);
+  stats_.early_prefilled_tokens += end - keep;
 }
 
 pipeline::WindowAnswer PixtralWindowEngine::complete(std::string_view prompt,

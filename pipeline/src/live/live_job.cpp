@@ -56,10 +56,14 @@ struct LiveJob::State {
   mutable std::mutex mu;
   std::condition_variable cv;
   std::deque<Pending> pending;
+  // The next window's frames so far (WindowEngine::prefill), newest only; cleared when a
+  // window is made or the ring is emptied.
+  std::optional<WindowPlan> partial;
   bool reader_done = false;
   std::exception_ptr error;
   LiveStats stats;
   std::atomic<std::int64_t> gap_epoch{0};
+  bool warned_prefill = false;  // worker thread only
 
   State(WindowEngine& d, WindowEngine* a, LiveOptions o, std::vector<core::EventSink*> s,
         LiveObserver* obs)
@@ -99,6 +103,47 @@ std::vector<const Sampled*> thin(const std::deque<Sampled>& ring, std::int64_t m
   return out;
 }
 
+// The frames of the ring that the window due at `due` will begin with, as far as that can be
+// told at `now` (the newest frame's time): those still inside its span, and only when the frames
+// still to come leave them unthinned (thinning would choose others). Empty: nothing to tell.
+std::vector<PreparedFrame> ahead_frames(const std::deque<Sampled>& ring, const LiveOptions& o,
+                                        std::int64_t now, std::int64_t due) {
+  const std::int64_t to_come =
+      o.sample_interval_ns > 0 ? (due - now) / o.sample_interval_ns : 0;  // at most
+  std::size_t first = 0;
+  if (o.window_frames > 0) {
+    const std::int64_t keep = std::max<std::int64_t>(o.window_frames - to_come, 0);
+    first = ring.size() - std::min<std::size_t>(ring.size(), static_cast<std::size_t>(keep));
+  } else {
+    while (first < ring.size() && ring[first].frame.frame.pts_ns <= due - o.window_ns) ++first;
+  }
+  std::vector<PreparedFrame> out;
+  if (static_cast<std::int64_t>(ring.size() - first) + to_come > o.max_frames_per_window)
+    return out;
+  for (std::size_t i = first; i < ring.size(); ++i) out.push_back(ring[i].frame);
+  return out;
+}
+
+// The engines prefill the next window's frames. A hint: a failure is logged once and never ends
+// the job (the window itself reports an engine that fails at its turn).
+void prefill_ahead(LiveJob::State& s, bool no_alerts, const WindowPlan& partial,
+                   const core::StopFlag& stop, const std::string& stream) {
+  std::string failed;
+  try {
+    // Alert questions run first on a window: their engine first.
+    if (!no_alerts && s.alerts != nullptr && s.alerts != &s.describe)
+      s.alerts->prefill(partial, stop);
+    s.describe.prefill(partial, stop);
+  } catch (const std::exception& e) {
+    failed = e.what();
+  } catch (...) {
+    failed = "unknown error";
+  }
+  if (!failed.empty() && !s.warned_prefill)
+    FS_LOG_WARN(stream << ": prefilling the next window's frames failed: " << failed);
+  if (!failed.empty()) s.warned_prefill = true;
+}
+
 }  // namespace
 
 void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
@@ -117,7 +162,16 @@ void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
       Pending p;
       {
         std::unique_lock lock(s.mu);
-        s.cv.wait(lock, [&] { return !s.pending.empty() || s.reader_done; });
+        s.cv.wait(lock,
+                  [&] { return !s.pending.empty() || s.reader_done || s.partial.has_value(); });
+        if (s.pending.empty() && !s.reader_done) {
+          // Idle with frames of the next window already here: let the engine prefill them.
+          WindowPlan partial = std::move(*s.partial);
+          s.partial.reset();
+          lock.unlock();
+          prefill_ahead(s, trackers.empty(), partial, stop, stream_);
+          continue;
+        }
         if (s.pending.empty()) return;
         p = std::move(s.pending.front());
         s.pending.pop_front();
@@ -223,6 +277,10 @@ void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
     if (!plan || plan->frames.empty()) return;
     plan->id = next_id++;
     Pending p;
+    {
+      std::lock_guard lock(s.mu);
+      s.partial.reset();  // this window is newer
+    }
     p.captured_mono_ns = chosen.back()->received_mono_ns;
     p.wall_clock_ns = chosen.back()->frame.frame.wall_clock_ns;
     p.snapshot = chosen.back()->frame.frame.image;
@@ -265,6 +323,10 @@ void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
         }
         s.gap_epoch.fetch_add(1);
         ring.clear();  // a window never spans an outage
+        {
+          std::lock_guard lock(s.mu);
+          s.partial.reset();
+        }
         last_sampled = core::kNoTimestamp;
         next_window = core::kNoTimestamp;
         if (s.observer) s.observer->on_gap(stream_, *item->gap);
@@ -299,7 +361,24 @@ void LiveJob::run(core::LiveFrameSource& source, const core::RunInfo& info,
       }
       if (next_window == core::kNoTimestamp)
         next_window = ring.front().frame.frame.pts_ns + s.opt.every_ns;
-      if (pts < next_window) continue;
+      if (pts < next_window) {
+        // Not due yet: the frames the window will begin with, laid out as it will be (the
+        // engine keeps what the window's prompts share with them; a wrong guess costs only
+        // time, never a different answer).
+        std::vector<PreparedFrame> frames;
+        if (s.opt.prefill_ahead) frames = ahead_frames(ring, s.opt, pts, next_window);
+        if (!frames.empty()) {
+          std::optional<WindowPlan> plan = packer.pack(frames, next_window);
+          if (plan && !plan->frames.empty()) {
+            {
+              std::lock_guard lock(s.mu);
+              s.partial = std::move(plan);
+            }
+            s.cv.notify_all();
+          }
+        }
+        continue;
+      }
       next_window += s.opt.every_ns;
       if (next_window <= pts) next_window = pts + s.opt.every_ns;
 

@@ -34,6 +34,13 @@
 //   text holds back any tail that could still become a stop string, so nothing after a stop
 //   string is ever streamed. The concatenated ChatPiece::text equals ChatResult::text.
 // - Like generate(): a new sequence (engine.truncate(0)); one engine, one thread.
+// - ChatOptions::keep_prefix n > 0 (prompt-prefix reuse, what llama.cpp's cache_prompt does):
+//   the caller vouches that the engine's sequence already holds the prompt's first n tokens
+//   with the same images (ids alone do not show that); they are kept (engine.truncate(n)) and
+//   only prompt[n:] is prefilled, with the rows of the images it reaches (an image wholly
+//   before n is not encoded). The answer is the same as without it where the engine's chunked
+//   prefill equals the whole one (the CPU engine: bit for bit). 0 <= n < prompt size and
+//   n <= engine.n_past(), else kInvalidArgument before the engine is touched.
 // - ChatOptions::frame_cache (frame_cache.h): the prompt's images are encoded through it, so a
 //   frame seen before is not encoded again; its rows are the engine's own, so the answer is the
 //   same as without it. The cache must belong to this engine's weights (one thread, like it).
@@ -90,6 +97,7 @@ struct ChatOptions {
   bool logprobs = false;                       // fill ChatResult::logprobs
   int top_logprobs = 0;                        // alternatives per token (implies logprobs)
   FrameEmbeddingCache* frame_cache = nullptr;  // encode images through it (null: directly)
+  std::int64_t keep_prefix = 0;                // tokens of the sequence kept (see the rules)
 };
 
 // One step of a streamed answer: the token just generated and the text that became final with
@@ -136,14 +144,21 @@ ChatResult run_chat(Engine& engine, const Tokenizer& tokenizer,
 
 // The model's next-token distribution after `prompt` (a new sequence: images encoded, prompt
 // evaluated once): softmax of the last logits in double over the whole vocabulary. Images are
-// encoded through `frame_cache` when given (the same probabilities).
+// encoded through `frame_cache` when given (the same probabilities). keep_prefix: as
+// ChatOptions::keep_prefix.
 std::vector<double> next_token_probabilities(Engine& engine, const ChatPrompt& prompt,
-                                             FrameEmbeddingCache* frame_cache = nullptr);
+                                             FrameEmbeddingCache* frame_cache = nullptr,
+                                             std::int64_t keep_prefix = 0);
 
 // The features of `prompt`'s images in prompt order ([image tokens, n_embd]): through
 // `frame_cache` when given, else engine.encode_images; empty when the prompt has no images.
 std::vector<float> encode_prompt_images(Engine& engine, const ChatPrompt& prompt,
                                         FrameEmbeddingCache* frame_cache = nullptr);
+// The rows the image tokens at positions >= `from` take ([those tokens, n_embd], in order):
+// only the images that reach `from` are encoded (through `frame_cache` when given); `from` 0 is
+// encode_prompt_images.
+std::vector<float> encode_prompt_images_from(Engine& engine, const ChatPrompt& prompt,
+                                             std::int64_t from, FrameEmbeddingCache* frame_cache);
 
 // Softmax in double, max-shifted: p_i = exp(l_i - max) / sum_j exp(l_j - max).
 std::vector<double> softmax(std::span<const float> logits);

@@ -110,6 +110,17 @@ class WindowEngine {
     (void)plan, (void)question, (void)answers, (void)stop;
     FS_FAIL(kUnsupported, model_name() << ": this engine cannot score answers (alerts)");
   }
+  // A hint, never needed for correctness: the frames of a window still being gathered (a live
+  // stream's next window, `partial`: its frames so far, labels and instruction as the packer
+  // lays them out) may be prefilled now, while the engine is otherwise idle for this stream, so
+  // that the window's describe and questions later prefill only what follows the frames. Called
+  // from the thread that calls describe (never while describe runs); answers must not depend on
+  // whether or when it was called. An engine shared with other streams (EngineScheduler's
+  // clients) keeps the default, which does nothing: one stream's prefill would evict another's.
+  // Returns early at stop level kAbandon; engine errors throw.
+  virtual void prefill(const WindowPlan& partial, const core::StopFlag& stop) {
+    (void)partial, (void)stop;
+  }
   // Several questions about one window: result[i] equals answer_probabilities(plan,
   // questions[i].question, questions[i].answers, stop). Engines that can share the window's work
   // between the questions (prefill the frames once) override it; the default asks them one by

@@ -14,9 +14,13 @@
 // is still described.
 //
 // Latency bound: with an engine taking at most T per call (description plus every alert
-// question), a description is emitted at most every_ns + (max_pending_windows + 1) * T after
-// the capture of the window's newest frame (it waits for the call in progress, then for the
-// windows queued before it).
+// question, or one prefill of frames ahead), a description is emitted at most every_ns +
+// (max_pending_windows + 1) * T after the capture of the window's newest frame (it waits for
+// the call in progress, then for the windows queued before it).
+//
+// Frames ahead (prefill_ahead): while no window waits, the worker hands the engines the next
+// window's frames so far, laid out by the same packer (WindowEngine::prefill, a hint that
+// engines sharing one sequence between streams ignore); only the newest such plan is kept.
 //
 // Threads: run() reads the source on the calling thread and runs the engine on one worker
 // thread it owns; the observer and sinks are called from that worker (gaps and frames: from the
@@ -54,6 +58,9 @@ struct LiveOptions {
   bool wait_for_engine = false;
   std::int64_t answer_reserve_tokens = 256;
   std::string prompt;  // window prompt template (empty: the default)
+  // While the engine is idle, hand it the next window's frames so far (WindowEngine::prefill):
+  // engines that can keep a prefilled prefix then prefill only the new part at window time.
+  bool prefill_ahead = true;
   std::vector<AlertRule> alerts;
 };
 

@@ -99,6 +99,53 @@ void StepScheduler::Impl::release(SchedClient* c, SeqId seq) {
   c->seqs.erase(seq);
 }
 
+void StepScheduler::Impl::shift_out(SchedClient* c, SeqId seq, std::int64_t begin,
+                                    std::int64_t end) {
+  const std::lock_guard<std::mutex> le(engine_mu_);
+  const std::lock_guard<std::mutex> l(mu_);
+  SchedSeq& s = owned(c, seq);
+  FS_CHECK(0 <= begin && begin <= end && end <= s.length(), kInvalidArgument,
+           c->name << ": cannot shift out [" << begin << ", " << end << ") of sequence " << seq
+                   << ", which holds " << s.length() << " positions");
+  if (begin == end) return;
+  const std::int32_t img = engine_.config().image_token_id;
+  const std::size_t n_embd = static_cast<std::size_t>(engine_.config().text.n_embd);
+  const auto rows_before = [&](std::int64_t n) {
+    return static_cast<std::size_t>(std::count(s.tokens.begin(), s.tokens.begin() + n, img));
+  };
+  const std::size_t r0 = rows_before(begin), r1 = rows_before(end);
+  if (s.held == s.length()) {
+    try {
+      engine_.shift_out(seq, begin, end);  // approximate: the kept keys re-rotated
+      s.held -= end - begin;
+      s.held_rows -= static_cast<std::int64_t>(r1 - r0);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kOutOfMemory) throw;
+      // No blocks for the copies: drop what follows `begin`; the shifted tokens are prefilled
+      // again (exactly) when next used.
+      engine_.truncate(seq, begin);
+      s.held = begin;
+      s.held_rows = static_cast<std::int64_t>(r0);
+    }
+  } else if (s.held > begin) {  // preempted part way: recomputed (exactly) when next used
+    engine_.truncate(seq, begin);
+    s.held = begin;
+    s.held_rows = static_cast<std::int64_t>(r0);
+  }
+  s.tokens.erase(s.tokens.begin() + begin, s.tokens.begin() + end);
+  s.rows.erase(s.rows.begin() + static_cast<std::ptrdiff_t>(r0 * n_embd),
+               s.rows.begin() + static_cast<std::ptrdiff_t>(r1 * n_embd));
+}
+
+std::int64_t StepScheduler::Impl::shift_blocks_needed(SchedClient* c, SeqId seq, std::int64_t begin,
+                                                      std::int64_t end) {
+  const std::lock_guard<std::mutex> le(engine_mu_);
+  const std::lock_guard<std::mutex> l(mu_);
+  const SchedSeq& s = owned(c, seq);
+  if (s.held < s.length()) return 0;  // only truncates
+  return engine_.shift_blocks_needed(seq, begin, end);
+}
+
 std::int64_t StepScheduler::Impl::length(SchedClient* c, SeqId seq) {
   const std::lock_guard<std::mutex> l(mu_);
   return owned(c, seq).length();

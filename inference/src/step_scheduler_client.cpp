@@ -31,6 +31,12 @@ class ClientBatch final : public BatchEngine {
     return s_.blocks_needed(c_, spans);
   }
   StepResult step(std::span<const StepSpan> spans) override { return s_.run(c_, spans); }
+  void shift_out(SeqId seq, std::int64_t begin, std::int64_t end) override {
+    s_.shift_out(c_, seq, begin, end);
+  }
+  std::int64_t shift_blocks_needed(SeqId seq, std::int64_t begin, std::int64_t end) const override {
+    return s_.shift_blocks_needed(c_, seq, begin, end);
+  }
 
  private:
   StepScheduler::Impl& s_;
@@ -60,6 +66,9 @@ class ClientEngine final : public Engine {
   std::int64_t n_past() const override { return s_.length(c_, c_->own); }
   std::int64_t max_context() const override { return s_.engine_.max_context(); }
   void truncate(std::int64_t n_tokens) override { s_.truncate(c_, c_->own, n_tokens); }
+  void shift_out(std::int64_t begin, std::int64_t end) override {
+    s_.shift_out(c_, c_->own, begin, end);
+  }
   BatchEngine* batch() override { return &batch_; }
 
  private:

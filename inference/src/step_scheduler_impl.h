@@ -88,6 +88,8 @@ class StepScheduler::Impl {
   SeqId fork(SchedClient* c, SeqId src);
   void truncate(SchedClient* c, SeqId seq, std::int64_t n);
   void release(SchedClient* c, SeqId seq);
+  void shift_out(SchedClient* c, SeqId seq, std::int64_t begin, std::int64_t end);
+  std::int64_t shift_blocks_needed(SchedClient* c, SeqId seq, std::int64_t begin, std::int64_t end);
   std::int64_t length(SchedClient* c, SeqId seq);
   KvStats kv_stats(SchedClient* c);
   std::int64_t blocks_needed(SchedClient* c, std::span<const StepSpan> spans);

@@ -367,27 +367,43 @@ TEST(KvShift, EnginesWithoutTheOpThrowUnsupported) {
   }
 }
 
-// A scheduler recomputes preempted sequences from the tokens it kept: its clients refuse a shift.
-TEST(KvShift, StepSchedulerClientsRefuseIt) {
+// A scheduler client shifts as the single-sequence engine does (bit for bit); a client whose
+// sequence was preempted shifts the tokens the scheduler kept, and is then recomputed exactly.
+TEST(KvShift, StepSchedulerClientsShiftAsTheEngineDoes) {
   const fi::ModelConfig cfg = fi::testing::tiny_engine_config();
-  auto be = fi::make_cpu_batch_engine(cfg, dummy(1), {.block_tokens = 4, .cache_tokens = 256});
+  Rng rng{5};
+  const std::vector<std::int32_t> t = text(rng, 12, cfg.text.n_vocab);
+  const std::int32_t next = 42;
+  auto single = fi::make_cpu_engine(cfg, dummy(1));
+  single->eval(t, {}, fi::LogitsMode::kNone);
+  single->shift_out(3, 7);
+  const std::vector<float> want = single->eval({&next, 1}, {}, fi::LogitsMode::kLast);
+  // Exact: a fresh eval of what remains.
+  std::vector<std::int32_t> kept(t.begin(), t.begin() + 3);
+  kept.insert(kept.end(), t.begin() + 7, t.end());
+  kept.push_back(next);
+  auto fresh = fi::make_cpu_engine(cfg, dummy(1));
+  const std::vector<float> exact = fresh->eval(kept, {}, fi::LogitsMode::kLast);
+  ASSERT_FALSE(same_bits(want, exact)) << "the shift should be approximate here";
+
+  // 4 blocks of 4 positions: b's 8 tokens preempt a's 12.
+  auto be = fi::make_cpu_batch_engine(cfg, dummy(1), {.block_tokens = 4, .cache_tokens = 16});
   {
     fi::StepScheduler sched(*be);
-    std::unique_ptr<fi::Engine> client = sched.client("c");
-    const std::vector<std::int32_t> t = {21, 22, 23, 24, 25};
-    client->eval(t, {}, fi::LogitsMode::kNone);
-    for (auto call :
-         {std::function<void()>([&] { client->shift_out(1, 3); }),
-          std::function<void()>([&] { client->batch()->shift_out(1, 1, 3); }),
-          std::function<void()>([&] { client->batch()->shift_blocks_needed(1, 1, 3); })}) {
-      try {
-        call();
-        ADD_FAILURE() << "accepted";
-      } catch (const framescribe::Error& e) {
-        EXPECT_EQ(e.code(), ErrorCode::kUnsupported) << e.what();
-      }
-    }
-    EXPECT_EQ(client->n_past(), 5);
+    std::unique_ptr<fi::Engine> a = sched.client("a"), b = sched.client("b");
+    a->eval(t, {}, fi::LogitsMode::kNone);
+    a->shift_out(3, 7);
+    EXPECT_EQ(a->n_past(), 8);
+    EXPECT_TRUE(same_bits(a->eval({&next, 1}, {}, fi::LogitsMode::kLast), want));
+    a->truncate(0);
+    a->eval(t, {}, fi::LogitsMode::kNone);
+    b->eval(std::vector<std::int32_t>(t.begin(), t.begin() + 8), {}, fi::LogitsMode::kNone);
+    EXPECT_GT(sched.stats().preemptions, 0);
+    a->shift_out(3, 7);
+    EXPECT_EQ(a->n_past(), 8);
+    EXPECT_TRUE(same_bits(a->eval({&next, 1}, {}, fi::LogitsMode::kLast), exact));
+    EXPECT_THROW(a->shift_out(5, 20), framescribe::Error);
+    EXPECT_THROW(a->batch()->shift_out(12345, 0, 1), framescribe::Error);
   }
   EXPECT_EQ(be->kv_stats().blocks_free, be->kv_stats().blocks_total);
 }

@@ -208,7 +208,8 @@ class BatchEngine {
   // are replaced: shift_blocks_needed() free blocks). All or nothing: Error(kInvalidArgument)
   // for an unknown sequence or a range outside [0, length], Error(kOutOfMemory) when too few
   // blocks are free. The default throws Error(kUnsupported) (the CPU engine implements it).
-  // (The CUDA batch engine and the StepScheduler's client views do not implement it.)
+  // (The CUDA batch engine does not implement it. A StepScheduler client does, on the kept
+  // tokens too: a sequence preempted before or during the shift is recomputed exactly.)
   virtual void shift_out(SeqId seq, std::int64_t begin, std::int64_t end);
   // Free blocks shift_out would take; the same errors (kUnsupported where shift_out is).
   virtual std::int64_t shift_blocks_needed(SeqId seq, std::int64_t begin, std::int64_t end) const;

@@ -61,6 +61,7 @@ struct MonitorOptions {
   bool every_deprecated = false;  // --every (old name of --interval) was used
   std::string system;
   std::int64_t step_tokens = inference::StepSchedulerOptions{}.step_tokens;  // --step-tokens
+  bool approximate_reuse = false;                                            // opt-in
   sinks::AlertTargets alerts_to;  // --webhook*, --alert-command* (the log: --out)
   std::string out, http;
   bool udp = false, quiet = false;
@@ -131,6 +132,7 @@ int run_monitor(MonitorOptions o, const inference::EngineOptions& eo) {
   wo.context_tokens = o.req.context;
   wo.sampling = o.sampling;
   wo.model_name = model_display_name(o.req.model);
+  wo.approximate_reuse = o.approximate_reuse;
   // One sequence per stream: its descriptions and alert questions come from its live job's one
   // worker thread, one after the other, so one window engine serves both.
   SharedEngines engines(o.req.model, o.req.engine, eo, wo,
@@ -346,6 +348,7 @@ void add_monitor_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--status-every", o->status_every_s, "Status line every S seconds (0: never)")
       ->capture_default_str();
   add_step_tokens_option(cmd, &o->step_tokens);
+  add_approximate_reuse_option(cmd, &o->approximate_reuse);
   cmd->add_flag("--quiet", o->quiet, "No descriptions on the console");
   cmd->callback([o, cmd, exit_code] {
     MonitorOptions opt = *o;

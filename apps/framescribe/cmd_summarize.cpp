@@ -57,6 +57,7 @@ struct SummarizeOptions {
   std::string formats;
   bool quiet = false;
   bool dry_run = false;
+  bool approximate_reuse = false;  // --approximate-reuse (opt-in)
   bool json = false;
   std::string dump_prompts;
 };
@@ -143,6 +144,7 @@ int run_summarize(SummarizeOptions o) {
   wo.context_tokens = o.req.context;
   wo.dump_prompts = dump;
   wo.model_name = model_display_name(o.req.model);
+  wo.approximate_reuse = o.approximate_reuse;
   const std::unique_ptr<pixtral::PixtralWindowEngine> window_engine =
       load_window_engine(o.req.model, o.req.engine, eo, wo);
 
@@ -262,6 +264,7 @@ void add_summarize_command(CLI::App& app, int* exit_code) {
       ->capture_default_str()
       ->check(number_range(1, 1 << 20));
   add_sampling_options(cmd, &o->sampling);
+  add_approximate_reuse_option(cmd, &o->approximate_reuse);
   cmd->add_option("--window-seconds", o->run.window_s,
                   "A window spans less than S seconds of frames")
       ->check(CLI::NonNegativeNumber);

@@ -60,6 +60,15 @@ void add_step_tokens_option(CLI::App* cmd, std::int64_t* step_tokens) {
       ->check(number_range(0, 1 << 20));
 }
 
+void add_approximate_reuse_option(CLI::App* cmd, bool* on) {
+  cmd->add_flag("--approximate-reuse", *on,
+                "Opt-in, approximate: when a window slides, keep the cached frames it shares "
+                "with the previous one, shifted to their new positions (as llama.cpp's context "
+                "shift), instead of prefilling them again. Faster, but ANSWERS MAY CHANGE "
+                "against recomputation; the measured change rates are in inference/README.md, "
+                "\"Approximate reuse\". Engines without it (CUDA) warn and reuse exactly");
+}
+
 void note_given_options(const CLI::App& cmd, ModelRequest* r) {
   const auto given = [&cmd](const char* name) {
     const CLI::Option* o = cmd.get_option_no_throw(name);

@@ -7,6 +7,7 @@
 //   add_context_option(cmd, &req.context);        // --context
 //   add_sampling_options(cmd, &sampling);         // --temperature, --top-p, --seed
 //   add_step_tokens_option(cmd, &step_tokens);    // --step-tokens (monitor, batch)
+//   add_approximate_reuse_option(cmd, &approx);   // --approximate-reuse (monitor, summarize)
 //   ... after parsing:
 //   note_given_options(*cmd, &req);
 //   ModelSettings m = resolve_model_settings(req, &video, &max_tokens);
@@ -62,6 +63,10 @@ void add_sampling_options(CLI::App* cmd, inference::SamplingParams* s);
 // batching, where the device has a multi-sequence engine: the CPU); 0: one whole call at a
 // time, as before issue 24. Answers are the same either way. See shared_engines.h.
 void add_step_tokens_option(CLI::App* cmd, std::int64_t* step_tokens);
+// --approximate-reuse (monitor, summarize; off by default): windows that slid keep the cached
+// frames they share with the previous one, shifted in place (pixtral::PixtralWindowOptions::
+// approximate_reuse). Answers may change; measured in inference/README.md "Approximate reuse".
+void add_approximate_reuse_option(CLI::App* cmd, bool* on);
 
 // Sets r's *_given flags from the options parsed on `cmd` (--fps, --every, --keyframes, --scene;
 // --max-edge, --max-frame-tokens; --max-tokens), whichever of them it has.

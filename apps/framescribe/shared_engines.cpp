@@ -61,6 +61,7 @@ pixtral::PixtralEngineStats SharedEngines::reuse_stats() const {
     sum.prompt_tokens += s.prompt_tokens;
     sum.prefilled_tokens += s.prefilled_tokens;
     sum.reused_tokens += s.reused_tokens;
+    sum.approx_reused_tokens += s.approx_reused_tokens;
     sum.early_prefilled_tokens += s.early_prefilled_tokens;
     sum.frames += s.frames;
     sum.frames_encoded += s.frames_encoded;

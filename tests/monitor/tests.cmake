@@ -83,3 +83,10 @@ target_link_libraries(monitor_soak_helper PRIVATE framescribe_rtsp_test_server f
 target_compile_definitions(monitor_soak_helper PRIVATE
   FS_TEST_DATA_DIR="${CMAKE_CURRENT_SOURCE_DIR}/data" FS_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 framescribe_warnings(monitor_soak_helper)
+
+if(FRAMESCRIBE_BUILD_APPS)
+  # monitor --approximate-reuse (issue 24, opt-in): the demo model on the sample clip.
+  framescribe_add_cli_test(monitor_cli_approx_test
+    SOURCES monitor/monitor_cli_approx_test.cpp
+    LIBS nlohmann_json::nlohmann_json LABELS integration)
+endif()

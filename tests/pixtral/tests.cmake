@@ -32,3 +32,8 @@ framescribe_add_test(pixtral_shared_model_test
   SOURCES pixtral/shared_model_test.cpp inference/tiny_tokenizer.cpp
   LIBS framescribe_pixtral framescribe_pipeline Threads::Threads
   LABELS unit)
+# Approximate reuse (issue 24, opt-in): shifted KV on sliding windows, exact fallbacks.
+framescribe_add_test(pixtral_approx_reuse_test
+  SOURCES pixtral/approx_reuse_test.cpp
+  LIBS framescribe_pixtral framescribe_pipeline framescribe_decoder
+  LABELS unit)

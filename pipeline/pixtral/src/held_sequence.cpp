@@ -1,6 +1,9 @@
 #include "held_sequence.h"
 
 #include <algorithm>
+#include <span>
+
+#include "framescribe/core/error.h"
 
 namespace framescribe::pixtral {
 
@@ -56,6 +59,30 @@ void HeldSequence::assign(const ChatPrompt& prompt, std::size_t n_tokens) {
   ids_.assign(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n_tokens));
   memo_.clear();
   memo_for_ = nullptr;
+}
+
+std::vector<TokenKey> HeldSequence::keys(const ModelConfig& config) const {
+  std::vector<FrameKey> images;
+  for (const Image& im : images_) images.push_back(im.key);
+  return prompt_token_keys(ids_, images, config);
+}
+
+std::vector<TokenKey> HeldSequence::prompt_keys(const ChatPrompt& prompt, std::size_t n_tokens,
+                                                const ModelConfig& config) const {
+  if (memo_for_ != &prompt) {
+    memo_.clear();
+    memo_for_ = &prompt;
+  }
+  const std::vector<std::int32_t>& ids = prompt.prompt.ids;
+  n_tokens = std::min(n_tokens, ids.size());
+  std::vector<FrameKey> images;
+  const std::vector<ImagePlacement>& places = prompt.prompt.images;
+  for (std::size_t k = 0; k < places.size() && places[k].first_token < n_tokens; ++k) {
+    FS_CHECK(k < prompt.images.size() && prompt.images[k] != nullptr, kInvalidArgument,
+             "image " << k << " of the prompt has no pixels");
+    images.push_back(key_of(prompt.images[k]));
+  }
+  return prompt_token_keys(std::span<const std::int32_t>(ids).first(n_tokens), images, config);
 }
 
 void HeldSequence::clear() {

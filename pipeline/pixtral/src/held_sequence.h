@@ -15,7 +15,11 @@
 // sequence may differ (any error, a truncate elsewhere) and checks that the engine holds at least
 // size() tokens before reusing. The image keys reusable() computed serve the next assign() of
 // the same prompt object (clear() in between keeps them): each image is hashed once per call.
-// Thread-safety: none. Errors: none (bad prompts are 0 reuse).
+// Approximate reuse (opt-in) plans a shift from keys() to prompt_keys() (inference/kv_shift.h's
+// TokenKeys: ids, and for image tokens the image's content key and index within it).
+// Thread-safety: none. Errors: none (bad prompts are 0 reuse), except keys() / prompt_keys():
+// Error(kInvalidArgument) as inference::prompt_token_keys (a sequence or prompt part that ends
+// inside an image, an image without pixels).
 #pragma once
 
 #include <cstddef>
@@ -25,6 +29,8 @@
 
 #include "framescribe/inference/chat.h"
 #include "framescribe/inference/frame_cache.h"
+#include "framescribe/inference/kv_shift.h"
+#include "framescribe/inference/model_config.h"
 
 namespace framescribe::pixtral {
 
@@ -36,6 +42,12 @@ class HeldSequence {
   void assign(const inference::ChatPrompt& prompt, std::size_t n_tokens);
   void clear();
   std::size_t size() const { return ids_.size(); }
+  // What the sequence holds, as kv_shift.h's keys.
+  std::vector<inference::TokenKey> keys(const inference::ModelConfig& config) const;
+  // The keys of prompt's first `n_tokens` tokens (its image keys memoised as reusable()'s).
+  std::vector<inference::TokenKey> prompt_keys(const inference::ChatPrompt& prompt,
+                                               std::size_t n_tokens,
+                                               const inference::ModelConfig& config) const;
 
  private:
   struct Image {

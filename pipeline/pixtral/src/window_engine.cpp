@@ -6,6 +6,8 @@
 #include <utility>
 
 #include "framescribe/core/error.h"
+#include "framescribe/core/log.h"
+#include "framescribe/inference/kv_shift.h"
 #include "framescribe/inference/model_folder.h"
 #include "framescribe/inference/preprocess.h"
 #include "framescribe/pixtral/prompt_hash.h"
@@ -70,8 +72,9 @@ std::string to_string(const PixtralEngineStats& s) {
   o.precision(1);
   o << "reuse: " << s.prompts << " prompts (" << s.alert_questions << " alert questions, "
     << s.forked_questions << " forked); prefilled " << s.prefilled_tokens << " of "
-    << s.prompt_tokens << " prompt tokens (" << s.reused_tokens << " kept, "
-    << s.early_prefilled_tokens << " ahead); encoded " << s.frames_encoded << " of " << s.frames
+    << s.prompt_tokens << " prompt tokens (" << s.reused_tokens << " kept, ";
+  if (s.approx_reused_tokens > 0) o << s.approx_reused_tokens << " of them shifted (approximate), ";
+  o << s.early_prefilled_tokens << " ahead); encoded " << s.frames_encoded << " of " << s.frames
     << " frames in " << s.encoder_calls << " encoder calls; frame cache " << s.frame_cache_entries
     << " entries, " << static_cast<double>(s.frame_cache_bytes) / (1 << 20) << " MiB";
   return o.str();
@@ -132,6 +135,42 @@ std::int64_t PixtralWindowEngine::reusable(const ChatPrompt& prompt) const {
   // Only this class moves the engine's sequence; were it shorter than remembered, keep nothing.
   if (engine_->n_past() < static_cast<std::int64_t>(held_->size())) return 0;
   return static_cast<std::int64_t>(held_->reusable(prompt));
+}
+
+std::int64_t PixtralWindowEngine::keep_for(const ChatPrompt& prompt, std::int64_t end) {
+  const std::int64_t exact = reusable(prompt);
+  if (!opt_.approximate_reuse || shift_unsupported_ || exact == 0 || exact + 1 >= end) return exact;
+  ShiftPlan plan;
+  try {
+    const std::vector<TokenKey> cached = held_->keys(config_);
+    const std::vector<TokenKey> wanted =
+        held_->prompt_keys(prompt, static_cast<std::size_t>(end), config_);
+    plan = plan_shift(cached, wanted);
+  } catch (const Error&) {
+    return exact;  // no keys for a part that ends inside an image: exact reuse
+  }
+  if (!plan.approximate() || plan.reused() <= exact) return exact;
+  try {
+    engine_->shift_out(plan.keep, plan.remove_end);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kUnsupported) {
+      held_->clear();  // the sequence is in an unknown state: recompute the prompt whole
+      FS_LOG_WARN("approximate reuse: shift failed (" << e.what() << "); recomputing");
+      return 0;
+    }
+    shift_unsupported_ = true;
+    FS_LOG_WARN("approximate reuse: this engine cannot shift its cache ("
+                << e.what() << "); using exact prefix reuse only");
+    return exact;
+  } catch (const std::exception& e) {
+    held_->clear();
+    FS_LOG_WARN("approximate reuse: shift failed (" << e.what() << "); recomputing");
+    return 0;
+  }
+  held_->clear();  // the engine holds the shifted sequence: set again after its eval
+  std::lock_guard lock(stats_mu_);
+  stats_.approx_reused_tokens += plan.moved;
+  return plan.reused();
 }
 
 std::vector<float> PixtralWindowEngine::eval_from(const ChatPrompt& prompt, std::int64_t keep,
@@ -208,7 +247,7 @@ pipeline::WindowAnswer PixtralWindowEngine::run(const ChatPrompt& prompt,
   co.sampling = opt_.sampling;
   co.stop_tokens = {tok_.eos()};
   co.frame_cache = frame_cache_.get();
-  co.keep_prefix = reusable(prompt);
+  co.keep_prefix = keep_for(prompt, prompt.size());
   held_->clear();  // until run_chat returns: an error leaves nothing to reuse
   bool abandoned = false;
   const auto t = Clock::now();
@@ -339,7 +378,7 @@ std::vector<std::vector<double>> PixtralWindowEngine::answer_probabilities_batch
   }
   std::int64_t kept = 0;
   for (const Question& q : qs) {
-    const std::int64_t keep = reusable(q.prompt);
+    const std::int64_t keep = keep_for(q.prompt, q.prompt.size());
     const std::vector<float> logits = eval_from(q.prompt, keep, q.prompt.size(), LogitsMode::kLast);
     kept += keep;
     out.push_back(answer_scores(q.first, softmax(logits)));
@@ -374,8 +413,9 @@ void PixtralWindowEngine::prefill(const pipeline::WindowPlan& partial, const cor
   end = same;
   // Room for the rest of a window after it; a window that cannot fit is refused at its turn.
   if (end <= 0 || end >= coster_.context_tokens() - 1) return;
-  const std::int64_t keep = std::min(reusable(prompt), end);
-  if (keep >= end) return;
+  const std::int64_t exact = std::min(reusable(prompt), end);
+  if (exact >= end) return;
+  const std::int64_t keep = opt_.approximate_reuse ? keep_for(prompt, end) : exact;
   (void)eval_from(prompt, keep, end, LogitsMode::kNone);
   count(0, 0, end - keep, 0, 0);
   std::lock_guard lock(stats_mu_);

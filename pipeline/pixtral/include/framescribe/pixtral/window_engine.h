@@ -31,6 +31,15 @@
 // equal within bf16 tolerance, not bit for bit). One remembered sequence: an engine shared by
 // several streams (pipeline::EngineScheduler) keeps what their prompts happen to share.
 //
+// Approximate reuse (approximate_reuse, opt-in, off by default; needs reuse_prefix): where a
+// window slid (frames left at the front, new ones came) the cached tokens after the removed
+// ones are kept too, their keys re-rotated to their new positions (Engine::shift_out, as
+// llama.cpp's context shift; plan from inference/kv_shift.h). Answers may then differ from
+// recomputation: the measured change rates are in inference/README.md "Approximate reuse".
+// Where nothing moves (plan.moved == 0) it is exactly the exact path. An engine without shift
+// (kUnsupported: CUDA) logs once and uses exact reuse for the rest of the run; any other shift
+// error drops the held state and the prompt is recomputed whole.
+//
 //   wo.reuse_prefix = true;                       // the default
 //   engine.prefill(partial_plan, stop);           // live: frames so far, while idle
 //   engine.describe(plan, {}, stop);              // prefills only what follows them
@@ -82,6 +91,9 @@ struct PixtralWindowOptions {
   bool fork_questions = true;
   // Keep the longest common prefix of the engine's sequence and each new prompt (exact).
   bool reuse_prefix = true;
+  // Also keep the tokens after frames that left the window, shifted (approximate: answers may
+  // change; see above). Off by default.
+  bool approximate_reuse = false;
 };
 
 // What the engine was asked for and what it ran (counters since construction). "Asked" is what
@@ -95,6 +107,7 @@ struct PixtralEngineStats {
   std::int64_t prefilled_tokens = 0;        // ran: tokens evaluated in prefill (not decode)
   std::int64_t reused_tokens = 0;           // ran: prompt tokens kept from the engine's sequence
   std::int64_t early_prefilled_tokens = 0;  // of prefilled_tokens: by prefill(), ahead
+  std::int64_t approx_reused_tokens = 0;    // ran: tokens kept shifted (approximate_reuse)
   std::int64_t frames = 0;                  // asked: images in those prompts
   std::int64_t frames_encoded = 0;          // ran: images through the vision encoder
   std::int64_t encoder_calls = 0;           // ran: encode_images calls
@@ -102,7 +115,8 @@ struct PixtralEngineStats {
 };
 // One line for logs: "reuse: 12 prompts (9 alert questions, 9 forked); prefilled 800 of 2400
 // prompt tokens (1500 kept, 100 ahead); encoded 6 of 36 frames in 3 encoder calls; frame cache
-// 6 entries, 0.1 MiB".
+// 6 entries, 0.1 MiB"; with approximate_reuse tokens, "(1500 kept, 300 of them shifted
+// (approximate), 100 ahead)".
 std::string to_string(const PixtralEngineStats& stats);
 
 class PixtralWindowEngine final : public pipeline::WindowEngine {
@@ -161,6 +175,10 @@ class PixtralWindowEngine final : public pipeline::WindowEngine {
              std::int64_t frames, std::int64_t reused);
   // Tokens of `prompt` the engine's sequence holds and may keep (0 without reuse_prefix).
   std::int64_t reusable(const inference::ChatPrompt& prompt) const;
+  // Tokens of `prompt` to keep before evaluating its tokens up to `end`: reusable(), or with
+  // approximate_reuse where the window slid, the engine's sequence shifted (shift_out) and the
+  // kept and moved tokens (the held state is then dropped until the caller's eval is done).
+  std::int64_t keep_for(const inference::ChatPrompt& prompt, std::int64_t end);
   // The engine's sequence cut to `keep` tokens, the prompt's tokens [keep, end) evaluated with
   // their image rows; the held state is dropped first and set to prompt[0, end) after.
   std::vector<float> eval_from(const inference::ChatPrompt& prompt, std::int64_t keep,
@@ -173,6 +191,7 @@ class PixtralWindowEngine final : public pipeline::WindowEngine {
   PixtralCoster coster_;
   std::unique_ptr<inference::FrameEmbeddingCache> frame_cache_;  // null: frame_cache_bytes 0
   std::unique_ptr<HeldSequence> held_;  // what engine_'s own sequence holds (prefix reuse)
+  bool shift_unsupported_ = false;      // the engine threw kUnsupported on shift_out: exact only
   mutable std::mutex stats_mu_;
   PixtralEngineStats stats_;
 };

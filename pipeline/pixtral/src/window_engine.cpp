@@ -141,15 +141,21 @@ std::int64_t PixtralWindowEngine::keep_for(const ChatPrompt& prompt, std::int64_
   const std::int64_t exact = reusable(prompt);
   if (!opt_.approximate_reuse || shift_unsupported_ || exact == 0 || exact + 1 >= end) return exact;
   ShiftPlan plan;
+  std::vector<TokenKey> wanted;
   try {
     const std::vector<TokenKey> cached = held_->keys(config_);
-    const std::vector<TokenKey> wanted =
-        held_->prompt_keys(prompt, static_cast<std::size_t>(end), config_);
+    wanted = held_->prompt_keys(prompt, static_cast<std::size_t>(end), config_);
     plan = plan_shift(cached, wanted);
   } catch (const Error&) {
     return exact;  // no keys for a part that ends inside an image: exact reuse
   }
   if (!plan.approximate() || plan.reused() <= exact) return exact;
+  // Only frames are worth an approximation: a run of a few text tokens (one question's words
+  // after another's) is recomputed exactly.
+  const auto moved_begin = wanted.begin() + plan.keep;
+  if (std::none_of(moved_begin, moved_begin + plan.moved,
+                   [&](const TokenKey& k) { return k.token == config_.image_token_id; }))
+    return exact;
   try {
     engine_->shift_out(plan.keep, plan.remove_end);
   } catch (const Error& e) {

@@ -22,6 +22,7 @@
 #include "framescribe/inference/tokenizer.h"
 #include "framescribe/pipeline/packer.h"
 #include "framescribe/pixtral/window_engine.h"
+#include "pixtral/demo_windows.h"
 
 namespace fi = framescribe::inference;
 namespace fp = framescribe::pixtral;
@@ -30,21 +31,7 @@ using namespace framescribe;
 
 namespace {
 
-const std::string kDemo = (fs::path(FS_SOURCE_DIR) / "samples/models/framescribe-demo").string();
-const std::string kClip = (fs::path(FS_SOURCE_DIR) / "samples/shapes-demo.mp4").string();
-
-// Every `step`-th decoded frame of the clip from frame `first` on, `n` of them, 64 x 64.
-std::vector<core::Frame> clip_frames(int n, int step, int first) {
-  auto src = decoder::FfmpegSource::open(kClip, {});
-  std::vector<core::Frame> out;
-  for (int i = 0; static_cast<int>(out.size()) < n; ++i) {
-    std::optional<decoder::DecodedFrame> f = src->next();
-    if (!f) break;
-    if (i >= first && (i - first) % step == 0)
-      out.push_back(src->convert(*f, core::TargetSize{64, 64, 16}));
-  }
-  return out;
-}
+using namespace framescribe::testing::demo_windows;
 
 // Engine wrapper: shift_out throws `code` (after corrupting the sequence when `corrupt`).
 class NoShiftEngine final : public fi::Engine {
@@ -98,67 +85,6 @@ std::unique_ptr<fi::Engine> demo_engine() {
   return fi::load_engine(kDemo, eo);
 }
 
-pipeline::WindowPlan plan_of(const fp::PixtralWindowEngine& engine,
-                             const std::vector<core::Frame>& frames, std::int64_t id) {
-  pipeline::PackingOptions po;
-  po.video_name = "shapes-demo";
-  pipeline::WindowPacker packer(po, engine.coster());
-  std::vector<pipeline::PreparedFrame> prepared;
-  for (std::size_t i = 0; i < frames.size(); ++i)
-    prepared.push_back({frames[i], static_cast<std::int64_t>(i), engine.prepare(frames[i])});
-  std::optional<pipeline::WindowPlan> w = packer.pack(prepared, frames.back().pts_ns + 1);
-  EXPECT_TRUE(w && w->frames.size() == frames.size());
-  w->id = id;
-  w->carry_budget = 24;
-  return *w;
-}
-
-std::vector<core::Frame> slice(const std::vector<core::Frame>& f, std::size_t a, std::size_t b) {
-  return {f.begin() + static_cast<std::ptrdiff_t>(a), f.begin() + static_cast<std::ptrdiff_t>(b)};
-}
-
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-  return a.size() == b.size() &&
-         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
-}
-
-const std::vector<std::string> kYesNo = {"yes", "no"};
-const std::vector<std::string> kShapes = {"circle", "square", "triangle"};
-const std::vector<pipeline::AlertQuestion> kQuestions = {
-    {"Is there a red shape? Answer yes or no.", kYesNo},
-    {"Which shape is largest?", kShapes},
-    {"Are two shapes touching? Answer yes or no.", kYesNo}};
-
-struct Outcome {
-  std::vector<std::vector<double>> scores;
-  pipeline::WindowAnswer plain_answer, carried_answer;
-};
-
-Outcome run_window(fp::PixtralWindowEngine& e, const std::vector<core::Frame>& frames,
-                   std::int64_t id, bool ahead) {
-  core::StopFlag stop;
-  if (ahead && frames.size() > 1)
-    e.prefill(plan_of(e, slice(frames, 0, frames.size() - 1), id), stop);
-  const pipeline::WindowPlan w = plan_of(e, frames, id);
-  Outcome o;
-  o.scores = e.answer_probabilities_batch(w, kQuestions, stop);
-  o.plain_answer = e.describe(w, {}, stop);
-  o.carried_answer = e.describe(w, "A red circle and a blue square were seen.", stop);
-  return o;
-}
-
-void expect_same(const Outcome& a, const Outcome& b, const std::string& what) {
-  ASSERT_EQ(a.scores.size(), b.scores.size()) << what;
-  for (std::size_t i = 0; i < a.scores.size(); ++i)
-    EXPECT_TRUE(same_bits(a.scores[i], b.scores[i])) << what << " question " << i;
-  for (const auto& [x, y] : {std::pair{&a.plain_answer, &b.plain_answer},
-                             std::pair{&a.carried_answer, &b.carried_answer}}) {
-    EXPECT_EQ(x->text, y->text) << what;
-    EXPECT_EQ(x->answer_tokens, y->answer_tokens) << what;
-    EXPECT_EQ(x->prompt_hash, y->prompt_hash) << what;
-  }
-}
-
 // Well-formed: scores are probabilities over the answers; answers have tokens and valid UTF-8.
 void expect_well_formed(const Outcome& o, const Outcome& exact, const std::string& what) {
   ASSERT_EQ(o.scores.size(), kQuestions.size()) << what;
@@ -183,7 +109,7 @@ void expect_well_formed(const Outcome& o, const Outcome& exact, const std::strin
 }
 
 TEST(PixtralApproxReuse, ASlidWindowPrefillsOnlyItsNewFrameAndInstruction) {
-  const std::vector<core::Frame> f = clip_frames(5, 10, 20);
+  const std::vector<core::Frame> f = clip_frames(5, 10, 64, 64, 20);
   ASSERT_EQ(f.size(), 5u);
   auto approx = demo(true), exact = demo(false);
   const pipeline::PromptCoster& c = approx->coster();
@@ -220,7 +146,7 @@ TEST(PixtralApproxReuse, ASlidWindowPrefillsOnlyItsNewFrameAndInstruction) {
 }
 
 TEST(PixtralApproxReuse, LiveLikeSlidingWindowsStayWellFormed) {
-  const std::vector<core::Frame> f = clip_frames(8, 10, 20);
+  const std::vector<core::Frame> f = clip_frames(8, 10, 64, 64, 20);
   ASSERT_EQ(f.size(), 8u);
   auto approx = demo(true), exact = demo(false);
   const std::vector<std::vector<core::Frame>> windows = {slice(f, 0, 4), slice(f, 1, 5),
@@ -239,7 +165,7 @@ TEST(PixtralApproxReuse, LiveLikeSlidingWindowsStayWellFormed) {
 }
 
 TEST(PixtralApproxReuse, NothingMovedIsBitForBitExactReuse) {
-  const std::vector<core::Frame> f = clip_frames(6, 10, 20);
+  const std::vector<core::Frame> f = clip_frames(6, 10, 64, 64, 20);
   ASSERT_EQ(f.size(), 6u);
   auto approx = demo(true), exact = demo(false);
   // Growing windows and a repeated one: every plan keeps a prefix only (moved == 0).
@@ -260,7 +186,7 @@ TEST(PixtralApproxReuse, NothingMovedIsBitForBitExactReuse) {
 }
 
 TEST(PixtralApproxReuse, AnEngineWithoutShiftFallsBackToExactAnswers) {
-  const std::vector<core::Frame> f = clip_frames(7, 10, 20);
+  const std::vector<core::Frame> f = clip_frames(7, 10, 64, 64, 20);
   ASSERT_EQ(f.size(), 7u);
   for (const bool unsupported : {true, false}) {
     SCOPED_TRACE(unsupported ? "kUnsupported" : "kInternal after a half-done shift");

@@ -94,9 +94,17 @@ TEST_F(VideoParallelTest, AJobRunsBesideChatsOnItsOwnClient) {
   ASSERT_TRUE(alone);
   ASSERT_EQ(alone->status, 200) << alone->body;
   const json want_chat = json::parse(alone->body);
+  // A longer job (more frames, more windows, longer answers), so that chats surely run while it
+  // does; its events alone first.
+  const json heavy = {{"source", sample_clip().string()},
+                      {"fps", 5},
+                      {"window_seconds", 2},
+                      {"max_tokens", 48}};
+  const json heavy_alone =
+      wait_finished(jobs, json::parse(jobs.submit(heavy.dump()))["id"].get<std::string>());
+  ASSERT_EQ(heavy_alone["status"], "done") << heavy_alone.dump();
   const std::int64_t steps_before = t.host->scheduler_stats()->steps;
-  const std::string id =
-      json::parse(jobs.submit(json{{"source", sample_clip().string()}}.dump()))["id"];
+  const std::string id = json::parse(jobs.submit(heavy.dump()))["id"];
   int during = 0;  // chat answers given while the job was running
   for (int k = 0; k < 200; ++k) {
     const bool running_before = job_status(jobs, id)["status"] == "running";
@@ -113,7 +121,7 @@ TEST_F(VideoParallelTest, AJobRunsBesideChatsOnItsOwnClient) {
   }
   const json done = wait_finished(jobs, id);
   ASSERT_EQ(done["status"], "done") << done.dump();
-  EXPECT_EQ(describe(events_of(done)), describe(want));
+  EXPECT_EQ(describe(events_of(done)), describe(events_of(heavy_alone)));
   EXPECT_GT(during, 0) << "no chat answered while the job ran";
   EXPECT_GT(t.host->scheduler_stats()->steps, steps_before);
   EXPECT_EQ(t.host->gate.running(), 0);

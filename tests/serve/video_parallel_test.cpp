@@ -96,10 +96,8 @@ TEST_F(VideoParallelTest, AJobRunsBesideChatsOnItsOwnClient) {
   const json want_chat = json::parse(alone->body);
   // A longer job (more frames, more windows, longer answers), so that chats surely run while it
   // does; its events alone first.
-  const json heavy = {{"source", sample_clip().string()},
-                      {"fps", 5},
-                      {"window_seconds", 2},
-                      {"max_tokens", 48}};
+  const json heavy = {
+      {"source", sample_clip().string()}, {"fps", 5}, {"window_seconds", 2}, {"max_tokens", 48}};
   const json heavy_alone =
       wait_finished(jobs, json::parse(jobs.submit(heavy.dump()))["id"].get<std::string>());
   ASSERT_EQ(heavy_alone["status"], "done") << heavy_alone.dump();

@@ -89,4 +89,11 @@ if(FRAMESCRIBE_BUILD_APPS)
   framescribe_add_cli_test(monitor_cli_approx_test
     SOURCES monitor/monitor_cli_approx_test.cpp
     LIBS nlohmann_json::nlohmann_json LABELS integration)
+  # (after its discovery file, which defines the list: include files run in order)
+  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/monitor_cli_approx_env.cmake
+    "foreach(t IN LISTS monitor_cli_approx_test_TESTS)\n"
+    "  set_tests_properties(\"\${t}\" PROPERTIES TIMEOUT 180 ENVIRONMENT \"${_fs_lsan}\")\n"
+    "endforeach()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES
+               ${CMAKE_CURRENT_BINARY_DIR}/monitor_cli_approx_env.cmake)
 endif()

@@ -52,23 +52,9 @@ std::unique_ptr<fp::PixtralWindowEngine> window_engine(bool reuse) {
                                                    fi::load_engine(kFixture, eo), wo);
 }
 
-// A window of `frames` (prepared by `engine`), planned with its coster as the packer does.
 pipeline::WindowPlan plan_of(fp::PixtralWindowEngine& engine,
                              const std::vector<core::Frame>& frames, std::int64_t id) {
-  const pipeline::PromptCoster& c = engine.coster();
-  pipeline::WindowPlan w;
-  w.id = id;
-  w.planned_tokens = c.fixed_tokens();
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    w.frames.push_back(pipeline::PreparedFrame{frames[i], static_cast<std::int64_t>(i),
-                                               engine.prepare(frames[i])});
-    w.labels.push_back(pipeline::frame_label(frames[i].pts_ns));
-    w.planned_tokens += c.text_tokens(w.labels.back()) +
-                        c.image_tokens(frames[i].image->width_px(), frames[i].image->height_px());
-  }
-  w.instruction = "Describe the frames.";
-  w.planned_tokens += c.text_tokens(w.instruction);
-  return w;
+  return framescribe::testing::coster_plan(engine, frames, id);
 }
 
 bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {

@@ -43,20 +43,7 @@ fp::PixtralWindowOptions window_options() {
 
 pipeline::WindowPlan plan_of(fp::PixtralWindowEngine& engine,
                              const std::vector<core::Frame>& frames, std::int64_t id) {
-  const pipeline::PromptCoster& c = engine.coster();
-  pipeline::WindowPlan w;
-  w.id = id;
-  w.planned_tokens = c.fixed_tokens();
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    w.frames.push_back(pipeline::PreparedFrame{frames[i], static_cast<std::int64_t>(i),
-                                               engine.prepare(frames[i])});
-    w.labels.push_back(pipeline::frame_label(frames[i].pts_ns));
-    w.planned_tokens += c.text_tokens(w.labels.back()) +
-                        c.image_tokens(frames[i].image->width_px(), frames[i].image->height_px());
-  }
-  w.instruction = "Describe the frames.";
-  w.planned_tokens += c.text_tokens(w.instruction);
-  return w;
+  return framescribe::testing::coster_plan(engine, frames, id);
 }
 
 struct Outcome {
